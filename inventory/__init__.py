@@ -1,0 +1,1 @@
+"""Goods and money: products, stock movements, and (later) donations, fund pool, stocktake."""

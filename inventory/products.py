@@ -1,0 +1,121 @@
+"""The product catalogue: goods and services a supermarket redeems at cost price."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from inventory.models import KIND_GOODS, KIND_SERVICE, Category, Product
+from kiosk import audit
+from kiosk.database import write_transaction
+from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
+from kiosk.extensions import db
+from kiosk.models import Supermarket, User
+from kiosk.rules import Policy
+
+
+def policy_for(supermarket: Supermarket) -> Policy:
+    return Policy(points_per_yuan=supermarket.points_per_yuan)
+
+
+def get_or_create_category(supermarket_id: int, name: str) -> Category:
+    """A category by name, created inside the caller's transaction when new."""
+    category = db.session.scalar(
+        sa.select(Category).where(Category.supermarket_id == supermarket_id, Category.name == name)
+    )
+    if category is None:
+        count = db.session.scalar(
+            sa.select(sa.func.count(Category.id)).where(Category.supermarket_id == supermarket_id)
+        )
+        category = Category(supermarket_id=supermarket_id, name=name, sort_order=count or 0)
+        db.session.add(category)
+        db.session.flush()
+    return category
+
+
+def create_product(
+    supermarket_id: int,
+    *,
+    sku: str,
+    name: str,
+    unit: str = "件",
+    category: str | None = None,
+    barcode: str | None = None,
+    kind: str = KIND_GOODS,
+    unit_cost_fen: int = 0,
+    actor: User | None,
+) -> Product:
+    """Add a product to the catalogue. Goods start with no stock: stock comes in by stock-in."""
+    sku, name = (sku or "").strip(), (name or "").strip()
+    barcode = (barcode or "").strip() or None
+    if not sku or not name:
+        raise ValidationFailed("商品编号和名称不能为空")
+    if kind not in (KIND_GOODS, KIND_SERVICE):
+        raise ValidationFailed("商品类型只能是实物或服务")
+    if not isinstance(unit_cost_fen, int) or unit_cost_fen < 0:
+        raise ValidationFailed("成本价必须是不小于0的整数（分）")
+    if barcode is not None and not barcode.isdigit():
+        raise ValidationFailed("条码只能由数字组成")
+    with write_transaction():
+        supermarket = db.session.get(Supermarket, supermarket_id)
+        if supermarket is None:
+            raise NotFound("没有找到该超市")
+        clash = db.session.scalar(
+            sa.select(Product.id).where(
+                Product.supermarket_id == supermarket_id,
+                sa.or_(Product.sku == sku, Product.barcode == barcode if barcode else sa.false()),
+            )
+        )
+        if clash is not None:
+            raise DuplicateValue("商品编号或条码已存在")
+        product = Product(
+            supermarket_id=supermarket_id,
+            sku=sku,
+            name=name,
+            unit=unit or "件",
+            barcode=barcode,
+            kind=kind,
+            unit_cost_fen=unit_cost_fen,
+            points_price=policy_for(supermarket).points_price(unit_cost_fen),
+            category_id=get_or_create_category(supermarket_id, category).id if category else None,
+        )
+        db.session.add(product)
+        db.session.flush()
+        audit.record("product.create", product, actor=actor, sku=sku, name=name)
+    return product
+
+
+def find_by_barcode(supermarket_id: int, code: str) -> Product:
+    """The active product with this barcode (or SKU) in this supermarket."""
+    code = (code or "").strip()
+    product = db.session.scalar(
+        sa.select(Product).where(
+            Product.supermarket_id == supermarket_id,
+            Product.active.is_(True),
+            sa.or_(Product.barcode == code, Product.sku == code),
+        )
+    )
+    if product is None:
+        raise NotFound(f"没有找到条码为 {code} 的商品")
+    return product
+
+
+def catalogue(supermarket_id: int) -> list[Product]:
+    """Active products with their categories, in shelf order."""
+    return list(
+        db.session.scalars(
+            sa.select(Product)
+            .outerjoin(Category, Category.id == Product.category_id)
+            .where(Product.supermarket_id == supermarket_id, Product.active.is_(True))
+            .order_by(Category.sort_order, Product.name)
+        )
+    )
+
+
+def categories(supermarket_id: int) -> list[Category]:
+    return list(
+        db.session.scalars(
+            sa.select(Category)
+            .where(Category.supermarket_id == supermarket_id)
+            .order_by(Category.sort_order, Category.id)
+        )
+    )

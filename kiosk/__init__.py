@@ -1,0 +1,110 @@
+"""jifen's kiosk application: the Flask app factory.
+
+Built in steps as in cookiecutter-flask: defaults, then instance config, then test overrides;
+then extensions, blueprints, error handlers and CLI commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+from flask import Flask
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the kiosk app."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(HERE, "static"),
+    )
+    from kiosk.config import DefaultConfig, database_url_from_env
+
+    app.config.from_object(DefaultConfig)
+    instance_path = os.environ.get("JIFEN_INSTANCE") or app.instance_path
+    app.instance_path = instance_path
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(instance_path)
+    if test_config is None:
+        os.makedirs(instance_path, exist_ok=True)
+        app.config.from_pyfile(os.path.join(instance_path, "jifen.cfg"), silent=True)
+        _load_or_create_secrets(app)
+        app.config.from_prefixed_env("JIFEN")
+    else:
+        app.config.update(test_config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def _load_or_create_secrets(app: Flask) -> None:
+    """Installation secrets live in instance/secrets.cfg, made once on first start.
+
+    Several kiosks on one PostgreSQL database must share ``JIFEN_CARD_SECRET`` (set it in each
+    kiosk's instance config or as the environment variable ``JIFEN_JIFEN_CARD_SECRET``).
+    """
+    path = os.path.join(app.instance_path, "secrets.cfg")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"SECRET_KEY = {secrets.token_hex(32)!r}\n")
+            f.write(f"JIFEN_CARD_SECRET = {secrets.token_hex(32)!r}\n")
+    app.config.from_pyfile(path)
+
+
+def register_extensions(app: Flask) -> None:
+    from kiosk import models  # noqa: F401  (registers every mapper)
+    from kiosk.database import configure_engine
+    from kiosk.extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"))
+    babel.init_app(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from kiosk.formatting import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def _select_locale() -> str:
+    from flask import request, session
+
+    lang = request.args.get("lang") or session.get("lang")
+    if lang in ("zh", "en"):
+        session["lang"] = lang
+        return lang
+    return "zh"
+
+
+def register_blueprints(app: Flask) -> None:
+    from kiosk.api import bp as api_bp
+    from kiosk.web import register_web
+
+    app.register_blueprint(api_bp)
+    register_web(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from kiosk.web.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from kiosk.cli import register
+
+    register(app)

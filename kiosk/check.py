@@ -1,0 +1,193 @@
+"""Integrity check of the books (``jifen check``): every snapshot equals its ledger.
+
+Each check is one aggregate query, so it stays fast on a county's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from inventory.models import KIND_GOODS, Product, StockMovement
+from kiosk.extensions import db
+from kiosk.models import (
+    ENTRY_AWARD,
+    ENTRY_DEDUCTION,
+    ENTRY_REDEMPTION,
+    ENTRY_REVERSAL,
+    REDEMPTION_VOIDED,
+    PointAccount,
+    PointEntry,
+    Redemption,
+    RedemptionLine,
+    Supermarket,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.subject}: {self.detail}"
+
+
+def run_checks() -> list[Problem]:
+    """Every breach found; an empty list means the books are clean."""
+    problems: list[Problem] = []
+    for fn in (_accounts, _stock, _redemptions, _receipt_numbers):
+        problems.extend(fn())
+    return problems
+
+
+def _accounts() -> list[Problem]:
+    sums = (
+        sa.select(
+            PointEntry.account_id,
+            sa.func.sum(PointEntry.amount).label("total"),
+            sa.func.sum(
+                sa.case(
+                    (PointEntry.kind.in_([ENTRY_AWARD, ENTRY_DEDUCTION]), PointEntry.amount),
+                    else_=0,
+                )
+            ).label("earned"),
+            sa.func.max(PointEntry.id).label("last_id"),
+        )
+        .group_by(PointEntry.account_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            PointAccount.id,
+            PointAccount.household_id,
+            PointAccount.balance,
+            PointAccount.earned_total,
+            sa.func.coalesce(sums.c.total, 0),
+            sa.func.coalesce(sums.c.earned, 0),
+            PointEntry.balance_after,
+        )
+        .outerjoin(sums, sums.c.account_id == PointAccount.id)
+        .outerjoin(PointEntry, PointEntry.id == sums.c.last_id)
+        .where(
+            sa.or_(
+                PointAccount.balance != sa.func.coalesce(sums.c.total, 0),
+                PointAccount.earned_total != sa.func.coalesce(sums.c.earned, 0),
+                sa.and_(
+                    PointEntry.id.is_not(None), PointEntry.balance_after != PointAccount.balance
+                ),
+            )
+        )
+    )
+    return [
+        Problem(
+            "points",
+            f"account {acc} (household {hh})",
+            f"balance {bal} but entries sum to {total}; earned {earned} vs {esum}; "
+            f"last entry's balance_after {after}",
+        )
+        for acc, hh, bal, earned, total, esum, after in rows
+    ]
+
+
+def _stock() -> list[Problem]:
+    sums = (
+        sa.select(StockMovement.product_id, sa.func.sum(StockMovement.quantity).label("total"))
+        .group_by(StockMovement.product_id)
+        .subquery()
+    )
+    total = sa.func.coalesce(sums.c.total, 0)
+    rows = db.session.execute(
+        sa.select(Product.id, Product.sku, Product.stock_qty, total)
+        .outerjoin(sums, sums.c.product_id == Product.id)
+        .where(
+            sa.or_(
+                Product.stock_qty != total,
+                sa.and_(Product.kind == KIND_GOODS, Product.stock_qty < 0),
+            )
+        )
+    )
+    return [
+        Problem("stock", f"product {pid} ({sku})", f"stock {qty} but movements sum to {tot}")
+        for pid, sku, qty, tot in rows
+    ]
+
+
+def _redemptions() -> list[Problem]:
+    problems = []
+    line_sums = (
+        sa.select(
+            RedemptionLine.redemption_id, sa.func.sum(RedemptionLine.line_points).label("pts")
+        )
+        .group_by(RedemptionLine.redemption_id)
+        .subquery()
+    )
+    entry_sums = (
+        sa.select(
+            PointEntry.redemption_id,
+            sa.func.sum(
+                sa.case((PointEntry.kind == ENTRY_REDEMPTION, PointEntry.amount), else_=0)
+            ).label("spent"),
+            sa.func.sum(
+                sa.case((PointEntry.kind == ENTRY_REVERSAL, PointEntry.amount), else_=0)
+            ).label("reversed"),
+        )
+        .where(PointEntry.redemption_id.is_not(None))
+        .group_by(PointEntry.redemption_id)
+        .subquery()
+    )
+    spent = sa.func.coalesce(entry_sums.c.spent, 0)
+    reversed_ = sa.func.coalesce(entry_sums.c.reversed, 0)
+    rows = db.session.execute(
+        sa.select(
+            Redemption.receipt_no,
+            Redemption.total_points,
+            sa.func.coalesce(line_sums.c.pts, 0),
+            spent,
+            reversed_,
+            Redemption.status,
+        )
+        .outerjoin(line_sums, line_sums.c.redemption_id == Redemption.id)
+        .outerjoin(entry_sums, entry_sums.c.redemption_id == Redemption.id)
+        .where(
+            sa.or_(
+                Redemption.total_points != sa.func.coalesce(line_sums.c.pts, 0),
+                spent != -Redemption.total_points,
+                Redemption.balance_after != Redemption.balance_before - Redemption.total_points,
+                sa.and_(Redemption.status == REDEMPTION_VOIDED, reversed_ != Redemption.total_points),
+                sa.and_(Redemption.status != REDEMPTION_VOIDED, reversed_ != 0),
+            )
+        )
+    )
+    for no, total, lines, spent_, rev, status in rows:
+        problems.append(
+            Problem(
+                "redemption",
+                f"receipt {no}",
+                f"total {total}, lines {lines}, points entry {spent_}, reversal {rev}, {status}",
+            )
+        )
+    return problems
+
+
+def _receipt_numbers() -> list[Problem]:
+    rows = db.session.execute(
+        sa.select(
+            Supermarket.code,
+            Supermarket.next_receipt_no,
+            sa.func.count(Redemption.id),
+        )
+        .outerjoin(Redemption, Redemption.supermarket_id == Supermarket.id)
+        .group_by(Supermarket.id, Supermarket.code, Supermarket.next_receipt_no)
+    )
+    return [
+        Problem(
+            "receipts",
+            f"supermarket {code}",
+            f"{count} redemptions but numbers 1..{nxt - 1} issued (numbering has a gap)",
+        )
+        for code, nxt, count in rows
+        if count != nxt - 1
+    ]

@@ -1,0 +1,36 @@
+"""Default configuration. Instance config (``instance/jifen.cfg``) and test overrides follow."""
+
+from __future__ import annotations
+
+import os
+
+
+class DefaultConfig:
+    """Settings every installation starts from."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    JIFEN_TIMEZONE = "Asia/Shanghai"
+    # Which supermarket this kiosk serves (its code); the first one when unset.
+    JIFEN_SUPERMARKET = None
+    # Printer: "preview" keeps receipts in the database and shows them on screen.
+    JIFEN_PRINTER = {"type": "preview", "paper_mm": 80}
+    JIFEN_PIN_MAX_FAILURES = 5
+    JIFEN_LOCKOUT_MINUTES = 15
+    JIFEN_SELF_SERVICE_IDLE_SECONDS = 20
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+
+
+def database_url_from_env(instance_path: str) -> str:
+    """``DATABASE_URL`` when set (PostgreSQL for a town or county), else SQLite in instance/."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return "sqlite:///" + os.path.join(instance_path, "jifen.sqlite3")

@@ -1,0 +1,69 @@
+"""Engine set-up and the one way services open a write transaction.
+
+SQLite: WAL journal, ``synchronous=FULL``, foreign keys on, and write transactions opened with
+``BEGIN IMMEDIATE`` so two kiosks serialise on the write lock instead of failing late.
+PostgreSQL: services lock the rows they decrease with ``SELECT ... FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from kiosk.extensions import db
+
+_configured: weakref.WeakSet = weakref.WeakSet()
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Install the SQLite pragmas and begin hook on an engine (idempotent)."""
+    if engine.dialect.name != "sqlite" or engine in _configured:
+        return
+    _configured.add(engine)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # Let SQLAlchemy (below) emit BEGIN itself so that it can choose IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """Open the session's write transaction, commit on success, roll back on any error.
+
+    Views only read before calling a service, so a read transaction still open is ended
+    first; the write transaction then starts with ``BEGIN IMMEDIATE`` on SQLite.
+    """
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("unflushed changes outside a service transaction")
+        session.commit()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def lock(stmt: sa.Select) -> sa.Select:
+    """Add ``FOR UPDATE`` to a select (a no-op on SQLite, which holds the write lock)."""
+    return stmt.with_for_update()

@@ -1,0 +1,39 @@
+"""Display helpers shared by pages, receipts and notices (masking, money, local time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from kiosk.timeutil import to_local
+
+
+def mask_name(name: str) -> str:
+    """Mask a person's name for receipts and notices: 张三丰 → 张*丰, 张三 → 张*, 欧阳娜娜 → 欧**娜."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def yuan(fen: int) -> str:
+    """Integer fen as a yuan amount: 1250 → '12.50'."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A naive-UTC timestamp in the supermarket's local time."""
+    if moment is None:
+        return ""
+    return to_local(moment, current_app.config["JIFEN_TIMEZONE"]).strftime(fmt)
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["mask"] = mask_name
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["local_time"] = local_time

@@ -1,0 +1,385 @@
+"""Redemption at the counter: one transaction from card to ledger, then the receipt.
+
+``redeem`` verifies the card, locks the account (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
+PostgreSQL), asks the rules, checks every line, deducts points and stock, writes the entries,
+movements, redemption, audit event and print job, commits, and only then prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
+from inventory.products import policy_for
+from inventory.stock import apply_movement, locked_products
+from kiosk import audit, printing
+from kiosk.cards import resolve_card
+from kiosk.database import write_transaction
+from kiosk.errors import (
+    AlreadyVoided,
+    EmptyCart,
+    HouseholdInactive,
+    IdempotencyConflict,
+    InsufficientPoints,
+    NotEligible,
+    NotFound,
+    OutOfStock,
+    PermissionDenied,
+    ProductUnavailable,
+    ValidationFailed,
+    VoidNotAllowed,
+)
+from kiosk.extensions import db
+from kiosk.models import (
+    ACTIVE,
+    ENTRY_REDEMPTION,
+    ENTRY_REVERSAL,
+    REDEMPTION_COMPLETED,
+    REDEMPTION_VOIDED,
+    ROLE_ADMIN,
+    ROLE_KEEPER,
+    Household,
+    PointAccount,
+    PointEntry,
+    Redemption,
+    RedemptionLine,
+    Supermarket,
+    User,
+)
+from kiosk.points import locked_account, post_entry
+from kiosk.rules import AccountState, Decision, decide
+from kiosk.timeutil import local_date, utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_LINES = 50
+MAX_LINE_QUANTITY = 999
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product_id: int
+    quantity: int
+
+
+def normalize_cart(lines: list[CartLine]) -> list[CartLine]:
+    """Validate a cart and merge repeated products; sorted by product id."""
+    if not lines:
+        raise EmptyCart()
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"一次最多兑换{MAX_LINES}种物品")
+    merged: dict[int, int] = {}
+    for line in lines:
+        if isinstance(line.product_id, bool) or not isinstance(line.product_id, int):
+            raise ValidationFailed("商品编号不正确")
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise ValidationFailed("数量必须是正整数")
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+        if merged[line.product_id] > MAX_LINE_QUANTITY:
+            raise ValidationFailed(f"单个物品数量不能超过{MAX_LINE_QUANTITY}")
+    return [CartLine(pid, qty) for pid, qty in sorted(merged.items())]
+
+
+def cart_hash(card_serial: int, lines: list[CartLine]) -> str:
+    """Fingerprint of (household card, cart), to tell a retry from a different cart."""
+    body = json.dumps([card_serial, [[ln.product_id, ln.quantity] for ln in lines]])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def account_state(household: Household, account: PointAccount) -> AccountState:
+    return AccountState(
+        household_active=household.status == ACTIVE,
+        balance=account.balance,
+        earned_total=account.earned_total,
+    )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the counter shows after a card scan."""
+
+    household: Household
+    account: PointAccount
+    decision: Decision
+    card_id: int
+
+
+def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> ScanResult:
+    """Verify a card and decide what its household may redeem now (reads only)."""
+    card = resolve_card(payload)
+    household = card.household
+    if household.supermarket_id != supermarket_id:
+        raise NotFound("这张卡不属于本超市")
+    account = household.account
+    supermarket = db.session.get(Supermarket, supermarket_id)
+    decision = decide(account_state(household, account), policy_for(supermarket), moment or utcnow())
+    return ScanResult(household, account, decision, card.id)
+
+
+def redeem(
+    supermarket_id: int,
+    *,
+    card_payload: str,
+    lines: list[CartLine],
+    keeper: User,
+    idempotency_key: str,
+    moment: datetime | None = None,
+    print_receipt: bool = True,
+) -> Redemption:
+    """Redeem a cart for a card's household. A retry with the same key returns the same one."""
+    if not isinstance(idempotency_key, str) or not _KEY_RE.match(idempotency_key):
+        raise ValidationFailed("请求编号（idempotency key）应为8到64位字母、数字或 - _ : .")
+    lines = normalize_cart(lines)
+    moment = moment or utcnow()
+    created = False
+    try:
+        with write_transaction():
+            card = resolve_card(card_payload)
+            household = card.household
+            if household.supermarket_id != supermarket_id:
+                raise NotFound("这张卡不属于本超市")
+            fingerprint = cart_hash(card.serial, lines)
+            account = locked_account(household.id)
+            existing = _existing(idempotency_key, fingerprint)
+            if existing is not None:
+                return existing
+            if household.status != ACTIVE:
+                raise HouseholdInactive()
+            supermarket = db.session.get(Supermarket, supermarket_id)
+            policy = policy_for(supermarket)
+            products = locked_products(supermarket_id, [ln.product_id for ln in lines])
+            priced = []
+            for line in lines:
+                product = products.get(line.product_id)
+                if product is None or not product.active:
+                    raise ProductUnavailable(product_id=line.product_id)
+                if product.tracks_stock and product.stock_qty < line.quantity:
+                    raise OutOfStock(
+                        f"{product.name} 库存不足：只剩{max(product.stock_qty, 0)}{product.unit}",
+                        product_id=product.id,
+                        available=max(product.stock_qty, 0),
+                    )
+                unit_points = policy.points_price(product.unit_cost_fen)
+                priced.append((product, line.quantity, unit_points))
+            total = sum(qty * pts for _, qty, pts in priced)
+            decision = decide(account_state(household, account), policy, moment, cart_points=total)
+            if not decision.may_redeem:
+                reason = decision.blocking_reason
+                reasons = [r.to_dict() for r in decision.reasons]
+                if reason is not None and reason.code in ("insufficient_points", "no_points"):
+                    raise InsufficientPoints(
+                        reason.message, needed=total, spendable=decision.spendable, reasons=reasons
+                    )
+                raise NotEligible(reason.message if reason else None, reasons=reasons)
+
+            receipt_no = _next_receipt_no(supermarket)
+            balance_before = account.balance
+            redemption = Redemption(
+                supermarket_id=supermarket_id,
+                receipt_no=receipt_no,
+                household_id=household.id,
+                account_id=account.id,
+                card_id=card.id,
+                keeper_id=keeper.id,
+                idempotency_key=idempotency_key,
+                cart_hash=fingerprint,
+                total_points=total,
+                total_cost_fen=sum(qty * p.unit_cost_fen for p, qty, _ in priced),
+                balance_before=balance_before,
+                balance_after=balance_before - total,
+                created_at=moment,
+            )
+            db.session.add(redemption)
+            db.session.flush()
+            for product, qty, unit_points in priced:
+                db.session.add(
+                    RedemptionLine(
+                        redemption_id=redemption.id,
+                        product_id=product.id,
+                        product_name=product.name,
+                        unit=product.unit,
+                        quantity=qty,
+                        unit_points=unit_points,
+                        unit_cost_fen=product.unit_cost_fen,
+                        line_points=qty * unit_points,
+                    )
+                )
+                if product.tracks_stock:
+                    apply_movement(
+                        product,
+                        MOVE_REDEMPTION,
+                        -qty,
+                        product.unit_cost_fen,
+                        actor=keeper,
+                        redemption_id=redemption.id,
+                    )
+            post_entry(
+                account,
+                ENTRY_REDEMPTION,
+                -total,
+                actor=keeper,
+                reason=f"兑换 {receipt_no}",
+                redemption_id=redemption.id,
+            )
+            account.redeemed_total += total
+            audit.record(
+                "redemption.create",
+                redemption,
+                actor=keeper,
+                receipt_no=receipt_no,
+                household_id=household.id,
+                total_points=total,
+                lines=[[p.id, qty, pts] for p, qty, pts in priced],
+            )
+            db.session.flush()
+            job = printing.queue_receipt(redemption, requested_by=keeper)
+            job_id = job.id
+            created = True
+    except IntegrityError:
+        # Another kiosk committed the same idempotency key first (for another household).
+        db.session.rollback()
+        existing = db.session.scalar(
+            sa.select(Redemption).where(Redemption.idempotency_key == idempotency_key)
+        )
+        if existing is None:
+            raise
+        raise IdempotencyConflict() from None
+    logger.info("redeemed %s", redemption.receipt_no)
+    if created and print_receipt:
+        printing.send_job(job_id)
+    return redemption
+
+
+def _next_receipt_no(supermarket: Supermarket) -> str:
+    """Take the supermarket's next receipt number; the row stays locked until commit, so
+    numbers are gap-free (a rolled-back redemption gives its number back)."""
+    number = db.session.execute(
+        sa.update(Supermarket)
+        .where(Supermarket.id == supermarket.id)
+        .values(next_receipt_no=Supermarket.next_receipt_no + 1)
+        .returning(Supermarket.next_receipt_no)
+    ).scalar_one() - 1
+    return f"{supermarket.code}-{number:08d}"
+
+
+def _existing(idempotency_key: str, fingerprint: str) -> Redemption | None:
+    existing = db.session.scalar(
+        sa.select(Redemption).where(Redemption.idempotency_key == idempotency_key)
+    )
+    if existing is not None and existing.cart_hash != fingerprint:
+        raise IdempotencyConflict()
+    return existing
+
+
+def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redemption:
+    """Void (作废) a redemption: reversing point entry and stock movements; nothing deleted.
+
+    A keeper may void a redemption of their own supermarket on the day it was made; an admin
+    may void any. The receipt number stays used, so numbering stays gap-free.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("作废需要填写原因")
+    if actor.role not in (ROLE_KEEPER, ROLE_ADMIN):
+        raise PermissionDenied("只有超市管理员或村委管理员可以作废兑换单")
+    with write_transaction():
+        redemption = db.session.get(Redemption, redemption_id)
+        if redemption is None:
+            raise NotFound("没有找到该兑换单")
+        account = locked_account(redemption.household_id)
+        db.session.refresh(redemption)
+        if redemption.status == REDEMPTION_VOIDED:
+            raise AlreadyVoided()
+        if actor.role == ROLE_KEEPER:
+            if actor.supermarket_id not in (None, redemption.supermarket_id):
+                raise PermissionDenied("不能作废其他超市的兑换单")
+            tz = current_app.config["JIFEN_TIMEZONE"]
+            if local_date(redemption.created_at, tz) != local_date(utcnow(), tz):
+                raise VoidNotAllowed()
+        products = locked_products(
+            redemption.supermarket_id, sorted({ln.product_id for ln in redemption.lines})
+        )
+        movements = db.session.scalars(
+            sa.select(StockMovement)
+            .where(
+                StockMovement.redemption_id == redemption.id,
+                StockMovement.kind == MOVE_REDEMPTION,
+            )
+            .order_by(StockMovement.id)
+        )
+        for movement in movements:
+            apply_movement(
+                products[movement.product_id],
+                MOVE_VOID_RETURN,
+                -movement.quantity,
+                movement.unit_cost_fen,
+                actor=actor,
+                redemption_id=redemption.id,
+                reverses_id=movement.id,
+                note=reason,
+            )
+        original = db.session.scalar(
+            sa.select(PointEntry).where(
+                PointEntry.redemption_id == redemption.id, PointEntry.kind == ENTRY_REDEMPTION
+            )
+        )
+        post_entry(
+            account,
+            ENTRY_REVERSAL,
+            -original.amount,
+            actor=actor,
+            reason=f"作废 {redemption.receipt_no}：{reason}",
+            redemption_id=redemption.id,
+            reverses_id=original.id,
+        )
+        account.redeemed_total -= redemption.total_points
+        redemption.status = REDEMPTION_VOIDED
+        redemption.voided_at = utcnow()
+        redemption.voided_by_id = actor.id
+        redemption.void_reason = reason
+        audit.record(
+            "redemption.void",
+            redemption,
+            actor=actor,
+            receipt_no=redemption.receipt_no,
+            reason=reason,
+        )
+    logger.info("voided %s", redemption.receipt_no)
+    return redemption
+
+
+def get_redemption(redemption_id: int) -> Redemption:
+    redemption = db.session.get(Redemption, redemption_id)
+    if redemption is None:
+        raise NotFound("没有找到该兑换单")
+    return redemption
+
+
+def recent_redemptions(household_id: int, limit: int = 10) -> list[Redemption]:
+    return list(
+        db.session.scalars(
+            sa.select(Redemption)
+            .where(Redemption.household_id == household_id)
+            .order_by(Redemption.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+__all__ = [
+    "CartLine",
+    "REDEMPTION_COMPLETED",
+    "redeem",
+    "scan",
+    "void_redemption",
+]

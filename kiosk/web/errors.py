@@ -1,0 +1,53 @@
+"""Error handling in one place: domain errors become JSON for the API and a page for people."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from kiosk.errors import DomainError
+
+_HTTP_MESSAGES = {
+    400: ("bad_request", "请求内容不正确"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "没有权限进行此操作"),
+    404: ("not_found", "没有找到"),
+    405: ("method_not_allowed", "不支持该操作"),
+    413: ("too_large", "内容太大"),
+    500: ("server_error", "系统出错了，请稍后再试"),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if _wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        return render_template("error.html", code=exc.code, message=exc.message), exc.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        body = {"error": {"code": "csrf_failed", "message": "页面已过期，请刷新后重试"}}
+        if _wants_json():
+            return jsonify(body), 400
+        return render_template("error.html", code="csrf_failed", message=body["error"]["message"]), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code, message = _HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or ""))
+        if _wants_json():
+            return jsonify({"error": {"code": code, "message": message}}), exc.code
+        return render_template("error.html", code=code, message=message), exc.code
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        app.logger.exception("unhandled error")
+        code, message = _HTTP_MESSAGES[500]
+        if _wants_json():
+            return jsonify({"error": {"code": code, "message": message}}), 500
+        return render_template("error.html", code=code, message=message), 500

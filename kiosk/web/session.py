@@ -1,0 +1,93 @@
+"""Who is making this request: the logged-in user (session) or a bearer token's user.
+
+Shared by the pages and the JSON API, which accepts either a token (``Authorization: Bearer``)
+or the counter's own session (then with the CSRF header the page sends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, redirect, request, session, url_for
+
+from kiosk.auth import user_for_token
+from kiosk.errors import AuthenticationRequired, PermissionDenied
+from kiosk.extensions import db
+from kiosk.models import Supermarket, User
+
+
+def current_user() -> User | None:
+    """The user of this request, from a bearer token or the session, cached on ``g``."""
+    if "jifen_user" in g:
+        return g.jifen_user
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = user_for_token(header[len("Bearer ") :].strip())
+        g.jifen_auth = "token"
+    elif session.get("user_id") is not None:
+        user = db.session.get(User, session["user_id"])
+        if user is not None and (not user.active or session.get("auth_v") != _auth_version(user)):
+            user = None
+        g.jifen_auth = "session"
+    g.jifen_user = user
+    return user
+
+
+def _auth_version(user: User) -> str:
+    # A changed password or PIN ends every session that was opened with the old one.
+    return (user.password_hash or "")[-12:] + (user.pin_hash or "")[-12:]
+
+
+def log_in(user: User) -> None:
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["auth_v"] = _auth_version(user)
+    g.jifen_user = user
+
+
+def log_out() -> None:
+    session.clear()
+    g.jifen_user = None
+
+
+def current_supermarket() -> Supermarket:
+    """The supermarket this kiosk serves: the user's own, the configured one, or the first."""
+    user = current_user()
+    if user is not None and user.supermarket_id is not None:
+        return db.session.get(Supermarket, user.supermarket_id)
+    code = current_app.config.get("JIFEN_SUPERMARKET")
+    stmt = sa.select(Supermarket).order_by(Supermarket.id)
+    if code:
+        stmt = stmt.where(Supermarket.code == code)
+    supermarket = db.session.scalar(stmt)
+    if supermarket is None:
+        raise RuntimeError("no supermarket: run `jifen init` and `jifen demo` first")
+    return supermarket
+
+
+def require_roles(*roles: str, page: bool = False) -> Callable:
+    """Allow the view only to users with one of ``roles`` (any logged-in user when empty).
+
+    Pages send an anonymous visitor to the login page; the API answers 401/403 as JSON.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            user = current_user()
+            if user is None:
+                if page:
+                    return redirect(url_for("auth.login", next=request.full_path))
+                raise AuthenticationRequired()
+            if roles and user.role not in roles:
+                raise PermissionDenied()
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

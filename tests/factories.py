@@ -1,0 +1,78 @@
+"""Test data built through the real services, so test data obeys the same rules as live data."""
+
+from __future__ import annotations
+
+import itertools
+
+from inventory import products, stock
+from kiosk import auth, cards, households, points
+from kiosk.database import write_transaction
+from kiosk.extensions import db
+from kiosk.models import Card, Household, Supermarket, User
+
+_seq = itertools.count(1)
+
+
+def supermarket(code: str = "DT01", name: str = "大同镇积分超市", points_per_yuan: int = 1) -> Supermarket:
+    with write_transaction():
+        sm = Supermarket(code=code, name=name, town="大同镇", village="东村", points_per_yuan=points_per_yuan)
+        db.session.add(sm)
+    return sm
+
+
+def user(username: str, role: str, sm: Supermarket | None, *, password: str = "secret123",
+         pin: str | None = None, display_name: str = "") -> User:
+    return auth.create_user(
+        username,
+        display_name=display_name or username,
+        role=role,
+        password=password,
+        pin=pin,
+        supermarket_id=sm.id if sm else None,
+    )
+
+
+def household(sm: Supermarket, *, points: int = 0, head_name: str = "张三丰",
+              number: str | None = None, members: list[str] | None = None) -> Household:
+    n = next(_seq)
+    hh = households.create_household(
+        sm.id,
+        number=number or f"H{n:04d}",
+        head_name=head_name,
+        village="东村",
+        members=[households.MemberInput(m) for m in (members or [head_name])],
+        actor=None,
+    )
+    if points:
+        points_award(hh, points)
+    return hh
+
+
+def points_award(hh: Household, amount: int, reason: str = "志愿服务") -> None:
+    points.award_points(hh.id, amount, reason=reason, actor=None)
+
+
+def card(hh: Household) -> tuple[Card, str]:
+    """Issue a card for the household and return it with its QR payload."""
+    c = cards.issue_card(hh.id, actor=None)
+    return c, cards.payload_for(c)
+
+
+def product(sm: Supermarket, *, name: str = "金龙鱼大米5kg", cost_fen: int = 2500, stock_qty: int = 10,
+            category: str = "粮油", barcode: str | None = None, kind: str = "goods", unit: str = "袋"):
+    n = next(_seq)
+    p = products.create_product(
+        sm.id,
+        sku=f"SKU{n:05d}",
+        name=name,
+        unit=unit,
+        category=category,
+        barcode=barcode or f"69{n:011d}",
+        kind=kind,
+        unit_cost_fen=cost_fen if kind != "goods" else 0,
+        actor=None,
+    )
+    if kind == "goods" and stock_qty:
+        stock.receive_stock(sm.id, [stock.StockInLine(p.id, stock_qty, cost_fen)], actor=None,
+                            supplier="镇供销社")
+    return db.session.get(type(p), p.id)
