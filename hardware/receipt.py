@@ -1,8 +1,12 @@
 """Receipts for 58 mm and 80 mm thermal printers: a plain-data receipt, its text layout with
-CJK characters counted double width, and its ESC/POS bytes through python-escpos.
+Chinese characters counted double width, and its ESC/POS bytes through python-escpos.
 
 Chinese text is sent as GB18030 inside the printer's Chinese mode (FS & on, FS . off), which
-every common Chinese thermal printer (Xprinter, Gprinter, Rongta) understands.
+every common Chinese thermal printer (Xprinter, Gprinter, Rongta) understands. In that mode
+every byte >= 0x80 starts a character printed from the 24×24 Chinese font, two columns of the
+12×24 ASCII font: so a character takes one column if it is ASCII and two otherwise.
+
+Nothing is ever cut to fit: a long name wraps at the paper's width onto further lines.
 """
 
 from __future__ import annotations
@@ -10,21 +14,24 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+import qrcode
+from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
+from PIL import Image
 
-COLUMNS = {58: 32, 80: 48}
+from hardware.printers import printer_columns, printer_profile
+
 FS_CHINESE_ON = b"\x1c\x26"
 FS_CHINESE_OFF = b"\x1c\x2e"
-ESC_INIT = b"\x1b\x40"
-ESC_ALIGN = {"left": b"\x1b\x61\x00", "center": b"\x1b\x61\x01", "right": b"\x1b\x61\x02"}
-GS_SIZE_NORMAL = b"\x1d\x21\x00"
-GS_SIZE_DOUBLE = b"\x1d\x21\x11"
-ESC_BOLD_ON = b"\x1b\x45\x01"
-ESC_BOLD_OFF = b"\x1b\x45\x00"
+LF = b"\n"
+QR_MODULE_DOTS = {58: 5, 80: 6}
+SIGNATURE = "领取人签字："
 
 
 @dataclass(frozen=True)
 class ReceiptItem:
+    """One line of the redemption as printed."""
+
     name: str
     quantity: int
     unit: str
@@ -34,6 +41,8 @@ class ReceiptItem:
 
 @dataclass(frozen=True)
 class Receipt:
+    """Everything a redemption receipt shows, already formatted (masked name, local time)."""
+
     supermarket_name: str
     receipt_no: str
     when: str
@@ -49,32 +58,79 @@ class Receipt:
     notes: list[str] = field(default_factory=list)
 
 
-def char_width(ch: str) -> int:
-    """Columns a character takes on a thermal printer: CJK and full-width count two."""
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+@dataclass(frozen=True)
+class ReceiptLayout:
+    """The receipt's lines by part; ``heading`` is printed double size, the rest normal."""
+
+    columns: int
+    heading: list[str]
+    titles: list[str]
+    body: list[str]
+    footer: list[str]
 
 
-def text_width(text: str) -> int:
-    return sum(char_width(ch) for ch in text)
-
-
-def fit(text: str, width: int) -> str:
-    """Cut ``text`` to at most ``width`` columns."""
-    out, used = [], 0
-    for ch in text:
-        w = char_width(ch)
-        if used + w > width:
-            break
-        out.append(ch)
-        used += w
+def clean(text: str) -> str:
+    """Text safe to send to a printer: control characters (which would be printer
+    commands) and line breaks become spaces, invisible format characters are dropped."""
+    out = []
+    for ch in str(text):
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            out.append(" ")
+        elif category == "Cs":
+            out.append("?")
+        elif category != "Cf":
+            out.append(ch)
     return "".join(out)
 
 
+def char_width(ch: str) -> int:
+    """Columns a character takes in the printer's Chinese mode: 1 for ASCII, else 2."""
+    return 1 if ord(ch) < 0x80 else 2
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on the paper."""
+    return sum(char_width(ch) for ch in text)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Break ``text`` into lines of at most ``width`` columns, losing no character.
+
+    ASCII words are not split when a space before them allows a break (a space falling
+    on the break is dropped); Chinese text breaks between any two characters. Always
+    returns at least one line.
+    """
+    if width < 2:
+        raise ValueError("width must hold a Chinese character")
+    lines: list[str] = []
+    line, used = "", 0
+    for ch in clean(text):
+        w = char_width(ch)
+        if used + w > width and line:
+            if ch == " ":  # a space at the break is the break itself
+                lines.append(line)
+                line, used = "", 0
+                continue
+            cut = len(line)
+            if ch.isascii() and ch.isalnum() and line[-1].isascii() and line[-1].isalnum():
+                space = line.rfind(" ")
+                if space > 0:
+                    cut = space + 1
+            lines.append(line[:cut])
+            line = line[cut:]
+            used = text_width(line)
+        line += ch
+        used += w
+    lines.append(line)
+    return lines
+
+
 def pad(text: str, width: int, align: str = "left") -> str:
-    text = fit(text, width)
+    """``text`` filled with spaces to exactly ``width`` columns; too wide is an error."""
     gap = width - text_width(text)
+    if gap < 0:
+        raise ValueError(f"{text!r} is wider than {width} columns")
     if align == "right":
         return " " * gap + text
     if align == "center":
@@ -82,77 +138,160 @@ def pad(text: str, width: int, align: str = "left") -> str:
     return text + " " * gap
 
 
-def two_ends(left: str, right: str, width: int) -> str:
-    """``left`` and ``right`` on one line, the gap between them filled with spaces."""
-    right_w = text_width(right)
-    return pad(left, max(0, width - right_w - 1)) + " " + right if right else pad(left, width)
+def wrapped(text: str, width: int, align: str = "left") -> list[str]:
+    """``text`` wrapped and each line padded to exactly ``width`` columns."""
+    return [pad(part, width, align) for part in wrap(text, width)]
 
 
-def layout(receipt: Receipt, paper_mm: int = 80) -> list[str]:
-    """The receipt as lines of exactly the paper's column count (the readable rendering)."""
-    width = COLUMNS[paper_mm]
-    rule = "-" * width
-    lines = [pad(receipt.supermarket_name, width, "center"), pad(receipt.title, width, "center")]
-    if receipt.copy_label:
-        lines.append(pad(receipt.copy_label, width, "center"))
-    lines += [
-        rule,
-        pad(f"单号：{receipt.receipt_no}", width),
-        pad(f"时间：{receipt.when}", width),
-        pad(f"户号：{receipt.household_no}  户主：{receipt.masked_name}", width),
-        rule,
-    ]
-    qty_w, pts_w = 6, 8
+def two_ends(left: str, right: str, width: int) -> list[str]:
+    """``left`` and ``right`` on one line with spaces between; wrapped when they do not fit."""
+    left, right = clean(left), clean(right)
+    if text_width(left) + 1 + text_width(right) <= width:
+        return [left + " " * (width - text_width(left) - text_width(right)) + right]
+    return wrapped(left, width) + wrapped(right, width, "right")
+
+
+def _item_lines(items: list[ReceiptItem], width: int) -> list[str]:
+    """The goods table: name, quantity and points, numbers right-aligned in their columns."""
+    qty_texts = [f"{item.quantity}{clean(item.unit)}" for item in items]
+    pts_texts = [str(item.line_points) for item in items]
+    cap = width // 4
+    qty_w = min(cap, max(text_width(t) for t in ["数量", *qty_texts]) + 2)
+    pts_w = min(cap, max(text_width(t) for t in ["积分", *pts_texts]) + 2)
     name_w = width - qty_w - pts_w
-    lines.append(pad("物品", name_w) + pad("数量", qty_w, "right") + pad("积分", pts_w, "right"))
-    for item in receipt.items:
-        qty = f"{item.quantity}{item.unit}"
-        if text_width(item.name) > name_w:
-            lines.append(pad(item.name, width))
-            lines.append(pad("", name_w) + pad(qty, qty_w, "right") + pad(str(item.line_points), pts_w, "right"))
-        else:
+    lines = [pad("物品", name_w) + pad("数量", qty_w, "right") + pad("积分", pts_w, "right")]
+    for item, qty, pts in zip(items, qty_texts, pts_texts, strict=True):
+        if text_width(qty) < qty_w and text_width(pts) < pts_w:
+            names = wrap(item.name, name_w)
             lines.append(
-                pad(item.name, name_w) + pad(qty, qty_w, "right") + pad(str(item.line_points), pts_w, "right")
+                pad(names[0], name_w) + pad(qty, qty_w, "right") + pad(pts, pts_w, "right")
             )
+            lines += [pad(part, width) for part in names[1:]]
+        else:  # numbers too wide for the table: name, then the numbers on lines of their own
+            lines += wrapped(item.name, width)
+            lines += wrapped(f"{qty} {pts}", width, "right")
         if item.quantity > 1:
-            lines.append(pad(f"  单价{item.unit_points}分", width))
-    lines += [
-        rule,
-        two_ends("合计积分", str(receipt.total_points), width),
-        two_ends("兑换前积分", str(receipt.balance_before), width),
-        two_ends("兑换后积分", str(receipt.balance_after), width),
-        pad(f"经办人：{receipt.keeper}", width),
-    ]
-    lines += [pad(note, width) for note in receipt.notes]
-    lines += [rule, "", pad("领取人签字：", width), "", pad("_" * (width - 2), width), ""]
+            lines += wrapped(f"  单价：{item.unit_points}积分/{clean(item.unit) or '件'}", width)
     return lines
 
 
-def _gb(text: str) -> bytes:
-    return text.encode("gb18030", errors="replace")
-
-
-def render_escpos(receipt: Receipt, paper_mm: int = 80, *, native_qr: bool = True) -> bytes:
-    """The receipt as ESC/POS bytes, built on python-escpos's Dummy printer."""
-    width = COLUMNS[paper_mm]
-    lines = layout(receipt, paper_mm)
-    p = Dummy()
-    p._raw(ESC_INIT + FS_CHINESE_ON)
-    # Heading: enlarged with GS ! (the size command that also scales Chinese characters).
-    p._raw(ESC_ALIGN["center"] + GS_SIZE_DOUBLE + ESC_BOLD_ON)
-    p._raw(_gb(fit(receipt.supermarket_name, width // 2).strip()) + b"\n")
-    p._raw(GS_SIZE_NORMAL + ESC_BOLD_OFF)
-    p._raw(_gb(receipt.title) + b"\n")
+def build(receipt: Receipt, columns: int) -> ReceiptLayout:
+    """Lay the receipt out for ``columns`` characters per line."""
+    width = columns
+    rule = "-" * width
+    titles = wrap(receipt.title, width)
     if receipt.copy_label:
-        p._raw(ESC_BOLD_ON + _gb(receipt.copy_label) + ESC_BOLD_OFF + b"\n")
-    p._raw(ESC_ALIGN["left"])
-    body_start = 3 if receipt.copy_label else 2
-    for line in lines[body_start:]:
-        p._raw(_gb(line.rstrip()) + b"\n")
-    p._raw(FS_CHINESE_OFF)
+        titles += wrap(receipt.copy_label, width)
+    body = [
+        rule,
+        *wrapped(f"单号：{receipt.receipt_no}", width),
+        *wrapped(f"时间：{receipt.when}", width),
+        *wrapped(f"户号：{receipt.household_no}", width),
+        *wrapped(f"户主：{receipt.masked_name}", width),
+        rule,
+        *_item_lines(receipt.items, width),
+        rule,
+        *two_ends("合计积分", str(receipt.total_points), width),
+        *two_ends("兑换前积分", str(receipt.balance_before), width),
+        *two_ends("兑换后积分", str(receipt.balance_after), width),
+        *wrapped(f"经办人：{receipt.keeper}", width),
+    ]
+    for note in receipt.notes:
+        body += wrapped(note, width)
+    body.append(rule)
+    footer = [
+        pad("", width),
+        pad("", width),
+        pad(SIGNATURE + "_" * (width - text_width(SIGNATURE)), width),
+    ]
+    return ReceiptLayout(
+        columns=width,
+        heading=wrap(receipt.supermarket_name, width // 2),
+        titles=titles,
+        body=body,
+        footer=footer,
+    )
+
+
+def layout(
+    receipt: Receipt,
+    paper_mm: int = 80,
+    *,
+    profile: str | None = None,
+    columns: int | None = None,
+) -> list[str]:
+    """The readable rendering: every line exactly the paper's columns wide, heading centred.
+
+    The QR code is left out; the printed receipt has it between the body and the signature.
+    """
+    parts = build(receipt, printer_columns(paper_mm, profile, columns))
+    width = parts.columns
+    return (
+        [pad(line, width, "center") for line in parts.heading + parts.titles]
+        + parts.body
+        + parts.footer
+    )
+
+
+def _gb(text: str) -> bytes:
+    return text.encode("gb18030")
+
+
+def qr_image(data: str, module_dots: int) -> Image.Image:
+    """A QR code as a 1-bit image with the standard four-module quiet zone."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=module_dots, border=4
+    )
+    code.add_data(data)
+    code.make(fit=True)
+    return code.make_image().get_image()
+
+
+def render_escpos(
+    receipt: Receipt,
+    paper_mm: int = 80,
+    *,
+    native_qr: bool | None = None,
+    profile: str | None = None,
+    columns: int | None = None,
+) -> bytes:
+    """The receipt as ESC/POS bytes, built on python-escpos's Dummy printer.
+
+    ``native_qr`` None follows the profile (GS ( k when it supports QR codes, else a
+    raster image); ``profile`` is a python-escpos profile name (None: generic printer).
+    """
+    escpos_profile = printer_profile(paper_mm, profile)
+    if native_qr is None:
+        native_qr = bool(escpos_profile.supports("qrCode"))
+    parts = build(receipt, printer_columns(paper_mm, profile, columns))
+    p = Dummy(profile=escpos_profile)
+
+    def line(text: str) -> None:
+        p._raw(_gb(text.rstrip()) + LF)
+
+    p.hw("INIT")
+    p._raw(FS_CHINESE_ON)
+    # Heading: GS ! (python-escpos custom_size) is the size command that also scales Chinese.
+    p.set(align="center", bold=True, custom_size=True, width=2, height=2)
+    for text in parts.heading:
+        line(text)
+    p.set(custom_size=True, width=1, height=1)
+    for text in parts.titles:
+        line(text)
+    p.set(align="left", bold=False)
+    for text in parts.body:
+        line(text)
     p.set(align="center")
-    p.qr(receipt.receipt_no, size=6 if paper_mm == 80 else 5, native=native_qr, center=not native_qr)
-    p._raw(b"\n")
+    module = QR_MODULE_DOTS[paper_mm]
+    if native_qr:
+        p._raw(LF)
+        p.qr(receipt.receipt_no, ec=QR_ECLEVEL_M, size=module, native=True)
+        p._raw(LF)
+    else:
+        p.image(qr_image(receipt.receipt_no, module), center=True)
     p.set(align="left")
+    for text in parts.footer:
+        line(text)
+    p._raw(FS_CHINESE_OFF)
     p.cut()
     return p.output

@@ -97,6 +97,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     register_web(app)
 
+    @app.before_request
+    def _forget_previous_user() -> None:
+        # current_user() caches on g; a test client may reuse one app context for many requests.
+        from flask import g
+
+        g.pop("jifen_user", None)
+        g.pop("jifen_auth", None)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from kiosk.web.errors import register

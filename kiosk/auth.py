@@ -56,14 +56,18 @@ def create_user(
             username=username,
             display_name=display_name or username,
             role=role,
-            password_hash=generate_password_hash(password) if password else None,
-            pin_hash=generate_password_hash(pin) if pin else None,
+            password_hash=_hash_secret(password) if password else None,
+            pin_hash=_hash_secret(pin) if pin else None,
             supermarket_id=supermarket_id,
         )
         db.session.add(user)
         db.session.flush()
         audit.record("user.create", user, actor=actor, username=username, role=role)
     return user
+
+
+def _hash_secret(secret: str) -> str:
+    return generate_password_hash(secret, method=current_app.config["JIFEN_PASSWORD_METHOD"])
 
 
 def _check(user: User | None, secret: str, which: str) -> User:

@@ -16,6 +16,7 @@ class DefaultConfig:
     JIFEN_SUPERMARKET = None
     # Printer: "preview" keeps receipts in the database and shows them on screen.
     JIFEN_PRINTER = {"type": "preview", "paper_mm": 80}
+    JIFEN_PASSWORD_METHOD = "scrypt"
     JIFEN_PIN_MAX_FAILURES = 5
     JIFEN_LOCKOUT_MINUTES = 15
     JIFEN_SELF_SERVICE_IDLE_SECONDS = 20

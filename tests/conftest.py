@@ -28,7 +28,11 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret-key",
     "JIFEN_CARD_SECRET": "test-card-secret",
     "WTF_CSRF_ENABLED": False,
+    # Fast hashes in tests; installations use scrypt (the default).
+    "JIFEN_PASSWORD_METHOD": "pbkdf2:sha256:1000",
     "JIFEN_PRINTER": {"type": "preview", "paper_mm": 80},
+    # Room for the 32 concurrent kiosks of the concurrency tests (connections open lazily).
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 40},
 }
 
 

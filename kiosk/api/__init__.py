@@ -1,5 +1,56 @@
-"""The JSON API under /api/v1 (bearer tokens, or the counter's session with its CSRF header)."""
+"""The JSON API under /api/v1 (bearer tokens, or the counter's session with its CSRF header).
 
-from flask import Blueprint
+Every handler parses and validates its input, calls one service, and renders JSON. Errors are
+domain errors, rendered as ``{"error": {"code", "message"[, "details"]}}`` by
+:mod:`kiosk.web.errors`.
+
+CSRF: a bearer token cannot be sent by another site's page, so token requests need no CSRF
+token; Flask-WTF's automatic check is switched off for this blueprint and, instead, a
+session-authenticated write must carry the page's token in the ``X-CSRFToken`` header.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
+
+from kiosk.errors import DomainError
+from kiosk.extensions import csrf
+from kiosk.web.session import current_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfFailed(DomainError):
+    """A session-authenticated write without a valid ``X-CSRFToken`` header."""
+
+    code = "csrf_failed"
+    status = 400
+    message = "页面已过期，请刷新后重试"
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Resolve who is calling, fresh for every request, and check the session's CSRF header."""
+    # The identity is cached on ``g``; under a shared app context (tests, CLI) ``g`` outlives
+    # one request, so start every API request from the request's own credentials.
+    g.pop("jifen_user", None)
+    g.pop("jifen_auth", None)
+    user = current_user()
+    if (
+        request.method not in SAFE_METHODS
+        and user is not None
+        and g.get("jifen_auth") == "session"
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+    ):
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except ValidationError:
+            raise CsrfFailed() from None
+
+
+from kiosk.api import admin, counter, openapi  # noqa: E402, F401  (registers the routes)

@@ -1,0 +1,71 @@
+"""Who may call what, and which supermarket's rows a caller may see.
+
+Keepers and admins work the counter (scan, redeem, void, reprint, stock-in); admins manage
+households, members, cards, points, products and tokens; supervisors read everything and write
+nothing. A user bound to a supermarket sees only that supermarket's rows; rows of another
+supermarket answer 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+from kiosk.errors import NotFound
+from kiosk.extensions import db
+from kiosk.models import (
+    ROLE_ADMIN,
+    ROLE_KEEPER,
+    ROLE_SUPERVISOR,
+    Card,
+    Household,
+    Redemption,
+    User,
+)
+from kiosk.web.session import current_user
+
+READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
+COUNTER = (ROLE_KEEPER, ROLE_ADMIN)
+ADMINS = (ROLE_ADMIN,)
+ADMIN_READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
+
+
+def me() -> User:
+    """The authenticated caller (the view is already behind ``require_roles``)."""
+    user = current_user()
+    assert user is not None
+    return user
+
+
+def _in_scope(supermarket_id: int | None) -> bool:
+    user = me()
+    return user.supermarket_id is None or user.supermarket_id == supermarket_id
+
+
+def household(household_id: int) -> Household:
+    """A household the caller may see, or 404."""
+    row = db.session.get(Household, household_id)
+    if row is None or not _in_scope(row.supermarket_id):
+        raise NotFound("没有找到该户")
+    return row
+
+
+def card(card_id: int) -> Card:
+    """A card the caller may see, or 404."""
+    row = db.session.get(Card, card_id)
+    if row is None or not _in_scope(row.household.supermarket_id):
+        raise NotFound("没有找到该卡")
+    return row
+
+
+def redemption(redemption_id: int) -> Redemption:
+    """A redemption the caller may see, or 404."""
+    row = db.session.get(Redemption, redemption_id)
+    if row is None or not _in_scope(row.supermarket_id):
+        raise NotFound("没有找到该兑换单")
+    return row
+
+
+def user(user_id: int) -> User:
+    """A user account the caller may manage, or 404."""
+    row = db.session.get(User, user_id)
+    if row is None or not _in_scope(row.supermarket_id):
+        raise NotFound("没有找到该用户")
+    return row

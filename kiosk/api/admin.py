@@ -1,0 +1,311 @@
+"""Administration endpoints: households and members, cards, point entries, products, stock-in,
+and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from inventory.models import KIND_GOODS, KIND_SERVICE, Product
+from inventory.products import create_product, policy_for
+from inventory.stock import StockInLine, receive_stock
+from kiosk import auth, cards, households, points
+from kiosk.api import access, bp, inputs, outputs
+from kiosk.errors import NotFound
+from kiosk.extensions import db
+from kiosk.models import ApiToken, Household, PointEntry
+from kiosk.web.session import current_supermarket, require_roles
+
+MAX_PER_PAGE = 100
+MAX_HISTORY = 200
+
+
+# Households and members ---------------------------------------------------------------------
+
+
+@bp.get("/households")
+@require_roles(*access.READERS)
+def list_households():
+    """This supermarket's households, filtered by ``q`` (number or head's name), paginated."""
+    supermarket = current_supermarket()
+    page = inputs.query_int("page", default=1, minimum=1, maximum=100_000)
+    per_page = inputs.query_int("per_page", default=20, minimum=1, maximum=MAX_PER_PAGE)
+    q = (request.args.get("q") or "").strip()[:50]
+    stmt = sa.select(Household).where(Household.supermarket_id == supermarket.id)
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            sa.or_(
+                Household.number.ilike(like, escape="\\"),
+                Household.head_name.ilike(like, escape="\\"),
+            )
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(
+        stmt.order_by(Household.number, Household.id).limit(per_page).offset((page - 1) * per_page)
+    )
+    viewer = access.me()
+    return jsonify(
+        {
+            "households": [outputs.household_summary(h, viewer) for h in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+        }
+    )
+
+
+def _member_input(raw: dict[str, Any], path: str) -> households.MemberInput:
+    return households.MemberInput(
+        name=inputs.string(raw, "name", max_len=50, path=f"{path}.name"),
+        relation=inputs.string(
+            raw, "relation", required=False, max_len=20, path=f"{path}.relation"
+        ),
+        birth_date=inputs.optional_date(raw, "birth_date", path=f"{path}.birth_date"),
+    )
+
+
+@bp.post("/households")
+@require_roles(*access.ADMINS)
+def create_household():
+    """Register a household with its members and an empty points account."""
+    body = inputs.json_body()
+    number = inputs.string(body, "number", max_len=32)
+    head_name = inputs.string(body, "head_name", max_len=50)
+    village = inputs.string(body, "village", required=False, max_len=50)
+    group_name = inputs.string(body, "group_name", required=False, max_len=50)
+    members = [
+        _member_input(raw, f"members[{i}]")
+        for i, raw in enumerate(inputs.object_list(body, "members", required=False, max_items=30))
+    ]
+    household = households.create_household(
+        current_supermarket().id,
+        number=number,
+        head_name=head_name,
+        village=village,
+        group_name=group_name,
+        members=members or None,
+        actor=access.me(),
+    )
+    return jsonify({"household": outputs.household_detail(household, access.me())}), 201
+
+
+@bp.get("/households/<int:household_id>")
+@require_roles(*access.READERS)
+def get_household(household_id: int):
+    """A household with its members, account balance and active card."""
+    household = access.household(household_id)
+    return jsonify({"household": outputs.household_detail(household, access.me())})
+
+
+@bp.post("/households/<int:household_id>/members")
+@require_roles(*access.ADMINS)
+def add_member(household_id: int):
+    """Add a resident to a household."""
+    body = inputs.json_body()
+    member = _member_input(body, "member")
+    access.household(household_id)
+    row = households.add_member(household_id, member, actor=access.me())
+    return jsonify({"member": outputs.member(row, access.me())}), 201
+
+
+@bp.post("/households/<int:household_id>/status")
+@require_roles(*access.ADMINS)
+def set_status(household_id: int):
+    """Activate or deactivate a household (a deactivated one cannot redeem)."""
+    body = inputs.json_body()
+    active = inputs.boolean(body, "active")
+    access.household(household_id)
+    household = households.set_household_status(household_id, active, actor=access.me())
+    return jsonify({"household": outputs.household_detail(household, access.me())})
+
+
+# Cards --------------------------------------------------------------------------------------
+
+
+@bp.post("/households/<int:household_id>/cards")
+@require_roles(*access.ADMINS)
+def issue_card(household_id: int):
+    """Issue the household's card; a reissue revokes the card it replaces."""
+    body = inputs.json_body() if request.get_data() else {}
+    reason = inputs.string(body, "reason", required=False, max_len=200)
+    access.household(household_id)
+    card = cards.issue_card(household_id, actor=access.me(), reason=reason)
+    return jsonify({"card": outputs.card(card)}), 201
+
+
+@bp.post("/cards/<int:card_id>/revoke")
+@require_roles(*access.ADMINS)
+def revoke_card(card_id: int):
+    """Revoke a card (lost, damaged, household left); it is refused everywhere after."""
+    body = inputs.json_body()
+    reason = inputs.string(body, "reason", max_len=200)
+    access.card(card_id)
+    card = cards.revoke_card(card_id, actor=access.me(), reason=reason)
+    return jsonify({"card": outputs.card(card)})
+
+
+# Point entries ------------------------------------------------------------------------------
+
+
+@bp.post("/households/<int:household_id>/points")
+@require_roles(*access.ADMINS)
+def post_points(household_id: int):
+    """Award or deduct points; a retry with the same idempotency key returns the entry (200)."""
+    body = inputs.json_body()
+    kind = inputs.choice(body, "kind", ("award", "deduct"))
+    amount = inputs.integer(body, "amount", minimum=1, maximum=points.MAX_ADJUSTMENT)
+    reason = inputs.string(body, "reason", max_len=200)
+    key = inputs.idempotency_key(body, required=False)
+    access.household(household_id)
+    # The service returns the earlier entry for a known key (or refuses a different one).
+    seen = (
+        key is not None
+        and db.session.scalar(sa.select(PointEntry.id).where(PointEntry.idempotency_key == key))
+        is not None
+    )
+    service = points.award_points if kind == "award" else points.deduct_points
+    entry = service(household_id, amount, reason=reason, actor=access.me(), idempotency_key=key)
+    return jsonify(
+        {"entry": outputs.point_entry(entry), "account": outputs.account(entry.account)}
+    ), (200 if seen else 201)
+
+
+@bp.get("/households/<int:household_id>/points")
+@require_roles(*access.READERS)
+def points_history(household_id: int):
+    """A household's point entries, newest first (``limit``, default 50)."""
+    household = access.household(household_id)
+    limit = inputs.query_int("limit", default=50, minimum=1, maximum=MAX_HISTORY)
+    return jsonify(
+        {
+            "account": outputs.account(household.account),
+            "entries": [outputs.point_entry(e) for e in points.history(household.id, limit)],
+        }
+    )
+
+
+# Products and stock-in ----------------------------------------------------------------------
+
+
+@bp.post("/products")
+@require_roles(*access.ADMINS)
+def new_product():
+    """Add goods or a service to the catalogue (goods get stock by stock-in)."""
+    body = inputs.json_body()
+    sku = inputs.string(body, "sku", max_len=32)
+    name = inputs.string(body, "name", max_len=100)
+    unit = inputs.string(body, "unit", required=False, max_len=16, default="件") or "件"
+    category = inputs.optional_string(body, "category", max_len=50)
+    barcode = inputs.optional_string(body, "barcode", max_len=32)
+    if barcode is not None and not barcode.isdigit():
+        raise inputs.invalid("barcode", "只能由数字组成")
+    kind = inputs.choice(body, "kind", (KIND_GOODS, KIND_SERVICE), default=KIND_GOODS)
+    cost = inputs.integer(
+        body, "unit_cost_fen", minimum=0, maximum=10_000_000, required=False, default=0
+    )
+    supermarket = current_supermarket()
+    product = create_product(
+        supermarket.id,
+        sku=sku,
+        name=name,
+        unit=unit,
+        category=category,
+        barcode=barcode,
+        kind=kind,
+        unit_cost_fen=cost,
+        actor=access.me(),
+    )
+    return jsonify({"product": outputs.product(product, policy_for(supermarket))}), 201
+
+
+@bp.post("/stock-ins")
+@require_roles(*access.COUNTER)
+def stock_in():
+    """Receive goods (入库) at unit cost; costs and points prices move to the new average."""
+    body = inputs.json_body()
+    supplier = inputs.string(body, "supplier", required=False, max_len=100)
+    invoice_no = inputs.string(body, "invoice_no", required=False, max_len=50)
+    note = inputs.string(body, "note", required=False, max_len=200)
+    lines = []
+    for i, raw in enumerate(inputs.object_list(body, "lines", max_items=200)):
+        lines.append(
+            StockInLine(
+                product_id=inputs.integer(
+                    raw, "product_id", minimum=1, path=f"lines[{i}].product_id"
+                ),
+                quantity=inputs.integer(raw, "quantity", minimum=1, path=f"lines[{i}].quantity"),
+                unit_cost_fen=inputs.integer(
+                    raw,
+                    "unit_cost_fen",
+                    minimum=0,
+                    maximum=10_000_000,
+                    path=f"lines[{i}].unit_cost_fen",
+                ),
+            )
+        )
+    supermarket = current_supermarket()
+    movements = receive_stock(
+        supermarket.id,
+        lines,
+        actor=access.me(),
+        supplier=supplier,
+        invoice_no=invoice_no,
+        note=note,
+    )
+    policy = policy_for(supermarket)
+    product_ids = sorted({m.product_id for m in movements})
+    products = db.session.scalars(
+        sa.select(Product).where(Product.id.in_(product_ids)).order_by(Product.id)
+    )
+    return jsonify(
+        {
+            "movements": [outputs.movement(m) for m in movements],
+            "products": [outputs.product(p, policy) for p in products],
+        }
+    ), 201
+
+
+# API tokens ---------------------------------------------------------------------------------
+
+
+@bp.get("/users/<int:user_id>/tokens")
+@require_roles(*access.ADMIN_READERS)
+def list_tokens(user_id: int):
+    """A user's API tokens (their records, never the tokens themselves)."""
+    user = access.user(user_id)
+    rows = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+    )
+    return jsonify({"tokens": [outputs.token(t) for t in rows]})
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@require_roles(*access.ADMINS)
+def new_token(user_id: int):
+    """Issue an API token for a user; the token is in this answer only."""
+    body = inputs.json_body() if request.get_data() else {}
+    label = inputs.string(body, "label", required=False, max_len=100)
+    access.user(user_id)
+    secret = auth.issue_token(user_id, label=label, actor=access.me())
+    row = db.session.scalar(
+        sa.select(ApiToken).where(
+            ApiToken.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+        )
+    )
+    return jsonify({"token": secret, "record": outputs.token(row)}), 201
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require_roles(*access.ADMINS)
+def revoke_token(token_id: int):
+    """Revoke an API token: every request with it is refused from now on."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound("没有找到该令牌")
+    access.user(row.user_id)
+    auth.revoke_token(token_id, actor=access.me())
+    return jsonify({"record": outputs.token(db.session.get(ApiToken, token_id))})

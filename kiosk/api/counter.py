@@ -1,0 +1,136 @@
+"""The counter's endpoints: scan a card, the catalogue, redemptions, void, receipts, reprint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from inventory.products import catalogue, categories, find_by_barcode, policy_for
+from kiosk import printing
+from kiosk.api import access, bp, inputs, outputs
+from kiosk.errors import NotFound
+from kiosk.redemption import CartLine, redeem, scan, void_redemption
+from kiosk.timeutil import utcnow
+from kiosk.web.session import current_supermarket, require_roles
+
+MAX_PAYLOAD_LENGTH = 64
+
+
+@bp.post("/scan")
+@require_roles(*access.COUNTER)
+def scan_card():
+    """Verify a card and say what its household may redeem now."""
+    body = inputs.json_body()
+    payload = inputs.string(body, "payload", max_len=MAX_PAYLOAD_LENGTH)
+    result = scan(current_supermarket().id, payload)
+    return jsonify(
+        {
+            "card_id": result.card_id,
+            "household": outputs.household_brief(result.household),
+            "account": outputs.account(result.account),
+            "decision": result.decision.to_dict(),
+        }
+    )
+
+
+@bp.get("/products")
+@require_roles(*access.READERS)
+def list_products():
+    """The active catalogue with its categories, in shelf order."""
+    supermarket = current_supermarket()
+    policy = policy_for(supermarket)
+    return jsonify(
+        {
+            "categories": [outputs.category(c) for c in categories(supermarket.id)],
+            "products": [outputs.product(p, policy) for p in catalogue(supermarket.id)],
+        }
+    )
+
+
+@bp.get("/products/barcode/<code>")
+@require_roles(*access.READERS)
+def product_by_barcode(code: str):
+    """The active product with this barcode (or SKU)."""
+    supermarket = current_supermarket()
+    product = find_by_barcode(supermarket.id, code)
+    return jsonify({"product": outputs.product(product, policy_for(supermarket))})
+
+
+def _cart(body: dict[str, Any]) -> list[CartLine]:
+    lines = []
+    for i, raw in enumerate(inputs.object_list(body, "lines", max_items=100)):
+        product_id = inputs.integer(raw, "product_id", minimum=1, path=f"lines[{i}].product_id")
+        quantity = inputs.integer(raw, "quantity", minimum=1, path=f"lines[{i}].quantity")
+        lines.append(CartLine(product_id, quantity))
+    return lines
+
+
+def _redemption_body(redemption_id: int) -> dict[str, Any]:
+    redemption = access.redemption(redemption_id)
+    return {
+        "redemption": outputs.redemption(redemption),
+        "receipt": outputs.receipt(printing.latest_receipt(redemption.id)),
+    }
+
+
+@bp.post("/redemptions")
+@require_roles(*access.COUNTER)
+def create_redemption():
+    """Redeem a cart; a retry with the same idempotency key returns the same redemption (200)."""
+    body = inputs.json_body()
+    payload = inputs.string(body, "card", max_len=MAX_PAYLOAD_LENGTH)
+    lines = _cart(body)
+    key = inputs.idempotency_key(body, required=True)
+    # The service stamps a new redemption with the moment it is given; a retry returns the
+    # earlier row with its own moment. This tells them apart even when two copies of the same
+    # request race, which a look-up of the key before the call cannot.
+    moment = utcnow()
+    redemption = redeem(
+        current_supermarket().id,
+        card_payload=payload,
+        lines=lines,
+        keeper=access.me(),
+        idempotency_key=key,
+        moment=moment,
+    )
+    status = 201 if redemption.created_at == moment else 200
+    return jsonify(_redemption_body(redemption.id)), status
+
+
+@bp.get("/redemptions/<int:redemption_id>")
+@require_roles(*access.READERS)
+def get_redemption(redemption_id: int):
+    """One redemption with its latest receipt."""
+    return jsonify(_redemption_body(redemption_id))
+
+
+@bp.post("/redemptions/<int:redemption_id>/void")
+@require_roles(*access.COUNTER)
+def void(redemption_id: int):
+    """Void a redemption: keepers on the day it was made, admins any day."""
+    body = inputs.json_body()
+    reason = inputs.string(body, "reason", max_len=200)
+    access.redemption(redemption_id)
+    void_redemption(redemption_id, actor=access.me(), reason=reason)
+    return jsonify(_redemption_body(redemption_id))
+
+
+@bp.get("/redemptions/<int:redemption_id>/receipt")
+@require_roles(*access.READERS)
+def receipt(redemption_id: int):
+    """The latest receipt of a redemption: its text and its ESC/POS bytes (base64)."""
+    redemption = access.redemption(redemption_id)
+    job = printing.latest_receipt(redemption.id)
+    if job is None:
+        raise NotFound("该兑换单没有小票")
+    return jsonify({"receipt": outputs.receipt(job), "escpos_base64": outputs.escpos_base64(job)})
+
+
+@bp.post("/redemptions/<int:redemption_id>/reprint")
+@require_roles(*access.COUNTER)
+def reprint(redemption_id: int):
+    """Print another copy (补打) of a redemption's receipt."""
+    access.redemption(redemption_id)
+    job = printing.reprint(redemption_id, actor=access.me())
+    return jsonify({"receipt": outputs.receipt(job)}), 201

@@ -1,0 +1,209 @@
+"""Parsing and validating API request bodies and query strings.
+
+Every refusal is ``invalid_request`` (400) with a Chinese message that names the field, and the
+field's path in ``details.field`` (``lines[1].quantity``), so a client can point at it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import request
+
+from kiosk.errors import ValidationFailed
+
+IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
+_MISSING = object()
+
+
+# Chinese names of the fields, so a keeper can read the message aloud.
+FIELD_LABELS = {
+    "payload": "卡片内容",
+    "card": "卡片内容",
+    "lines": "商品清单",
+    "product_id": "商品编号",
+    "quantity": "数量",
+    "unit_cost_fen": "进价（分）",
+    "idempotency_key": "请求编号",
+    "reason": "原因",
+    "number": "户号",
+    "head_name": "户主姓名",
+    "village": "村",
+    "group_name": "组",
+    "members": "家庭成员",
+    "name": "名称",
+    "relation": "与户主关系",
+    "birth_date": "出生日期",
+    "active": "启用状态",
+    "kind": "类型",
+    "amount": "积分",
+    "sku": "商品编号（SKU）",
+    "unit": "单位",
+    "category": "分类",
+    "barcode": "条码",
+    "supplier": "供货方",
+    "invoice_no": "单据号",
+    "note": "备注",
+    "label": "用途说明",
+    "page": "页码",
+    "per_page": "每页条数",
+    "limit": "条数",
+}
+
+
+def invalid(field: str, message: str) -> ValidationFailed:
+    """An invalid_request error about one field, named in Chinese and by its JSON path."""
+    last = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    label = FIELD_LABELS.get(last)
+    shown = f"{label}（{field}）" if label else field
+    return ValidationFailed(f"{shown}{message}", field=field)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; invalid_request when it is missing, malformed or not an object."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed('请求内容必须是JSON对象（例如 {"payload": "..."}）')
+    return body
+
+
+def string(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    max_len: int = 200,
+    default: str = "",
+    path: str | None = None,
+) -> str:
+    """A text field, stripped; required ones may not be blank."""
+    name = path or field
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise invalid(name, "不能为空")
+        return default
+    if not isinstance(value, str):
+        raise invalid(name, "必须是文字")
+    value = value.strip()
+    if required and not value:
+        raise invalid(name, "不能为空")
+    if len(value) > max_len:
+        raise invalid(name, f"不能超过{max_len}个字")
+    return value
+
+
+def optional_string(
+    body: dict[str, Any], field: str, *, max_len: int, path: str | None = None
+) -> str | None:
+    """A text field that may be absent, null or blank (then None)."""
+    value = string(body, field, required=False, max_len=max_len, path=path)
+    return value or None
+
+
+def integer(
+    body: dict[str, Any],
+    field: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    required: bool = True,
+    default: int | None = None,
+    path: str | None = None,
+) -> int | None:
+    """A whole-number field (JSON true/false and 1.5 are refused)."""
+    name = path or field
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise invalid(name, "不能为空")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(name, "必须是整数")
+    if minimum is not None and value < minimum:
+        raise invalid(name, "必须是正整数" if minimum == 1 else f"不能小于{minimum}")
+    if maximum is not None and value > maximum:
+        raise invalid(name, f"不能大于{maximum}")
+    return value
+
+
+def boolean(body: dict[str, Any], field: str) -> bool:
+    """A required true/false field."""
+    value = body.get(field, _MISSING)
+    if not isinstance(value, bool):
+        raise invalid(field, "必须是 true 或 false")
+    return value
+
+
+def choice(
+    body: dict[str, Any], field: str, choices: tuple[str, ...], *, default: str | None = None
+) -> str:
+    """One of a fixed set of words."""
+    value = body.get(field, _MISSING)
+    if (value is _MISSING or value is None) and default is not None:
+        return default
+    if value not in choices:
+        raise invalid(field, "只能是 " + " 或 ".join(choices))
+    return value
+
+
+def optional_date(body: dict[str, Any], field: str, *, path: str | None = None) -> date | None:
+    """An ISO date (YYYY-MM-DD) or nothing."""
+    name = path or field
+    value = body.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid(name, "必须是日期，格式为 YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value.strip())
+    except ValueError:
+        raise invalid(name, "必须是日期，格式为 YYYY-MM-DD") from None
+    if parsed > date.today() or parsed.year < 1880:
+        raise invalid(name, "日期不合理")
+    return parsed
+
+
+def object_list(
+    body: dict[str, Any], field: str, *, required: bool = True, max_items: int = 100
+) -> list[dict[str, Any]]:
+    """A list of JSON objects (lines of a cart, members of a household)."""
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise invalid(field, "不能为空")
+        return []
+    if not isinstance(value, list):
+        raise invalid(field, "必须是列表")
+    if len(value) > max_items:
+        raise invalid(field, f"最多{max_items}项")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise invalid(f"{field}[{i}]", "必须是JSON对象")
+    return value
+
+
+def idempotency_key(body: dict[str, Any], *, required: bool) -> str | None:
+    """A client-made request id (8–64 letters, digits or - _ : .) that makes a retry safe."""
+    value = string(body, "idempotency_key", required=required, max_len=64)
+    if not value:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(value):
+        raise invalid("idempotency_key", "应为8到64位字母、数字或 - _ : .")
+    return value
+
+
+def query_int(name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """A whole number from the query string, within bounds."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(name, "必须是整数") from None
+    if not minimum <= value <= maximum:
+        raise invalid(name, f"应在{minimum}到{maximum}之间")
+    return value

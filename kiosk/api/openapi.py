@@ -1,0 +1,768 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand and served at /api/v1/openapi.json.
+
+``tests/test_api_openapi.py`` checks that every route of the blueprint is documented here and
+that nothing documented here is missing from the blueprint, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from kiosk.api import bp
+
+# Stable error codes (kiosk.errors, plus the web layer's own). Never rename one.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "请求内容不正确：JSON格式、字段类型或取值有误（message 指出字段）"),
+    "bad_request": (400, "请求无法解析"),
+    "csrf_failed": (400, "用会话登录时缺少或带错了 X-CSRFToken 请求头"),
+    "unauthorized": (401, "没有登录，或令牌无效、已撤销"),
+    "login_failed": (401, "用户名或密码不正确"),
+    "forbidden": (403, "当前角色没有权限进行此操作"),
+    "void_not_allowed": (403, "超市管理员只能作废当日的兑换单"),
+    "not_found": (404, "没有找到（或不属于本超市）"),
+    "card_unknown": (404, "卡片签名正确但本系统没有这张卡"),
+    "method_not_allowed": (405, "不支持该请求方法"),
+    "duplicate": (409, "编号（户号、商品编号、条码、用户名）已存在"),
+    "idempotency_conflict": (409, "同一请求编号已用于另一笔不同的操作"),
+    "already_voided": (409, "该兑换单已作废"),
+    "too_large": (413, "请求内容太大"),
+    "card_invalid": (422, "卡片内容无法识别、被伪造或被篡改"),
+    "card_revoked": (422, "卡片已作废（例如补办后旧卡）"),
+    "household_inactive": (422, "该户已停用"),
+    "insufficient_points": (422, "可用积分不足"),
+    "out_of_stock": (422, "库存不足"),
+    "product_unavailable": (422, "商品已下架或不存在"),
+    "not_eligible": (422, "当前不符合兑换条件"),
+    "empty_cart": (422, "购物车是空的"),
+    "account_locked": (423, "尝试次数过多，账号已暂时锁定"),
+    "server_error": (500, "系统出错"),
+}
+
+COMMON_CODES = ("unauthorized", "forbidden")
+WRITE_CODES = ("invalid_request", "csrf_failed", *COMMON_CODES)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _obj(
+    properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    schema["required"] = list(properties) if required is None else required
+    schema["additionalProperties"] = False
+    schema.update(extra)
+    return schema
+
+
+INT = {"type": "integer"}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+DATETIME = {"type": ["string", "null"], "format": "date-time", "description": "本地时间 ISO 8601"}
+NULLABLE_STR = {"type": ["string", "null"]}
+NULLABLE_INT = {"type": ["integer", "null"]}
+
+
+def _op(
+    summary: str,
+    tag: str,
+    ok: tuple[int, str, str],
+    *,
+    codes: tuple[str, ...] = COMMON_CODES,
+    body: str | None = None,
+    roles: str,
+    params: list[dict[str, Any]] | None = None,
+    description: str = "",
+) -> dict[str, Any]:
+    """One operation: its success answer and, per status, the error codes it may give."""
+    status, schema, ok_text = ok
+    responses: dict[str, Any] = {
+        str(status): {"description": ok_text, "content": _json(_ref(schema))}
+    }
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERROR_CODES[code][0], []).append(code)
+    for err_status, err_codes in sorted(by_status.items()):
+        responses[str(err_status)] = {
+            "description": "；".join(f"`{c}`：{ERROR_CODES[c][1]}" for c in err_codes),
+            "content": _json(_ref("Error")),
+        }
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "description": (description + "\n\n" if description else "") + f"角色：{roles}",
+        "responses": responses,
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _json(_ref(body))}
+    if params:
+        operation["parameters"] = params
+    return operation
+
+
+def _path_id(name: str, text: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": INT, "description": text}
+
+
+def _query(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+
+
+HOUSEHOLD_ID = _path_id("household_id", "户的编号（id）")
+REDEMPTION_ID = _path_id("redemption_id", "兑换单的编号（id）")
+COUNTER_ROLES = "keeper, admin"
+ADMIN_ROLES = "admin"
+ALL_ROLES = "keeper, admin, supervisor"
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(
+        {
+            "error": _obj(
+                {
+                    "code": {"type": "string", "enum": list(ERROR_CODES)},
+                    "message": {"type": "string", "description": "中文说明，可直接念给居民听"},
+                    "details": {"type": "object", "additionalProperties": True},
+                },
+                required=["code", "message"],
+            )
+        }
+    ),
+    "HouseholdBrief": _obj(
+        {
+            "id": INT,
+            "number": STR,
+            "masked_name": {"type": "string", "description": "户主姓名（脱敏，如 张*丰）"},
+            "village": STR,
+            "status": {"type": "string", "enum": ["active", "inactive"]},
+        }
+    ),
+    "Account": _obj({"balance": INT, "earned_total": INT, "redeemed_total": INT}),
+    "Reason": _obj({"code": STR, "message": STR, "blocking": BOOL}),
+    "Decision": _obj(
+        {
+            "may_redeem": BOOL,
+            "spendable": INT,
+            "quota_left": NULLABLE_INT,
+            "tier": NULLABLE_STR,
+            "reasons": {"type": "array", "items": _ref("Reason")},
+        }
+    ),
+    "ScanRequest": _obj(
+        {
+            "payload": {
+                "type": "string",
+                "description": "卡片二维码内容（JF+20位数字，或只输20位数字）",
+            }
+        }
+    ),
+    "ScanResult": _obj(
+        {
+            "card_id": INT,
+            "household": _ref("HouseholdBrief"),
+            "account": _ref("Account"),
+            "decision": _ref("Decision"),
+        }
+    ),
+    "Category": _obj({"id": INT, "name": STR}),
+    "Product": _obj(
+        {
+            "id": INT,
+            "sku": STR,
+            "barcode": NULLABLE_STR,
+            "name": STR,
+            "unit": STR,
+            "category_id": NULLABLE_INT,
+            "category": NULLABLE_STR,
+            "kind": {"type": "string", "enum": ["goods", "service"]},
+            "points_price": {"type": "integer", "description": "按成本价折算的积分（向上取整）"},
+            "stock_qty": INT,
+            "unit_cost_fen": {"type": "integer", "description": "移动平均成本（分）"},
+            "active": BOOL,
+        }
+    ),
+    "Catalogue": _obj(
+        {
+            "categories": {"type": "array", "items": _ref("Category")},
+            "products": {"type": "array", "items": _ref("Product")},
+        }
+    ),
+    "ProductResult": _obj({"product": _ref("Product")}),
+    "ProductInput": _obj(
+        {
+            "sku": STR,
+            "name": STR,
+            "unit": {"type": "string", "default": "件"},
+            "category": NULLABLE_STR,
+            "barcode": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+            "kind": {"type": "string", "enum": ["goods", "service"], "default": "goods"},
+            "unit_cost_fen": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "服务项目的成本价（分）；实物的成本由入库决定",
+            },
+        },
+        required=["sku", "name"],
+    ),
+    "CartLine": _obj({"product_id": INT, "quantity": {"type": "integer", "minimum": 1}}),
+    "RedemptionRequest": _obj(
+        {
+            "card": {"type": "string", "description": "卡片二维码内容"},
+            "lines": {"type": "array", "items": _ref("CartLine")},
+            "idempotency_key": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_\\-:.]{8,64}$",
+                "description": "每个购物车一个；重试时原样再发，返回同一张兑换单",
+            },
+        }
+    ),
+    "RedemptionLine": _obj(
+        {
+            "product_id": INT,
+            "name": STR,
+            "unit": STR,
+            "quantity": INT,
+            "unit_points": INT,
+            "line_points": INT,
+        }
+    ),
+    "Redemption": _obj(
+        {
+            "id": INT,
+            "receipt_no": {"type": "string", "examples": ["DT01-00000001"]},
+            "status": {"type": "string", "enum": ["completed", "voided"]},
+            "household": _ref("HouseholdBrief"),
+            "lines": {"type": "array", "items": _ref("RedemptionLine")},
+            "total_points": INT,
+            "balance_before": INT,
+            "balance_after": INT,
+            "keeper": {"type": "string", "description": "经办人显示名"},
+            "created_at": DATETIME,
+            "voided_at": DATETIME,
+            "void_reason": NULLABLE_STR,
+        }
+    ),
+    "Receipt": _obj(
+        {
+            "job_id": INT,
+            "status": {"type": "string", "enum": ["queued", "printed", "failed"]},
+            "copy_no": INT,
+            "text": {"type": "string", "description": "小票的文字排版"},
+            "last_error": NULLABLE_STR,
+        }
+    ),
+    "RedemptionResult": _obj(
+        {
+            "redemption": _ref("Redemption"),
+            "receipt": {"oneOf": [_ref("Receipt"), {"type": "null"}]},
+        }
+    ),
+    "VoidRequest": _obj({"reason": STR}),
+    "ReceiptResult": _obj({"receipt": _ref("Receipt")}),
+    "ReceiptBytes": _obj(
+        {
+            "receipt": _ref("Receipt"),
+            "escpos_base64": {"type": "string", "contentEncoding": "base64"},
+        }
+    ),
+    "HouseholdSummary": _obj(
+        {
+            "id": INT,
+            "number": STR,
+            "head_name": {
+                "type": "string",
+                "description": "户主姓名：管理员和监督员看全名，超市管理员看脱敏名",
+            },
+            "masked_name": STR,
+            "village": STR,
+            "group_name": STR,
+            "status": {"type": "string", "enum": ["active", "inactive"]},
+            "balance": INT,
+        }
+    ),
+    "HouseholdPage": _obj(
+        {
+            "households": {"type": "array", "items": _ref("HouseholdSummary")},
+            "page": INT,
+            "per_page": INT,
+            "total": INT,
+        }
+    ),
+    "Member": _obj(
+        {
+            "id": INT,
+            "name": {"type": "string", "description": "管理员和监督员看全名，超市管理员看脱敏名"},
+            "relation": STR,
+            "active": BOOL,
+            "birth_date": {
+                "type": ["string", "null"],
+                "format": "date",
+                "description": "只对管理员和监督员输出",
+            },
+        },
+        required=["id", "name", "relation", "active"],
+    ),
+    "MemberInput": _obj(
+        {
+            "name": STR,
+            "relation": {"type": "string", "examples": ["户主", "配偶", "子女"]},
+            "birth_date": {"type": ["string", "null"], "format": "date"},
+        },
+        required=["name"],
+    ),
+    "MemberResult": _obj({"member": _ref("Member")}),
+    "HouseholdInput": _obj(
+        {
+            "number": {"type": "string", "description": "户号"},
+            "head_name": STR,
+            "village": STR,
+            "group_name": STR,
+            "members": {
+                "type": "array",
+                "items": _ref("MemberInput"),
+                "description": "省略时以户主为唯一成员",
+            },
+        },
+        required=["number", "head_name"],
+    ),
+    "HouseholdDetail": _obj(
+        {
+            "id": INT,
+            "number": STR,
+            "head_name": STR,
+            "masked_name": STR,
+            "village": STR,
+            "group_name": STR,
+            "status": {"type": "string", "enum": ["active", "inactive"]},
+            "members": {"type": "array", "items": _ref("Member")},
+            "account": _ref("Account"),
+            "active_card_id": NULLABLE_INT,
+            "created_at": DATETIME,
+        }
+    ),
+    "HouseholdResult": _obj({"household": _ref("HouseholdDetail")}),
+    "StatusInput": _obj({"active": BOOL}),
+    "CardIssueInput": _obj({"reason": STR}, required=[]),
+    "Card": _obj(
+        {
+            "id": INT,
+            "household_id": INT,
+            "serial": INT,
+            "issue_no": INT,
+            "payload": {"type": "string", "description": "印在卡上的二维码内容"},
+            "status": {"type": "string", "enum": ["active", "revoked"]},
+            "issued_at": DATETIME,
+            "revoked_at": DATETIME,
+            "revoke_reason": NULLABLE_STR,
+        }
+    ),
+    "CardResult": _obj({"card": _ref("Card")}),
+    "RevokeInput": _obj({"reason": STR}),
+    "PointsInput": _obj(
+        {
+            "kind": {"type": "string", "enum": ["award", "deduct"]},
+            "amount": {"type": "integer", "minimum": 1},
+            "reason": STR,
+            "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9_\\-:.]{8,64}$"},
+        },
+        required=["kind", "amount", "reason"],
+    ),
+    "PointEntry": _obj(
+        {
+            "id": INT,
+            "kind": {"type": "string", "enum": ["award", "deduction", "redemption", "reversal"]},
+            "amount": {"type": "integer", "description": "带符号"},
+            "balance_after": INT,
+            "reason": STR,
+            "redemption_id": NULLABLE_INT,
+            "reverses_id": NULLABLE_INT,
+            "created_by": NULLABLE_STR,
+            "created_at": DATETIME,
+        }
+    ),
+    "PointEntryResult": _obj({"entry": _ref("PointEntry"), "account": _ref("Account")}),
+    "PointHistory": _obj(
+        {"account": _ref("Account"), "entries": {"type": "array", "items": _ref("PointEntry")}}
+    ),
+    "StockInLine": _obj(
+        {
+            "product_id": INT,
+            "quantity": {"type": "integer", "minimum": 1},
+            "unit_cost_fen": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "StockInInput": _obj(
+        {
+            "supplier": STR,
+            "invoice_no": STR,
+            "note": STR,
+            "lines": {"type": "array", "items": _ref("StockInLine")},
+        },
+        required=["lines"],
+    ),
+    "StockMovement": _obj(
+        {
+            "id": INT,
+            "product_id": INT,
+            "kind": STR,
+            "quantity": INT,
+            "unit_cost_fen": INT,
+            "quantity_after": INT,
+            "supplier": STR,
+            "invoice_no": STR,
+            "note": STR,
+            "created_at": DATETIME,
+        }
+    ),
+    "StockInResult": _obj(
+        {
+            "movements": {"type": "array", "items": _ref("StockMovement")},
+            "products": {
+                "type": "array",
+                "items": _ref("Product"),
+                "description": "入库后的商品：新的移动平均成本和积分价",
+            },
+        }
+    ),
+    "TokenInput": _obj({"label": STR}, required=[]),
+    "TokenRecord": _obj(
+        {
+            "id": INT,
+            "user_id": INT,
+            "label": STR,
+            "created_at": DATETIME,
+            "last_used_at": DATETIME,
+            "revoked_at": DATETIME,
+        }
+    ),
+    "TokenIssued": _obj(
+        {
+            "token": {"type": "string", "description": "令牌本身，只在此时显示一次"},
+            "record": _ref("TokenRecord"),
+        }
+    ),
+    "TokenList": _obj({"tokens": {"type": "array", "items": _ref("TokenRecord")}}),
+    "TokenRevoked": _obj({"record": _ref("TokenRecord")}),
+    "OpenApiDocument": {"type": "object", "description": "本文档"},
+}
+
+CARD_CODES = ("card_invalid", "card_unknown", "card_revoked")
+
+PATHS: dict[str, Any] = {
+    "/api/v1/scan": {
+        "post": _op(
+            "扫卡：核验卡片，返回户、余额和可兑换判断",
+            "counter",
+            (200, "ScanResult", "卡片有效"),
+            codes=(*WRITE_CODES, "not_found", *CARD_CODES),
+            body="ScanRequest",
+            roles=COUNTER_ROLES,
+        )
+    },
+    "/api/v1/products": {
+        "get": _op(
+            "商品目录（按分类）",
+            "catalogue",
+            (200, "Catalogue", "上架商品及分类"),
+            roles=ALL_ROLES,
+        ),
+        "post": _op(
+            "新增商品或服务项目",
+            "catalogue",
+            (201, "ProductResult", "已新增"),
+            codes=(*WRITE_CODES, "duplicate"),
+            body="ProductInput",
+            roles=ADMIN_ROLES,
+        ),
+    },
+    "/api/v1/products/barcode/{code}": {
+        "get": _op(
+            "按条码（或商品编号）查找上架商品",
+            "catalogue",
+            (200, "ProductResult", "找到的商品"),
+            codes=(*COMMON_CODES, "not_found"),
+            roles=ALL_ROLES,
+            params=[{"name": "code", "in": "path", "required": True, "schema": STR}],
+        )
+    },
+    "/api/v1/redemptions": {
+        "post": _op(
+            "兑换：扣积分、减库存、出小票",
+            "counter",
+            (201, "RedemptionResult", "新的兑换单"),
+            codes=(
+                *WRITE_CODES,
+                "not_found",
+                *CARD_CODES,
+                "household_inactive",
+                "insufficient_points",
+                "out_of_stock",
+                "not_eligible",
+                "product_unavailable",
+                "empty_cart",
+                "idempotency_conflict",
+            ),
+            body="RedemptionRequest",
+            roles=COUNTER_ROLES,
+            description="同一 idempotency_key、同一购物车的重试返回 200 和原来的兑换单，不重复扣分；"
+            "同一 idempotency_key 用于不同购物车返回 409 idempotency_conflict。",
+        )
+    },
+    "/api/v1/redemptions/{redemption_id}": {
+        "get": _op(
+            "查看兑换单",
+            "counter",
+            (200, "RedemptionResult", "兑换单及最近一张小票"),
+            codes=(*COMMON_CODES, "not_found"),
+            roles=ALL_ROLES,
+            params=[REDEMPTION_ID],
+        )
+    },
+    "/api/v1/redemptions/{redemption_id}/void": {
+        "post": _op(
+            "作废兑换单（冲回积分和库存）",
+            "counter",
+            (200, "RedemptionResult", "已作废"),
+            codes=(*WRITE_CODES, "void_not_allowed", "not_found", "already_voided"),
+            body="VoidRequest",
+            roles=COUNTER_ROLES,
+            params=[REDEMPTION_ID],
+            description="超市管理员只能作废本超市当日的兑换单；村委管理员可作废任何一天的。",
+        )
+    },
+    "/api/v1/redemptions/{redemption_id}/receipt": {
+        "get": _op(
+            "小票：文字和 ESC/POS 字节",
+            "counter",
+            (200, "ReceiptBytes", "最近一张小票"),
+            codes=(*COMMON_CODES, "not_found"),
+            roles=ALL_ROLES,
+            params=[REDEMPTION_ID],
+        )
+    },
+    "/api/v1/redemptions/{redemption_id}/reprint": {
+        "post": _op(
+            "补打小票",
+            "counter",
+            (201, "ReceiptResult", "补打的小票"),
+            codes=("csrf_failed", *COMMON_CODES, "not_found"),
+            roles=COUNTER_ROLES,
+            params=[REDEMPTION_ID],
+        )
+    },
+    "/api/v1/households": {
+        "get": _op(
+            "户列表（按户号或户主姓名搜索，分页）",
+            "households",
+            (200, "HouseholdPage", "一页户"),
+            codes=("invalid_request", *COMMON_CODES),
+            roles=ALL_ROLES,
+            params=[
+                _query("q", STR, "户号或户主姓名的一部分"),
+                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "页码"),
+                _query(
+                    "per_page",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                    "每页条数",
+                ),
+            ],
+        ),
+        "post": _op(
+            "登记新户（含成员，积分账户余额为0）",
+            "households",
+            (201, "HouseholdResult", "已登记"),
+            codes=(*WRITE_CODES, "duplicate"),
+            body="HouseholdInput",
+            roles=ADMIN_ROLES,
+        ),
+    },
+    "/api/v1/households/{household_id}": {
+        "get": _op(
+            "户详情：成员、积分账户、当前有效卡",
+            "households",
+            (200, "HouseholdResult", "户详情"),
+            codes=(*COMMON_CODES, "not_found"),
+            roles=ALL_ROLES,
+            params=[HOUSEHOLD_ID],
+        )
+    },
+    "/api/v1/households/{household_id}/members": {
+        "post": _op(
+            "添加家庭成员",
+            "households",
+            (201, "MemberResult", "已添加"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="MemberInput",
+            roles=ADMIN_ROLES,
+            params=[HOUSEHOLD_ID],
+        )
+    },
+    "/api/v1/households/{household_id}/status": {
+        "post": _op(
+            "启用或停用一户",
+            "households",
+            (200, "HouseholdResult", "新状态"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="StatusInput",
+            roles=ADMIN_ROLES,
+            params=[HOUSEHOLD_ID],
+        )
+    },
+    "/api/v1/households/{household_id}/cards": {
+        "post": _op(
+            "发卡或补卡（补卡时旧卡作废）",
+            "cards",
+            (201, "CardResult", "新卡"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="CardIssueInput",
+            roles=ADMIN_ROLES,
+            params=[HOUSEHOLD_ID],
+        )
+    },
+    "/api/v1/cards/{card_id}/revoke": {
+        "post": _op(
+            "作废卡片",
+            "cards",
+            (200, "CardResult", "已作废的卡"),
+            codes=(*WRITE_CODES, "not_found", "card_revoked"),
+            body="RevokeInput",
+            roles=ADMIN_ROLES,
+            params=[_path_id("card_id", "卡片编号（id）")],
+        )
+    },
+    "/api/v1/households/{household_id}/points": {
+        "get": _op(
+            "积分明细（最新在前）",
+            "points",
+            (200, "PointHistory", "账户和明细"),
+            codes=("invalid_request", *COMMON_CODES, "not_found"),
+            roles=ALL_ROLES,
+            params=[
+                HOUSEHOLD_ID,
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    "条数",
+                ),
+            ],
+        ),
+        "post": _op(
+            "加分或扣分",
+            "points",
+            (201, "PointEntryResult", "新的积分记录"),
+            codes=(*WRITE_CODES, "not_found", "idempotency_conflict"),
+            body="PointsInput",
+            roles=ADMIN_ROLES,
+            params=[HOUSEHOLD_ID],
+            description="带 idempotency_key 的重试返回 200 和原来的记录，不重复加减分。",
+        ),
+    },
+    "/api/v1/stock-ins": {
+        "post": _op(
+            "入库（按进价，更新移动平均成本和积分价）",
+            "catalogue",
+            (201, "StockInResult", "入库记录和入库后的商品"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="StockInInput",
+            roles=COUNTER_ROLES,
+        )
+    },
+    "/api/v1/users/{user_id}/tokens": {
+        "get": _op(
+            "用户的 API 令牌记录",
+            "tokens",
+            (200, "TokenList", "令牌记录（不含令牌本身）"),
+            codes=(*COMMON_CODES, "not_found"),
+            roles="admin, supervisor",
+            params=[_path_id("user_id", "用户编号（id）")],
+        ),
+        "post": _op(
+            "为用户签发 API 令牌",
+            "tokens",
+            (201, "TokenIssued", "新令牌（只显示这一次）"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="TokenInput",
+            roles=ADMIN_ROLES,
+            params=[_path_id("user_id", "用户编号（id）")],
+        ),
+    },
+    "/api/v1/tokens/{token_id}/revoke": {
+        "post": _op(
+            "撤销 API 令牌",
+            "tokens",
+            (200, "TokenRevoked", "已撤销"),
+            codes=("csrf_failed", *COMMON_CODES, "not_found"),
+            roles=ADMIN_ROLES,
+            params=[_path_id("token_id", "令牌编号（id）")],
+        )
+    },
+    "/api/v1/openapi.json": {
+        "get": {
+            "summary": "本文档（OpenAPI 3.1）",
+            "tags": ["meta"],
+            "security": [],
+            "responses": {
+                "200": {"description": "OpenAPI 文档", "content": _json(_ref("OpenApiDocument"))}
+            },
+        }
+    },
+}
+
+# Optional bodies: an empty POST is accepted for these.
+PATHS["/api/v1/households/{household_id}/cards"]["post"]["requestBody"]["required"] = False
+PATHS["/api/v1/users/{user_id}/tokens"]["post"]["requestBody"]["required"] = False
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "jifen 积分超市 API",
+        "version": "1",
+        "description": (
+            "村积分超市的兑换台和管理接口。\n\n"
+            "认证：`Authorization: Bearer jf_...`（`jifen token` 或 POST /api/v1/users/{id}/tokens 签发），"
+            "或兑换台页面的登录会话；用会话时，每个非 GET 请求必须带 `X-CSRFToken` 请求头"
+            '（页面 `<meta name="csrf-token">` 中的值）。\n\n'
+            '错误：`{"error": {"code", "message", "details"?}}`，code 是稳定的英文代码，'
+            "message 是中文说明。积分为整数；金额为整数（分）；时间为超市本地时间 ISO 8601。\n\n"
+            "姓名：管理员（admin）和监督员（supervisor）看全名，超市管理员（keeper）看脱敏名；"
+            "系统不保存身份证号和电话号码。"
+        ),
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearerAuth": []}, {"session": []}],
+    "tags": [
+        {"name": "counter", "description": "兑换台：扫卡、兑换、作废、小票"},
+        {"name": "catalogue", "description": "商品和入库"},
+        {"name": "households", "description": "户和成员"},
+        {"name": "cards", "description": "积分卡"},
+        {"name": "points", "description": "积分记录"},
+        {"name": "tokens", "description": "API 令牌"},
+        {"name": "meta", "description": "文档"},
+    ],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "jf_..."},
+            "session": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "session",
+                "description": "兑换台页面的登录会话；非 GET 请求须带 X-CSRFToken 请求头",
+            },
+        },
+        "schemas": SCHEMAS,
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 document of this API (no login needed)."""
+    return jsonify(DOCUMENT)

@@ -1,0 +1,305 @@
+"""Who may call the API: bearer tokens and sessions, 401s, the role × endpoint matrix, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask import session as flask_session
+from flask_wtf.csrf import generate_csrf
+
+from inventory.models import Product, StockMovement
+from kiosk import auth
+from kiosk.extensions import db
+from kiosk.models import (
+    ApiToken,
+    AuditEvent,
+    Card,
+    Household,
+    Member,
+    PointEntry,
+    PrintJob,
+    Redemption,
+    User,
+)
+from kiosk.redemption import CartLine, redeem
+from kiosk.web.session import _auth_version
+from tests import factories
+from tests.test_api_helpers import Api, api_for, error_code
+
+# Who may call each endpoint: the specification the matrix test checks, route by route.
+K, A, S = "keeper", "admin", "supervisor"
+MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
+    ("POST", "/api/v1/scan"): ({K, A}, {"payload": "{payload}"}),
+    ("GET", "/api/v1/products"): ({K, A, S}, None),
+    ("POST", "/api/v1/products"): ({A}, {"sku": "NEW1", "name": "肥皂"}),
+    ("GET", "/api/v1/products/barcode/<code>"): ({K, A, S}, None),
+    ("POST", "/api/v1/redemptions"): (
+        {K, A},
+        {
+            "card": "{payload}",
+            "lines": [{"product_id": "{product}", "quantity": 1}],
+            "idempotency_key": "matrix-0001",
+        },
+    ),
+    ("GET", "/api/v1/redemptions/<int:redemption_id>"): ({K, A, S}, None),
+    ("POST", "/api/v1/redemptions/<int:redemption_id>/void"): ({K, A}, {"reason": "测试"}),
+    ("GET", "/api/v1/redemptions/<int:redemption_id>/receipt"): ({K, A, S}, None),
+    ("POST", "/api/v1/redemptions/<int:redemption_id>/reprint"): ({K, A}, None),
+    ("GET", "/api/v1/households"): ({K, A, S}, None),
+    ("POST", "/api/v1/households"): ({A}, {"number": "M-1", "head_name": "刘备"}),
+    ("GET", "/api/v1/households/<int:household_id>"): ({K, A, S}, None),
+    ("POST", "/api/v1/households/<int:household_id>/members"): ({A}, {"name": "刘禅"}),
+    ("POST", "/api/v1/households/<int:household_id>/status"): ({A}, {"active": True}),
+    ("POST", "/api/v1/households/<int:household_id>/cards"): ({A}, {}),
+    ("POST", "/api/v1/cards/<int:card_id>/revoke"): ({A}, {"reason": "遗失"}),
+    ("GET", "/api/v1/households/<int:household_id>/points"): ({K, A, S}, None),
+    ("POST", "/api/v1/households/<int:household_id>/points"): (
+        {A},
+        {"kind": "award", "amount": 1, "reason": "好人好事"},
+    ),
+    ("POST", "/api/v1/stock-ins"): (
+        {K, A},
+        {"lines": [{"product_id": "{product}", "quantity": 1, "unit_cost_fen": 100}]},
+    ),
+    ("GET", "/api/v1/users/<int:user_id>/tokens"): ({A, S}, None),
+    ("POST", "/api/v1/users/<int:user_id>/tokens"): ({A}, {"label": "x"}),
+    ("POST", "/api/v1/tokens/<int:token_id>/revoke"): ({A}, None),
+    ("GET", "/api/v1/openapi.json"): ({K, A, S}, None),
+}
+
+
+def api_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+@pytest.fixture
+def world(supermarket, keeper):
+    """One of everything the endpoints address, ids ready to put in URLs and bodies."""
+    hh = factories.household(supermarket, points=500)
+    card, payload = factories.card(hh)
+    rice = factories.product(supermarket, cost_fen=1000, stock_qty=50, barcode="6901234567892")
+    red = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(rice.id, 1)],
+        keeper=keeper,
+        idempotency_key="world-00001",
+    )
+    auth.issue_token(keeper.id, label="to revoke")
+    token_id = db.session.scalar(sa.select(sa.func.max(ApiToken.id)))
+    return {
+        "household_id": hh.id,
+        "card_id": card.id,
+        "payload": payload,
+        "product": rice.id,
+        "code": rice.barcode,
+        "redemption_id": red.id,
+        "user_id": keeper.id,
+        "token_id": token_id,
+    }
+
+
+def fill(value, world):
+    """Put the world's ids into a URL rule or a body template."""
+    if isinstance(value, str):
+        if re.fullmatch(r"\{\w+\}", value):
+            return world[value[1:-1]]
+        return re.sub(r"<(?:int:)?(\w+)>", lambda m: str(world[m.group(1)]), value)
+    if isinstance(value, dict):
+        return {k: fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, world) for v in value]
+    return value
+
+
+def books() -> tuple:
+    """Every count and sum a write could change."""
+    db.session.commit()
+    db.session.expire_all()
+    count = lambda model: db.session.scalar(sa.select(sa.func.count(model.id)))  # noqa: E731
+    return (
+        count(Household),
+        count(Member),
+        count(Card),
+        count(PointEntry),
+        count(Product),
+        count(StockMovement),
+        count(Redemption),
+        count(PrintJob),
+        count(ApiToken),
+        count(AuditEvent),
+        db.session.scalar(sa.select(sa.func.count(Card.id)).where(Card.status == "revoked")),
+        db.session.scalar(
+            sa.select(sa.func.count(Redemption.id)).where(Redemption.status == "voided")
+        ),
+        db.session.scalar(
+            sa.select(sa.func.count(ApiToken.id)).where(ApiToken.revoked_at.is_not(None))
+        ),
+        db.session.scalar(
+            sa.select(sa.func.count(Household.id)).where(Household.status == "active")
+        ),
+    )
+
+
+def test_matrix_covers_every_route(app):
+    assert set(MATRIX) == api_routes(app)
+
+
+@pytest.mark.parametrize("route", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+def test_role_matrix(client, world, admin, keeper, supervisor, route):
+    """Forbidden roles get 403 and change nothing; allowed roles get through."""
+    method, rule = route
+    allowed, body = MATRIX[route]
+    url = fill(rule, world)
+    body = fill(body, world)
+    users = {K: keeper, A: admin, S: supervisor}
+    for role in sorted(users, key=lambda r: r in allowed):  # forbidden roles first
+        api = api_for(client, users[role])
+        before = books()
+        r = api.get(url) if method == "GET" else api.post(url, body)
+        if role in allowed:
+            assert r.status_code not in (401, 403), (role, r.get_json())
+            if role == min(allowed, key=[K, A, S].index):
+                assert 200 <= r.status_code < 300, (role, r.get_json())
+        else:
+            assert r.status_code == 403, role
+            assert error_code(r) == "forbidden"
+            assert books() == before, f"a refused {role} changed the books"
+
+
+def test_every_endpoint_needs_credentials(app, client, world):
+    for method, rule in sorted(api_routes(app)):
+        if rule.endswith("/openapi.json"):
+            continue
+        url = fill(rule, world)
+        for headers in (
+            {},
+            {"Authorization": "Bearer jf_not-a-token"},
+            {"Authorization": "Bearer "},
+            {"Authorization": "Basic a2VlcGVyMTpzZWNyZXQxMjM="},
+        ):
+            r = client.open(
+                url, method=method, json={} if method == "POST" else None, headers=headers
+            )
+            assert r.status_code == 401, (method, url, headers)
+            assert error_code(r) == "unauthorized"
+
+
+def test_openapi_document_is_public(client):
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_revoked_token_is_refused(client, keeper, admin, supermarket):
+    token = auth.issue_token(keeper.id)
+    api = Api(client, token)
+    assert api.get("/api/v1/products").status_code == 200
+    row = db.session.scalar(sa.select(ApiToken).order_by(ApiToken.id.desc()))
+    auth.revoke_token(row.id, actor=admin)
+    r = api.get("/api/v1/products")
+    assert r.status_code == 401
+    assert error_code(r) == "unauthorized"
+    assert api.post("/api/v1/scan", {"payload": "x"}).status_code == 401
+
+
+def test_token_of_deactivated_user_is_refused(client, keeper, supermarket):
+    api = api_for(client, keeper)
+    db.session.get(User, keeper.id).active = False
+    db.session.commit()
+    assert api.get("/api/v1/products").status_code == 401
+
+
+def test_each_request_is_authenticated_on_its_own(client, keeper, admin, supermarket):
+    """Two tokens used one after the other are two users, never a cached one."""
+    as_keeper, as_admin = api_for(client, keeper), api_for(client, admin)
+    body = {"number": "X-1", "head_name": "关羽"}
+    assert as_admin.get("/api/v1/households").status_code == 200
+    assert as_keeper.post("/api/v1/households", body).status_code == 403
+    assert as_admin.post("/api/v1/households", body).status_code == 201
+    assert client.get("/api/v1/households").status_code == 401
+
+
+# Session authentication and CSRF --------------------------------------------------------------
+
+
+def log_in(app, client, user) -> str:
+    """Log the test client in as ``user`` and return the page's CSRF token."""
+    with app.test_request_context():
+        token = generate_csrf()
+        raw = flask_session["csrf_token"]
+    with client.session_transaction() as s:
+        s["user_id"] = user.id
+        s["auth_v"] = _auth_version(user)
+        s["csrf_token"] = raw
+    return token
+
+
+@pytest.fixture
+def card_payload(supermarket):
+    hh = factories.household(supermarket, points=10)
+    return factories.card(hh)[1]
+
+
+def test_session_write_without_csrf_header_is_refused(app, client, keeper, card_payload):
+    app.config["WTF_CSRF_ENABLED"] = True
+    token = log_in(app, client, keeper)
+    r = client.post("/api/v1/scan", json={"payload": card_payload})
+    assert r.status_code == 400
+    assert error_code(r) == "csrf_failed"
+    r = client.post(
+        "/api/v1/scan", json={"payload": card_payload}, headers={"X-CSRFToken": "forged"}
+    )
+    assert r.status_code == 400
+    assert error_code(r) == "csrf_failed"
+    r = client.post("/api/v1/scan", json={"payload": card_payload}, headers={"X-CSRFToken": token})
+    assert r.status_code == 200
+    assert r.get_json()["account"]["balance"] == 10
+    assert client.get("/api/v1/products").status_code == 200  # reads need no header
+
+
+def test_csrf_refusal_changes_nothing(app, client, admin, supermarket):
+    app.config["WTF_CSRF_ENABLED"] = True
+    token = log_in(app, client, admin)
+    before = books()
+    r = client.post("/api/v1/households", json={"number": "C-1", "head_name": "张飞"})
+    assert error_code(r) == "csrf_failed"
+    assert books() == before
+    r = client.post(
+        "/api/v1/households",
+        json={"number": "C-1", "head_name": "张飞"},
+        headers={"X-CSRFToken": token},
+    )
+    assert r.status_code == 201
+
+
+def test_bearer_token_needs_no_csrf_header(app, client, keeper, card_payload):
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = api_for(client, keeper).post("/api/v1/scan", {"payload": card_payload})
+    assert r.status_code == 200
+
+
+def test_session_write_without_header_when_csrf_is_off(app, client, keeper, card_payload):
+    assert app.config["WTF_CSRF_ENABLED"] is False
+    log_in(app, client, keeper)
+    assert client.post("/api/v1/scan", json={"payload": card_payload}).status_code == 200
+
+
+def test_session_roles_apply_too(app, client, supervisor, card_payload):
+    log_in(app, client, supervisor)
+    assert client.get("/api/v1/products").status_code == 200
+    r = client.post("/api/v1/scan", json={"payload": card_payload})
+    assert r.status_code == 403
+    assert error_code(r) == "forbidden"
+
+
+def test_session_from_before_a_password_change_is_refused(app, client, keeper, card_payload):
+    log_in(app, client, keeper)
+    with client.session_transaction() as s:
+        s["auth_v"] = "stale"
+    assert client.get("/api/v1/products").status_code == 401

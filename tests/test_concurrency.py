@@ -1,0 +1,148 @@
+"""No double spend across kiosks: concurrent redemptions against one household.
+
+Each thread is a kiosk with its own app context, session and database connection, so the
+database's locks (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL) are what keep the
+books right.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from inventory.models import Product
+from kiosk.check import run_checks
+from kiosk.errors import InsufficientPoints, OutOfStock
+from kiosk.extensions import db
+from kiosk.models import PointAccount, PointEntry, Redemption, User
+from kiosk.redemption import CartLine, redeem
+from tests import factories
+
+KIOSKS = 32
+
+
+def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
+    """Start KIOSKS redemptions at once; return (successes, refusals, other errors)."""
+    barrier = threading.Barrier(KIOSKS, timeout=60)
+    results: list[object] = [None] * KIOSKS
+
+    def kiosk(i: int) -> None:
+        with app.app_context():
+            keeper = db.session.get(User, keeper_id)
+            barrier.wait()
+            try:
+                results[i] = redeem(
+                    supermarket_id,
+                    card_payload=payloads[i % len(payloads)],
+                    lines=[CartLine(product_id, 1)],
+                    keeper=keeper,
+                    idempotency_key=f"{key_prefix}-{i:04d}",
+                ).receipt_no
+            except Exception as exc:  # collected and asserted on below
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(KIOSKS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    ok = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, InsufficientPoints | OutOfStock)]
+    other = [r for r in results if not isinstance(r, str | InsufficientPoints | OutOfStock)]
+    return ok, refused, other
+
+
+def test_32_kiosks_one_household_with_points_for_exactly_10(app, supermarket, keeper):
+    hh = factories.household(supermarket, points=10)
+    _, payload = factories.card(hh)
+    soap = factories.product(supermarket, name="香皂", cost_fen=100, stock_qty=100)
+    ok, refused, other = _race(app, supermarket.id, keeper.id, [payload], soap.id, "race")
+    assert other == []
+    assert len(ok) == 10 and len(refused) == 22
+    assert sorted(ok) == [f"DT01-{n:08d}" for n in range(1, 11)]  # gap-free
+    db.session.rollback()  # end the test's own read snapshot
+    account = db.session.scalar(sa.select(PointAccount).where(PointAccount.household_id == hh.id))
+    assert account.balance == 0
+    balances = db.session.scalars(
+        sa.select(PointEntry.balance_after).where(PointEntry.account_id == account.id)
+    ).all()
+    assert min(balances) >= 0  # never negative, at any step
+    assert db.session.get(Product, soap.id).stock_qty == 90
+    assert run_checks() == []
+
+
+def test_32_kiosks_racing_for_the_last_5_in_stock(app, supermarket, keeper):
+    homes = [factories.household(supermarket, points=50) for _ in range(4)]
+    payloads = [factories.card(h)[1] for h in homes]
+    oil = factories.product(supermarket, name="花生油", cost_fen=100, stock_qty=5)
+    ok, refused, other = _race(app, supermarket.id, keeper.id, payloads, oil.id, "stock")
+    assert other == []
+    assert len(ok) == 5 and len(refused) == 27
+    db.session.rollback()  # end the test's own read snapshot
+    assert db.session.get(Product, oil.id).stock_qty == 0
+    assert run_checks() == []
+
+
+def test_32_retries_of_one_cart_redeem_once(app, supermarket, keeper):
+    hh = factories.household(supermarket, points=100)
+    _, payload = factories.card(hh)
+    soap = factories.product(supermarket, cost_fen=100, stock_qty=100)
+    barrier = threading.Barrier(KIOSKS, timeout=60)
+    results: list[object] = [None] * KIOSKS
+
+    def retry(i: int) -> None:
+        with app.app_context():
+            keeper_row = db.session.get(User, keeper.id)
+            barrier.wait()
+            try:
+                results[i] = redeem(
+                    supermarket.id,
+                    card_payload=payload,
+                    lines=[CartLine(soap.id, 3)],
+                    keeper=keeper_row,
+                    idempotency_key="same-cart-key",
+                ).receipt_no
+            except Exception as exc:  # collected and asserted on below
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=retry, args=(i,)) for i in range(KIOSKS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == ["DT01-00000001"] * KIOSKS
+    db.session.rollback()  # end the test's own read snapshot
+    assert db.session.scalar(sa.select(sa.func.count(Redemption.id))) == 1
+    assert db.session.scalar(
+        sa.select(PointAccount.balance).where(PointAccount.household_id == hh.id)
+    ) == 97
+    assert run_checks() == []
+
+
+def test_sqlite_write_transactions_take_the_write_lock_first(app, supermarket, keeper):
+    """On SQLite a service begins with BEGIN IMMEDIATE, so it waits for the lock up front
+    instead of failing with 'database is locked' halfway through."""
+    hh = factories.household(supermarket, points=5)
+    _, payload = factories.card(hh)
+    soap = factories.product(supermarket, cost_fen=100, stock_qty=5)
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        seen.append(statement.strip().upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
+               idempotency_key="lock-check-01")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    if db.engine.dialect.name == "sqlite":
+        assert "BEGIN IMMEDIATE" in seen
+    else:
+        assert any("FOR UPDATE" in s and "POINT_ACCOUNTS" in s for s in seen)
+        assert any("FOR UPDATE" in s and "PRODUCTS" in s for s in seen)
