@@ -36,10 +36,7 @@ class CsrfFailed(DomainError):
 @bp.before_request
 def _authenticate() -> None:
     """Resolve who is calling, fresh for every request, and check the session's CSRF header."""
-    # The identity is cached on ``g``; under a shared app context (tests, CLI) ``g`` outlives
-    # one request, so start every API request from the request's own credentials.
-    g.pop("jifen_user", None)
-    g.pop("jifen_auth", None)
+    # The app's own before_request hook has already forgotten any previous request's user.
     user = current_user()
     if (
         request.method not in SAFE_METHODS

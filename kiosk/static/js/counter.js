@@ -1,0 +1,451 @@
+/* The counter (柜台兑换): waiting → household and cart → receipt → waiting.
+ * Everything goes through the JSON API (/api/v1) with the session cookie and CSRF header. */
+(function () {
+  "use strict";
+  var K = window.Kiosk;
+  var T = K.i18n();
+  var $ = function (id) { return document.getElementById(id); };
+  var root = $("counter");
+  var doneSeconds = parseInt(root.getAttribute("data-done-seconds"), 10) || 10;
+  var previewPrinter = root.getAttribute("data-printer") === "preview";
+
+  var state = {
+    screen: "waiting",
+    card: null,          // the scanned payload, sent again with the redemption
+    scan: null,          // POST /scan answer
+    products: [],        // GET /products
+    categories: [],
+    tab: null,
+    cart: [],            // [{product, quantity}]
+    key: null,           // idempotency key of this cart
+    uncertain: false,    // a submit whose outcome we do not know (network lost)
+    submitting: false,
+    redemption: null,
+    receipt: null,
+    countdown: null,
+    busy: false
+  };
+
+  var keypad = new K.Keypad();
+
+  /* ---------- screens ---------- */
+  function show(screen) {
+    state.screen = screen;
+    root.setAttribute("data-state", screen);
+    ["waiting", "shop", "receipt"].forEach(function (name) {
+      $("screen-" + name).hidden = name !== screen;
+    });
+  }
+
+  function reset() {
+    stopCountdown();
+    state.card = null; state.scan = null; state.cart = []; state.key = null;
+    state.uncertain = false; state.submitting = false;
+    state.redemption = null; state.receipt = null;
+    scanner.forget();
+    K.banner.hide();
+    keypad.close();
+    $("void-modal").hidden = true;
+    show("waiting");
+  }
+
+  function error(message) {
+    K.banner.show(message || T.server_error, "error");
+  }
+
+  function apiError(resp) {
+    var e = resp && resp.data && resp.data.error;
+    error(e && e.message ? e.message : T.server_error);
+  }
+
+  /* ---------- scanning ---------- */
+  function onScan(code) {
+    if (state.busy) { return; }
+    if (!$("void-modal").hidden) { return; }
+    if (keypad.isOpen()) { keypad.close(); }
+    if (state.screen === "receipt") {
+      if (K.isCardCode(code)) { reset(); openCard(code); }
+      return;
+    }
+    if (K.isCardCode(code)) { openCard(code); return; }
+    if (state.screen === "shop" && K.isBarcode(code)) { addByBarcode(code); return; }
+    if (state.screen === "waiting" && K.isBarcode(code)) { error(T.scan_card_first); return; }
+    openCard(code);  // not a known shape: the server says why the card is refused
+  }
+
+  function openCard(payload) {
+    if (state.submitting || state.uncertain) { return; }
+    state.busy = true;
+    Promise.all([
+      K.api("POST", "/api/v1/scan", { payload: payload }),
+      K.api("GET", "/api/v1/products")
+    ]).then(function (res) {
+      var scan = res[0], products = res[1];
+      if (!scan.ok) { apiError(scan); return; }
+      if (!products.ok) { apiError(products); return; }
+      var same = state.scan && state.scan.household.id === scan.data.household.id;
+      if (state.screen === "shop" && state.cart.length && !same) {
+        // Another household's card while this cart is open: finish or cancel first.
+        error(T.cart_busy);
+        return;
+      }
+      K.banner.hide();
+      state.card = payload;
+      state.scan = scan.data;
+      state.products = products.data.products.filter(function (p) { return p.active !== false; });
+      state.categories = products.data.categories || [];
+      if (same) {
+        // Same household again: keep the cart, with the fresh prices and stock.
+        state.cart.forEach(function (line) { line.product = findProduct(line.product.id) || line.product; });
+      } else {
+        state.cart = []; state.key = null; state.uncertain = false;
+      }
+      renderHousehold();
+      renderTabs();
+      renderTiles();
+      renderCart();
+      show("shop");
+    }, function () {
+      error(T.server_error);
+    }).then(function () { state.busy = false; });
+  }
+
+  function addByBarcode(code) {
+    if (state.uncertain || state.submitting) { return; }
+    state.busy = true;
+    K.api("GET", "/api/v1/products/barcode/" + encodeURIComponent(code)).then(function (resp) {
+      if (!resp.ok) { apiError(resp); return; }
+      var p = resp.data.product;
+      var known = findProduct(p.id);
+      if (known) { p = known; } else { state.products.push(p); }
+      if (addToCart(p)) { K.banner.show(K.format(T.added, { name: p.name }), "info"); }
+    }, function () {
+      error(T.server_error);
+    }).then(function () { state.busy = false; });
+  }
+
+  function findProduct(id) {
+    for (var i = 0; i < state.products.length; i++) {
+      if (state.products[i].id === id) { return state.products[i]; }
+    }
+    return null;
+  }
+
+  /* ---------- household ---------- */
+  function renderHousehold() {
+    var s = state.scan;
+    $("hh-name").textContent = s.household.masked_name;
+    $("hh-number").textContent = s.household.number;
+    $("hh-village").textContent = s.household.village || "";
+    $("hh-balance").textContent = s.account.balance;
+    var d = s.decision;
+    var verdict = $("decision-verdict");
+    verdict.textContent = d.may_redeem ? T.may_redeem : T.may_not_redeem;
+    $("decision").className = "decision " + (d.may_redeem ? "decision-yes" : "decision-no");
+    var list = $("decision-reasons");
+    list.textContent = "";
+    (d.reasons || []).forEach(function (r) {
+      list.appendChild(K.el("li", r.blocking ? "reason-blocking" : "", r.message));
+    });
+  }
+
+  /* ---------- goods ---------- */
+  function categoryOf(p) { return p.category || T.other; }
+
+  function renderTabs() {
+    var names = [];
+    state.categories.forEach(function (c) { names.push(c.name); });
+    state.products.forEach(function (p) {
+      if (names.indexOf(categoryOf(p)) < 0) { names.push(categoryOf(p)); }
+    });
+    names = names.filter(function (n) {
+      return state.products.some(function (p) { return categoryOf(p) === n; });
+    });
+    if (names.indexOf(state.tab) < 0) { state.tab = names[0] || null; }
+    var tabs = $("category-tabs");
+    tabs.textContent = "";
+    names.forEach(function (name) {
+      var b = K.el("button", "tab" + (name === state.tab ? " active" : ""), name);
+      b.type = "button";
+      b.setAttribute("role", "tab");
+      b.setAttribute("aria-selected", name === state.tab ? "true" : "false");
+      b.addEventListener("click", function () { state.tab = name; renderTabs(); renderTiles(); });
+      tabs.appendChild(b);
+    });
+  }
+
+  function inCart(id) {
+    for (var i = 0; i < state.cart.length; i++) {
+      if (state.cart[i].product.id === id) { return state.cart[i]; }
+    }
+    return null;
+  }
+
+  function tracksStock(p) { return p.kind !== "service"; }
+
+  function renderTiles() {
+    var box = $("product-tiles");
+    box.textContent = "";
+    var shown = state.products.filter(function (p) { return categoryOf(p) === state.tab; });
+    if (!shown.length) { box.appendChild(K.el("p", "muted", T.not_found_tile)); }
+    shown.forEach(function (p) {
+      var line = inCart(p.id);
+      var out = tracksStock(p) && p.stock_qty <= 0;
+      var b = K.el("button", "tile" + (out ? " tile-out" : "") + (line ? " tile-in-cart" : ""));
+      b.type = "button";
+      b.setAttribute("data-product-id", p.id);
+      b.disabled = out || state.uncertain || state.submitting;
+      b.appendChild(K.el("span", "tile-name", p.name));
+      b.appendChild(K.el("span", "tile-price", p.points_price + T.points));
+      var stock = out ? T.out_of_stock
+        : tracksStock(p) ? T.stock + " " + p.stock_qty + (p.unit || "") : T.service;
+      b.appendChild(K.el("span", "tile-stock", stock));
+      if (line) { b.appendChild(K.el("span", "tile-badge", "×" + line.quantity)); }
+      b.addEventListener("click", function () { addToCart(p); });
+      box.appendChild(b);
+    });
+  }
+
+  /* ---------- cart ---------- */
+  function cartChanged() {
+    state.key = null;  // a different cart is a different request
+    renderCart();
+    renderTiles();
+  }
+
+  function addToCart(p) {
+    if (state.uncertain || state.submitting) { return false; }
+    var line = inCart(p.id);
+    var have = line ? line.quantity : 0;
+    if (tracksStock(p) && have + 1 > p.stock_qty) {
+      error(p.stock_qty <= 0 ? p.name + " " + T.out_of_stock
+        : p.name + " " + K.format(T.limit_stock, { n: p.stock_qty + (p.unit || "") }));
+      return false;
+    }
+    if (line) { line.quantity += 1; } else { state.cart.push({ product: p, quantity: 1 }); }
+    cartChanged();
+    return true;
+  }
+
+  function changeQuantity(id, delta) {
+    if (state.uncertain || state.submitting) { return; }
+    var line = inCart(id);
+    if (!line) { return; }
+    if (delta > 0) { addToCart(line.product); return; }
+    line.quantity += delta;
+    if (line.quantity <= 0) {
+      state.cart = state.cart.filter(function (l) { return l !== line; });
+    }
+    cartChanged();
+  }
+
+  function total() {
+    return state.cart.reduce(function (sum, l) { return sum + l.quantity * l.product.points_price; }, 0);
+  }
+
+  function renderCart() {
+    var list = $("cart-lines");
+    list.textContent = "";
+    $("cart-empty").hidden = state.cart.length > 0;
+    var locked = state.uncertain || state.submitting;
+    state.cart.forEach(function (line) {
+      var p = line.product;
+      var li = K.el("li", "cart-line");
+      li.setAttribute("data-product-id", p.id);
+      var info = K.el("div", "cart-info");
+      info.appendChild(K.el("div", "cart-name", p.name));
+      info.appendChild(K.el("div", "cart-price", p.points_price + T.points + " × " + line.quantity + " = " + (p.points_price * line.quantity) + T.points));
+      li.appendChild(info);
+      var minus = K.el("button", "qty-btn qty-minus", "−");
+      minus.type = "button"; minus.disabled = locked;
+      minus.setAttribute("aria-label", "−");
+      minus.addEventListener("click", function () { changeQuantity(p.id, -1); });
+      var qty = K.el("span", "qty", String(line.quantity));
+      var plus = K.el("button", "qty-btn qty-plus", "+");
+      plus.type = "button"; plus.disabled = locked;
+      plus.setAttribute("aria-label", "+");
+      plus.addEventListener("click", function () { changeQuantity(p.id, 1); });
+      li.appendChild(minus); li.appendChild(qty); li.appendChild(plus);
+      list.appendChild(li);
+    });
+    var t = total();
+    var balance = state.scan ? state.scan.account.balance : 0;
+    var spendable = state.scan ? state.scan.decision.spendable : 0;
+    $("cart-total").textContent = t;
+    var after = $("balance-after");
+    after.textContent = balance - t;
+    after.className = "big-number" + (t > spendable ? " negative" : "");
+    var confirm = $("btn-confirm");
+    confirm.disabled = state.submitting || state.cart.length === 0;
+    confirm.textContent = state.submitting ? T.submitting : (state.uncertain ? T.retry : T.confirm);
+    $("btn-cancel").disabled = state.submitting;
+  }
+
+  /* ---------- confirm ---------- */
+  function confirmCart() {
+    if (state.submitting || !state.cart.length) { return; }
+    if (!state.key) { state.key = K.newKey(); }
+    state.submitting = true;
+    renderCart(); renderTiles();
+    var body = {
+      card: state.card,
+      idempotency_key: state.key,
+      lines: state.cart.map(function (l) { return { product_id: l.product.id, quantity: l.quantity }; })
+    };
+    K.api("POST", "/api/v1/redemptions", body).then(function (resp) {
+      state.submitting = false;
+      if (resp.ok) {
+        state.uncertain = false;
+        K.banner.hide();
+        showReceipt(resp.data);
+        return;
+      }
+      // A refusal: nothing was redeemed. The cart stays so the keeper can fix it.
+      state.uncertain = false;
+      state.key = null;
+      renderCart(); renderTiles();
+      apiError(resp);
+    }, function (err) {
+      state.submitting = false;
+      // Lost connection or a server fault: the key is kept, so "重试" cannot redeem twice.
+      state.uncertain = true;
+      renderCart(); renderTiles();
+      error(err && err.network ? T.network_error : T.server_error);
+    });
+  }
+
+  /* ---------- receipt ---------- */
+  function showReceipt(data) {
+    state.redemption = data.redemption;
+    state.receipt = data.receipt;
+    renderReceipt();
+    show("receipt");
+    startCountdown();
+  }
+
+  function renderReceipt() {
+    var r = state.redemption, rc = state.receipt;
+    var voided = r.status === "voided";
+    $("done-title").textContent = voided ? T.void_title : $("done-title").getAttribute("data-ok") || $("done-title").textContent;
+    $("receipt-no").textContent = r.receipt_no;
+    // After a void the account may have moved on since; say what came back, not a balance.
+    $("done-balance").textContent = voided ? r.total_points : r.balance_after;
+    $("done-balance-label").textContent = voided ? T.points_returned : T.balance_after;
+    $("receipt-text").textContent = rc ? rc.text : "";
+    var status = $("print-status");
+    var reprint = $("btn-reprint");
+    if (voided) {
+      status.textContent = T.voided;
+      status.className = "print-status status-warn";
+    } else if (!rc) {
+      status.textContent = "";
+    } else if (rc.status === "printed") {
+      status.textContent = previewPrinter ? T.preview : T.printed;
+      status.className = "print-status status-ok";
+    } else if (rc.status === "failed") {
+      status.textContent = K.format(T.print_failed, { error: rc.last_error || "" });
+      status.className = "print-status status-bad";
+    } else {
+      status.textContent = T.print_queued;
+      status.className = "print-status status-warn";
+    }
+    reprint.classList.toggle("btn-primary", !!rc && rc.status === "failed");
+    $("btn-void").disabled = voided;
+    $("counter").classList.toggle("is-voided", voided);
+  }
+
+  function startCountdown() {
+    stopCountdown();
+    // A failed print waits for the keeper; otherwise back to waiting by itself.
+    if (state.receipt && state.receipt.status === "failed") { $("countdown").textContent = ""; return; }
+    var left = doneSeconds;
+    $("countdown").textContent = K.format(T.countdown, { n: left });
+    state.countdown = window.setInterval(function () {
+      left -= 1;
+      if (left <= 0) { reset(); return; }
+      $("countdown").textContent = K.format(T.countdown, { n: left });
+    }, 1000);
+  }
+
+  function stopCountdown() {
+    if (state.countdown) { window.clearInterval(state.countdown); state.countdown = null; }
+    $("countdown").textContent = "";
+  }
+
+  function reprint() {
+    if (!state.redemption || state.busy) { return; }
+    stopCountdown();
+    state.busy = true;
+    $("btn-reprint").disabled = true;
+    K.api("POST", "/api/v1/redemptions/" + state.redemption.id + "/reprint", {}).then(function (resp) {
+      if (!resp.ok) { apiError(resp); return; }
+      state.receipt = resp.data.receipt;
+      renderReceipt();
+      startCountdown();
+    }, function () { error(T.server_error); }).then(function () {
+      state.busy = false;
+      $("btn-reprint").disabled = false;
+    });
+  }
+
+  var voidReason = null;
+  function openVoid() {
+    stopCountdown();
+    voidReason = null;
+    document.querySelectorAll("#void-reasons .reason").forEach(function (b) { b.classList.remove("selected"); });
+    $("void-ok").disabled = true;
+    $("void-modal").hidden = false;
+  }
+
+  function doVoid() {
+    if (!voidReason || state.busy) { return; }
+    state.busy = true;
+    $("void-ok").disabled = true;
+    K.api("POST", "/api/v1/redemptions/" + state.redemption.id + "/void", { reason: voidReason }).then(function (resp) {
+      $("void-modal").hidden = true;
+      if (!resp.ok) { apiError(resp); return; }
+      state.redemption = resp.data.redemption;
+      if (resp.data.receipt) { state.receipt = resp.data.receipt; }
+      renderReceipt();
+      startCountdown();
+    }, function () { error(T.server_error); }).then(function () { state.busy = false; });
+  }
+
+  /* ---------- wiring ---------- */
+  var scanner = new K.WedgeScanner(onScan);
+  $("done-title").setAttribute("data-ok", $("done-title").textContent);
+
+  $("btn-type-card").addEventListener("click", function () {
+    keypad.open({ title: T.card_title, hint: T.card_hint, maxLength: 20, onDone: function (v) {
+      openCard(K.normalizeCode(v));
+    } });
+  });
+  $("btn-type-barcode").addEventListener("click", function () {
+    keypad.open({ title: T.barcode_title, hint: T.barcode_hint, maxLength: 14, onDone: function (v) {
+      var code = K.normalizeCode(v);
+      if (K.isCardCode(code)) { openCard(code); } else { addByBarcode(code); }
+    } });
+  });
+  $("btn-cancel").addEventListener("click", function () { if (!state.submitting) { reset(); } });
+  $("btn-confirm").addEventListener("click", confirmCart);
+  $("btn-next").addEventListener("click", reset);
+  $("btn-reprint").addEventListener("click", reprint);
+  $("btn-void").addEventListener("click", openVoid);
+  $("void-cancel").addEventListener("click", function () { $("void-modal").hidden = true; startCountdown(); });
+  $("void-ok").addEventListener("click", doVoid);
+  document.querySelectorAll("#void-reasons .reason").forEach(function (b) {
+    b.addEventListener("click", function () {
+      document.querySelectorAll("#void-reasons .reason").forEach(function (x) { x.classList.remove("selected"); });
+      b.classList.add("selected");
+      voidReason = b.getAttribute("data-reason");
+      $("void-ok").disabled = false;
+    });
+  });
+  // Any touch on the receipt screen restarts its countdown, so it never vanishes mid-read.
+  $("screen-receipt").addEventListener("pointerdown", function () {
+    if (state.screen === "receipt" && state.countdown) { startCountdown(); }
+  });
+
+  window.jifenCounter = { state: state, reset: reset };
+  show("waiting");
+})();

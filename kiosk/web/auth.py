@@ -1,0 +1,116 @@
+"""Keeper login at the counter: keeper tiles with a PIN keypad, or username and password.
+
+Failures and locks are counted by :mod:`kiosk.auth` in the database, so a lock holds across
+restarts and kiosks; this module only parses the form, calls the service and renders.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.wrappers import Response
+
+from kiosk import auth as auth_service
+from kiosk.errors import AccountLocked, LoginFailed
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, User
+from kiosk.web.session import current_supermarket, current_user, log_in, log_out
+
+bp = Blueprint("auth", __name__)
+
+COUNTER_ROLES = (ROLE_KEEPER, ROLE_ADMIN)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site may be a redirect target (no //host, no scheme)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target.rstrip("?") or None
+
+
+def _landing(user: User, target: str | None = None) -> str:
+    """Where a user goes after logging in: the asked-for page, else the counter or home."""
+    target = _safe_next(target)
+    allowed = target is not None and not target.startswith(("/login", "/logout"))
+    if allowed and (not target.startswith("/counter") or user.role in COUNTER_ROLES):
+        return target
+    if user.role in COUNTER_ROLES:
+        return url_for("counter.page")
+    return url_for("counter.home")
+
+
+def _render(
+    *,
+    error: str | None = None,
+    status: int = 200,
+    mode: str | None = None,
+    keeper_id: int | None = None,
+    username: str = "",
+) -> tuple[str, int]:
+    supermarket = current_supermarket()
+    keepers = auth_service.pin_keepers(supermarket.id)
+    if mode is None:
+        mode = "pin" if keepers else "password"
+    selected = next((k for k in keepers if k.id == keeper_id), None)
+    if selected is None and len(keepers) == 1:
+        selected = keepers[0]
+    html = render_template(
+        "auth/login.html",
+        supermarket=supermarket,
+        keepers=keepers,
+        selected=selected,
+        mode=mode,
+        error=error,
+        username=username,
+        next_url=_safe_next(request.values.get("next")) or "",
+    )
+    return html, status
+
+
+@bp.get("/login")
+def login() -> tuple[str, int] | Response:
+    """The login page: keeper tiles and PIN keypad, or the password form."""
+    user = current_user()
+    if user is not None and request.args.get("switch") is None:
+        return redirect(_landing(user, request.args.get("next")))
+    mode = request.args.get("mode")
+    keeper_id = request.args.get("keeper", type=int)
+    return _render(mode=mode if mode in ("pin", "password") else None, keeper_id=keeper_id)
+
+
+@bp.post("/login/pin")
+def login_pin() -> tuple[str, int] | Response:
+    """Check a keeper's PIN typed on the keypad."""
+    keeper_id = request.form.get("keeper_id", type=int)
+    pin = request.form.get("pin", "").strip()
+    if keeper_id is None:
+        return _render(error=gettext("请先点选您的名字"), status=400, mode="pin")
+    try:
+        user = auth_service.login_pin(keeper_id, pin)
+    except (LoginFailed, AccountLocked) as exc:
+        return _render(error=exc.message, status=exc.status, mode="pin", keeper_id=keeper_id)
+    log_in(user)
+    return redirect(_landing(user, request.form.get("next")))
+
+
+@bp.post("/login/password")
+def login_password() -> tuple[str, int] | Response:
+    """Check a username and password (any role)."""
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return _render(
+            error=gettext("请输入用户名和密码"), status=400, mode="password", username=username
+        )
+    try:
+        user = auth_service.login_password(username, password)
+    except (LoginFailed, AccountLocked) as exc:
+        return _render(error=exc.message, status=exc.status, mode="password", username=username)
+    log_in(user)
+    return redirect(_landing(user, request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session and return to the login page."""
+    log_out()
+    return redirect(url_for("auth.login"))

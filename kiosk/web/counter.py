@@ -1,0 +1,48 @@
+"""The counter page (柜台兑换): the screen a keeper works at.
+
+The page is a shell; its JavaScript (``static/js/counter.js``) calls the JSON API under
+/api/v1 with the session cookie and the CSRF header, so the counter and any other client go
+through the same services.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("counter", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    """The front door: the counter for keepers and admins, the login page otherwise."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    if user.role in (ROLE_KEEPER, ROLE_ADMIN):
+        return redirect(url_for("counter.page"))
+    return redirect(url_for("counter.home"))
+
+
+@bp.get("/home")
+@require_roles(page=True)
+def home() -> str:
+    """A landing page for users who do not work the counter (supervisors)."""
+    return render_template("home.html", supermarket=current_supermarket(), user=current_user())
+
+
+@bp.get("/counter")
+@require_roles(ROLE_KEEPER, ROLE_ADMIN, page=True)
+def page() -> str:
+    """The counter: waiting for a card, household, goods, cart, receipt."""
+    config = current_app.config
+    return render_template(
+        "counter/counter.html",
+        supermarket=current_supermarket(),
+        user=current_user(),
+        done_seconds=int(config.get("JIFEN_COUNTER_DONE_SECONDS", 10)),
+        printer_type=(config.get("JIFEN_PRINTER") or {}).get("type", "preview"),
+    )

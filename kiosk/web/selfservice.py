@@ -1,0 +1,139 @@
+"""Resident self-service (自助查询): scan your own card to see your balance, what you may
+redeem now and your recent history.
+
+A public screen: the signed card is the only credential, and every answer is about the one
+household whose card was scanned. Names are masked; no ID or phone number is ever sent. The
+page clears itself after ``JIFEN_SELF_SERVICE_IDLE_SECONDS`` without a touch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
+from werkzeug.wrappers import Response
+
+from inventory.products import catalogue
+from kiosk import points
+from kiosk.errors import CardInvalid, DomainError, ValidationFailed
+from kiosk.formatting import local_time, mask_name
+from kiosk.models import (
+    ENTRY_AWARD,
+    ENTRY_DEDUCTION,
+    ENTRY_REDEMPTION,
+    ENTRY_REVERSAL,
+    REDEMPTION_VOIDED,
+    PointEntry,
+    Redemption,
+)
+from kiosk.redemption import recent_redemptions, scan
+from kiosk.web.session import current_supermarket
+
+bp = Blueprint("selfservice", __name__)
+
+HISTORY_LIMIT = 10
+REDEMPTIONS_LIMIT = 5
+MAX_PAYLOAD_LENGTH = 64
+
+ENTRY_LABELS = {
+    ENTRY_AWARD: lazy_gettext("加分"),
+    ENTRY_DEDUCTION: lazy_gettext("扣分"),
+    ENTRY_REDEMPTION: lazy_gettext("兑换"),
+    ENTRY_REVERSAL: lazy_gettext("退回"),
+}
+
+
+@bp.get("/self")
+def page() -> str:
+    """The self-service screen, waiting for a card."""
+    return render_template(
+        "self/self.html",
+        supermarket=current_supermarket(),
+        idle_seconds=int(current_app.config["JIFEN_SELF_SERVICE_IDLE_SECONDS"]),
+    )
+
+
+@bp.post("/self/scan")
+def scan_card() -> Response | tuple[Response, int]:
+    """What the scanned card's household may see about itself, as JSON."""
+    data = request.get_json(silent=True)
+    payload = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(payload, str) or not payload.strip():
+        exc: DomainError = ValidationFailed(gettext("请扫描您的积分卡"))
+        return jsonify(exc.to_dict()), exc.status
+    if len(payload) > MAX_PAYLOAD_LENGTH:
+        exc = CardInvalid(gettext("卡片无效：不是本系统的积分卡"))
+        return jsonify(exc.to_dict()), exc.status
+    supermarket = current_supermarket()
+    try:
+        result = scan(supermarket.id, payload)
+    except DomainError as exc:
+        # Always JSON, whatever the Accept header: the page shows the message as it is.
+        return jsonify(exc.to_dict()), exc.status
+    household, account, decision = result.household, result.account, result.decision
+    return jsonify(
+        {
+            "household": {
+                "number": household.number,
+                "masked_name": mask_name(household.head_name),
+                "village": household.village,
+            },
+            "account": {
+                "balance": account.balance,
+                "earned_total": account.earned_total,
+                "redeemed_total": account.redeemed_total,
+            },
+            "decision": decision.to_dict(),
+            "goods": _goods(supermarket.id, decision.may_redeem, decision.spendable),
+            "history": [_entry(e) for e in points.history(household.id, HISTORY_LIMIT)],
+            "redemptions": [
+                _redemption(r) for r in recent_redemptions(household.id, REDEMPTIONS_LIMIT)
+            ],
+        }
+    )
+
+
+def _goods(supermarket_id: int, may_redeem: bool, spendable: int) -> list[dict[str, Any]]:
+    """Goods and services in the catalogue, each with whether it is within reach now."""
+    rows = []
+    for product in catalogue(supermarket_id):
+        in_stock = not product.tracks_stock or product.stock_qty > 0
+        affordable = product.points_price <= spendable
+        rows.append(
+            {
+                "name": product.name,
+                "unit": product.unit,
+                "category": product.category.name if product.category else "",
+                "points_price": product.points_price,
+                "in_stock": in_stock,
+                "available": may_redeem and in_stock and affordable,
+            }
+        )
+    # What can be taken now first, then the rest by price.
+    rows.sort(key=lambda r: (not r["available"], r["points_price"]))
+    return rows
+
+
+def _entry(entry: PointEntry) -> dict[str, Any]:
+    return {
+        "when": local_time(entry.created_at, "%Y-%m-%d"),
+        "kind": entry.kind,
+        "label": str(ENTRY_LABELS.get(entry.kind, entry.kind)),
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "reason": entry.reason,
+    }
+
+
+def _redemption(redemption: Redemption) -> dict[str, Any]:
+    return {
+        "receipt_no": redemption.receipt_no,
+        "when": local_time(redemption.created_at),
+        "total_points": redemption.total_points,
+        "voided": redemption.status == REDEMPTION_VOIDED,
+        "items": [
+            {"name": ln.product_name, "quantity": ln.quantity, "unit": ln.unit}
+            for ln in redemption.lines
+        ],
+    }

@@ -1,0 +1,121 @@
+"""Shared Playwright helpers: a real server on a free port, Debian's chromium, screenshots.
+
+Browser tests build their own app on a file SQLite database (the server answers from another
+thread), seed it through tests.factories, and drive the pages as a keeper or resident would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from kiosk.extensions import db
+from tests.conftest import make_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+VIEWPORTS = [(1280, 800), (1024, 600)]
+
+
+class LiveServer:
+    """The app served by werkzeug on 127.0.0.1 and a free port, in a background thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def browser_app(tmp_path: Path, **config: Any) -> Flask:
+    """An app on its own SQLite file, as the parametrized fixture would build for sqlite.
+
+    CSRF protection is on, as in production: the pages' forms and their API calls (with the
+    ``X-CSRFToken`` header) must carry the token.
+    """
+    return make_app(SimpleNamespace(), tmp_path, {"WTF_CSRF_ENABLED": True, **config})
+
+
+@contextmanager
+def seeded(app: Flask) -> Iterator[None]:
+    """An app context for seeding or checking data; the session is closed on leaving, so the
+    server thread never waits on a transaction the test left open."""
+    with app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, through Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def new_page(browser: Any, size: tuple[int, int]) -> Any:
+    """A fresh browser context (no cookies) with a touchscreen of the given size."""
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, has_touch=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save a screenshot under test-artifacts/ (named with the viewport size)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"))
+
+
+def assert_fits(page: Any) -> None:
+    """No horizontal scrolling at this viewport."""
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width, f"page is {scroll_width}px wide in a {inner_width}px window"
+
+
+def wedge_scan(page: Any, text: str, delay: float = 5) -> None:
+    """Type as a USB keyboard-wedge scanner does: fast characters, then Enter."""
+    page.keyboard.type(text, delay=delay)
+    page.keyboard.press("Enter")
+
+
+def nothing_focused(page: Any) -> None:
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    assert page.evaluate("document.activeElement === document.body")
