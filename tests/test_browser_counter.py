@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from kiosk import points
 from kiosk.extensions import db
 from kiosk.models import Household, Redemption
 from tests import factories
@@ -59,6 +60,7 @@ def shop(tmp_path):
             barcode=SOAP_BARCODE,
         )
         factories.product(sm, name="毛巾", cost_fen=800, stock_qty=0, category="日用品")
+        factories.product(sm, name="加碘食盐", cost_fen=300, stock_qty=5, category="调味")
         ids = {"rich": rich.id, "poor": poor.id}
     with LiveServer(app) as server:
         yield {
@@ -200,15 +202,28 @@ def test_refusal_shows_chinese_message(browser, shop, size):  # noqa: F811
     nothing_focused(page)
     wedge_scan(page, shop["poor_card"])
     page.wait_for_selector("#screen-shop:visible")
+    # A tile the points do not reach is refused at the tap, with the shortfall in Chinese.
     page.locator(".tile", has_text="金龙鱼大米5kg").click()
-    assert "negative" in page.get_attribute("#balance-after", "class")
-    page.locator("#btn-confirm").click()
     page.wait_for_selector("#banner:visible")
     assert "本次需要25分，可用积分只有10分，还差15分" in page.inner_text("#banner-text")
     shoot(page, "counter-refusal")
     assert_fits(page)
+    assert page.locator(".cart-line").count() == 0
+    assert page.locator("#btn-confirm").is_disabled()
+    page.locator("#banner-close").click()
+
+    # The balance drops after the scan (a deduction at the office): the service refuses.
+    page.get_by_role("tab", name="调味").click()
+    for _ in range(3):
+        page.locator(".tile", has_text="加碘食盐").click()
+    assert page.locator(".cart-line").count() == 1
+    with seeded(shop["app"]):
+        points.deduct_points(shop["ids"]["poor"], 5, reason="违规停车", actor=None)
+    page.locator("#btn-confirm").click()
+    page.wait_for_selector("#banner:visible")
+    assert "本次需要9分，可用积分只有5分，还差4分" in page.inner_text("#banner-text")
     assert page.locator("#btn-confirm").is_enabled()
-    assert balance(shop["app"], shop["ids"]["poor"]) == 10
+    assert balance(shop["app"], shop["ids"]["poor"]) == 5
 
     # An unknown card while the cart is open: the Chinese reason, nothing lost.
     page.locator("#banner-close").click()

@@ -222,6 +222,13 @@
         : p.name + " " + K.format(T.limit_stock, { n: p.stock_qty + (p.unit || "") }));
       return false;
     }
+    // Refuse at the tap, not at confirm: the keeper sees at once that the points run out.
+    var spendable = state.scan ? state.scan.decision.spendable : 0;
+    var need = total() + p.points_price;
+    if (need > spendable) {
+      error(K.format(T.over_balance, { need: need, spendable: spendable, short: need - spendable }));
+      return false;
+    }
     if (line) { line.quantity += 1; } else { state.cart.push({ product: p, quantity: 1 }); }
     cartChanged();
     return true;
@@ -276,7 +283,7 @@
     after.textContent = balance - t;
     after.className = "big-number" + (t > spendable ? " negative" : "");
     var confirm = $("btn-confirm");
-    confirm.disabled = state.submitting || state.cart.length === 0;
+    confirm.disabled = state.submitting || state.cart.length === 0 || t > spendable;
     confirm.textContent = state.submitting ? T.submitting : (state.uncertain ? T.retry : T.confirm);
     $("btn-cancel").disabled = state.submitting;
   }
