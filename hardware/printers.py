@@ -24,9 +24,11 @@ import contextlib
 import copy
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from escpos.capabilities import CAPABILITIES, Profile
+if TYPE_CHECKING:
+    from escpos.capabilities import Profile
+
 
 PRINTER_TYPES = ("preview", "usb", "serial", "network", "file", "cups")
 PAPER_MM = (58, 80)
@@ -56,6 +58,10 @@ def printer_profile(paper_mm: int = 80, name: str | None = None) -> Profile:
     if paper_mm not in PAPER_MM:
         raise ValueError(f"纸宽只能是58或80毫米，不是{paper_mm!r}")
     name = name or None  # an empty setting means no particular model
+    # Imported here: loading python-escpos's capability database takes about half a second,
+    # which every `jifen` command and server start would otherwise pay before its first print.
+    from escpos.capabilities import CAPABILITIES, Profile
+
     profiles = CAPABILITIES["profiles"]
     if name is not None and name not in profiles:
         raise ValueError(f"python-escpos 没有名为 {name!r} 的打印机型号配置")

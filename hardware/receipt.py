@@ -15,8 +15,6 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import qrcode
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
 from PIL import Image
 
 from hardware.printers import printer_columns, printer_profile
@@ -264,6 +262,9 @@ def render_escpos(
     if native_qr is None:
         native_qr = bool(escpos_profile.supports("qrCode"))
     parts = build(receipt, printer_columns(paper_mm, profile, columns))
+    from escpos.constants import QR_ECLEVEL_M  # lazily, see printers.printer_profile
+    from escpos.printer import Dummy
+
     p = Dummy(profile=escpos_profile)
 
     def line(text: str) -> None:

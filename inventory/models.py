@@ -79,9 +79,7 @@ class StockMovement(db.Model):
     quantity: Mapped[int]
     unit_cost_fen: Mapped[int]
     quantity_after: Mapped[int]
-    redemption_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("redemptions.id"), index=True
-    )
+    redemption_id: Mapped[int | None] = mapped_column(sa.ForeignKey("redemptions.id"), index=True)
     reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stock_movements.id"))
     supplier: Mapped[str] = mapped_column(sa.String(100), default="")
     invoice_no: Mapped[str] = mapped_column(sa.String(50), default="")

@@ -35,9 +35,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(instance_path)
     if test_config is None:
         os.makedirs(instance_path, exist_ok=True)
-        app.config.from_pyfile(os.path.join(instance_path, "jifen.cfg"), silent=True)
+        # Generated secrets first, so that the village's own jifen.cfg and then the
+        # environment (JIFEN_CARD_SECRET, JIFEN_SECRET_KEY) override them.
         _load_or_create_secrets(app)
-        app.config.from_prefixed_env("JIFEN")
+        app.config.from_pyfile(os.path.join(instance_path, "jifen.cfg"), silent=True)
+        for env_name, key in (
+            ("JIFEN_CARD_SECRET", "JIFEN_CARD_SECRET"),
+            ("JIFEN_SECRET_KEY", "SECRET_KEY"),
+        ):
+            if os.environ.get(env_name):
+                app.config[key] = os.environ[env_name]
     else:
         app.config.update(test_config)
 
@@ -51,8 +58,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _load_or_create_secrets(app: Flask) -> None:
     """Installation secrets live in instance/secrets.cfg, made once on first start.
 
-    Several kiosks on one PostgreSQL database must share ``JIFEN_CARD_SECRET`` (set it in each
-    kiosk's instance config or as the environment variable ``JIFEN_JIFEN_CARD_SECRET``).
+    Several kiosks on one PostgreSQL database must share ``JIFEN_CARD_SECRET``: set it in each
+    kiosk's instance/jifen.cfg or in the environment variable of the same name.
     """
     path = os.path.join(app.instance_path, "secrets.cfg")
     if not os.path.exists(path):

@@ -98,7 +98,9 @@ def _check(user: User | None, secret: str, which: str) -> User:
     if locked:
         raise AccountLocked()
     left = max_failures - user.failed_attempts
-    raise LoginFailed(("PIN不正确" if which == "pin" else "用户名或密码不正确") + f"，还可尝试{left}次")
+    raise LoginFailed(
+        ("PIN不正确" if which == "pin" else "用户名或密码不正确") + f"，还可尝试{left}次"
+    )
 
 
 def login_password(username: str, password: str) -> User:
@@ -121,7 +123,9 @@ def pin_keepers(supermarket_id: int | None) -> list[User]:
         User.role == ROLE_KEEPER, User.active.is_(True), User.pin_hash.is_not(None)
     )
     if supermarket_id is not None:
-        stmt = stmt.where(sa.or_(User.supermarket_id == supermarket_id, User.supermarket_id.is_(None)))
+        stmt = stmt.where(
+            sa.or_(User.supermarket_id == supermarket_id, User.supermarket_id.is_(None))
+        )
     return list(db.session.scalars(stmt.order_by(User.display_name)))
 
 

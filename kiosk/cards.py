@@ -28,7 +28,9 @@ SERIAL_DIGITS = 8
 ISSUE_DIGITS = 2
 MAC_DIGITS = 10
 PAYLOAD_LENGTH = len(PREFIX) + SERIAL_DIGITS + ISSUE_DIGITS + MAC_DIGITS
-_PAYLOAD_RE = re.compile(rf"^{PREFIX}(\d{{{SERIAL_DIGITS}}})(\d{{{ISSUE_DIGITS}}})(\d{{{MAC_DIGITS}}})$")
+_PAYLOAD_RE = re.compile(
+    rf"^{PREFIX}(\d{{{SERIAL_DIGITS}}})(\d{{{ISSUE_DIGITS}}})(\d{{{MAC_DIGITS}}})$"
+)
 
 
 def _secret() -> bytes:
@@ -70,7 +72,7 @@ def parse_payload(text: str, secret: bytes | None = None) -> tuple[int, int]:
     match = _PAYLOAD_RE.match(payload)
     if not match:
         raise CardInvalid("卡片无效：不是本系统的积分卡")
-    body = payload[: -MAC_DIGITS]
+    body = payload[:-MAC_DIGITS]
     if not hmac.compare_digest(_mac(secret or _secret(), body), match.group(3)):
         raise CardInvalid("卡片无效：校验码不符，卡片可能被伪造或篡改")
     return int(match.group(1)), int(match.group(2))
@@ -79,7 +81,9 @@ def parse_payload(text: str, secret: bytes | None = None) -> tuple[int, int]:
 def resolve_card(text: str) -> Card:
     """The active card a payload belongs to; CardInvalid, CardUnknown or CardRevoked otherwise."""
     serial, issue_no = parse_payload(text)
-    card = db.session.scalar(sa.select(Card).where(Card.serial == serial, Card.issue_no == issue_no))
+    card = db.session.scalar(
+        sa.select(Card).where(Card.serial == serial, Card.issue_no == issue_no)
+    )
     if card is None:
         raise CardUnknown()
     if card.status != CARD_ACTIVE:

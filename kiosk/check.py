@@ -156,7 +156,9 @@ def _redemptions() -> list[Problem]:
                 Redemption.total_points != sa.func.coalesce(line_sums.c.pts, 0),
                 spent != -Redemption.total_points,
                 Redemption.balance_after != Redemption.balance_before - Redemption.total_points,
-                sa.and_(Redemption.status == REDEMPTION_VOIDED, reversed_ != Redemption.total_points),
+                sa.and_(
+                    Redemption.status == REDEMPTION_VOIDED, reversed_ != Redemption.total_points
+                ),
                 sa.and_(Redemption.status != REDEMPTION_VOIDED, reversed_ != 0),
             )
         )

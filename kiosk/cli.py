@@ -1,12 +1,23 @@
-"""The ``jifen`` command: a Flask CLI group over the same services the pages and API use."""
+"""The ``jifen`` command: a Flask CLI group over the same services the pages and API use.
+
+Commands parse their arguments, call one service, and print. Refusals from the services
+(DomainError) become a clear Chinese message and exit status 1.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+
+from kiosk.errors import DomainError
 
 
 def _create_app() -> Flask:
@@ -17,7 +28,306 @@ def _create_app() -> Flask:
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
-    """jifen: the village points supermarket kiosk."""
+    """jifen: the village points supermarket kiosk (积分超市)."""
+
+
+def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a service's refusal into a clean CLI error (exit status 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return wrapper
+
+
+def _database_label() -> str:
+    from kiosk.extensions import db
+
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+# --- init -----------------------------------------------------------------------------------
+
+
+@click.command("init")
+@click.option("--code", default="DT01", show_default=True, help="超市编号，用作小票号前缀")
+@click.option("--name", default="大同镇东村积分超市", show_default=True, help="超市名称")
+@click.option("--town", default="大同镇", show_default=True, help="所属镇（街道）")
+@click.option("--village", default="东村", show_default=True, help="所属村")
+@with_appcontext
+@domain_errors
+def init_command(code: str, name: str, town: str, village: str) -> None:
+    """Create or upgrade the database and register the supermarket (safe to run again)."""
+    from kiosk.schema import SchemaMismatch, current_revision, upgrade_database
+    from kiosk.supermarkets import create_supermarket, find_supermarket
+
+    os.makedirs(current_app.instance_path, exist_ok=True)
+    click.echo(f"实例目录：{current_app.instance_path}")
+    click.echo(f"数据库：{_database_label()}")
+    try:
+        outcome = upgrade_database()
+    except SchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    label = {
+        "created": "已创建",
+        "upgraded": "已升级",
+        "current": "已是最新",
+        "stamped": "已有表且与模型一致，已记录迁移版本",
+    }[outcome]
+    click.echo(f"数据库结构：{label}（版本 {current_revision()}）")
+
+    supermarket = find_supermarket()
+    if supermarket is None:
+        supermarket = create_supermarket(code=code, name=name, town=town, village=village)
+        click.echo(f"超市：{supermarket.code} {supermarket.name}（新建）")
+    else:
+        click.echo(f"超市：{supermarket.code} {supermarket.name}（已存在）")
+    click.echo("下一步：jifen demo 载入演示村，或 jifen user add 添加管理员，然后 jifen serve")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+def _print_demo(summary: Any) -> None:
+    click.echo("")
+    click.echo("演示登录（用户名 / 密码 / PIN）：")
+    for username, password, pin, display in summary.logins:
+        role_pin = f" / PIN {pin}" if pin else ""
+        click.echo(f"  {display:<4} {username} / {password}{role_pin}")
+    if summary.sample_cards:
+        click.echo("演示积分卡（在柜台扫码框里输入卡号，或用键盘输入后回车）：")
+        for card in summary.sample_cards:
+            click.echo(
+                f"  户号 {card.household_no}  {card.masked_name}  余额 {card.balance} 分  "
+                f"卡号 {card.payload}"
+            )
+
+
+@click.command("demo")
+@click.option("--seed", default=None, type=int, help="随机种子（默认固定，结果可重复）")
+@click.option(
+    "--households", default=60, show_default=True, type=click.IntRange(1, 400), help="户数"
+)
+@with_appcontext
+@domain_errors
+def demo_command(seed: int | None, households: int) -> None:
+    """Load the demo village: households, cards, goods with stock, points history."""
+    from kiosk import demo
+    from kiosk.schema import table_names, upgrade_database
+
+    if not table_names():
+        click.echo("数据库还是空的，先按迁移建表……")
+        upgrade_database()
+    if demo.demo_exists():
+        click.echo("演示数据已经加载过了，无需重复加载。")
+        _print_demo(demo.existing_summary())
+        return
+    try:
+        summary = demo.load_demo(
+            seed=demo.DEFAULT_SEED if seed is None else seed, households_count=households
+        )
+    except demo.DatabaseNotEmpty as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"已载入演示村（{summary.supermarket}）：{summary.households} 户、{summary.members} 人、"
+        f"{summary.cards} 张卡、{summary.products} 种商品、{summary.point_entries} 条积分流水、"
+        f"{summary.redemptions} 张兑换单（其中 {summary.voided} 张已作废）"
+    )
+    _print_demo(summary)
+
+
+# --- users and tokens -------------------------------------------------------------------------
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage users (keeper 超市管理员, admin 村委管理员, supervisor 监督小组)."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(["keeper", "admin", "supervisor"]), help="角色"
+)
+@click.option("--name", "display_name", default="", help="显示名，例如 王秀兰")
+@click.option("--password", default=None, help="登录密码（不给时在终端里隐藏输入）")
+@click.option("--pin", default=None, help="柜台PIN，4到8位数字（仅 keeper）")
+@click.option("--supermarket", "supermarket_code", default=None, help="所属超市编号")
+@with_appcontext
+@domain_errors
+def user_add_command(
+    username: str,
+    role: str,
+    display_name: str,
+    password: str | None,
+    pin: str | None,
+    supermarket_code: str | None,
+) -> None:
+    """Add a user with a password and/or a keeper PIN."""
+    from kiosk.auth import create_user
+    from kiosk.supermarkets import find_supermarket, get_supermarket
+
+    if password is None and pin is None:
+        if not _stdin_is_tty():
+            raise click.UsageError(
+                "请用 --password 或 --pin 设置登录方式（当前没有终端可以输入密码）"
+            )
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+    supermarket = get_supermarket(supermarket_code) if supermarket_code else find_supermarket()
+    user = create_user(
+        username,
+        display_name=display_name or username,
+        role=role,
+        password=password,
+        pin=pin,
+        supermarket_id=supermarket.id if supermarket is not None else None,
+    )
+    where = f"，超市 {supermarket.code}" if supermarket is not None else ""
+    click.echo(f"已添加用户 {user.username}（{user.display_name}，{user.role}{where}）")
+
+
+@click.command("token")
+@click.argument("username")
+@click.option("--label", default="", help="用途说明，例如 村委电脑")
+@with_appcontext
+@domain_errors
+def token_command(username: str, label: str) -> None:
+    """Print a new API token for a user (shown once; only its hash is kept)."""
+    from kiosk.auth import issue_token
+    from kiosk.extensions import db
+    from kiosk.models import User
+
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        raise click.ClickException(f"没有找到可用的用户 {username}")
+    token = issue_token(user.id, label=label, actor=user)
+    click.echo(token)
+    click.echo("令牌只显示这一次，请妥善保存；请求时放在 Authorization: Bearer 头里。", err=True)
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the kiosk with waitress."""
+    import waitress
+
+    from kiosk.schema import table_names
+
+    if not table_names():
+        raise click.ClickException("数据库还没有初始化：请先运行 jifen init")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"jifen 已启动：http://{shown}:{port}/  （按 Ctrl+C 停止）")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="jifen")
+
+
+# --- cards ----------------------------------------------------------------------------------
+
+
+@click.group("cards")
+def cards_group() -> None:
+    """Points cards (积分信息卡)."""
+
+
+@cards_group.command("print")
+@click.option("--household", "numbers", multiple=True, help="户号，可重复给出")
+@click.option("--all", "all_households", is_flag=True, help="本超市所有在册户")
+@click.option(
+    "--output",
+    "-o",
+    default="cards.pdf",
+    show_default=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="输出的PDF文件",
+)
+@click.option("--font", default=None, help="中文字体文件（默认自动查找 Noto CJK 等）")
+@click.option("--issue-missing", is_flag=True, help="为还没有有效卡片的户先发卡")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def cards_print_command(
+    numbers: tuple[str, ...],
+    all_households: bool,
+    output: str,
+    font: str | None,
+    issue_missing: bool,
+    supermarket_code: str | None,
+) -> None:
+    """Print an A4 PDF sheet of cards (CR80, ten to a page) to cut out."""
+    from hardware.cards import CardFace, FontNotFound, find_cjk_font, write_pdf
+    from kiosk.cards import active_card, issue_card, payload_for
+    from kiosk.extensions import db
+    from kiosk.formatting import mask_name
+    from kiosk.models import ACTIVE, Household
+    from kiosk.supermarkets import get_supermarket
+    from kiosk.timeutil import local_date, utcnow
+
+    if bool(numbers) == all_households:
+        raise click.UsageError("请用 --household 户号 指定要打印的户，或用 --all 打印全部")
+    supermarket = get_supermarket(supermarket_code)
+    try:
+        cjk_font = find_cjk_font(font)
+    except FontNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+
+    stmt = sa.select(Household).where(Household.supermarket_id == supermarket.id)
+    if numbers:
+        wanted = [n.strip() for n in numbers]
+        homes = list(db.session.scalars(stmt.where(Household.number.in_(wanted))))
+        missing = sorted(set(wanted) - {h.number for h in homes})
+        if missing:
+            raise click.ClickException(f"没有找到这些户号：{'、'.join(missing)}")
+        order = {n: i for i, n in enumerate(wanted)}
+        homes.sort(key=lambda h: order[h.number])
+    else:
+        homes = list(
+            db.session.scalars(stmt.where(Household.status == ACTIVE).order_by(Household.number))
+        )
+        if not homes:
+            raise click.ClickException("本超市还没有在册户")
+
+    faces = []
+    without_card = []
+    for home in homes:
+        card = active_card(home)
+        if card is None and issue_missing:
+            card = issue_card(home.id, actor=None, reason="打印卡片时发卡")
+        if card is None:
+            without_card.append(home.number)
+            continue
+        faces.append(
+            CardFace(
+                supermarket_name=supermarket.name,
+                village=home.village or supermarket.village,
+                household_no=home.number,
+                masked_name=mask_name(home.head_name),
+                payload=payload_for(card),
+            )
+        )
+    if without_card:
+        raise click.ClickException(
+            f"这些户还没有有效卡片：{'、'.join(without_card)}（加 --issue-missing 先发卡）"
+        )
+    today = local_date(utcnow(), current_app.config["JIFEN_TIMEZONE"])
+    pages = write_pdf(faces, output, cjk_font, footer=f"{supermarket.name} · 打印于 {today}")
+    click.echo(f"已生成 {output}：{len(faces)} 张卡，{pages} 页（A4，请按100%比例打印，不要缩放）")
+
+
+# --- check ----------------------------------------------------------------------------------
 
 
 @click.command("check")
@@ -36,4 +346,14 @@ def check_command() -> None:
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(check_command)
+    """Add jifen's commands to the app's CLI (``jifen ...`` and ``flask --app kiosk ...``)."""
+    for command in (
+        init_command,
+        demo_command,
+        user_group,
+        token_command,
+        serve_command,
+        cards_group,
+        check_command,
+    ):
+        app.cli.add_command(command)

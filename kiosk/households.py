@@ -110,8 +110,12 @@ def add_member(household_id: int, member: MemberInput, *, actor: User | None) ->
         db.session.add(row)
         db.session.flush()
         audit.record(
-            "member.add", row, actor=actor, supermarket_id=household.supermarket_id,
-            household_id=household.id, name=row.name,
+            "member.add",
+            row,
+            actor=actor,
+            supermarket_id=household.supermarket_id,
+            household_id=household.id,
+            name=row.name,
         )
     return row
 

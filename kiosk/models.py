@@ -79,9 +79,7 @@ class Household(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     supermarket: Mapped[Supermarket] = relationship()
-    members: Mapped[list[Member]] = relationship(
-        back_populates="household", order_by="Member.id"
-    )
+    members: Mapped[list[Member]] = relationship(back_populates="household", order_by="Member.id")
     cards: Mapped[list[Card]] = relationship(back_populates="household", order_by="Card.id")
     account: Mapped[PointAccount] = relationship(back_populates="household", uselist=False)
 
@@ -146,9 +144,7 @@ class PointEntry(db.Model):
     amount: Mapped[int]
     balance_after: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
-    redemption_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("redemptions.id"), index=True
-    )
+    redemption_id: Mapped[int | None] = mapped_column(sa.ForeignKey("redemptions.id"), index=True)
     reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("point_entries.id"))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -272,9 +268,7 @@ class PrintJob(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(20), default="receipt")
-    redemption_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("redemptions.id"), index=True
-    )
+    redemption_id: Mapped[int | None] = mapped_column(sa.ForeignKey("redemptions.id"), index=True)
     printer: Mapped[str] = mapped_column(sa.String(50), default="preview")
     copy_no: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(sa.String(16), default=PRINT_QUEUED)

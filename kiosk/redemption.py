@@ -82,7 +82,11 @@ def normalize_cart(lines: list[CartLine]) -> list[CartLine]:
     for line in lines:
         if isinstance(line.product_id, bool) or not isinstance(line.product_id, int):
             raise ValidationFailed("商品编号不正确")
-        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+        if (
+            isinstance(line.quantity, bool)
+            or not isinstance(line.quantity, int)
+            or line.quantity <= 0
+        ):
             raise ValidationFailed("数量必须是正整数")
         merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
         if merged[line.product_id] > MAX_LINE_QUANTITY:
@@ -122,7 +126,9 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
         raise NotFound("这张卡不属于本超市")
     account = household.account
     supermarket = db.session.get(Supermarket, supermarket_id)
-    decision = decide(account_state(household, account), policy_for(supermarket), moment or utcnow())
+    decision = decide(
+        account_state(household, account), policy_for(supermarket), moment or utcnow()
+    )
     return ScanResult(household, account, decision, card.id)
 
 
@@ -263,12 +269,15 @@ def redeem(
 def _next_receipt_no(supermarket: Supermarket) -> str:
     """Take the supermarket's next receipt number; the row stays locked until commit, so
     numbers are gap-free (a rolled-back redemption gives its number back)."""
-    number = db.session.execute(
-        sa.update(Supermarket)
-        .where(Supermarket.id == supermarket.id)
-        .values(next_receipt_no=Supermarket.next_receipt_no + 1)
-        .returning(Supermarket.next_receipt_no)
-    ).scalar_one() - 1
+    number = (
+        db.session.execute(
+            sa.update(Supermarket)
+            .where(Supermarket.id == supermarket.id)
+            .values(next_receipt_no=Supermarket.next_receipt_no + 1)
+            .returning(Supermarket.next_receipt_no)
+        ).scalar_one()
+        - 1
+    )
     return f"{supermarket.code}-{number:08d}"
 
 

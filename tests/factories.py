@@ -13,15 +13,26 @@ from kiosk.models import Card, Household, Supermarket, User
 _seq = itertools.count(1)
 
 
-def supermarket(code: str = "DT01", name: str = "大同镇积分超市", points_per_yuan: int = 1) -> Supermarket:
+def supermarket(
+    code: str = "DT01", name: str = "大同镇积分超市", points_per_yuan: int = 1
+) -> Supermarket:
     with write_transaction():
-        sm = Supermarket(code=code, name=name, town="大同镇", village="东村", points_per_yuan=points_per_yuan)
+        sm = Supermarket(
+            code=code, name=name, town="大同镇", village="东村", points_per_yuan=points_per_yuan
+        )
         db.session.add(sm)
     return sm
 
 
-def user(username: str, role: str, sm: Supermarket | None, *, password: str = "secret123",
-         pin: str | None = None, display_name: str = "") -> User:
+def user(
+    username: str,
+    role: str,
+    sm: Supermarket | None,
+    *,
+    password: str = "secret123",
+    pin: str | None = None,
+    display_name: str = "",
+) -> User:
     return auth.create_user(
         username,
         display_name=display_name or username,
@@ -32,8 +43,14 @@ def user(username: str, role: str, sm: Supermarket | None, *, password: str = "s
     )
 
 
-def household(sm: Supermarket, *, points: int = 0, head_name: str = "张三丰",
-              number: str | None = None, members: list[str] | None = None) -> Household:
+def household(
+    sm: Supermarket,
+    *,
+    points: int = 0,
+    head_name: str = "张三丰",
+    number: str | None = None,
+    members: list[str] | None = None,
+) -> Household:
     n = next(_seq)
     hh = households.create_household(
         sm.id,
@@ -58,8 +75,17 @@ def card(hh: Household) -> tuple[Card, str]:
     return c, cards.payload_for(c)
 
 
-def product(sm: Supermarket, *, name: str = "金龙鱼大米5kg", cost_fen: int = 2500, stock_qty: int = 10,
-            category: str = "粮油", barcode: str | None = None, kind: str = "goods", unit: str = "袋"):
+def product(
+    sm: Supermarket,
+    *,
+    name: str = "金龙鱼大米5kg",
+    cost_fen: int = 2500,
+    stock_qty: int = 10,
+    category: str = "粮油",
+    barcode: str | None = None,
+    kind: str = "goods",
+    unit: str = "袋",
+):
     n = next(_seq)
     p = products.create_product(
         sm.id,
@@ -73,6 +99,7 @@ def product(sm: Supermarket, *, name: str = "金龙鱼大米5kg", cost_fen: int 
         actor=None,
     )
     if kind == "goods" and stock_qty:
-        stock.receive_stock(sm.id, [stock.StockInLine(p.id, stock_qty, cost_fen)], actor=None,
-                            supplier="镇供销社")
+        stock.receive_stock(
+            sm.id, [stock.StockInLine(p.id, stock_qty, cost_fen)], actor=None, supplier="镇供销社"
+        )
     return db.session.get(type(p), p.id)

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from kiosk import cards
-from kiosk.extensions import db
 from kiosk.errors import CardInvalid, CardRevoked, CardUnknown, ValidationFailed
+from kiosk.extensions import db
 from kiosk.models import AuditEvent
 from tests import factories
 

@@ -118,9 +118,10 @@ def test_32_retries_of_one_cart_redeem_once(app, supermarket, keeper):
     assert results == ["DT01-00000001"] * KIOSKS
     db.session.rollback()  # end the test's own read snapshot
     assert db.session.scalar(sa.select(sa.func.count(Redemption.id))) == 1
-    assert db.session.scalar(
-        sa.select(PointAccount.balance).where(PointAccount.household_id == hh.id)
-    ) == 97
+    assert (
+        db.session.scalar(sa.select(PointAccount.balance).where(PointAccount.household_id == hh.id))
+        == 97
+    )
     assert run_checks() == []
 
 
@@ -137,8 +138,13 @@ def test_sqlite_write_transactions_take_the_write_lock_first(app, supermarket, k
 
     sa.event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="lock-check-01")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key="lock-check-01",
+        )
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", capture)
     if db.engine.dialect.name == "sqlite":

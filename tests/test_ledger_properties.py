@@ -19,12 +19,16 @@ from tests import factories
 operation = st.one_of(
     st.tuples(st.just("award"), st.integers(1, 40)),
     st.tuples(st.just("deduct"), st.integers(1, 40)),
-    st.tuples(st.just("redeem"), st.lists(st.tuples(st.integers(0, 2), st.integers(1, 4)), max_size=3)),
+    st.tuples(
+        st.just("redeem"), st.lists(st.tuples(st.integers(0, 2), st.integers(1, 4)), max_size=3)
+    ),
     st.tuples(st.just("void"), st.integers(0, 20)),
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=st.lists(operation, min_size=1, max_size=12))
 def test_books_always_balance(app, supermarket, keeper, ops):
     hh = factories.household(supermarket, points=20)

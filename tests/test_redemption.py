@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
 from inventory.stock import StockInLine, moving_average, receive_stock
-from kiosk import cards, points
+from kiosk import points
 from kiosk.check import run_checks
 from kiosk.errors import (
     AlreadyVoided,
@@ -61,7 +61,9 @@ def shop(supermarket):
     hh = factories.household(supermarket, points=100)
     _, payload = factories.card(hh)
     rice = factories.product(supermarket, name="金龙鱼大米5kg", cost_fen=2550, stock_qty=5)
-    soap = factories.product(supermarket, name="雕牌洗衣皂", cost_fen=300, stock_qty=20, category="日用品")
+    soap = factories.product(
+        supermarket, name="雕牌洗衣皂", cost_fen=300, stock_qty=20, category="日用品"
+    )
     return hh, payload, rice, soap
 
 
@@ -89,12 +91,18 @@ def test_redeem_writes_every_book(app, supermarket, keeper, shop):
     moves = db.session.scalars(
         sa.select(StockMovement).where(StockMovement.redemption_id == r.id)
     ).all()
-    assert sorted((m.kind, m.quantity) for m in moves) == [(MOVE_REDEMPTION, -3), (MOVE_REDEMPTION, -2)]
+    assert sorted((m.kind, m.quantity) for m in moves) == [
+        (MOVE_REDEMPTION, -3),
+        (MOVE_REDEMPTION, -2),
+    ]
     entry = db.session.scalar(sa.select(PointEntry).where(PointEntry.redemption_id == r.id))
     assert (entry.kind, entry.amount, entry.balance_after) == ("redemption", -61, 39)
-    assert db.session.scalar(
-        sa.select(AuditEvent).where(AuditEvent.action == "redemption.create")
-    ).actor_id == keeper.id
+    assert (
+        db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "redemption.create")
+        ).actor_id
+        == keeper.id
+    )
     job = db.session.scalar(sa.select(PrintJob).where(PrintJob.redemption_id == r.id))
     assert job.status == "printed" and "DT01-00000001" in job.text
     assert run_checks() == []
@@ -103,8 +111,13 @@ def test_redeem_writes_every_book(app, supermarket, keeper, shop):
 def test_receipt_numbers_are_sequential(app, supermarket, keeper, shop):
     _, payload, rice, soap = shop
     nos = [
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key=f"cart-seq-{i:04d}").receipt_no
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key=f"cart-seq-{i:04d}",
+        ).receipt_no
         for i in range(3)
     ]
     assert nos == ["DT01-00000001", "DT01-00000002", "DT01-00000003"]
@@ -112,9 +125,13 @@ def test_receipt_numbers_are_sequential(app, supermarket, keeper, shop):
 
 def test_same_product_twice_is_merged(app, supermarket, keeper, shop):
     _, payload, rice, soap = shop
-    r = redeem(supermarket.id, card_payload=payload,
-               lines=[CartLine(soap.id, 1), CartLine(soap.id, 2)], keeper=keeper,
-               idempotency_key="cart-merge-01")
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(soap.id, 1), CartLine(soap.id, 2)],
+        keeper=keeper,
+        idempotency_key="cart-merge-01",
+    )
     assert [(ln.quantity, ln.line_points) for ln in r.lines] == [(3, 9)]
 
 
@@ -135,23 +152,38 @@ def test_refusals_change_nothing(app, supermarket, keeper, shop, lines_of, error
     hh, payload, rice, soap = shop
     before = _counts()
     with pytest.raises(error) as exc:
-        redeem(supermarket.id, card_payload=payload, lines=lines_of(rice, soap), keeper=keeper,
-               idempotency_key="cart-refused-1")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=lines_of(rice, soap),
+            keeper=keeper,
+            idempotency_key="cart-refused-1",
+        )
     assert exc.value.message  # a Chinese sentence for the keeper
     assert _counts() == before
     assert _state(hh.id) == 100
     assert run_checks() == []
     # The refused key is not burnt: the same key redeems once the cart is right.
-    r = redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-refused-1")
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(soap.id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-refused-1",
+    )
     assert r.receipt_no == "DT01-00000001"  # no gap left by the refusals
 
 
 def test_insufficient_points_says_how_many_are_missing(app, supermarket, keeper, shop):
     _, payload, rice, _ = shop
     with pytest.raises(InsufficientPoints) as exc:
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(rice.id, 4)], keeper=keeper,
-               idempotency_key="cart-short-01")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(rice.id, 4)],
+            keeper=keeper,
+            idempotency_key="cart-short-01",
+        )
     assert "104" in exc.value.message and "100" in exc.value.message and "4分" in exc.value.message
     assert exc.value.details["needed"] == 104
 
@@ -159,8 +191,13 @@ def test_insufficient_points_says_how_many_are_missing(app, supermarket, keeper,
 def test_out_of_stock_names_the_product(app, supermarket, keeper, shop):
     _, payload, rice, _ = shop
     with pytest.raises(OutOfStock) as exc:
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(rice.id, 6)], keeper=keeper,
-               idempotency_key="cart-stock-01")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(rice.id, 6)],
+            keeper=keeper,
+            idempotency_key="cart-stock-01",
+        )
     assert "金龙鱼大米5kg" in exc.value.message and exc.value.details["available"] == 5
 
 
@@ -168,8 +205,13 @@ def test_inactive_household_is_refused(app, supermarket, keeper, shop):
     hh, payload, _, soap = shop
     set_household_status(hh.id, False, actor=None)
     with pytest.raises(HouseholdInactive):
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-inactive")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key="cart-inactive",
+        )
     assert scan(supermarket.id, payload).decision.may_redeem is False
 
 
@@ -177,12 +219,22 @@ def test_forged_and_revoked_cards_are_refused(app, supermarket, keeper, shop):
     hh, payload, _, soap = shop
     forged = payload[:-1] + str((int(payload[-1]) + 1) % 10)
     with pytest.raises(CardInvalid):
-        redeem(supermarket.id, card_payload=forged, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-forged")
+        redeem(
+            supermarket.id,
+            card_payload=forged,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key="cart-forged",
+        )
     factories.card(hh)  # reissue
     with pytest.raises(CardRevoked):
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-revoked")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key="cart-revoked",
+        )
     assert _state(hh.id) == 100
 
 
@@ -192,22 +244,36 @@ def test_card_of_another_supermarket_is_refused(app, supermarket, keeper):
     _, payload = factories.card(hh)
     soap = factories.product(supermarket, cost_fen=300)
     with pytest.raises(NotFound):
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-foreign")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key="cart-foreign",
+        )
 
 
 @pytest.mark.parametrize("key", ["", "short", "has space 123", "x" * 65, None])
 def test_idempotency_key_is_required(app, supermarket, keeper, shop, key):
     _, payload, _, soap = shop
     with pytest.raises(ValidationFailed):
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key=key)
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key=key,
+        )
 
 
 def test_retry_returns_the_same_redemption(app, supermarket, keeper, shop):
     hh, payload, rice, soap = shop
-    args = dict(card_payload=payload, lines=[CartLine(soap.id, 2)], keeper=keeper,
-                idempotency_key="cart-retry-001")
+    args = dict(
+        card_payload=payload,
+        lines=[CartLine(soap.id, 2)],
+        keeper=keeper,
+        idempotency_key="cart-retry-001",
+    )
     first = redeem(supermarket.id, **args)
     before = _counts()
     again = redeem(supermarket.id, **args)
@@ -218,31 +284,61 @@ def test_retry_returns_the_same_redemption(app, supermarket, keeper, shop):
 
 def test_same_key_different_cart_is_a_conflict(app, supermarket, keeper, shop):
     hh, payload, rice, soap = shop
-    redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 2)], keeper=keeper,
-           idempotency_key="cart-conflict-1")
+    redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(soap.id, 2)],
+        keeper=keeper,
+        idempotency_key="cart-conflict-1",
+    )
     with pytest.raises(IdempotencyConflict) as exc:
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 3)], keeper=keeper,
-               idempotency_key="cart-conflict-1")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 3)],
+            keeper=keeper,
+            idempotency_key="cart-conflict-1",
+        )
     assert exc.value.status == 409
     other = factories.household(supermarket, points=10)
     _, other_payload = factories.card(other)
     with pytest.raises(IdempotencyConflict):
-        redeem(supermarket.id, card_payload=other_payload, lines=[CartLine(soap.id, 2)],
-               keeper=keeper, idempotency_key="cart-conflict-1")
+        redeem(
+            supermarket.id,
+            card_payload=other_payload,
+            lines=[CartLine(soap.id, 2)],
+            keeper=keeper,
+            idempotency_key="cart-conflict-1",
+        )
     assert _state(hh.id) == 94
 
 
 def test_service_items_need_no_stock(app, supermarket, keeper):
     hh = factories.household(supermarket, points=30)
     _, payload = factories.card(hh)
-    meal = factories.product(supermarket, name="长者食堂午餐", kind="service", cost_fen=800,
-                             stock_qty=0, category="服务", unit="次")
-    r = redeem(supermarket.id, card_payload=payload, lines=[CartLine(meal.id, 2)], keeper=keeper,
-               idempotency_key="cart-service1")
+    meal = factories.product(
+        supermarket,
+        name="长者食堂午餐",
+        kind="service",
+        cost_fen=800,
+        stock_qty=0,
+        category="服务",
+        unit="次",
+    )
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(meal.id, 2)],
+        keeper=keeper,
+        idempotency_key="cart-service1",
+    )
     assert r.total_points == 16
-    assert db.session.scalar(
-        sa.select(sa.func.count(StockMovement.id)).where(StockMovement.product_id == meal.id)
-    ) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(StockMovement.id)).where(StockMovement.product_id == meal.id)
+        )
+        == 0
+    )
     assert run_checks() == []
 
 
@@ -252,8 +348,13 @@ def test_points_price_follows_policy_rate(app, keeper):
     _, payload = factories.card(hh)
     oil = factories.product(sm, cost_fen=1234)  # 12.34 yuan * 2 = 24.68 -> 25 points
     assert oil.points_price == 25
-    r = redeem(sm.id, card_payload=payload, lines=[CartLine(oil.id, 1)], keeper=keeper,
-               idempotency_key="cart-rate-001")
+    r = redeem(
+        sm.id,
+        card_payload=payload,
+        lines=[CartLine(oil.id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-rate-001",
+    )
     assert r.total_points == 25
 
 
@@ -269,9 +370,13 @@ def test_moving_average_cost_and_price(app, supermarket):
 
 def test_void_reverses_points_and_stock(app, supermarket, keeper, shop):
     hh, payload, rice, soap = shop
-    r = redeem(supermarket.id, card_payload=payload,
-               lines=[CartLine(rice.id, 1), CartLine(soap.id, 2)], keeper=keeper,
-               idempotency_key="cart-void-0001")
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(rice.id, 1), CartLine(soap.id, 2)],
+        keeper=keeper,
+        idempotency_key="cart-void-0001",
+    )
     before = _counts()
     void_redemption(r.id, actor=keeper, reason="顾客退回")
     assert _state(hh.id) == 100
@@ -294,15 +399,21 @@ def test_void_reverses_points_and_stock(app, supermarket, keeper, shop):
 
 def test_void_rules(app, supermarket, keeper, admin, supervisor, shop):
     _, payload, _, soap = shop
-    r = redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-void-rule")
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(soap.id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-void-rule",
+    )
     with pytest.raises(ValidationFailed):
         void_redemption(r.id, actor=keeper, reason=" ")
     with pytest.raises(PermissionDenied):
         void_redemption(r.id, actor=supervisor, reason="监督小组不能作废")
     # Yesterday's redemption: the keeper may not void it, an admin may.
     db.session.execute(
-        sa.update(Redemption).where(Redemption.id == r.id)
+        sa.update(Redemption)
+        .where(Redemption.id == r.id)
         .values(created_at=r.created_at - timedelta(days=1))
     )
     db.session.commit()
@@ -326,8 +437,13 @@ def test_negative_balance_after_deduction_cannot_redeem(app, supermarket, keeper
     result = scan(supermarket.id, payload)
     assert not result.decision.may_redeem and result.decision.spendable == 0
     with pytest.raises(InsufficientPoints):
-        redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-               idempotency_key="cart-negative")
+        redeem(
+            supermarket.id,
+            card_payload=payload,
+            lines=[CartLine(soap.id, 1)],
+            keeper=keeper,
+            idempotency_key="cart-negative",
+        )
     assert run_checks() == []
 
 
@@ -344,8 +460,13 @@ def test_check_finds_a_tampered_balance(app, supermarket, keeper, shop):
 
 def test_check_finds_tampered_stock_and_receipt_gap(app, supermarket, keeper, shop):
     _, payload, rice, soap = shop
-    redeem(supermarket.id, card_payload=payload, lines=[CartLine(soap.id, 1)], keeper=keeper,
-           idempotency_key="cart-tamper-01")
+    redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(soap.id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-tamper-01",
+    )
     from inventory.models import Product
     from kiosk.models import Supermarket
 

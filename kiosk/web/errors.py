@@ -35,7 +35,9 @@ def register(app: Flask) -> None:
         body = {"error": {"code": "csrf_failed", "message": "页面已过期，请刷新后重试"}}
         if _wants_json():
             return jsonify(body), 400
-        return render_template("error.html", code="csrf_failed", message=body["error"]["message"]), 400
+        return render_template(
+            "error.html", code="csrf_failed", message=body["error"]["message"]
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
