@@ -8,6 +8,7 @@ books right.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -22,8 +23,9 @@ from tests import factories
 KIOSKS = 32
 
 
-def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
-    """Start KIOSKS redemptions at once; return (successes, refusals, other errors)."""
+def _at_once(app, keeper_id: int, attempt: Callable[[int, User], str]) -> list[object]:
+    """Run ``attempt(i, keeper)`` in KIOSKS threads released together; return each result
+    (a receipt number) or the exception it raised."""
     barrier = threading.Barrier(KIOSKS, timeout=60)
     results: list[object] = [None] * KIOSKS
 
@@ -32,14 +34,8 @@ def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
             keeper = db.session.get(User, keeper_id)
             barrier.wait()
             try:
-                results[i] = redeem(
-                    supermarket_id,
-                    card_payload=payloads[i % len(payloads)],
-                    lines=[CartLine(product_id, 1)],
-                    keeper=keeper,
-                    idempotency_key=f"{key_prefix}-{i:04d}",
-                ).receipt_no
-            except Exception as exc:  # collected and asserted on below
+                results[i] = attempt(i, keeper)
+            except Exception as exc:  # collected and asserted on by the caller
                 results[i] = exc
             finally:
                 db.session.remove()
@@ -49,6 +45,22 @@ def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
         t.start()
     for t in threads:
         t.join(120)
+    return results
+
+
+def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
+    """KIOSKS different carts of one item at once; return (successes, refusals, other errors)."""
+
+    def attempt(i: int, keeper: User) -> str:
+        return redeem(
+            supermarket_id,
+            card_payload=payloads[i % len(payloads)],
+            lines=[CartLine(product_id, 1)],
+            keeper=keeper,
+            idempotency_key=f"{key_prefix}-{i:04d}",
+        ).receipt_no
+
+    results = _at_once(app, keeper_id, attempt)
     ok = [r for r in results if isinstance(r, str)]
     refused = [r for r in results if isinstance(r, InsufficientPoints | OutOfStock)]
     other = [r for r in results if not isinstance(r, str | InsufficientPoints | OutOfStock)]
@@ -90,31 +102,19 @@ def test_32_retries_of_one_cart_redeem_once(app, supermarket, keeper):
     hh = factories.household(supermarket, points=100)
     _, payload = factories.card(hh)
     soap = factories.product(supermarket, cost_fen=100, stock_qty=100)
-    barrier = threading.Barrier(KIOSKS, timeout=60)
-    results: list[object] = [None] * KIOSKS
+    # Plain ids only: the threads must not touch the test's own session's objects.
+    supermarket_id, soap_id = supermarket.id, soap.id
 
-    def retry(i: int) -> None:
-        with app.app_context():
-            keeper_row = db.session.get(User, keeper.id)
-            barrier.wait()
-            try:
-                results[i] = redeem(
-                    supermarket.id,
-                    card_payload=payload,
-                    lines=[CartLine(soap.id, 3)],
-                    keeper=keeper_row,
-                    idempotency_key="same-cart-key",
-                ).receipt_no
-            except Exception as exc:  # collected and asserted on below
-                results[i] = exc
-            finally:
-                db.session.remove()
+    def retry(i: int, keeper_row: User) -> str:
+        return redeem(
+            supermarket_id,
+            card_payload=payload,
+            lines=[CartLine(soap_id, 3)],
+            keeper=keeper_row,
+            idempotency_key="same-cart-key",
+        ).receipt_no
 
-    threads = [threading.Thread(target=retry, args=(i,)) for i in range(KIOSKS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = _at_once(app, keeper.id, retry)
     assert results == ["DT01-00000001"] * KIOSKS
     db.session.rollback()  # end the test's own read snapshot
     assert db.session.scalar(sa.select(sa.func.count(Redemption.id))) == 1
