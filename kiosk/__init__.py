@@ -48,6 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.update(test_config)
 
+    # Chinese in JSON as UTF-8, readable in logs and by people reading the API's answers.
+    app.json.ensure_ascii = False
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -74,9 +76,14 @@ def register_extensions(app: Flask) -> None:
     from kiosk import models  # noqa: F401  (registers every mapper)
     from kiosk.database import configure_engine
     from kiosk.extensions import babel, csrf, db, migrate
+    from kiosk.i18n import ensure_compiled
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"))
+    # Flask-Babel reads compiled .mo files; they are built here, not kept in git.
+    translation_dirs = app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    for translations_dir in translation_dirs.split(";"):
+        ensure_compiled(os.path.join(app.root_path, translations_dir))
     babel.init_app(app, locale_selector=_select_locale)
     csrf.init_app(app)
     with app.app_context():

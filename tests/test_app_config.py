@@ -33,3 +33,8 @@ def test_postgres_urls_use_psycopg(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1:5432/jifen")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1:5432/jifen"
+
+
+def test_api_answers_in_readable_utf8(client):
+    body = client.post("/api/v1/scan", json={"payload": "x"}).get_data()
+    assert "请先登录".encode() in body and b"\\u" not in body
