@@ -11,6 +11,10 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # English catalogue (compiled at start by kiosk.i18n); absolute, whatever the working directory.
+    BABEL_TRANSLATION_DIRECTORIES = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "translations"
+    )
     JIFEN_TIMEZONE = "Asia/Shanghai"
     # Which supermarket this kiosk serves (its code); the first one when unset.
     JIFEN_SUPERMARKET = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import flask_babel
 from flask import Flask, current_app
 
 from kiosk.timeutil import to_local
@@ -37,3 +38,5 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["mask"] = mask_name
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["local_time"] = local_time
+    # The page's language (zh or en, chosen by ?lang= and kept in the session) for <html lang>.
+    app.jinja_env.globals["get_locale"] = flask_babel.get_locale

@@ -42,8 +42,16 @@ def _auth_version(user: User) -> str:
     return (user.password_hash or "")[-12:] + (user.pin_hash or "")[-12:]
 
 
-def log_in(user: User) -> None:
+def _clear_session() -> None:
+    # A new or ended login starts a fresh session, but the screen's language stays as chosen.
+    lang = session.get("lang")
     session.clear()
+    if lang is not None:
+        session["lang"] = lang
+
+
+def log_in(user: User) -> None:
+    _clear_session()
     session.permanent = True
     session["user_id"] = user.id
     session["auth_v"] = _auth_version(user)
@@ -51,7 +59,7 @@ def log_in(user: User) -> None:
 
 
 def log_out() -> None:
-    session.clear()
+    _clear_session()
     g.jifen_user = None
 
 
