@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import socket
 import time
 from typing import TYPE_CHECKING, Any
@@ -46,8 +47,12 @@ class DeviceNotFound(Exception):
     """The configured printer cannot be reached or did not take the job."""
 
 
+@functools.lru_cache(maxsize=32)
 def printer_profile(paper_mm: int = 80, name: str | None = None) -> Profile:
     """The python-escpos capability profile for the printer, with the paper's width filled in.
+
+    Cached: building one deep-copies python-escpos's capability data, about 2 ms, and every
+    receipt asks for it. Callers must not change the profile they get.
 
     Without a name this is python-escpos's generic "default" profile (QR codes, raster
     images and cutting supported) narrowed to the paper: 384 or 576 dots and 32 or 48
