@@ -1,0 +1,510 @@
+"""The four seed rule sets as ready-made policies, and policies to and from dicts and TOML.
+
+Each preset follows one seed (quoted in ``docs/rules/``): 大同 (001), 高阳 (003), 寨里 (000),
+羊亭 (004). A village may start from a preset and change any field; :func:`policy_from_dict`
+checks every field and names the wrong one in Chinese, so a bad file or request loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+from kiosk.errors import NotFound, ValidationFailed
+from kiosk.rules import (
+    CYCLE_ROLLING,
+    CYCLE_YEAR,
+    HOLDER_HOUSEHOLD,
+    HOLDER_INDIVIDUAL,
+    PERIOD_MONTH,
+    PERIOD_QUARTER,
+    SPEND_BALANCE,
+    SPEND_QUOTA,
+    TIER_BY_POINTS,
+    TIER_BY_SCORE,
+    VETO_CLEAR_AND_BAR_YEAR,
+    VETO_NONE,
+    VETO_ZERO_SCORE_PERIOD,
+    WINDOW_ALWAYS,
+    WINDOW_LAST_MARKET_DAY,
+    WINDOW_MONTHS,
+    Conversion,
+    Gate,
+    Policy,
+    Restriction,
+    Tier,
+    Window,
+)
+
+# 大同 (001): "兑换活动于每月最后一个赶场天". The seed does not list the town's market days; we
+# ship 逢三逢八 (3, 8, 13, 18, 23, 28), so the month's last market day is the 28th (it exists in
+# every month, February included). A village sets its own in ``window.market_days``.
+DATONG_MARKET_DAYS = (3, 8, 13, 18, 23, 28)
+
+DATONG = Policy(
+    name="大同镇文明积分制",
+    preset="datong",
+    holder=HOLDER_HOUSEHOLD,
+    points_per_yuan=1,
+    spend=SPEND_BALANCE,
+    cycle=CYCLE_ROLLING,
+    period=PERIOD_QUARTER,
+    gate=Gate(min_score=85, consecutive_periods=2),
+    conversion=Conversion(numerator=1, denominator=10),
+    window=Window(kind=WINDOW_LAST_MARKET_DAY, market_days=DATONG_MARKET_DAYS, every_months=1),
+    veto=VETO_CLEAR_AND_BAR_YEAR,
+)
+
+GAOYANG = Policy(
+    name="高阳镇乡风文明积分制",
+    preset="gaoyang",
+    holder=HOLDER_HOUSEHOLD,
+    points_per_yuan=1,
+    spend=SPEND_BALANCE,
+    reserved_base=100,
+    base_grant=100,
+    cycle=CYCLE_YEAR,
+    period=PERIOD_QUARTER,
+    window=Window(kind=WINDOW_MONTHS, months=(1, 4, 7, 10)),
+)
+
+ZHAILI = Policy(
+    name="寨里镇美德信用积分",
+    preset="zhaili",
+    holder=HOLDER_INDIVIDUAL,
+    points_per_yuan=1,
+    spend=SPEND_QUOTA,
+    cycle=CYCLE_ROLLING,
+    period=PERIOD_QUARTER,
+    tier_basis=TIER_BY_SCORE,
+    tiers=(
+        Tier("三星级", 70, 80, 50),
+        Tier("四星级", 81, 90, 100),
+        Tier("五星级", 91, 100, 150),
+    ),
+    window=Window(kind=WINDOW_ALWAYS),
+    veto=VETO_ZERO_SCORE_PERIOD,
+    restrictions=(
+        Restriction(
+            key="elder_canteen",
+            label="长者食堂免费就餐",
+            min_age=60,
+            max_age=70,
+            min_score=80,
+            free=True,
+        ),
+    ),
+)
+
+# 羊亭 (004) shows household credit points "以金字塔形式直觀展現" but gives no levels: these three
+# display levels (no quotas) are ours, by points earned; a village sets its own.
+YANGTING = Policy(
+    name="羊亭镇信用积分",
+    preset="yangting",
+    holder=HOLDER_HOUSEHOLD,
+    points_per_yuan=1,
+    spend=SPEND_BALANCE,
+    cycle=CYCLE_ROLLING,
+    period=PERIOD_QUARTER,
+    tier_basis=TIER_BY_POINTS,
+    tiers=(
+        Tier("塔基", 0, 99),
+        Tier("塔身", 100, 299),
+        Tier("塔尖", 300, 999_999),
+    ),
+    window=Window(kind=WINDOW_ALWAYS),
+)
+
+PRESETS: dict[str, Policy] = {
+    "datong": DATONG,
+    "gaoyang": GAOYANG,
+    "zhaili": ZHAILI,
+    "yangting": YANGTING,
+}
+
+
+def preset(key: str) -> Policy:
+    """The preset policy called ``key`` ("datong", "gaoyang", "zhaili", "yangting")."""
+    try:
+        return PRESETS[key]
+    except (KeyError, TypeError):
+        raise NotFound(f"没有名为“{key}”的预设规则，可选：{'、'.join(PRESETS)}") from None
+
+
+def preset_choices() -> list[dict[str, str]]:
+    """[{"key", "name"}] of every preset, for pickers."""
+    return [{"key": key, "name": p.name} for key, p in PRESETS.items()]
+
+
+# ---------------------------------------------------------------------------
+# Policy <-> dict
+# ---------------------------------------------------------------------------
+
+
+def policy_to_dict(p: Policy) -> dict[str, Any]:
+    """A policy as plain JSON-able data (lists, not tuples; None for an absent gate etc.)."""
+    return {
+        "name": p.name,
+        "preset": p.preset,
+        "holder": p.holder,
+        "points_per_yuan": p.points_per_yuan,
+        "spend": p.spend,
+        "reserved_base": p.reserved_base,
+        "base_grant": p.base_grant,
+        "cycle": p.cycle,
+        "period": p.period,
+        "gate": (
+            {"min_score": p.gate.min_score, "consecutive_periods": p.gate.consecutive_periods}
+            if p.gate
+            else None
+        ),
+        "conversion": (
+            {"numerator": p.conversion.numerator, "denominator": p.conversion.denominator}
+            if p.conversion
+            else None
+        ),
+        "tier_basis": p.tier_basis,
+        "tiers": [
+            {
+                "name": t.name,
+                "min_value": t.min_value,
+                "max_value": t.max_value,
+                "quota_yuan": t.quota_yuan,
+            }
+            for t in p.tiers
+        ],
+        "window": {
+            "kind": p.window.kind,
+            "months": list(p.window.months),
+            "market_days": list(p.window.market_days),
+            "every_months": p.window.every_months,
+        },
+        "veto": p.veto,
+        "restrictions": [
+            {
+                "key": r.key,
+                "label": r.label,
+                "min_age": r.min_age,
+                "max_age": r.max_age,
+                "min_score": r.min_score,
+                "min_tier": r.min_tier,
+                "free": r.free,
+                "per_period_limit": r.per_period_limit,
+            }
+            for r in p.restrictions
+        ],
+    }
+
+
+_CHOICES = {
+    "holder": {HOLDER_HOUSEHOLD: "按户", HOLDER_INDIVIDUAL: "按个人"},
+    "spend": {SPEND_BALANCE: "扣积分余额", SPEND_QUOTA: "按额度"},
+    "cycle": {CYCLE_ROLLING: "滚动结存", CYCLE_YEAR: "每年重新积分"},
+    "period": {PERIOD_QUARTER: "季度", PERIOD_MONTH: "月"},
+    "tier_basis": {TIER_BY_SCORE: "按评分", TIER_BY_POINTS: "按积分"},
+    "veto": {
+        VETO_NONE: "无",
+        VETO_CLEAR_AND_BAR_YEAR: "清零并取消当年兑换资格",
+        VETO_ZERO_SCORE_PERIOD: "该期评分为0分",
+    },
+    "window.kind": {
+        WINDOW_ALWAYS: "随时",
+        WINDOW_MONTHS: "指定月份",
+        WINDOW_LAST_MARKET_DAY: "每月最后一个赶场天",
+    },
+}
+
+_TOP_FIELDS = {
+    "name",
+    "preset",
+    "holder",
+    "points_per_yuan",
+    "spend",
+    "reserved_base",
+    "base_grant",
+    "cycle",
+    "period",
+    "gate",
+    "conversion",
+    "tier_basis",
+    "tiers",
+    "window",
+    "veto",
+    "restrictions",
+}
+_GATE_FIELDS = {"min_score", "consecutive_periods"}
+_CONVERSION_FIELDS = {"numerator", "denominator"}
+_TIER_FIELDS = {"name", "min_value", "max_value", "quota_yuan"}
+_WINDOW_FIELDS = {"kind", "months", "market_days", "every_months"}
+_RESTRICTION_FIELDS = {
+    "key",
+    "label",
+    "min_age",
+    "max_age",
+    "min_score",
+    "min_tier",
+    "free",
+    "per_period_limit",
+}
+_EVERY_MONTHS = (1, 2, 3, 4, 6, 12)
+_MAX_POINTS = 10**9
+
+
+def _fail(field: str, problem: str) -> ValidationFailed:
+    return ValidationFailed(f"规则字段“{field}”不正确：{problem}", field=field)
+
+
+def _table(value: Any, field: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(field, "应为一组设置（表）")
+    unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown:
+        name = f"{field}.{unknown[0]}" if field else unknown[0]
+        raise _fail(name, "没有这个设置项")
+    return value
+
+
+def _int(
+    d: dict[str, Any],
+    key: str,
+    field: str,
+    *,
+    default: int | None = None,
+    low: int = 0,
+    high: int = _MAX_POINTS,
+    optional: bool = False,
+) -> int | None:
+    value = d.get(key, default)
+    if value is None:
+        if optional:
+            return None
+        raise _fail(field, "必须填写")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(field, f"应为整数，收到“{value}”")
+    if not low <= value <= high:
+        raise _fail(field, f"应在{low}到{high}之间，收到{value}")
+    return value
+
+
+def _req_int(d: dict[str, Any], key: str, field: str, **kw: Any) -> int:
+    value = _int(d, key, field, **kw)
+    assert value is not None
+    return value
+
+
+def _text(
+    d: dict[str, Any], key: str, field: str, *, default: str | None = None, optional=False
+) -> str | None:
+    value = d.get(key, default)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field, "应为非空文字")
+    if len(value) > 60:
+        raise _fail(field, "文字太长（最多60个字）")
+    return value.strip()
+
+
+def _choice(d: dict[str, Any], key: str, field: str, default: str) -> str:
+    value = d.get(key, default)
+    options = _CHOICES[field]
+    if value not in options:
+        listed = "、".join(f"{k}（{v}）" for k, v in options.items())
+        raise _fail(field, f"应为以下之一：{listed}")
+    return value
+
+
+def _int_list(d: dict[str, Any], key: str, field: str, low: int, high: int) -> tuple[int, ...]:
+    value = d.get(key, [])
+    if not isinstance(value, (list, tuple)):
+        raise _fail(field, "应为整数列表")
+    out = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
+            raise _fail(field, f"每一项应为{low}到{high}之间的整数，收到“{item}”")
+        if item in out:
+            raise _fail(field, f"{item}重复")
+        out.append(item)
+    return tuple(out)
+
+
+def _list(d: dict[str, Any], key: str, field: str) -> list[Any]:
+    value = d.get(key, [])
+    if not isinstance(value, (list, tuple)):
+        raise _fail(field, "应为列表")
+    return list(value)
+
+
+def policy_from_dict(d: Any) -> Policy:
+    """Build and check a policy from plain data; ValidationFailed names the wrong field."""
+    d = _table(d, "", _TOP_FIELDS)
+    name = _text(d, "name", "name", default=Policy.name)
+    preset_key = d.get("preset")
+    if preset_key is not None and not isinstance(preset_key, str):
+        raise _fail("preset", "应为文字")
+    holder = _choice(d, "holder", "holder", HOLDER_HOUSEHOLD)
+    spend = _choice(d, "spend", "spend", SPEND_BALANCE)
+    cycle = _choice(d, "cycle", "cycle", CYCLE_ROLLING)
+    period = _choice(d, "period", "period", PERIOD_QUARTER)
+    tier_basis = _choice(d, "tier_basis", "tier_basis", TIER_BY_SCORE)
+    veto = _choice(d, "veto", "veto", VETO_NONE)
+    ppy = _req_int(d, "points_per_yuan", "points_per_yuan", default=1, low=1, high=1000)
+    reserved_base = _req_int(d, "reserved_base", "reserved_base", default=0)
+    base_grant = _req_int(d, "base_grant", "base_grant", default=0)
+
+    gate = None
+    if d.get("gate") is not None:
+        g = _table(d["gate"], "gate", _GATE_FIELDS)
+        gate = Gate(
+            min_score=_req_int(g, "min_score", "gate.min_score", high=100),
+            consecutive_periods=_req_int(
+                g, "consecutive_periods", "gate.consecutive_periods", low=1, high=12
+            ),
+        )
+
+    conversion = None
+    if d.get("conversion") is not None:
+        c = _table(d["conversion"], "conversion", _CONVERSION_FIELDS)
+        conversion = Conversion(
+            numerator=_req_int(c, "numerator", "conversion.numerator", default=1, high=1000),
+            denominator=_req_int(
+                c, "denominator", "conversion.denominator", default=10, low=1, high=1000
+            ),
+        )
+
+    tiers: list[Tier] = []
+    high = 100 if tier_basis == TIER_BY_SCORE else _MAX_POINTS
+    for i, raw in enumerate(_list(d, "tiers", "tiers")):
+        f = f"tiers[{i}]"
+        t = _table(raw, f, _TIER_FIELDS)
+        tier = Tier(
+            name=_text(t, "name", f"{f}.name") or "",
+            min_value=_req_int(t, "min_value", f"{f}.min_value", high=high),
+            max_value=_req_int(t, "max_value", f"{f}.max_value", high=high),
+            quota_yuan=_int(t, "quota_yuan", f"{f}.quota_yuan", optional=True),
+        )
+        if tier.max_value < tier.min_value:
+            raise _fail(f"{f}.max_value", f"不能小于最低值{tier.min_value}")
+        for j, other in enumerate(tiers):
+            if other.name == tier.name:
+                raise _fail(f"{f}.name", f"与第{j + 1}个等级重名")
+            if tier.min_value <= other.max_value and other.min_value <= tier.max_value:
+                raise _fail(f, f"范围与第{j + 1}个等级“{other.name}”重叠")
+        tiers.append(tier)
+
+    w = _table(d.get("window", {}), "window", _WINDOW_FIELDS)
+    window = Window(
+        kind=_choice(w, "kind", "window.kind", WINDOW_ALWAYS),
+        months=_int_list(w, "months", "window.months", 1, 12),
+        market_days=_int_list(w, "market_days", "window.market_days", 1, 31),
+        every_months=_req_int(w, "every_months", "window.every_months", default=1, low=1, high=12),
+    )
+    if window.every_months not in _EVERY_MONTHS:
+        raise _fail("window.every_months", "应为1、2、3、4、6或12（能整除12个月）")
+    if window.kind == WINDOW_MONTHS and not window.months:
+        raise _fail("window.months", "按月份兑换时至少要有一个月份")
+    if window.kind == WINDOW_LAST_MARKET_DAY and not window.market_days:
+        raise _fail("window.market_days", "按赶场天兑换时至少要有一个赶场日")
+
+    restrictions: list[Restriction] = []
+    tier_names = [t.name for t in tiers]
+    for i, raw in enumerate(_list(d, "restrictions", "restrictions")):
+        f = f"restrictions[{i}]"
+        r = _table(raw, f, _RESTRICTION_FIELDS)
+        free = r.get("free", False)
+        if not isinstance(free, bool):
+            raise _fail(f"{f}.free", "应为 true 或 false")
+        min_tier = _text(r, "min_tier", f"{f}.min_tier", optional=True)
+        if min_tier is not None and min_tier not in tier_names:
+            raise _fail(f"{f}.min_tier", f"没有名为“{min_tier}”的等级")
+        restriction = Restriction(
+            key=_text(r, "key", f"{f}.key") or "",
+            label=_text(r, "label", f"{f}.label") or "",
+            min_age=_int(r, "min_age", f"{f}.min_age", high=150, optional=True),
+            max_age=_int(r, "max_age", f"{f}.max_age", high=150, optional=True),
+            min_score=_int(r, "min_score", f"{f}.min_score", high=100, optional=True),
+            min_tier=min_tier,
+            free=free,
+            per_period_limit=_int(
+                r, "per_period_limit", f"{f}.per_period_limit", low=1, optional=True
+            ),
+        )
+        if (
+            restriction.min_age is not None
+            and restriction.max_age is not None
+            and restriction.max_age < restriction.min_age
+        ):
+            raise _fail(f"{f}.max_age", f"不能小于最低年龄{restriction.min_age}")
+        if any(other.key == restriction.key for other in restrictions):
+            raise _fail(f"{f}.key", f"“{restriction.key}”重复")
+        restrictions.append(restriction)
+
+    if spend == SPEND_QUOTA and not any(t.quota_yuan is not None for t in tiers):
+        raise _fail("spend", "按额度兑换时，至少一个等级要设定每期额度（quota_yuan）")
+
+    return Policy(
+        name=name or Policy.name,
+        preset=preset_key,
+        holder=holder,
+        points_per_yuan=ppy,
+        spend=spend,
+        reserved_base=reserved_base,
+        base_grant=base_grant,
+        cycle=cycle,
+        period=period,
+        gate=gate,
+        conversion=conversion,
+        tier_basis=tier_basis,
+        tiers=tuple(tiers),
+        window=window,
+        veto=veto,
+        restrictions=tuple(restrictions),
+    )
+
+
+# ---------------------------------------------------------------------------
+# TOML
+# ---------------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string (same escapes).
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _toml_pairs(table: dict[str, Any]) -> list[str]:
+    # TOML has no null: an absent optional value is left out.
+    return [f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+
+
+def policy_to_toml(p: Policy) -> str:
+    """A policy as a TOML document that :func:`policy_from_toml` reads back to the same policy."""
+    d = policy_to_dict(p)
+    lines = ["# 积分兑换规则（jifen policy）"]
+    scalars = {k: v for k, v in d.items() if not isinstance(v, (dict, list)) and v is not None}
+    lines += _toml_pairs(scalars)
+    for key in ("gate", "conversion", "window"):
+        if d[key] is not None:
+            lines += ["", f"[{key}]", *_toml_pairs(d[key])]
+    for key in ("tiers", "restrictions"):
+        for row in d[key]:
+            lines += ["", f"[[{key}]]", *_toml_pairs(row)]
+    return "\n".join(lines) + "\n"
+
+
+def policy_from_toml(text: str) -> Policy:
+    """Read and check a policy from TOML text (ValidationFailed on bad TOML or a bad field)."""
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, TypeError) as exc:
+        raise ValidationFailed(f"规则文件不是有效的TOML：{exc}") from None
+    return policy_from_dict(data)
