@@ -646,6 +646,10 @@ def decide(
     ``moment`` is the supermarket's local wall-clock time. ``cart_points`` is the deprecated
     form of a cart: one unrestricted total, kept for callers that do not build CartItems yet.
     """
+    if cart is not None and len({item.product_id for item in cart}) != len(cart):
+        # Decision.charged is per product: a cart must hold one line per product (the
+        # redemption service merges repeated products before it asks).
+        raise ValueError("a cart must have one line per product")
     today = moment.date() if isinstance(moment, datetime) else moment
     if not state.household_active:
         return Decision(False, 0, [Reason("household_inactive", "该户已停用，不能兑换", True)])

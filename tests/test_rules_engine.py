@@ -260,3 +260,11 @@ def test_decision_to_dict_carries_next_open():
     d = decide(AccountState(True, 10), p, NOON)
     assert d.to_dict()["next_open"] == "2024-04-01"
     assert d.to_dict()["reasons"][-1]["blocking"] is True
+
+
+def test_a_cart_with_a_product_twice_is_refused_not_priced():
+    """Decision.charged is per product; the service merges repeated lines before asking."""
+    state = AccountState(household_active=True, balance=10)
+    cart = (CartItem(1, "香皂", 1, 0), CartItem(1, "香皂", 1, 1))
+    with pytest.raises(ValueError):
+        decide(state, Policy(), datetime(2024, 1, 5, 9), cart)

@@ -73,6 +73,7 @@ carts = st.none() | st.lists(
         restriction_key=st.none() | st.just("elder_canteen"),
     ),
     max_size=4,
+    unique_by=lambda item: item.product_id,  # one line per product, as the service merges them
 ).map(tuple)
 
 
