@@ -58,6 +58,8 @@ class Product(db.Model):
     points_price: Mapped[int] = mapped_column(default=0)
     stock_qty: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # Who may take it, per the policy's Restriction with this key (寨里 "elder_canteen").
+    restriction_key: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     category: Mapped[Category | None] = relationship()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from inventory.models import KIND_GOODS, KIND_SERVICE, Category, Product
@@ -12,9 +14,14 @@ from kiosk.extensions import db
 from kiosk.models import Supermarket, User
 from kiosk.rules import Policy
 
+_RESTRICTION_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
 
 def policy_for(supermarket: Supermarket) -> Policy:
-    return Policy(points_per_yuan=supermarket.points_per_yuan)
+    """The supermarket's policy (see :func:`kiosk.policies.policy_for`)."""
+    from kiosk.policies import policy_for as _policy_for
+
+    return _policy_for(supermarket)
 
 
 def get_or_create_category(supermarket_id: int, name: str) -> Category:
@@ -42,11 +49,18 @@ def create_product(
     barcode: str | None = None,
     kind: str = KIND_GOODS,
     unit_cost_fen: int = 0,
+    restriction_key: str | None = None,
     actor: User | None,
 ) -> Product:
-    """Add a product to the catalogue. Goods start with no stock: stock comes in by stock-in."""
+    """Add a product to the catalogue. Goods start with no stock: stock comes in by stock-in.
+
+    ``restriction_key`` ties it to a policy restriction (寨里 "elder_canteen": 长者食堂).
+    """
     sku, name = (sku or "").strip(), (name or "").strip()
     barcode = (barcode or "").strip() or None
+    restriction_key = (restriction_key or "").strip() or None
+    if restriction_key is not None and not _RESTRICTION_KEY_RE.match(restriction_key):
+        raise ValidationFailed("限定标记只能用小写字母、数字和下划线，例如 elder_canteen")
     if not sku or not name:
         raise ValidationFailed("商品编号和名称不能为空")
     if kind not in (KIND_GOODS, KIND_SERVICE):
@@ -75,12 +89,20 @@ def create_product(
             barcode=barcode,
             kind=kind,
             unit_cost_fen=unit_cost_fen,
+            restriction_key=restriction_key,
             points_price=policy_for(supermarket).points_price(unit_cost_fen),
             category_id=get_or_create_category(supermarket_id, category).id if category else None,
         )
         db.session.add(product)
         db.session.flush()
-        audit.record("product.create", product, actor=actor, sku=sku, name=name)
+        audit.record(
+            "product.create",
+            product,
+            actor=actor,
+            sku=sku,
+            name=name,
+            restriction_key=restriction_key,
+        )
     return product
 
 

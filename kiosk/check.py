@@ -1,6 +1,11 @@
 """Integrity check of the books (``jifen check``): every snapshot equals its ledger.
 
-Each check is one aggregate query, so it stays fast on a county's data.
+Each check is one aggregate query, so it stays fast on a county's data. Balances equal the sum
+of all entries of every kind; ``earned_total`` (the ranking basis) the sum of the earned kinds
+(award, deduction, conversion, base grant — never redemption, reversal, veto clearing or
+expiry). A redemption's ``spent_points`` is its total (balance policies) or 0 (quota
+policies, 寨里), and its point entry, balance movement and void reversal follow
+``spent_points``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import sqlalchemy as sa
 from inventory.models import KIND_GOODS, Product, StockMovement
 from kiosk.extensions import db
 from kiosk.models import (
-    ENTRY_AWARD,
-    ENTRY_DEDUCTION,
+    EARNED_KINDS,
+    ENTRY_KINDS,
     ENTRY_REDEMPTION,
     ENTRY_REVERSAL,
     REDEMPTION_VOIDED,
@@ -38,7 +43,7 @@ class Problem:
 def run_checks() -> list[Problem]:
     """Every breach found; an empty list means the books are clean."""
     problems: list[Problem] = []
-    for fn in (_accounts, _stock, _redemptions, _receipt_numbers):
+    for fn in (_accounts, _entry_kinds, _stock, _redemptions, _receipt_numbers):
         problems.extend(fn())
     return problems
 
@@ -50,7 +55,7 @@ def _accounts() -> list[Problem]:
             sa.func.sum(PointEntry.amount).label("total"),
             sa.func.sum(
                 sa.case(
-                    (PointEntry.kind.in_([ENTRY_AWARD, ENTRY_DEDUCTION]), PointEntry.amount),
+                    (PointEntry.kind.in_(EARNED_KINDS), PointEntry.amount),
                     else_=0,
                 )
             ).label("earned"),
@@ -89,6 +94,18 @@ def _accounts() -> list[Problem]:
             f"last entry's balance_after {after}",
         )
         for acc, hh, bal, earned, total, esum, after in rows
+    ]
+
+
+def _entry_kinds() -> list[Problem]:
+    rows = db.session.execute(
+        sa.select(PointEntry.kind, sa.func.count(PointEntry.id))
+        .where(PointEntry.kind.not_in(ENTRY_KINDS))
+        .group_by(PointEntry.kind)
+    )
+    return [
+        Problem("points", f"entry kind {kind!r}", f"{count} entries of an unknown kind")
+        for kind, count in rows
     ]
 
 
@@ -144,6 +161,7 @@ def _redemptions() -> list[Problem]:
         sa.select(
             Redemption.receipt_no,
             Redemption.total_points,
+            Redemption.spent_points,
             sa.func.coalesce(line_sums.c.pts, 0),
             spent,
             reversed_,
@@ -154,21 +172,23 @@ def _redemptions() -> list[Problem]:
         .where(
             sa.or_(
                 Redemption.total_points != sa.func.coalesce(line_sums.c.pts, 0),
-                spent != -Redemption.total_points,
-                Redemption.balance_after != Redemption.balance_before - Redemption.total_points,
+                Redemption.spent_points.not_in([0, Redemption.total_points]),
+                spent != -Redemption.spent_points,
+                Redemption.balance_after != Redemption.balance_before - Redemption.spent_points,
                 sa.and_(
-                    Redemption.status == REDEMPTION_VOIDED, reversed_ != Redemption.total_points
+                    Redemption.status == REDEMPTION_VOIDED, reversed_ != Redemption.spent_points
                 ),
                 sa.and_(Redemption.status != REDEMPTION_VOIDED, reversed_ != 0),
             )
         )
     )
-    for no, total, lines, spent_, rev, status in rows:
+    for no, total, spent_points, lines, spent_, rev, status in rows:
         problems.append(
             Problem(
                 "redemption",
                 f"receipt {no}",
-                f"total {total}, lines {lines}, points entry {spent_}, reversal {rev}, {status}",
+                f"total {total}, spent {spent_points}, lines {lines}, points entry {spent_}, "
+                f"reversal {rev}, {status}",
             )
         )
     return problems

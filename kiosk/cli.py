@@ -327,6 +327,105 @@ def cards_print_command(
     click.echo(f"已生成 {output}：{len(faces)} 张卡，{pages} 页（A4，请按100%比例打印，不要缩放）")
 
 
+# --- policy and cycle -----------------------------------------------------------------------
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """The supermarket's rule set (兑换规则): show it, choose a preset, import a TOML file."""
+
+
+def _announce_policy(policy: Any) -> None:
+    from kiosk.presets import policy_to_toml
+
+    click.echo(policy_to_toml(policy).rstrip())
+
+
+@policy_group.command("show")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def policy_show_command(supermarket_code: str | None) -> None:
+    """Print the rule set in force, as TOML (the form `jifen policy import` reads)."""
+    from kiosk.policies import policy_for
+    from kiosk.supermarkets import get_supermarket
+
+    supermarket = get_supermarket(supermarket_code)
+    policy = policy_for(supermarket)
+    preset = f"，预设 {policy.preset}" if policy.preset else ""
+    click.echo(f"# {supermarket.code} {supermarket.name}：{policy.name}{preset}")
+    _announce_policy(policy)
+
+
+@policy_group.command("set")
+@click.argument("preset_key")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def policy_set_command(preset_key: str, supermarket_code: str | None) -> None:
+    """Switch to a preset: datong (大同镇), gaoyang (高阳镇), zhaili (寨里镇), yangting (羊亭镇)."""
+    from kiosk.policies import set_policy
+    from kiosk.presets import PRESETS, preset
+    from kiosk.supermarkets import get_supermarket
+
+    key = preset_key.strip().lower()
+    if key not in PRESETS:
+        raise click.ClickException(
+            f"没有名为 {preset_key} 的预设规则，可选：{'、'.join(sorted(PRESETS))}"
+        )
+    supermarket = get_supermarket(supermarket_code)
+    policy = set_policy(supermarket.id, preset(key), actor=None)
+    click.echo(f"{supermarket.code} 已改用规则：{policy.name}（预设 {key}）")
+
+
+@policy_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def policy_import_command(path: str, supermarket_code: str | None) -> None:
+    """Switch to the rule set in a TOML file (see `jifen policy show` for the form)."""
+    from kiosk.errors import ValidationFailed
+    from kiosk.policies import set_policy
+    from kiosk.presets import policy_from_toml
+    from kiosk.supermarkets import get_supermarket
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"{path} 不是 UTF-8 编码的文本文件") from None
+    policy = policy_from_toml(text)
+    supermarket = get_supermarket(supermarket_code)
+    policy = set_policy(supermarket.id, policy, actor=None)
+    click.echo(f"{supermarket.code} 已改用规则：{policy.name}（来自 {path}）")
+
+
+@click.group("cycle")
+def cycle_group() -> None:
+    """Year-end turnover for calendar-year rule sets (高阳: 次年重新积分)."""
+
+
+@cycle_group.command("close")
+@click.option("--year", required=True, type=int, help="要结束的年度，例如 2024")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def cycle_close_command(year: int, supermarket_code: str | None) -> None:
+    """Close a year: points lapse and each household gets next year's base (once per year)."""
+    from kiosk.cycle import close_cycle
+    from kiosk.formatting import local_time
+    from kiosk.supermarkets import get_supermarket
+
+    supermarket = get_supermarket(supermarket_code)
+    result = close_cycle(supermarket.id, year, actor=None)
+    click.echo(
+        f"{supermarket.code} {result.year}年度已结转（{local_time(result.closed_at)}）："
+        f"{result.households} 户，清零 {result.expired_points} 分，"
+        f"发放下年度基础分 {result.granted_points} 分"
+    )
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
@@ -355,5 +454,7 @@ def register(app: Flask) -> None:
         serve_command,
         cards_group,
         check_command,
+        policy_group,
+        cycle_group,
     ):
         app.cli.add_command(command)

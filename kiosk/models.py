@@ -29,7 +29,23 @@ ENTRY_AWARD = "award"
 ENTRY_DEDUCTION = "deduction"
 ENTRY_REDEMPTION = "redemption"
 ENTRY_REVERSAL = "reversal"
-ENTRY_KINDS = (ENTRY_AWARD, ENTRY_DEDUCTION, ENTRY_REDEMPTION, ENTRY_REVERSAL)
+ENTRY_CONVERSION = "conversion"  # 大同: quarterly scores converted into points (评分折换积分)
+ENTRY_VETO_CLEAR = "veto_clear"  # 大同 一票否决: current points cleared
+ENTRY_EXPIRY = "expiry"  # 高阳: year end, the year's points lapse (次年重新积分)
+ENTRY_BASE_GRANT = "base_grant"  # 高阳: each year's base points (每年赋予每户基础分100分)
+ENTRY_KINDS = (
+    ENTRY_AWARD,
+    ENTRY_DEDUCTION,
+    ENTRY_REDEMPTION,
+    ENTRY_REVERSAL,
+    ENTRY_CONVERSION,
+    ENTRY_VETO_CLEAR,
+    ENTRY_EXPIRY,
+    ENTRY_BASE_GRANT,
+)
+# Kinds that move ``PointAccount.earned_total`` (the ranking basis): what was earned, never
+# what was spent, cleared or lapsed.
+EARNED_KINDS = (ENTRY_AWARD, ENTRY_DEDUCTION, ENTRY_CONVERSION, ENTRY_BASE_GRANT)
 
 # Redemption status
 REDEMPTION_COMPLETED = "completed"
@@ -59,6 +75,8 @@ class Supermarket(db.Model):
     village: Mapped[str] = mapped_column(sa.String(50), default="")
     # 1 point = 1 yuan in every seed; a village may set another rate.
     points_per_yuan: Mapped[int] = mapped_column(default=1)
+    # The rule set it runs (kiosk.presets.policy_to_dict); None: the default policy.
+    policy: Mapped[dict | None] = mapped_column(sa.JSON)
     next_receipt_no: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -169,7 +187,12 @@ class Redemption(db.Model):
     keeper_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     cart_hash: Mapped[str] = mapped_column(sa.String(64))
+    # Points charged for the cart (free restricted lines count 0); what counts against a quota.
     total_points: Mapped[int]
+    # Points taken from the balance: total_points under SPEND_BALANCE, 0 under SPEND_QUOTA.
+    spent_points: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Quota (yuan) left in the period after this redemption, when the policy has quotas.
+    quota_left: Mapped[int | None]
     total_cost_fen: Mapped[int]
     balance_before: Mapped[int]
     balance_after: Mapped[int]
@@ -199,9 +222,12 @@ class RedemptionLine(db.Model):
     product_name: Mapped[str] = mapped_column(sa.String(100))
     unit: Mapped[str] = mapped_column(sa.String(16), default="")
     quantity: Mapped[int]
+    # Points charged per unit under the policy (0 for a free restricted item).
     unit_points: Mapped[int]
     unit_cost_fen: Mapped[int]
     line_points: Mapped[int]
+    # The product's restriction key at the time (长者食堂 "elder_canteen"): per-period limits.
+    restriction_key: Mapped[str | None] = mapped_column(sa.String(32))
 
     redemption: Mapped[Redemption] = relationship(back_populates="lines")
     product: Mapped["Product"] = relationship()  # noqa: UP037
@@ -279,6 +305,66 @@ class PrintJob(db.Model):
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     printed_at: Mapped[datetime | None]
+
+
+class Assessment(db.Model):
+    """A period's score (0–100) of a household or one member (评分).
+
+    Append-only: a correction is a new row; the latest row per (household, member, period)
+    is the one that counts.
+    """
+
+    __tablename__ = "assessments"
+    __table_args__ = (sa.Index("ix_assessments_household_period", "household_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    period: Mapped[str] = mapped_column(sa.String(8), index=True)  # "2024Q1" or "2024-03"
+    score: Mapped[int]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    household: Mapped[Household] = relationship()
+    member: Mapped[Member | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class Veto(db.Model):
+    """A veto (大同 一票否决) or disqualification (寨里 取消资格) of a household or member."""
+
+    __tablename__ = "vetoes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    on: Mapped[date]
+    # The policy's veto kind when it was recorded (kiosk.rules.VETO_*).
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    household: Mapped[Household] = relationship()
+    member: Mapped[Member | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class CycleClose(db.Model):
+    """A year closed (年终清零): at most one per supermarket and year, with its outcome."""
+
+    __tablename__ = "cycle_closes"
+    __table_args__ = (sa.UniqueConstraint("supermarket_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"))
+    year: Mapped[int]
+    households: Mapped[int] = mapped_column(default=0)
+    expired_points: Mapped[int] = mapped_column(default=0)
+    granted_points: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # The inventory models share this metadata; importing them here makes every mapper resolvable

@@ -47,6 +47,8 @@ def receipt_for(
     notes = []
     if redemption.status == REDEMPTION_VOIDED:
         notes.append(f"此单已作废：{redemption.void_reason or ''}")
+    if redemption.quota_left is not None:
+        notes.append(f"{_period_word(redemption)}剩余额度{redemption.quota_left}元")
     if copy_no > 1 and reprinted_at:
         notes.append(f"补打时间：{reprinted_at}")
     return Receipt(
@@ -66,6 +68,14 @@ def receipt_for(
         copy_label=f"补打（第{copy_no}份）" if copy_no > 1 else "",
         notes=notes,
     )
+
+
+def _period_word(redemption: Redemption) -> str:
+    """ "本季度" or "本月": the quota period of the supermarket's policy."""
+    from kiosk.policies import policy_for
+    from kiosk.rules import PERIOD_MONTH
+
+    return "本月" if policy_for(redemption.supermarket).period == PERIOD_MONTH else "本季度"
 
 
 def render(receipt: Receipt, config: dict[str, Any]) -> tuple[bytes, str]:

@@ -3,6 +3,13 @@
 ``redeem`` verifies the card, locks the account (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
 PostgreSQL), asks the rules, checks every line, deducts points and stock, writes the entries,
 movements, redemption, audit event and print job, commits, and only then prints.
+
+The rules (:func:`kiosk.rules.decide`) see the household's standing read under that lock
+(:func:`kiosk.standing.account_state`) and the cart; each line is charged what the decision
+says (0 for a free restricted item such as 寨里's 长者食堂 meal). Under a balance policy the
+charge is taken from the balance (``spent_points`` = ``total_points``); under a quota policy
+(寨里) no point entry is written (``spent_points`` 0) and the charge counts against the
+period's quota.
 """
 
 from __future__ import annotations
@@ -19,9 +26,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
-from inventory.products import policy_for
 from inventory.stock import apply_movement, locked_products
-from kiosk import audit, printing
+from kiosk import audit, printing, standing
 from kiosk.cards import resolve_card
 from kiosk.database import write_transaction
 from kiosk.errors import (
@@ -56,7 +62,8 @@ from kiosk.models import (
     User,
 )
 from kiosk.points import locked_account, post_entry
-from kiosk.rules import AccountState, Decision, decide
+from kiosk.policies import policy_for
+from kiosk.rules import SPEND_BALANCE, AccountState, CartItem, Decision, decide
 from kiosk.timeutil import local_date, utcnow
 
 logger = logging.getLogger(__name__)
@@ -101,11 +108,23 @@ def cart_hash(card_serial: int, lines: list[CartLine]) -> str:
 
 
 def account_state(household: Household, account: PointAccount) -> AccountState:
+    """The bare state (status and balance) under the default policy; kept for old callers."""
     return AccountState(
         household_active=household.status == ACTIVE,
         balance=account.balance,
         earned_total=account.earned_total,
     )
+
+
+def _refuse(decision: Decision, total: int) -> None:
+    """Raise the domain error matching the decision's blocking reason."""
+    reason = decision.blocking_reason
+    reasons = [r.to_dict() for r in decision.reasons]
+    if reason is not None and reason.code in ("insufficient_points", "no_points"):
+        raise InsufficientPoints(
+            reason.message, needed=total, spendable=decision.spendable, reasons=reasons
+        )
+    raise NotEligible(reason.message if reason else None, reasons=reasons)
 
 
 @dataclass(frozen=True)
@@ -119,16 +138,18 @@ class ScanResult:
 
 
 def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> ScanResult:
-    """Verify a card and decide what its household may redeem now (reads only)."""
+    """Verify a card and decide what its household may redeem now (reads only).
+
+    ``moment`` is naive UTC (default now); the rules see it as local time."""
     card = resolve_card(payload)
     household = card.household
     if household.supermarket_id != supermarket_id:
         raise NotFound("这张卡不属于本超市")
     account = household.account
     supermarket = db.session.get(Supermarket, supermarket_id)
-    decision = decide(
-        account_state(household, account), policy_for(supermarket), moment or utcnow()
-    )
+    policy = policy_for(supermarket)
+    local = standing.utc_to_local(moment) if moment is not None else standing.local_now()
+    decision = decide(standing.account_state(household, policy, local), policy, local)
     return ScanResult(household, account, decision, card.id)
 
 
@@ -142,11 +163,15 @@ def redeem(
     moment: datetime | None = None,
     print_receipt: bool = True,
 ) -> Redemption:
-    """Redeem a cart for a card's household. A retry with the same key returns the same one."""
+    """Redeem a cart for a card's household. A retry with the same key returns the same one.
+
+    ``moment`` (naive UTC, default now) stamps the redemption; the rules see it as local time.
+    """
     if not isinstance(idempotency_key, str) or not _KEY_RE.match(idempotency_key):
         raise ValidationFailed("请求编号（idempotency key）应为8到64位字母、数字或 - _ : .")
     lines = normalize_cart(lines)
     moment = moment or utcnow()
+    local = standing.utc_to_local(moment)
     created = False
     try:
         with write_transaction():
@@ -165,6 +190,7 @@ def redeem(
             policy = policy_for(supermarket)
             products = locked_products(supermarket_id, [ln.product_id for ln in lines])
             priced = []
+            items = []
             for line in lines:
                 product = products.get(line.product_id)
                 if product is None or not product.active:
@@ -175,18 +201,26 @@ def redeem(
                         product_id=product.id,
                         available=max(product.stock_qty, 0),
                     )
-                unit_points = policy.points_price(product.unit_cost_fen)
-                priced.append((product, line.quantity, unit_points))
-            total = sum(qty * pts for _, qty, pts in priced)
-            decision = decide(account_state(household, account), policy, moment, cart_points=total)
-            if not decision.may_redeem:
-                reason = decision.blocking_reason
-                reasons = [r.to_dict() for r in decision.reasons]
-                if reason is not None and reason.code in ("insufficient_points", "no_points"):
-                    raise InsufficientPoints(
-                        reason.message, needed=total, spendable=decision.spendable, reasons=reasons
+                price = policy.points_price(product.unit_cost_fen)
+                items.append(
+                    CartItem(
+                        product.id, product.name, line.quantity, price, product.restriction_key
                     )
-                raise NotEligible(reason.message if reason else None, reasons=reasons)
+                )
+            state = standing.account_state(household, policy, local)
+            decision = decide(state, policy, local, cart=tuple(items))
+            for item in items:
+                charged = decision.charged.get(item.product_id, item.unit_points)
+                priced.append((products[item.product_id], item.quantity, charged))
+            total = sum(qty * pts for _, qty, pts in priced)
+            if not decision.may_redeem:
+                _refuse(decision, total)
+            spent = total if policy.spend == SPEND_BALANCE else 0
+            if spent > 0 and spent > account.balance:  # the rules' guard, enforced again
+                raise InsufficientPoints(needed=spent, spendable=max(account.balance, 0))
+            quota_left = decide(state, policy, local).quota_left
+            if quota_left is not None:
+                quota_left = max(0, quota_left - total)
 
             receipt_no = _next_receipt_no(supermarket)
             balance_before = account.balance
@@ -200,9 +234,11 @@ def redeem(
                 idempotency_key=idempotency_key,
                 cart_hash=fingerprint,
                 total_points=total,
+                spent_points=spent,
+                quota_left=quota_left,
                 total_cost_fen=sum(qty * p.unit_cost_fen for p, qty, _ in priced),
                 balance_before=balance_before,
-                balance_after=balance_before - total,
+                balance_after=balance_before - spent,
                 created_at=moment,
             )
             db.session.add(redemption)
@@ -218,6 +254,7 @@ def redeem(
                         unit_points=unit_points,
                         unit_cost_fen=product.unit_cost_fen,
                         line_points=qty * unit_points,
+                        restriction_key=product.restriction_key,
                     )
                 )
                 if product.tracks_stock:
@@ -229,15 +266,16 @@ def redeem(
                         actor=keeper,
                         redemption_id=redemption.id,
                     )
-            post_entry(
-                account,
-                ENTRY_REDEMPTION,
-                -total,
-                actor=keeper,
-                reason=f"兑换 {receipt_no}",
-                redemption_id=redemption.id,
-            )
-            account.redeemed_total += total
+            if policy.spend == SPEND_BALANCE:
+                post_entry(
+                    account,
+                    ENTRY_REDEMPTION,
+                    -spent,
+                    actor=keeper,
+                    reason=f"兑换 {receipt_no}",
+                    redemption_id=redemption.id,
+                )
+                account.redeemed_total += spent
             audit.record(
                 "redemption.create",
                 redemption,
@@ -245,6 +283,8 @@ def redeem(
                 receipt_no=receipt_no,
                 household_id=household.id,
                 total_points=total,
+                spent_points=spent,
+                quota_left=quota_left,
                 lines=[[p.id, qty, pts] for p, qty, pts in priced],
             )
             db.session.flush()
@@ -342,16 +382,17 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
                 PointEntry.redemption_id == redemption.id, PointEntry.kind == ENTRY_REDEMPTION
             )
         )
-        post_entry(
-            account,
-            ENTRY_REVERSAL,
-            -original.amount,
-            actor=actor,
-            reason=f"作废 {redemption.receipt_no}：{reason}",
-            redemption_id=redemption.id,
-            reverses_id=original.id,
-        )
-        account.redeemed_total -= redemption.total_points
+        if original is not None:  # a quota redemption (寨里) took no points: nothing to reverse
+            post_entry(
+                account,
+                ENTRY_REVERSAL,
+                -original.amount,
+                actor=actor,
+                reason=f"作废 {redemption.receipt_no}：{reason}",
+                redemption_id=redemption.id,
+                reverses_id=original.id,
+            )
+            account.redeemed_total -= redemption.spent_points
         redemption.status = REDEMPTION_VOIDED
         redemption.voided_at = utcnow()
         redemption.voided_by_id = actor.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, datetime
 
 from inventory import products, stock
 from kiosk import auth, cards, households, points
@@ -85,6 +86,7 @@ def product(
     barcode: str | None = None,
     kind: str = "goods",
     unit: str = "袋",
+    restriction_key: str | None = None,
 ):
     n = next(_seq)
     p = products.create_product(
@@ -96,6 +98,7 @@ def product(
         barcode=barcode or f"69{n:011d}",
         kind=kind,
         unit_cost_fen=cost_fen if kind != "goods" else 0,
+        restriction_key=restriction_key,
         actor=None,
     )
     if kind == "goods" and stock_qty:
@@ -103,3 +106,41 @@ def product(
             sm.id, [stock.StockInLine(p.id, stock_qty, cost_fen)], actor=None, supplier="镇供销社"
         )
     return db.session.get(type(p), p.id)
+
+
+def policy(sm: Supermarket, key_or_policy):
+    """Make the supermarket run a preset (by key) or a given Policy; returns the Policy."""
+    from kiosk import policies, presets
+
+    chosen = presets.preset(key_or_policy) if isinstance(key_or_policy, str) else key_or_policy
+    return policies.set_policy(sm.id, chosen, actor=None)
+
+
+def family(sm: Supermarket, people: list[tuple[str, date | None]], *, points: int = 0) -> Household:
+    """A household whose members (name, birth date) are given; the first is the head."""
+    n = next(_seq)
+    hh = households.create_household(
+        sm.id,
+        number=f"H{n:04d}",
+        head_name=people[0][0],
+        village="东村",
+        members=[households.MemberInput(name, "", born) for name, born in people],
+        actor=None,
+    )
+    if points:
+        points_award(hh, points)
+    return hh
+
+
+def utc(local: datetime) -> datetime:
+    """Naive UTC for a naive local wall-clock time (what redeem(moment=) and scan take)."""
+    from kiosk.standing import local_to_utc
+
+    return local_to_utc(local)
+
+
+def pin_clock(monkeypatch, local: datetime) -> None:
+    """Make kiosk.standing.local_now() return ``local`` (the services' "now")."""
+    from kiosk import standing
+
+    monkeypatch.setattr(standing, "local_now", lambda: local)

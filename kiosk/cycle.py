@@ -1,0 +1,171 @@
+"""Year-end turnover (年终清零) for calendar-year policies (高阳 "积分以每年为一个周期，次年重新积分").
+
+``close_cycle`` writes, per household, an "expiry" entry taking the balance to zero and, for
+active households, a "base_grant" entry of the policy's base points for the next year
+("每年赋予每户基础分100分"). Balances change only through those entries. A year is closed at
+most once per supermarket (``CycleClose`` is unique on (supermarket, year), written first so a
+concurrent second close waits on it and then finds it); a second call returns the first
+result and writes nothing. A negative balance (deductions over the year) also lapses to zero:
+the new year starts from the base for everyone.
+
+A year may be closed once it has ended, or during its December (the committee closes the
+books at year end).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from kiosk import audit, standing
+from kiosk.database import write_transaction
+from kiosk.errors import NotFound, ValidationFailed
+from kiosk.extensions import db
+from kiosk.models import (
+    ACTIVE,
+    ENTRY_BASE_GRANT,
+    ENTRY_EXPIRY,
+    CycleClose,
+    Household,
+    Supermarket,
+    User,
+)
+from kiosk.points import locked_account, post_entry
+from kiosk.rules import CYCLE_YEAR
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What closing a year did (the same answer on every later call)."""
+
+    supermarket_id: int
+    year: int
+    households: int
+    expired_points: int
+    granted_points: int
+    closed_at: datetime
+    closed_by_id: int | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "year": self.year,
+            "households": self.households,
+            "expired_points": self.expired_points,
+            "granted_points": self.granted_points,
+            "closed_at": self.closed_at.isoformat(),
+        }
+
+
+def _result(row: CycleClose) -> CycleResult:
+    return CycleResult(
+        supermarket_id=row.supermarket_id,
+        year=row.year,
+        households=row.households,
+        expired_points=row.expired_points,
+        granted_points=row.granted_points,
+        closed_at=row.created_at,
+        closed_by_id=row.created_by_id,
+    )
+
+
+def _closed(supermarket_id: int, year: int) -> CycleClose | None:
+    return db.session.scalar(
+        sa.select(CycleClose).where(
+            CycleClose.supermarket_id == supermarket_id, CycleClose.year == year
+        )
+    )
+
+
+def close_cycle(
+    supermarket_id: int, year: int, *, actor: User | None, moment: datetime | None = None
+) -> CycleResult:
+    """Close ``year``: expiry + base grant entries per household; idempotent per year.
+
+    ``moment`` is local wall-clock time (default :func:`kiosk.standing.local_now`).
+    """
+    from kiosk.policies import policy_for
+
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValidationFailed("年份不正确，应为四位数字，例如 2024")
+    today = (moment or standing.local_now()).date()
+    existing = _closed(supermarket_id, year)
+    if existing is not None:
+        return _result(existing)
+    if year > today.year or (year == today.year and today.month < 12):
+        raise ValidationFailed(f"{year}年还没有结束，不能年终清零（12月起可以办理）")
+    try:
+        with write_transaction():
+            supermarket = db.session.get(Supermarket, supermarket_id)
+            if supermarket is None:
+                raise NotFound("没有找到该超市")
+            existing = _closed(supermarket_id, year)
+            if existing is not None:
+                return _result(existing)
+            policy = policy_for(supermarket)
+            if policy.cycle != CYCLE_YEAR:
+                raise ValidationFailed(f"本超市的规则（{policy.name}）积分滚动结存，不需要年终清零")
+            # The marker first: a concurrent close of the same year blocks here, then fails.
+            row = CycleClose(
+                supermarket_id=supermarket_id,
+                year=year,
+                created_by_id=actor.id if actor is not None else None,
+            )
+            db.session.add(row)
+            db.session.flush()
+            homes = db.session.scalars(
+                sa.select(Household)
+                .where(Household.supermarket_id == supermarket_id)
+                .order_by(Household.id)
+            ).all()
+            expired = granted = 0
+            for home in homes:
+                account = locked_account(home.id)
+                if account.balance != 0:
+                    expired += account.balance
+                    post_entry(
+                        account,
+                        ENTRY_EXPIRY,
+                        -account.balance,
+                        actor=actor,
+                        reason=f"{year}年度积分到期清零（次年重新积分）",
+                        counts_as_earned=False,
+                    )
+                if home.status == ACTIVE and policy.base_grant > 0:
+                    granted += policy.base_grant
+                    post_entry(
+                        account,
+                        ENTRY_BASE_GRANT,
+                        policy.base_grant,
+                        actor=actor,
+                        reason=f"{year + 1}年度基础分",
+                        counts_as_earned=True,
+                    )
+            row.households = len(homes)
+            row.expired_points = expired
+            row.granted_points = granted
+            db.session.flush()
+            audit.record(
+                "cycle.close",
+                row,
+                actor=actor,
+                supermarket_id=supermarket_id,
+                year=year,
+                households=len(homes),
+                expired_points=expired,
+                granted_points=granted,
+            )
+            result = _result(row)
+    except IntegrityError:
+        db.session.rollback()
+        existing = _closed(supermarket_id, year)
+        if existing is None:
+            raise
+        return _result(existing)
+    logger.info("closed year %s for supermarket %s", year, supermarket_id)
+    return result

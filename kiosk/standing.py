@@ -1,0 +1,138 @@
+"""A household's standing: the :class:`~kiosk.rules.AccountState` the rules decide on.
+
+This is the one place that reads the database for the rules: the account, the members (with
+birth dates for age limits), the latest score per (member, period), the vetoes, and what this
+period's completed redemptions already used of the quota and of restricted items. The
+redemption service calls :func:`account_state` under its account lock, so what it reads is
+what it enforces; scan, preview and the pages call it without locks.
+
+Moments given to the rules are the supermarket's local wall-clock time, naive
+(``JIFEN_TIMEZONE``); the database keeps naive UTC. :func:`local_now` is the clock, looked up
+through this module so tests can pin it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from kiosk import rules
+from kiosk.extensions import db
+from kiosk.models import (
+    ACTIVE,
+    REDEMPTION_COMPLETED,
+    Assessment,
+    Household,
+    Member,
+    Redemption,
+    RedemptionLine,
+    Veto,
+)
+from kiosk.rules import AccountState, MemberState, Policy, VetoRecord
+from kiosk.timeutil import to_local, utcnow
+
+
+def timezone_name() -> str:
+    """The supermarket's time zone (``JIFEN_TIMEZONE``)."""
+    return current_app.config.get("JIFEN_TIMEZONE", "Asia/Shanghai")
+
+
+def local_now() -> datetime:
+    """The supermarket's local wall-clock time now, naive."""
+    return utc_to_local(utcnow())
+
+
+def utc_to_local(moment: datetime) -> datetime:
+    """A naive-UTC timestamp as naive local wall-clock time."""
+    return to_local(moment, timezone_name()).replace(tzinfo=None)
+
+
+def local_to_utc(moment: datetime) -> datetime:
+    """Naive local wall-clock time as the naive UTC the database keeps."""
+    aware = moment.replace(tzinfo=ZoneInfo(timezone_name()))
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def day_start_utc(day: date) -> datetime:
+    """Local midnight starting ``day``, in naive UTC."""
+    return local_to_utc(datetime.combine(day, time.min))
+
+
+def period_range_utc(policy: Policy, moment_local: datetime) -> tuple[datetime, datetime]:
+    """The assessment period containing ``moment_local`` as a naive-UTC [start, end) range."""
+    key = rules.period_key(moment_local.date(), policy.period)
+    start, end = rules.period_bounds(key)
+    return day_start_utc(start), day_start_utc(end)
+
+
+def latest_assessments(household_ids: list[int]) -> dict[int, list[Assessment]]:
+    """The score that counts for each (household, member, period): the latest row (by id)."""
+    if not household_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Assessment)
+        .where(Assessment.household_id.in_(household_ids))
+        .order_by(Assessment.id)
+    )
+    latest: dict[tuple[int, int | None, str], Assessment] = {}
+    for row in rows:
+        latest[(row.household_id, row.member_id, row.period)] = row
+    out: dict[int, list[Assessment]] = {hid: [] for hid in household_ids}
+    for row in sorted(latest.values(), key=lambda a: (a.period, a.member_id or 0)):
+        out[row.household_id].append(row)
+    return out
+
+
+def period_usage(household_id: int, policy: Policy, moment_local: datetime) -> tuple[int, dict]:
+    """Points charged this period by completed redemptions (free lines are charged 0) and the
+    units taken of each restricted key."""
+    start, end = period_range_utc(policy, moment_local)
+    in_period = (
+        Redemption.household_id == household_id,
+        Redemption.status == REDEMPTION_COMPLETED,
+        Redemption.created_at >= start,
+        Redemption.created_at < end,
+    )
+    used = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Redemption.total_points), 0)).where(*in_period)
+    )
+    restricted = dict(
+        db.session.execute(
+            sa.select(RedemptionLine.restriction_key, sa.func.sum(RedemptionLine.quantity))
+            .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
+            .where(*in_period, RedemptionLine.restriction_key.is_not(None))
+            .group_by(RedemptionLine.restriction_key)
+        ).all()
+    )
+    return int(used or 0), {k: int(v) for k, v in restricted.items()}
+
+
+def account_state(household: Household, policy: Policy, moment_local: datetime) -> AccountState:
+    """Everything the rules need about ``household`` at ``moment_local`` (local, naive)."""
+    account = household.account
+    assessments = latest_assessments([household.id])[household.id]
+    members = db.session.scalars(
+        sa.select(Member)
+        .where(Member.household_id == household.id, Member.active.is_(True))
+        .order_by(Member.id)
+    )
+    vetoes = db.session.scalars(
+        sa.select(Veto).where(Veto.household_id == household.id).order_by(Veto.on, Veto.id)
+    )
+    used, restricted = period_usage(household.id, policy, moment_local)
+    return AccountState(
+        household_active=household.status == ACTIVE,
+        balance=account.balance,
+        earned_total=account.earned_total,
+        assessments=tuple(
+            rules.Assessment(period=a.period, score=a.score, member_id=a.member_id)
+            for a in assessments
+        ),
+        members=tuple(MemberState(m.id, m.birth_date) for m in members),
+        vetoes=tuple(VetoRecord(on=v.on, member_id=v.member_id, reason=v.reason) for v in vetoes),
+        used_this_period=used,
+        restricted_used=tuple(sorted(restricted.items())),
+    )
