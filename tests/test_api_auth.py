@@ -10,7 +10,7 @@ from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
 
 from inventory.models import Product, StockMovement
-from kiosk import auth
+from kiosk import auth, policies, presets
 from kiosk.extensions import db
 from kiosk.models import (
     ApiToken,
@@ -67,6 +67,26 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("POST", "/api/v1/users/<int:user_id>/tokens"): ({A}, {"label": "x"}),
     ("POST", "/api/v1/tokens/<int:token_id>/revoke"): ({A}, None),
     ("GET", "/api/v1/openapi.json"): ({K, A, S}, None),
+    # Rule sets (issue 3). A third element names the preset the supermarket runs for the call.
+    ("GET", "/api/v1/policy"): ({K, A, S}, None),
+    ("PUT", "/api/v1/policy"): ({A}, {"preset": "yangting"}),
+    ("GET", "/api/v1/policy/preview"): ({K, A, S}, None),
+    ("GET", "/api/v1/assessments"): ({A, S}, None),
+    ("POST", "/api/v1/assessments"): (
+        {A},
+        {"period": "2024Q1", "household_id": "{household_id}", "score": 90},
+    ),
+    ("POST", "/api/v1/assessments/batch"): (
+        {A},
+        {"period": "2024Q1", "scores": [{"household_id": "{household_id}", "score": 90}]},
+    ),
+    ("GET", "/api/v1/vetoes"): ({A, S}, None),
+    ("POST", "/api/v1/vetoes"): (
+        {A},
+        {"household_id": "{household_id}", "on": "2024-03-01", "reason": "违章建房"},
+        "datong",
+    ),
+    ("POST", "/api/v1/cycle/close"): ({A}, {"year": 2024}, "gaoyang"),
 }
 
 
@@ -156,14 +176,19 @@ def test_matrix_covers_every_route(app):
 def test_role_matrix(client, world, admin, keeper, supervisor, route):
     """Forbidden roles get 403 and change nothing; allowed roles get through."""
     method, rule = route
-    allowed, body = MATRIX[route]
+    allowed, body, *preset = MATRIX[route]
+    if preset:
+        policies.set_policy(admin.supermarket_id, presets.preset(preset[0]), actor=None)
     url = fill(rule, world)
     body = fill(body, world)
     users = {K: keeper, A: admin, S: supervisor}
     for role in sorted(users, key=lambda r: r in allowed):  # forbidden roles first
         api = api_for(client, users[role])
         before = books()
-        r = api.get(url) if method == "GET" else api.post(url, body)
+        if method == "GET":
+            r = api.get(url)
+        else:
+            r = (api.put if method == "PUT" else api.post)(url, body)
         if role in allowed:
             assert r.status_code not in (401, 403), (role, r.get_json())
             if role == min(allowed, key=[K, A, S].index):

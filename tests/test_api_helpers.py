@@ -33,6 +33,9 @@ class Api:
             return self.client.post(url, headers=headers, **kw)
         return self.client.post(url, json=json, headers=headers, **kw)
 
+    def put(self, url: str, json: Any = None, **kw: Any):
+        return self.client.put(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
 
 def api_for(client, user) -> Api:
     return Api(client, auth.issue_token(user.id, label="test"))

@@ -2,7 +2,9 @@
 
 Keepers and admins work the counter (scan, redeem, void, reprint, stock-in); admins manage
 households, members, cards, points, products and tokens; supervisors read everything and write
-nothing. A user bound to a supermarket sees only that supermarket's rows; rows of another
+nothing. The rule sets (issue 3): admins write the policy, assessments, vetoes and the cycle
+close; supervisors read them; keepers read the policy and the preview of every household's
+standing (what the counter will say). A user bound to a supermarket sees only that supermarket's rows; rows of another
 supermarket answer 404, as if they did not exist.
 """
 
@@ -16,6 +18,7 @@ from kiosk.models import (
     ROLE_SUPERVISOR,
     Card,
     Household,
+    Member,
     Redemption,
     User,
 )
@@ -25,6 +28,9 @@ READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
 COUNTER = (ROLE_KEEPER, ROLE_ADMIN)
 ADMINS = (ROLE_ADMIN,)
 ADMIN_READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
+# Rule sets: who may read the policy and the preview, and who may read assessments and vetoes.
+POLICY_READERS = READERS
+RULES_READERS = ADMIN_READERS
 
 
 def me() -> User:
@@ -44,6 +50,14 @@ def household(household_id: int) -> Household:
     row = db.session.get(Household, household_id)
     if row is None or not _in_scope(row.supermarket_id):
         raise NotFound("没有找到该户")
+    return row
+
+
+def member(member_id: int) -> Member:
+    """A household member the caller may see, or 404."""
+    row = db.session.get(Member, member_id)
+    if row is None or not _in_scope(row.household.supermarket_id):
+        raise NotFound("没有找到该家庭成员")
     return row
 
 

@@ -50,7 +50,22 @@ FIELD_LABELS = {
     "page": "页码",
     "per_page": "每页条数",
     "limit": "条数",
+    # Rule sets (issue 3).
+    "preset": "规则模板",
+    "policy": "兑换规则",
+    "toml": "规则文本（TOML）",
+    "period": "考评期",
+    "score": "评分",
+    "scores": "评分清单",
+    "household_id": "户",
+    "member_id": "家庭成员",
+    "on": "日期",
+    "year": "年份",
+    "date": "日期",
 }
+
+# An assessment period: a quarter ("2024Q1") or a month ("2024-03").
+PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4])|-(0[1-9]|1[0-2]))$")
 
 
 def invalid(field: str, message: str) -> ValidationFailed:
@@ -207,3 +222,48 @@ def query_int(name: str, *, default: int, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise invalid(name, f"应在{minimum}到{maximum}之间")
     return value
+
+
+def period(body: dict[str, Any], field: str = "period") -> str:
+    """An assessment period: a quarter like 2024Q1 or a month like 2024-03."""
+    value = string(body, field, max_len=16)
+    value = value.upper()
+    match = PERIOD_RE.match(value)
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise invalid(field, "格式应为季度 2024Q1 或月份 2024-03")
+    return value
+
+
+def a_date(body: dict[str, Any], field: str, *, allow_future: bool = False) -> date:
+    """A required ISO date (YYYY-MM-DD); a day in the future is refused unless allowed."""
+    value = body.get(field)
+    if value is None or value == "":
+        raise invalid(field, "不能为空")
+    if not isinstance(value, str):
+        raise invalid(field, "必须是日期，格式为 YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value.strip())
+    except ValueError:
+        raise invalid(field, "必须是日期，格式为 YYYY-MM-DD") from None
+    if parsed.year < 2000 or (not allow_future and parsed > date.today()):
+        raise invalid(field, "日期不合理")
+    return parsed
+
+
+def query_date(name: str, *, default: date) -> date:
+    """An ISO date (YYYY-MM-DD) from the query string."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        parsed = date.fromisoformat(raw)
+    except ValueError:
+        raise invalid(name, "必须是日期，格式为 YYYY-MM-DD") from None
+    if not 2000 <= parsed.year <= 2100:
+        raise invalid(name, "日期不合理")
+    return parsed
+
+
+def query_period(name: str = "period") -> str:
+    """A required assessment period from the query string (2024Q1 or 2024-03)."""
+    return period({name: request.args.get(name)}, name)

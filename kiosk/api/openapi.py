@@ -68,6 +68,12 @@ BOOL = {"type": "boolean"}
 DATETIME = {"type": ["string", "null"], "format": "date-time", "description": "本地时间 ISO 8601"}
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
+PERIOD = {
+    "type": "string",
+    "pattern": "^\\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))$",
+    "description": "考评期：季度 2024Q1 或月份 2024-03",
+}
+SCORE = {"type": "integer", "minimum": 0, "maximum": 100}
 
 
 def _op(
@@ -151,6 +157,11 @@ SCHEMAS: dict[str, Any] = {
             "spendable": INT,
             "quota_left": NULLABLE_INT,
             "tier": NULLABLE_STR,
+            "next_open": {
+                "type": ["string", "null"],
+                "format": "date",
+                "description": "兑换窗口关闭时，下一个可兑换日",
+            },
             "reasons": {"type": "array", "items": _ref("Reason")},
         }
     ),
@@ -451,6 +462,156 @@ SCHEMAS: dict[str, Any] = {
     "TokenList": _obj({"tokens": {"type": "array", "items": _ref("TokenRecord")}}),
     "TokenRevoked": _obj({"record": _ref("TokenRecord")}),
     "OpenApiDocument": {"type": "object", "description": "本文档"},
+    # Rule sets (issue 3).
+    "Policy": {
+        "type": "object",
+        "description": "兑换规则（与 TOML 文件同样的字段）：持有人、积分与元的换算、基础分、周期、"
+        "考评期、门槛、评分折算、星级和额度、兑换窗口、一票否决、限制物品",
+        "properties": {
+            "name": STR,
+            "preset": NULLABLE_STR,
+            "holder": {"type": "string", "enum": ["household", "individual"]},
+            "points_per_yuan": {"type": "integer", "minimum": 1},
+            "spend": {"type": "string", "enum": ["balance", "quota"]},
+            "reserved_base": {"type": "integer", "minimum": 0},
+            "base_grant": {"type": "integer", "minimum": 0},
+            "cycle": {"type": "string", "enum": ["rolling", "calendar_year"]},
+            "period": {"type": "string", "enum": ["quarter", "month"]},
+            "gate": {"type": ["object", "null"]},
+            "conversion": {"type": ["object", "null"]},
+            "tier_basis": {"type": "string", "enum": ["score", "points"]},
+            "tiers": {"type": "array", "items": {"type": "object"}},
+            "window": {"type": "object"},
+            "veto": {
+                "type": "string",
+                "enum": ["none", "clear_and_bar_year", "zero_score_period"],
+            },
+            "restrictions": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["name", "holder", "points_per_yuan", "spend", "cycle", "period", "window"],
+        "additionalProperties": True,
+    },
+    "PresetRef": _obj({"key": STR, "name": STR}),
+    "PolicyInfo": _obj(
+        {"policy": _ref("Policy"), "presets": {"type": "array", "items": _ref("PresetRef")}}
+    ),
+    "PolicyResult": _obj({"policy": _ref("Policy")}),
+    "PolicyInput": {
+        "type": "object",
+        "description": "三选一：preset（模板代号）、policy（规则对象）或 toml（规则文本）",
+        "oneOf": [
+            _obj(
+                {"preset": {"type": "string", "enum": ["datong", "gaoyang", "zhaili", "yangting"]}}
+            ),
+            _obj({"policy": _ref("Policy")}),
+            _obj({"toml": STR}),
+        ],
+    },
+    "PolicyBrief": _obj({"name": STR, "preset": NULLABLE_STR}),
+    "Standing": _obj(
+        {
+            "id": INT,
+            "number": STR,
+            "name": {"type": "string", "description": "户主姓名（超市管理员看到脱敏名）"},
+            "balance": INT,
+            "earned_total": INT,
+            "may_redeem": BOOL,
+            "spendable": INT,
+            "tier": NULLABLE_STR,
+            "quota_left": NULLABLE_INT,
+            "next_open": {"type": ["string", "null"], "format": "date"},
+            "reasons": {"type": "array", "items": _ref("Reason")},
+        }
+    ),
+    "Preview": _obj(
+        {
+            "date": {"type": "string", "format": "date"},
+            "policy": _ref("PolicyBrief"),
+            "households": {"type": "array", "items": _ref("Standing")},
+        }
+    ),
+    "AssessmentInput": _obj(
+        {
+            "period": PERIOD,
+            "household_id": INT,
+            "member_id": NULLABLE_INT,
+            "score": SCORE,
+            "note": STR,
+        },
+        required=["period", "household_id", "score"],
+    ),
+    "AssessmentBatchInput": _obj(
+        {
+            "period": PERIOD,
+            "scores": {
+                "type": "array",
+                "minItems": 1,
+                "items": _obj(
+                    {"household_id": INT, "member_id": NULLABLE_INT, "score": SCORE, "note": STR},
+                    required=["household_id", "score"],
+                ),
+            },
+        }
+    ),
+    "Assessment": _obj(
+        {
+            "id": INT,
+            "household_id": INT,
+            "household_number": STR,
+            "member_id": NULLABLE_INT,
+            "member_name": NULLABLE_STR,
+            "period": PERIOD,
+            "score": SCORE,
+            "note": STR,
+            "created_by": NULLABLE_STR,
+            "created_at": DATETIME,
+        }
+    ),
+    "AssessmentResult": _obj({"assessment": _ref("Assessment")}),
+    "AssessmentList": _obj(
+        {"period": PERIOD, "assessments": {"type": "array", "items": _ref("Assessment")}}
+    ),
+    "VetoInput": _obj(
+        {
+            "household_id": INT,
+            "member_id": NULLABLE_INT,
+            "on": {"type": "string", "format": "date"},
+            "reason": STR,
+        },
+        required=["household_id", "on", "reason"],
+    ),
+    "Veto": _obj(
+        {
+            "id": INT,
+            "household_id": INT,
+            "household_number": STR,
+            "head_name": STR,
+            "member_id": NULLABLE_INT,
+            "member_name": NULLABLE_STR,
+            "on": {"type": "string", "format": "date"},
+            "kind": STR,
+            "reason": STR,
+            "created_by": NULLABLE_STR,
+            "created_at": DATETIME,
+        }
+    ),
+    "VetoResult": _obj({"veto": _ref("Veto")}),
+    "VetoList": _obj({"year": NULLABLE_INT, "vetoes": {"type": "array", "items": _ref("Veto")}}),
+    "CycleInput": _obj({"year": {"type": "integer", "minimum": 2000}}),
+    "CycleResult": _obj(
+        {
+            "cycle": _obj(
+                {
+                    "year": INT,
+                    "households": {"type": "integer", "description": "结转的户数"},
+                    "expired_points": {"type": "integer", "description": "清零的积分合计"},
+                    "granted_points": {"type": "integer", "description": "发放的基础分合计"},
+                    "closed_at": DATETIME,
+                },
+                description="年终结转的结果（再次结转同一年返回第一次的结果，不再记账）",
+            )
+        }
+    ),
 }
 
 CARD_CODES = ("card_invalid", "card_unknown", "card_revoked")
@@ -703,6 +864,99 @@ PATHS: dict[str, Any] = {
             params=[_path_id("token_id", "令牌编号（id）")],
         )
     },
+    "/api/v1/policy": {
+        "get": _op(
+            "当前兑换规则和可选的规则模板",
+            "rules",
+            (200, "PolicyInfo", "当前规则"),
+            roles=ALL_ROLES,
+        ),
+        "put": _op(
+            "更换兑换规则：选模板，或保存编辑后的规则（JSON 或 TOML）",
+            "rules",
+            (200, "PolicyResult", "保存后的规则"),
+            codes=WRITE_CODES,
+            body="PolicyInput",
+            roles=ADMIN_ROLES,
+            description="规则先整体校验，出错时返回 invalid_request 和指出字段的中文说明，什么都不改。",
+        ),
+    },
+    "/api/v1/policy/preview": {
+        "get": _op(
+            "预览：某一天在当前规则（或某个模板）下每户能否兑换、可兑换多少",
+            "rules",
+            (200, "Preview", "每户的情况"),
+            codes=("invalid_request", *COMMON_CODES),
+            roles=ALL_ROLES,
+            params=[
+                _query("date", {"type": "string", "format": "date"}, "日期，默认今天"),
+                _query(
+                    "preset",
+                    {"type": "string", "enum": ["datong", "gaoyang", "zhaili", "yangting"]},
+                    "按此模板预览（不改变当前规则）",
+                ),
+            ],
+        )
+    },
+    "/api/v1/assessments": {
+        "get": _op(
+            "某考评期的评分记录",
+            "rules",
+            (200, "AssessmentList", "评分记录"),
+            codes=("invalid_request", *COMMON_CODES),
+            roles="admin, supervisor",
+            params=[_query("period", PERIOD, "考评期，省略时为本期")],
+        ),
+        "post": _op(
+            "录入一条评分（更正即再录一条，以最新的为准）",
+            "rules",
+            (201, "AssessmentResult", "新的评分记录"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="AssessmentInput",
+            roles=ADMIN_ROLES,
+        ),
+    },
+    "/api/v1/assessments/batch": {
+        "post": _op(
+            "批量录入一个考评期的评分（全部成功或全部不录）",
+            "rules",
+            (201, "AssessmentList", "新的评分记录"),
+            codes=WRITE_CODES,
+            body="AssessmentBatchInput",
+            roles=ADMIN_ROLES,
+            description="出错时 details.field 指出是第几行（如 scores[2].score）。",
+        )
+    },
+    "/api/v1/vetoes": {
+        "get": _op(
+            "一票否决和取消资格记录",
+            "rules",
+            (200, "VetoList", "记录"),
+            codes=("invalid_request", *COMMON_CODES),
+            roles="admin, supervisor",
+            params=[_query("year", {"type": "integer", "minimum": 2000}, "年份，省略时列出全部")],
+        ),
+        "post": _op(
+            "记录一票否决或取消资格",
+            "rules",
+            (201, "VetoResult", "新的记录"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="VetoInput",
+            roles=ADMIN_ROLES,
+            description="按规则处理：大同清零当前积分并取消当年兑换资格；寨里当期评分记0分。",
+        ),
+    },
+    "/api/v1/cycle/close": {
+        "post": _op(
+            "年终结转：按规则清零并发放新一年的基础分",
+            "rules",
+            (200, "CycleResult", "结转结果"),
+            codes=WRITE_CODES,
+            body="CycleInput",
+            roles=ADMIN_ROLES,
+            description="同一年只结转一次：再次调用返回第一次的结果，不再记账。",
+        )
+    },
     "/api/v1/openapi.json": {
         "get": {
             "summary": "本文档（OpenAPI 3.1）",
@@ -744,6 +998,7 @@ DOCUMENT: dict[str, Any] = {
         {"name": "cards", "description": "积分卡"},
         {"name": "points", "description": "积分记录"},
         {"name": "tokens", "description": "API 令牌"},
+        {"name": "rules", "description": "兑换规则、评分、一票否决、预览和年终结转"},
         {"name": "meta", "description": "文档"},
     ],
     "paths": PATHS,

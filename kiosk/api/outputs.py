@@ -28,6 +28,7 @@ from kiosk.models import (
     Redemption,
     User,
 )
+from kiosk.presets import PRESETS, policy_to_dict
 from kiosk.rules import Policy
 from kiosk.timeutil import to_local
 
@@ -232,4 +233,91 @@ def token(row: ApiToken) -> dict[str, Any]:
         "created_at": iso_local(row.created_at),
         "last_used_at": iso_local(row.last_used_at),
         "revoked_at": iso_local(row.revoked_at),
+    }
+
+
+# Rule sets (issue 3) -----------------------------------------------------------------------
+
+
+def policy(p: Policy) -> dict[str, Any]:
+    """A policy as data (the same dictionary a TOML file or PUT /api/v1/policy carries)."""
+    return policy_to_dict(p)
+
+
+def policy_brief(p: Policy) -> dict[str, Any]:
+    """A policy's name and preset key."""
+    return {"name": p.name, "preset": p.preset}
+
+
+def preset_list() -> list[dict[str, str]]:
+    """The shipped presets (大同, 高阳, 寨里, 羊亭) by key and name."""
+    return [{"key": key, "name": p.name} for key, p in PRESETS.items()]
+
+
+def standing(row: Any, viewer: User) -> dict[str, Any]:
+    """One household's standing in a policy preview."""
+    decision = row.decision
+    return {
+        "id": row.household_id,
+        "number": row.number,
+        "name": person_name(row.head_name, viewer),
+        "balance": row.balance,
+        "earned_total": row.earned_total,
+        "may_redeem": decision.may_redeem,
+        "spendable": decision.spendable,
+        "tier": decision.tier,
+        "quota_left": decision.quota_left,
+        "next_open": decision.next_open.isoformat() if decision.next_open else None,
+        "reasons": [r.to_dict() for r in decision.reasons],
+    }
+
+
+def _member_name(row: Any, viewer: User) -> str | None:
+    member_row = getattr(row, "member", None)
+    return person_name(member_row.name, viewer) if member_row is not None else None
+
+
+def assessment(row: Any, viewer: User) -> dict[str, Any]:
+    """A recorded score of a household or member for a period."""
+    created_by = getattr(row, "created_by", None)
+    return {
+        "id": row.id,
+        "household_id": row.household_id,
+        "household_number": row.household.number,
+        "member_id": row.member_id,
+        "member_name": _member_name(row, viewer),
+        "period": row.period,
+        "score": row.score,
+        "note": row.note or "",
+        "created_by": created_by.display_name if created_by is not None else None,
+        "created_at": iso_local(row.created_at),
+    }
+
+
+def veto(row: Any, viewer: User) -> dict[str, Any]:
+    """A veto (一票否决) or disqualification (取消资格) record."""
+    created_by = getattr(row, "created_by", None)
+    return {
+        "id": row.id,
+        "household_id": row.household_id,
+        "household_number": row.household.number,
+        "head_name": person_name(row.household.head_name, viewer),
+        "member_id": row.member_id,
+        "member_name": _member_name(row, viewer),
+        "on": row.on.isoformat(),
+        "kind": row.kind,
+        "reason": row.reason,
+        "created_by": created_by.display_name if created_by is not None else None,
+        "created_at": iso_local(row.created_at),
+    }
+
+
+def cycle_result(result: Any) -> dict[str, Any]:
+    """The outcome of a year-end cycle close (the same on every later call for that year)."""
+    return {
+        "year": result.year,
+        "households": result.households,
+        "expired_points": result.expired_points,
+        "granted_points": result.granted_points,
+        "closed_at": iso_local(result.closed_at),
     }

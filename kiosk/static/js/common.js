@@ -168,6 +168,32 @@
     return node;
   };
 
+  /* The decision's facts as short chips: tier, quota left this period, next opening day. */
+  Kiosk.decisionFacts = function (box, decision, T) {
+    box.textContent = "";
+    if (decision.tier) { box.appendChild(Kiosk.el("span", "fact fact-tier", Kiosk.format(T.tier, { tier: decision.tier }))); }
+    if (decision.quota_left !== null && decision.quota_left !== undefined) {
+      box.appendChild(Kiosk.el("span", "fact fact-quota", Kiosk.format(T.quota_left, { n: decision.quota_left })));
+    }
+    if (decision.next_open) {
+      var parts = String(decision.next_open).split("-");
+      var day = Kiosk.format(T.month_day, { m: parseInt(parts[1], 10), d: parseInt(parts[2], 10) });
+      box.appendChild(Kiosk.el("span", "fact fact-next", Kiosk.format(T.next_open, { date: day })));
+    }
+  };
+
+  /* Every reason of a decision, blocking ones first (each a sentence to read aloud). */
+  Kiosk.decisionReasons = function (list, decision) {
+    list.textContent = "";
+    var reasons = (decision.reasons || []).slice();
+    reasons.sort(function (a, b) { return (b.blocking ? 1 : 0) - (a.blocking ? 1 : 0); });
+    reasons.forEach(function (r) {
+      var li = Kiosk.el("li", r.blocking ? "reason-blocking" : "reason-info", r.message);
+      li.setAttribute("data-code", r.code);
+      list.appendChild(li);
+    });
+  };
+
   /* The on-screen numeric keypad modal. open({title, hint, maxLength, onDone}). */
   Kiosk.Keypad = function () {
     var modal = document.getElementById("keypad-modal");

@@ -27,6 +27,9 @@
   };
 
   var keypad = new K.Keypad();
+  // What a redemption spends under the supermarket's policy: "balance" or the period's "quota".
+  var spendMode = "balance";
+  var balanceAfterLabel = $("balance-after-label").textContent;
 
   /* ---------- screens ---------- */
   function show(screen) {
@@ -78,9 +81,11 @@
     state.busy = true;
     Promise.all([
       K.api("POST", "/api/v1/scan", { payload: payload }),
-      K.api("GET", "/api/v1/products")
+      K.api("GET", "/api/v1/products"),
+      K.api("GET", "/api/v1/policy")
     ]).then(function (res) {
       var scan = res[0], products = res[1];
+      if (res[2].ok && res[2].data.policy) { spendMode = res[2].data.policy.spend || "balance"; }
       if (!scan.ok) { apiError(scan); return; }
       if (!products.ok) { apiError(products); return; }
       var same = state.scan && state.scan.household.id === scan.data.household.id;
@@ -142,11 +147,10 @@
     var verdict = $("decision-verdict");
     verdict.textContent = d.may_redeem ? T.may_redeem : T.may_not_redeem;
     $("decision").className = "decision " + (d.may_redeem ? "decision-yes" : "decision-no");
-    var list = $("decision-reasons");
-    list.textContent = "";
-    (d.reasons || []).forEach(function (r) {
-      list.appendChild(K.el("li", r.blocking ? "reason-blocking" : "", r.message));
-    });
+    K.decisionFacts($("decision-facts"), d, T);
+    K.decisionReasons($("decision-reasons"), d);
+    // A refusal takes the cart's room: every reason, big, for the keeper to read aloud.
+    document.querySelector(".shop-left").classList.toggle("refused", !d.may_redeem);
   }
 
   /* ---------- goods ---------- */
@@ -222,6 +226,12 @@
         : p.name + " " + K.format(T.limit_stock, { n: p.stock_qty + (p.unit || "") }));
       return false;
     }
+    var decision = state.scan ? state.scan.decision : null;
+    if (decision && !decision.may_redeem) {
+      var why = (decision.reasons || []).filter(function (r) { return r.blocking; })[0];
+      error(why ? why.message : T.may_not_redeem);
+      return false;
+    }
     // Refuse at the tap, not at confirm: the keeper sees at once that the points run out.
     var spendable = state.scan ? state.scan.decision.spendable : 0;
     var need = total() + p.points_price;
@@ -280,7 +290,10 @@
     var spendable = state.scan ? state.scan.decision.spendable : 0;
     $("cart-total").textContent = t;
     var after = $("balance-after");
-    after.textContent = balance - t;
+    // Under a quota-only policy (寨里) a redemption spends the period's quota, not the balance.
+    var quotaOnly = spendMode === "quota" && state.scan && state.scan.decision.quota_left !== null;
+    $("balance-after-label").textContent = quotaOnly ? T.quota_after : balanceAfterLabel;
+    after.textContent = quotaOnly ? state.scan.decision.quota_left - t : balance - t;
     after.className = "big-number" + (t > spendable ? " negative" : "");
     var confirm = $("btn-confirm");
     confirm.disabled = state.submitting || state.cart.length === 0 || t > spendable;

@@ -26,7 +26,7 @@
     ["self-name", "self-number", "self-village", "self-balance", "self-verdict"].forEach(function (id) {
       $(id).textContent = "";
     });
-    ["self-reasons", "self-goods", "self-history", "self-redemptions"].forEach(function (id) {
+    ["self-facts", "self-reasons", "self-goods", "self-history", "self-redemptions"].forEach(function (id) {
       $(id).textContent = "";
     });
     K.banner.hide();
@@ -79,9 +79,8 @@
     var dec = d.decision;
     $("self-verdict").textContent = dec.may_redeem ? T.may_redeem : T.may_not_redeem;
     $("self-decision").className = "decision " + (dec.may_redeem ? "decision-yes" : "decision-no");
-    (dec.reasons || []).forEach(function (r) {
-      $("self-reasons").appendChild(K.el("li", r.blocking ? "reason-blocking" : "", r.message));
-    });
+    K.decisionFacts($("self-facts"), dec, T);
+    K.decisionReasons($("self-reasons"), dec);
 
     var goods = d.goods.filter(function (g) { return g.available; });
     if (!goods.length) { $("self-goods").appendChild(K.el("li", "muted", T.none_goods)); }

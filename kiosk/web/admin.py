@@ -1,0 +1,272 @@
+"""The administration pages for the rule sets (规则管理): the policy, a preview of every
+household's standing, the assessments grid and the veto records.
+
+Admins change things; supervisors see the same pages read-only. The pages are rendered here
+from the services; every change goes through the JSON API (``static/js/admin.js`` with the
+session cookie and the ``X-CSRFToken`` header), so the pages and any other client share one path.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template, request
+from flask_babel import gettext
+
+from kiosk import assessments, policies, presets, rules, vetoes
+from kiosk.errors import ValidationFailed
+from kiosk.extensions import db
+from kiosk.models import ROLE_ADMIN, ROLE_SUPERVISOR, Household
+from kiosk.rules import Policy
+from kiosk.standing import local_now
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+VIEWERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    user = current_user()
+    return {
+        "supermarket": current_supermarket(),
+        "user": user,
+        "can_edit": user is not None and user.role == ROLE_ADMIN,
+        **extra,
+    }
+
+
+def _number(value: Fraction) -> str:
+    """1/10 as "0.1", 2 as "2"."""
+    return f"{float(value):g}"
+
+
+def describe(policy: Policy) -> list[str]:
+    """The policy in plain Chinese sentences, one rule each, as a committee would read it."""
+    s: list[str] = []
+    if policy.holder == rules.HOLDER_INDIVIDUAL:
+        s.append(gettext("评分到人：每位家庭成员单独评分，兑换额度合计到户。"))
+    else:
+        s.append(gettext("积分按户计算。"))
+    s.append(gettext("1元的物品需要%(n)s积分。", n=policy.points_per_yuan))
+    if policy.spend == rules.SPEND_QUOTA:
+        s.append(gettext("兑换只用本期额度，不扣评分。"))
+    else:
+        s.append(gettext("兑换时从积分余额中扣分。"))
+    if policy.reserved_base:
+        s.append(gettext("基础分%(n)s分不能兑换，只能兑换超出的部分。", n=policy.reserved_base))
+    if policy.base_grant:
+        s.append(gettext("每个周期开始时，每户发放基础分%(n)s分。", n=policy.base_grant))
+    if policy.cycle == rules.CYCLE_YEAR:
+        s.append(gettext("积分以每年为一个周期，次年重新积分。"))
+    else:
+        s.append(gettext("未兑换的积分滚动结存，可累计到以后。"))
+    period = gettext("季度") if policy.period == rules.PERIOD_QUARTER else gettext("月")
+    s.append(gettext("每%(period)s考评一次，评分0到100分。", period=period))
+    if policy.gate is not None:
+        s.append(
+            gettext(
+                "连续%(n)s个考评期评分都达到%(score)s分以上，才能兑换。",
+                n=policy.gate.consecutive_periods,
+                score=policy.gate.min_score,
+            )
+        )
+    if policy.conversion is not None:
+        ratio = Fraction(policy.conversion.numerator, policy.conversion.denominator)
+        s.append(gettext("评分平均值每1分折换成积分%(x)s分，计入积分账户。", x=_number(ratio)))
+    if policy.tiers:
+        unit = gettext("分") if policy.tier_basis == rules.TIER_BY_SCORE else gettext("积分")
+        parts = []
+        for tier in policy.tiers:
+            part = f"{tier.name} {tier.min_value}–{tier.max_value}{unit}"
+            if tier.quota_yuan is not None:
+                part += gettext("，每期可兑换%(n)s元", n=tier.quota_yuan)
+            parts.append(part)
+        basis = (
+            gettext("按评分分级")
+            if policy.tier_basis == rules.TIER_BY_SCORE
+            else gettext("按积分分级")
+        )
+        s.append(basis + "：" + "；".join(parts) + "。")
+    window = policy.window
+    if window.kind == rules.WINDOW_MONTHS:
+        months = "、".join(str(m) for m in window.months)
+        s.append(gettext("每年%(months)s月可以兑换，其他月份不能兑换。", months=months))
+    elif window.kind == rules.WINDOW_LAST_MARKET_DAY:
+        days = "、".join(str(d) for d in window.market_days)
+        if window.every_months > 1:
+            s.append(
+                gettext(
+                    "每%(n)s个月兑换一次，在当月最后一个赶场天（赶场日：每月%(days)s日）。",
+                    n=window.every_months,
+                    days=days,
+                )
+            )
+        else:
+            s.append(gettext("每月最后一个赶场天兑换（赶场日：每月%(days)s日）。", days=days))
+    else:
+        s.append(gettext("随时可以兑换。"))
+    if policy.veto == rules.VETO_CLEAR_AND_BAR_YEAR:
+        s.append(gettext("一票否决：清零当前积分，并取消当年兑换资格。"))
+    elif policy.veto == rules.VETO_ZERO_SCORE_PERIOD:
+        s.append(gettext("取消资格：当期评分记为0分，取消当期一切兑换权益。"))
+    for r in policy.restrictions:
+        limits = []
+        if r.min_age is not None or r.max_age is not None:
+            limits.append(
+                gettext("%(lo)s–%(hi)s岁", lo=r.min_age or 0, hi=r.max_age or gettext("不限"))
+            )
+        if r.min_score is not None:
+            limits.append(gettext("评分%(n)s分以上", n=r.min_score))
+        if r.min_tier:
+            limits.append(gettext("%(tier)s及以上", tier=r.min_tier))
+        text = r.label + ("：" + "、".join(limits) if limits else "")
+        if r.free:
+            text += gettext("，免费")
+        if r.per_period_limit:
+            text += gettext("，每期每人限%(n)s次", n=r.per_period_limit)
+        s.append(text + "。")
+    return s
+
+
+def _households() -> list[Household]:
+    return list(
+        db.session.scalars(
+            sa.select(Household)
+            .where(Household.supermarket_id == current_supermarket().id)
+            .order_by(Household.number, Household.id)
+        )
+    )
+
+
+@bp.get("")
+@require_roles(*VIEWERS, page=True)
+def index() -> str:
+    """The hub: what the supermarket runs now, and the four rule pages."""
+    policy = policies.policy_for(current_supermarket())
+    return render_template("admin/index.html", **_context(policy=policy))
+
+
+@bp.get("/policy")
+@require_roles(*VIEWERS, page=True)
+def policy_page() -> str:
+    """The current policy in sentences, the presets, and its parameters to edit."""
+    policy = policies.policy_for(current_supermarket())
+    return render_template(
+        "admin/policy.html",
+        **_context(
+            policy=policy,
+            sentences=describe(policy),
+            policy_data=presets.policy_to_dict(policy),
+            policy_toml=presets.policy_to_toml(policy),
+            preset_choices=[(key, p, describe(p)) for key, p in presets.PRESETS.items()],
+        ),
+    )
+
+
+@bp.get("/preview")
+@require_roles(*VIEWERS, page=True)
+def preview_page() -> str:
+    """Every household's standing on a chosen day, under the current policy or a preset."""
+    supermarket = current_supermarket()
+    error = None
+    on = local_now().date()
+    raw = (request.args.get("date") or "").strip()
+    if raw:
+        try:
+            on = date.fromisoformat(raw)
+        except ValueError:
+            error = gettext("日期格式不正确，应为 YYYY-MM-DD")
+    key = (request.args.get("preset") or "").strip()
+    if key and key not in presets.PRESETS:
+        error, key = gettext("没有这个规则模板"), ""
+    policy = presets.preset(key) if key else policies.policy_for(supermarket)
+    rows = policies.preview(supermarket.id, policy, on)
+    return render_template(
+        "admin/preview.html",
+        **_context(
+            policy=policy,
+            on=on,
+            preset_key=key,
+            presets=presets.PRESETS,
+            rows=rows,
+            error=error,
+            may_count=sum(1 for r in rows if r.decision.may_redeem),
+        ),
+    )
+
+
+@bp.get("/assessments")
+@require_roles(*VIEWERS, page=True)
+def assessments_page() -> str:
+    """The scores of a period as a grid of households (and members when scores are per
+    person), one number each, saved in one batch."""
+    supermarket = current_supermarket()
+    policy = policies.policy_for(supermarket)
+    today = local_now().date()
+    current = rules.period_key(today, policy.period)
+    period = (request.args.get("period") or "").strip().upper() or current
+    error = None
+    try:
+        period = assessments.validate_period(period, policy)
+    except ValidationFailed as exc:
+        error, period = exc.message, current
+    rows = assessments.list_assessments(supermarket.id, period)
+    latest: dict[tuple[int, int | None], Any] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        latest[(row.household_id, row.member_id)] = row
+    periods = [current]
+    for _ in range(5):
+        periods.append(rules.previous_period(periods[-1]))
+    by_member = policy.holder == rules.HOLDER_INDIVIDUAL
+    grid = []
+    for household in _households():
+        if by_member:
+            for member in household.members:
+                if member.active:
+                    grid.append((household, member, latest.get((household.id, member.id))))
+        else:
+            grid.append((household, None, latest.get((household.id, None))))
+    return render_template(
+        "admin/assessments.html",
+        **_context(
+            policy=policy,
+            period=period,
+            periods=periods,
+            grid=grid,
+            by_member=by_member,
+            error=error,
+        ),
+    )
+
+
+@bp.get("/vetoes")
+@require_roles(*VIEWERS, page=True)
+def vetoes_page() -> str:
+    """Record a veto; this year's records."""
+    supermarket = current_supermarket()
+    policy = policies.policy_for(supermarket)
+    today = local_now().date()
+    year = today.year
+    raw = request.args.get("year") or ""
+    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+        year = int(raw)
+    homes = _households()
+    members = {
+        h.id: [{"id": m.id, "name": m.name, "relation": m.relation} for m in h.members if m.active]
+        for h in homes
+    }
+    return render_template(
+        "admin/vetoes.html",
+        **_context(
+            policy=policy,
+            year=year,
+            today=today,
+            households=homes,
+            members=members,
+            records=vetoes.list_vetoes(supermarket.id, year=year),
+        ),
+    )
