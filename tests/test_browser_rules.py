@@ -181,3 +181,69 @@ def test_screenshots_of_every_admin_page(browser, village, size):  # noqa: F811
     shoot(page, "admin-policy-form")
     assert page.js_errors == []
     page.context.close()
+
+
+@pytest.fixture
+def elders(tmp_path):
+    """寨里: a 65-year-old scored 85 this quarter (四星级, 100 yuan) and has used the whole quota;
+    the elders' canteen meal is still hers, free ("60-70岁的老人，美德信用积分在80分以上的，该季度在
+    长者食堂免费就餐")."""
+    from datetime import date
+
+    from kiosk.models import User
+    from kiosk.redemption import CartLine, redeem
+
+    app = browser_app(tmp_path)
+    with seeded(app):
+        sm = factories.supermarket(code="ZL01", name="寨里镇积分超市")
+        keeper = factories.user("keeper1", "keeper", sm, pin="1234", display_name="王店长")
+        admin = factories.user("admin1", "admin", sm, display_name="李主任")
+        policies.set_policy(sm.id, presets.ZHAILI, actor=None)
+        today = local_now().date()
+        born = date(today.year - 65, 1, 1)
+        hh = factories.family(sm, [("刘桂英", born)])
+        _, card = factories.card(hh)
+        period = rules.period_key(today, rules.PERIOD_QUARTER)
+        assessments.record_assessment(hh.id, period, 85, member_id=hh.members[0].id, actor=admin)
+        oil = factories.product(sm, name="花生油5L", cost_fen=10000, stock_qty=5, category="粮油")
+        factories.product(
+            sm,
+            name="长者食堂午餐",
+            kind="service",
+            cost_fen=800,
+            stock_qty=0,
+            category="服务",
+            unit="次",
+            restriction_key="elder_canteen",
+        )
+        redeem(sm.id, card_payload=card, lines=[CartLine(oil.id, 1)],
+               keeper=db_get(User, keeper.id), idempotency_key="quota-used-up")  # fmt: skip
+    with LiveServer(app) as server:
+        yield {"app": app, "url": server.url, "card": card}
+
+
+def db_get(model, ident):
+    from kiosk.extensions import db
+
+    return db.session.get(model, ident)
+
+
+def test_the_elders_meal_is_free_after_the_quota_is_used(browser, elders):  # noqa: F811
+    page = new_page(browser, (1024, 600))
+    login_by_pin(page, elders["url"])
+    nothing_focused(page)
+    wedge_scan(page, elders["card"])
+    page.wait_for_selector("#screen-shop:visible")
+    page.get_by_role("tab", name="服务").click()
+    meal = page.locator(".tile", has_text="长者食堂午餐")
+    assert meal.locator(".tile-price").inner_text() == "免费"
+    meal.click()
+    assert page.locator(".cart-line").count() == 1
+    assert page.inner_text("#cart-total") == "0"
+    assert page.locator("#btn-confirm").is_enabled()
+    page.locator("#btn-confirm").click()
+    page.wait_for_selector("#screen-receipt:visible")
+    assert "长者食堂午餐" in page.inner_text("#receipt-text")
+    shoot(page, "counter-elder-meal-free")
+    assert page.js_errors == []
+    page.context.close()

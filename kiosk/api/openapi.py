@@ -192,6 +192,10 @@ SCHEMAS: dict[str, Any] = {
             "category_id": NULLABLE_INT,
             "category": NULLABLE_STR,
             "kind": {"type": "string", "enum": ["goods", "service"]},
+            "restriction_key": {
+                "type": ["string", "null"],
+                "description": "受限物品的规则键（如 elder_canteen），见规则的 restrictions",
+            },
             "points_price": {"type": "integer", "description": "按成本价折算的积分（向上取整）"},
             "stock_qty": INT,
             "unit_cost_fen": {"type": "integer", "description": "移动平均成本（分）"},

@@ -155,6 +155,7 @@ def product(row: Product, policy: Policy) -> dict[str, Any]:
         "category_id": row.category_id,
         "category": row.category.name if row.category is not None else None,
         "kind": row.kind,
+        "restriction_key": row.restriction_key,
         "points_price": policy.points_price(row.unit_cost_fen),
         "stock_qty": row.stock_qty,
         "unit_cost_fen": row.unit_cost_fen,

@@ -29,6 +29,10 @@
   var keypad = new K.Keypad();
   // What a redemption spends under the supermarket's policy: "balance" or the period's "quota".
   var spendMode = "balance";
+  // Restricted items the policy gives free (寨里's 长者食堂 meal): charged 0 when eligible.
+  var freeKeys = {};
+  // Refusals that only mean "nothing to spend" (kiosk/rules.py's supply reasons).
+  var NOTHING_TO_SPEND = { no_tier: true, quota_exhausted: true, no_points: true };
   var balanceAfterLabel = $("balance-after-label").textContent;
 
   /* ---------- screens ---------- */
@@ -85,7 +89,13 @@
       K.api("GET", "/api/v1/policy")
     ]).then(function (res) {
       var scan = res[0], products = res[1];
-      if (res[2].ok && res[2].data.policy) { spendMode = res[2].data.policy.spend || "balance"; }
+      if (res[2].ok && res[2].data.policy) {
+        spendMode = res[2].data.policy.spend || "balance";
+        freeKeys = {};
+        (res[2].data.policy.restrictions || []).forEach(function (r) {
+          if (r.free) { freeKeys[r.key] = true; }
+        });
+      }
       if (!scan.ok) { apiError(scan); return; }
       if (!products.ok) { apiError(products); return; }
       var same = state.scan && state.scan.household.id === scan.data.household.id;
@@ -187,6 +197,10 @@
 
   function tracksStock(p) { return p.kind !== "service"; }
 
+  // What one unit costs at this counter: 0 for a free restricted item (the service still
+  // checks who may take it), else the points price.
+  function priceOf(p) { return p.restriction_key && freeKeys[p.restriction_key] ? 0 : p.points_price; }
+
   function renderTiles() {
     var box = $("product-tiles");
     box.textContent = "";
@@ -200,7 +214,7 @@
       b.setAttribute("data-product-id", p.id);
       b.disabled = out || state.uncertain || state.submitting;
       b.appendChild(K.el("span", "tile-name", p.name));
-      b.appendChild(K.el("span", "tile-price", p.points_price + T.points));
+      b.appendChild(K.el("span", "tile-price", priceOf(p) === 0 ? T.free : p.points_price + T.points));
       var stock = out ? T.out_of_stock
         : tracksStock(p) ? T.stock + " " + p.stock_qty + (p.unit || "") : T.service;
       b.appendChild(K.el("span", "tile-stock", stock));
@@ -228,13 +242,18 @@
     }
     var decision = state.scan ? state.scan.decision : null;
     if (decision && !decision.may_redeem) {
-      var why = (decision.reasons || []).filter(function (r) { return r.blocking; })[0];
-      error(why ? why.message : T.may_not_redeem);
-      return false;
+      var blocking = (decision.reasons || []).filter(function (r) { return r.blocking; });
+      // With nothing left to spend (no tier, quota used up, no points) a free item may still
+      // be taken, as the rules allow a cart that costs nothing; anything else stays refused.
+      var onlySupply = blocking.every(function (r) { return NOTHING_TO_SPEND[r.code]; });
+      if (!(priceOf(p) === 0 && onlySupply)) {
+        error(blocking.length ? blocking[0].message : T.may_not_redeem);
+        return false;
+      }
     }
     // Refuse at the tap, not at confirm: the keeper sees at once that the points run out.
     var spendable = state.scan ? state.scan.decision.spendable : 0;
-    var need = total() + p.points_price;
+    var need = total() + priceOf(p);
     if (need > spendable) {
       error(K.format(T.over_balance, { need: need, spendable: spendable, short: need - spendable }));
       return false;
@@ -257,7 +276,7 @@
   }
 
   function total() {
-    return state.cart.reduce(function (sum, l) { return sum + l.quantity * l.product.points_price; }, 0);
+    return state.cart.reduce(function (sum, l) { return sum + l.quantity * priceOf(l.product); }, 0);
   }
 
   function renderCart() {
@@ -271,7 +290,7 @@
       li.setAttribute("data-product-id", p.id);
       var info = K.el("div", "cart-info");
       info.appendChild(K.el("div", "cart-name", p.name));
-      info.appendChild(K.el("div", "cart-price", p.points_price + T.points + " × " + line.quantity + " = " + (p.points_price * line.quantity) + T.points));
+      info.appendChild(K.el("div", "cart-price", priceOf(p) + T.points + " × " + line.quantity + " = " + (priceOf(p) * line.quantity) + T.points));
       li.appendChild(info);
       var minus = K.el("button", "qty-btn qty-minus", "−");
       minus.type = "button"; minus.disabled = locked;
@@ -286,6 +305,9 @@
       list.appendChild(li);
     });
     var t = total();
+    // The refusal fills the cart's room only while the cart is empty (a free item may be in it).
+    document.querySelector(".shop-left").classList.toggle(
+      "refused", !!(state.scan && !state.scan.decision.may_redeem && state.cart.length === 0));
     var balance = state.scan ? state.scan.account.balance : 0;
     var spendable = state.scan ? state.scan.decision.spendable : 0;
     $("cart-total").textContent = t;
