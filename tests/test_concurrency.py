@@ -7,9 +7,6 @@ books right.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import sqlalchemy as sa
 
 from inventory.models import Product
@@ -19,33 +16,7 @@ from kiosk.extensions import db
 from kiosk.models import PointAccount, PointEntry, Redemption, User
 from kiosk.redemption import CartLine, redeem
 from tests import factories
-
-KIOSKS = 32
-
-
-def _at_once(app, keeper_id: int, attempt: Callable[[int, User], str]) -> list[object]:
-    """Run ``attempt(i, keeper)`` in KIOSKS threads released together; return each result
-    (a receipt number) or the exception it raised."""
-    barrier = threading.Barrier(KIOSKS, timeout=60)
-    results: list[object] = [None] * KIOSKS
-
-    def kiosk(i: int) -> None:
-        with app.app_context():
-            keeper = db.session.get(User, keeper_id)
-            barrier.wait()
-            try:
-                results[i] = attempt(i, keeper)
-            except Exception as exc:  # collected and asserted on by the caller
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(KIOSKS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
+from tests.race import KIOSKS, at_once
 
 
 def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
@@ -60,7 +31,7 @@ def _race(app, supermarket_id, keeper_id, payloads, product_id, key_prefix):
             idempotency_key=f"{key_prefix}-{i:04d}",
         ).receipt_no
 
-    results = _at_once(app, keeper_id, attempt)
+    results = at_once(app, keeper_id, attempt)
     ok = [r for r in results if isinstance(r, str)]
     refused = [r for r in results if isinstance(r, InsufficientPoints | OutOfStock)]
     other = [r for r in results if not isinstance(r, str | InsufficientPoints | OutOfStock)]
@@ -114,7 +85,7 @@ def test_32_retries_of_one_cart_redeem_once(app, supermarket, keeper):
             idempotency_key="same-cart-key",
         ).receipt_no
 
-    results = _at_once(app, keeper.id, retry)
+    results = at_once(app, keeper.id, retry)
     assert results == ["DT01-00000001"] * KIOSKS
     db.session.rollback()  # end the test's own read snapshot
     assert db.session.scalar(sa.select(sa.func.count(Redemption.id))) == 1

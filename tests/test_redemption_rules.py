@@ -7,7 +7,6 @@ writes nothing), the receipt's quota note, and ends with ``run_checks() == []``.
 from __future__ import annotations
 
 import itertools
-import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from kiosk.models import PointAccount, PointEntry, PrintJob, Redemption, Superma
 from kiosk.redemption import CartLine, redeem, scan, void_redemption
 from kiosk.vetoes import record_veto
 from tests import factories
+from tests.race import at_once
 
 _keys = itertools.count(1)
 
@@ -334,8 +334,6 @@ def test_datong_veto_clears_points_and_bars_until_year_end(
 
 # --- concurrency: the quota holds across 32 kiosks ------------------------------------------
 
-KIOSKS = 32
-
 
 def test_32_kiosks_against_a_zhaili_quota_for_exactly_10(app, supermarket, keeper, monkeypatch):
     factories.pin_clock(monkeypatch, datetime(2024, 2, 15, 10, 0))
@@ -346,32 +344,18 @@ def test_32_kiosks_against_a_zhaili_quota_for_exactly_10(app, supermarket, keepe
     soap = factories.product(supermarket, cost_fen=500, stock_qty=100)  # 5 points each
     supermarket_id, soap_id, keeper_id = supermarket.id, soap.id, keeper.id
     moment = factories.utc(datetime(2024, 2, 15, 10, 0))
-    barrier = threading.Barrier(KIOSKS, timeout=60)
-    results: list[object] = [None] * KIOSKS
 
-    def kiosk(i: int) -> None:
-        with app.app_context():
-            keeper_row = db.session.get(User, keeper_id)
-            barrier.wait()
-            try:
-                results[i] = redeem(
-                    supermarket_id,
-                    card_payload=payload,
-                    lines=[CartLine(soap_id, 1)],
-                    keeper=keeper_row,
-                    idempotency_key=f"quota-race-{i:04d}",
-                    moment=moment,
-                ).receipt_no
-            except Exception as exc:  # collected and asserted on below
-                results[i] = exc
-            finally:
-                db.session.remove()
+    def attempt(i: int, keeper_row: User) -> str:
+        return redeem(
+            supermarket_id,
+            card_payload=payload,
+            lines=[CartLine(soap_id, 1)],
+            keeper=keeper_row,
+            idempotency_key=f"quota-race-{i:04d}",
+            moment=moment,
+        ).receipt_no
 
-    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(KIOSKS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = at_once(app, keeper_id, attempt)
     ok = [r for r in results if isinstance(r, str)]
     refused = [r for r in results if isinstance(r, NotEligible | InsufficientPoints)]
     assert len(ok) == 10 and len(refused) == 22, results
