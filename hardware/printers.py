@@ -14,6 +14,10 @@ Configuration keys (``JIFEN_PRINTER``)::
     native_qr   print the QR with GS ( k (True) or as a raster image (False);
                 default: what the profile says it supports
     timeout     seconds for network connections (default 3)
+    mode        text (Chinese font, GB18030) or raster (drawn with Pillow; default text)
+    charset     the printer font's character set for text mode (default gb2312)
+    rare_chars  text mode, characters outside that set: image (the line as a raster image,
+                default) or placeholder (□ for each such character)
     usb: vendor_id, product_id   serial: device, baudrate   network: host, port
     file: device   cups: name (host, port optional)
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import os
 import socket
 import time
 from typing import TYPE_CHECKING, Any
@@ -38,6 +43,13 @@ PAPER_MM = (58, 80)
 COLUMNS = {58: 32, 80: 48}
 DOTS = {58: 384, 80: 576}
 DEFAULT_NETWORK_TIMEOUT = 3.0
+PRINT_MODES = ("text", "raster")
+
+# Real-time status (DLE EOT n), answered by the printer even while it is busy or offline.
+DLE_EOT_PRINTER = b"\x10\x04\x01"
+DLE_EOT_PAPER = b"\x10\x04\x04"
+STATUS_ONLINE, STATUS_OFFLINE = "online", "offline"
+STATUS_PAPER_OUT, STATUS_UNKNOWN = "paper_out", "unknown"
 
 # What each python-escpos class needs beyond python-escpos itself.
 _EXTRA_PACKAGE = {"usb": "pyusb", "serial": "pyserial", "cups": "pycups"}
@@ -207,3 +219,68 @@ def _await_network_close(sock: socket.socket, wait: float) -> None:
                 return
         except TimeoutError:
             return
+
+
+def _valid_status_byte(b: int) -> bool:
+    """DLE EOT answers have bits 1 and 4 set and bits 0 and 7 clear."""
+    return b & 0x93 == 0x12
+
+
+def _ask(sock: socket.socket, command: bytes) -> int | None:
+    """Send one DLE EOT request and return the status byte, or None if the printer is mute."""
+    sock.sendall(command)
+    try:
+        data = sock.recv(1)
+    except (TimeoutError, OSError):
+        return None
+    if not data or not _valid_status_byte(data[0]):
+        return None
+    return data[0]
+
+
+def network_status(host: str, port: int = 9100, timeout: float = 1.0) -> str:
+    """A network printer's real state from DLE EOT 1 (printer) and DLE EOT 4 (paper sensor).
+
+    No connection: offline. Connected but no (valid) answer: unknown — python-escpos's
+    ``paper_status`` would call that "adequate", which is how a keeper ends up with a blank slip.
+    """
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return STATUS_OFFLINE
+    with sock:
+        sock.settimeout(timeout)
+        try:
+            printer = _ask(sock, DLE_EOT_PRINTER)
+            if printer is None:
+                return STATUS_UNKNOWN
+            paper = _ask(sock, DLE_EOT_PAPER)
+        except OSError:
+            return STATUS_OFFLINE  # the printer dropped the connection mid-question
+    if paper is not None and paper & 0x60:  # bits 5 and 6: roll paper end
+        return STATUS_PAPER_OUT
+    if printer & 0x08:  # bit 3: offline (cover open, error, paper out on some models)
+        return STATUS_OFFLINE
+    return STATUS_ONLINE if paper is not None else STATUS_UNKNOWN
+
+
+def status(config: dict[str, Any], timeout: float = 1.0) -> str:
+    """online / offline / paper_out / unknown for the configured printer, within ``timeout``.
+
+    Network printers are asked with DLE EOT; the preview printer is always online; a file
+    device is online when it exists and is writable; other connections cannot be asked
+    without taking the device from the print path and answer unknown.
+    """
+    kind = config.get("type", "preview")
+    if kind == "preview":
+        return STATUS_ONLINE
+    if kind == "network":
+        if not config.get("host"):
+            return STATUS_OFFLINE
+        return network_status(str(config["host"]), int(config.get("port", 9100)), timeout)
+    if kind == "file":
+        device = str(config.get("device") or "")
+        # Only asked, never created: a status check must not leave a file behind.
+        ok = bool(device) and os.path.exists(device) and os.access(device, os.W_OK)
+        return STATUS_ONLINE if ok else STATUS_OFFLINE
+    return STATUS_UNKNOWN

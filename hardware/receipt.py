@@ -24,6 +24,12 @@ FS_CHINESE_OFF = b"\x1c\x2e"
 LF = b"\n"
 QR_MODULE_DOTS = {58: 5, 80: 6}
 SIGNATURE = "领取人签字："
+# The printer's built-in Chinese font: cheap printers have GB2312 (and some of GBK) although
+# they accept any GB18030 bytes; a character outside it prints as "?" or a blank.
+FONT_CHARSET = "gb2312"
+RARE_CHAR_MODES = ("image", "placeholder")
+PLACEHOLDER = "□"
+RASTER_FRAGMENT_ROWS = 240  # GS v 0 rows per command
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,44 @@ def qr_image(data: str, module_dots: int) -> Image.Image:
     return code.make_image().get_image()
 
 
+@dataclass(frozen=True)
+class Slip:
+    """Any printed slip: its laid-out lines and the QR code between the body and the footer."""
+
+    parts: ReceiptLayout
+    qr: str | None = None
+
+
+def receipt_slip(receipt: Receipt, columns: int) -> Slip:
+    """The redemption receipt as a slip: its layout and the receipt number's QR code."""
+    return Slip(build(receipt, columns), receipt.receipt_no)
+
+
+def slip_text(slip: Slip) -> str:
+    """The slip's readable rendering (what the keeper sees on screen), heading centred."""
+    parts = slip.parts
+    width = parts.columns
+    lines = (
+        [pad(line, width, "center") for line in parts.heading + parts.titles]
+        + parts.body
+        + parts.footer
+    )
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def missing_glyphs(text: str, charset: str = FONT_CHARSET) -> str:
+    """The characters of ``text`` the printer's built-in font (``charset``) cannot print."""
+    missing = []
+    for ch in text:
+        if ord(ch) < 0x80:
+            continue
+        try:
+            ch.encode(charset)
+        except UnicodeEncodeError:
+            missing.append(ch)
+    return "".join(missing)
+
+
 def render_escpos(
     receipt: Receipt,
     paper_mm: int = 80,
@@ -252,45 +296,91 @@ def render_escpos(
     native_qr: bool | None = None,
     profile: str | None = None,
     columns: int | None = None,
+    charset: str = FONT_CHARSET,
+    rare_chars: str = "image",
 ) -> bytes:
-    """The receipt as ESC/POS bytes, built on python-escpos's Dummy printer.
+    """The receipt as ESC/POS bytes in Chinese text mode (see :func:`render_slip_escpos`)."""
+    slip = receipt_slip(receipt, printer_columns(paper_mm, profile, columns))
+    return render_slip_escpos(
+        slip,
+        paper_mm,
+        native_qr=native_qr,
+        profile=profile,
+        charset=charset,
+        rare_chars=rare_chars,
+    )
+
+
+def render_slip_escpos(
+    slip: Slip,
+    paper_mm: int = 80,
+    *,
+    native_qr: bool | None = None,
+    profile: str | None = None,
+    charset: str = FONT_CHARSET,
+    rare_chars: str = "image",
+) -> bytes:
+    """A slip as ESC/POS bytes in Chinese text mode, built on python-escpos's Dummy printer.
 
     ``native_qr`` None follows the profile (GS ( k when it supports QR codes, else a
     raster image); ``profile`` is a python-escpos profile name (None: generic printer).
+    A line with characters outside the printer's font (``charset``, GB2312 by default:
+    rare name characters, CJK Extension B) is printed as a small raster image of that line
+    (``rare_chars="image"``) or with each such character replaced by □
+    (``rare_chars="placeholder"``); the job's readable text keeps the exact characters.
     """
+    if rare_chars not in RARE_CHAR_MODES:
+        raise ValueError(f"rare_chars 只能是 {' / '.join(RARE_CHAR_MODES)}，不是{rare_chars!r}")
     escpos_profile = printer_profile(paper_mm, profile)
     if native_qr is None:
         native_qr = bool(escpos_profile.supports("qrCode"))
-    parts = build(receipt, printer_columns(paper_mm, profile, columns))
+    parts = slip.parts
     from escpos.constants import QR_ECLEVEL_M  # lazily, see printers.printer_profile
     from escpos.printer import Dummy
 
     p = Dummy(profile=escpos_profile)
+    dots = int(escpos_profile.profile_data["media"]["width"]["pixels"])
+    state = {"size": 1, "align": "left", "bold": False}
 
     def line(text: str) -> None:
-        p._raw(_gb(text.rstrip()) + LF)
+        missing = missing_glyphs(text, charset)
+        if not missing:
+            p._raw(_gb(text.rstrip()) + LF)
+        elif rare_chars == "placeholder":
+            p._raw(_gb("".join(PLACEHOLDER if ch in missing else ch for ch in text).rstrip()) + LF)
+        else:
+            from hardware.raster import line_image  # Pillow and a CJK font only when needed
+
+            p.image(
+                line_image(text, parts.columns, dots, **state),
+                fragment_height=RASTER_FRAGMENT_ROWS,
+            )
 
     p.hw("INIT")
     p._raw(FS_CHINESE_ON)
     # Heading: GS ! (python-escpos custom_size) is the size command that also scales Chinese.
     p.set(align="center", bold=True, custom_size=True, width=2, height=2)
+    state.update(size=2, align="center", bold=True)
     for text in parts.heading:
         line(text)
     p.set(custom_size=True, width=1, height=1)
+    state.update(size=1)
     for text in parts.titles:
         line(text)
     p.set(align="left", bold=False)
+    state.update(align="left", bold=False)
     for text in parts.body:
         line(text)
-    p.set(align="center")
-    module = QR_MODULE_DOTS[paper_mm]
-    if native_qr:
-        p._raw(LF)
-        p.qr(receipt.receipt_no, ec=QR_ECLEVEL_M, size=module, native=True)
-        p._raw(LF)
-    else:
-        p.image(qr_image(receipt.receipt_no, module), center=True)
-    p.set(align="left")
+    if slip.qr is not None:
+        p.set(align="center")
+        module = QR_MODULE_DOTS[paper_mm]
+        if native_qr:
+            p._raw(LF)
+            p.qr(slip.qr, ec=QR_ECLEVEL_M, size=module, native=True)
+            p._raw(LF)
+        else:
+            p.image(qr_image(slip.qr, module), center=True)
+        p.set(align="left")
     for text in parts.footer:
         line(text)
     p._raw(FS_CHINESE_OFF)

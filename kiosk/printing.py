@@ -3,27 +3,43 @@
 A failed send leaves the job saved as failed with its error, to be sent again or reprinted;
 the redemption is never undone or repeated by a print failure. Reprints are new jobs marked
 补打 with a copy number, audited with who asked for them.
+
+A job is claimed before it is sent (a conditional UPDATE from queued/failed to ``sending``),
+so two kiosks retrying the queue at once cannot print it twice. Every slip (receipt, test
+page, household card) goes through one pipeline: text mode (the printer's Chinese font) or
+raster mode (drawn with Pillow), as ``JIFEN_PRINTER["mode"]`` says.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
-from hardware import printers
-from hardware.receipt import Receipt, ReceiptItem, layout, render_escpos
+from hardware import printers, slips
+from hardware.cards import CardFace, FontNotFound
+from hardware.receipt import (
+    Receipt,
+    ReceiptItem,
+    Slip,
+    receipt_slip,
+    render_slip_escpos,
+    slip_text,
+)
 from kiosk import audit
 from kiosk.database import lock, write_transaction
-from kiosk.errors import NotFound
+from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import local_time, mask_name
 from kiosk.models import (
     PRINT_FAILED,
     PRINT_PRINTED,
+    PRINT_QUEUED,
     REDEMPTION_VOIDED,
+    Household,
     PrintJob,
     Redemption,
     User,
@@ -33,6 +49,8 @@ from kiosk.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+PRINT_SENDING = "sending"  # claimed by one kiosk, on its way to the printer
+DEFAULT_MAX_ATTEMPTS = 5
 
 
 def printer_config() -> dict[str, Any]:
@@ -79,25 +97,45 @@ def _period_word(redemption: Redemption) -> str:
 
 
 def render(receipt: Receipt, config: dict[str, Any]) -> tuple[bytes, str]:
-    """The receipt's ESC/POS bytes and readable text for the configured printer.
+    """The receipt's ESC/POS bytes and readable text for the configured printer."""
+    return render_slip(lambda columns: receipt_slip(receipt, columns), config)
 
-    A printer setting that cannot be used (unknown profile, paper width) must not stop a
-    redemption: it is logged and the receipt is laid out for a generic 80 mm printer.
+
+def render_slip(make_slip: Callable[[int], Slip], config: dict[str, Any]) -> tuple[bytes, str]:
+    """A slip's ESC/POS bytes (text or raster mode) and readable text for the printer.
+
+    ``make_slip`` lays the slip out for a number of columns. A printer setting that cannot
+    be used (unknown profile, paper width, mode, charset; no CJK font for raster mode) must
+    not stop a redemption: it is logged and the slip goes out in text mode for a generic
+    80 mm printer.
     """
-    options = {
-        "paper_mm": config.get("paper_mm", 80),
-        "profile": config.get("profile"),
-        "columns": config.get("columns"),
-    }
+    native_qr = config.get("native_qr")
     try:
-        options["paper_mm"] = int(options["paper_mm"])
-        text = layout(receipt, **options)
-        payload = render_escpos(receipt, **options, native_qr=config.get("native_qr"))
-    except (ValueError, TypeError, KeyError) as exc:
-        logger.error("printer settings unusable (%s); using a generic 80 mm layout", exc)
-        text = layout(receipt)
-        payload = render_escpos(receipt, native_qr=config.get("native_qr"))
-    return payload, "\n".join(line.rstrip() for line in text)
+        paper_mm = int(config.get("paper_mm", 80))
+        profile = config.get("profile") or None
+        columns = printers.printer_columns(paper_mm, profile, config.get("columns"))
+        mode = config.get("mode") or "text"
+        if mode not in printers.PRINT_MODES:
+            raise ValueError(f"打印模式只能是 text 或 raster，不是{mode!r}")
+        slip = make_slip(columns)
+        if mode == "raster":
+            from hardware.raster import render_slip_raster
+
+            payload = render_slip_raster(slip, paper_mm, profile=profile)
+        else:
+            payload = render_slip_escpos(
+                slip,
+                paper_mm,
+                native_qr=native_qr,
+                profile=profile,
+                charset=config.get("charset") or "gb2312",
+                rare_chars=config.get("rare_chars") or "image",
+            )
+    except (ValueError, TypeError, KeyError, LookupError, FontNotFound) as exc:
+        logger.error("printer settings unusable (%s); using a generic 80 mm text layout", exc)
+        slip = make_slip(printers.COLUMNS[80])
+        payload = render_slip_escpos(slip, native_qr=native_qr, rare_chars="placeholder")
+    return payload, slip_text(slip)
 
 
 def queue_receipt(
@@ -128,15 +166,41 @@ def queue_receipt(
 def send_job(job_id: int) -> PrintJob:
     """Send a saved job to the printer and record the outcome; never raises for a device fault.
 
-    A job already printed is not sent again (a second copy is a reprint, 补打).
+    A job already printed, or being sent by another kiosk, is not sent again (a second copy
+    is a reprint, 补打).
+    """
+    return _send(job_id, (PRINT_QUEUED, PRINT_FAILED))
+
+
+def _claim(job_id: int, from_statuses: tuple[str, ...]) -> tuple[PrintJob, bool]:
+    """Move the job to ``sending`` if it is in one of ``from_statuses``; True if we got it.
+
+    A conditional UPDATE: under two kiosks at once exactly one sees its row change
+    (SQLite serialises the writers; PostgreSQL re-checks the condition after the first commits).
     """
     with write_transaction():
         job = db.session.get(PrintJob, job_id)
         if job is None:
             raise NotFound("没有找到打印任务")
-        if job.status == PRINT_PRINTED:
-            return job
-        payload = job.payload
+        result = db.session.execute(
+            sa.update(PrintJob)
+            .where(PrintJob.id == job_id, PrintJob.status.in_(from_statuses))
+            .values(status=PRINT_SENDING)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = result.rowcount == 1
+    db.session.expire_all()
+    return db.session.get(PrintJob, job_id), claimed
+
+
+def _send(job_id: int, from_statuses: tuple[str, ...]) -> PrintJob:
+    job, claimed = _claim(job_id, from_statuses)
+    return _deliver(job) if claimed else job
+
+
+def _deliver(job: PrintJob) -> PrintJob:
+    """Send a job this kiosk has claimed and record printed or failed."""
+    job_id, payload = job.id, job.payload
     config = printer_config()
     error = None
     try:
@@ -161,6 +225,38 @@ def send_job(job_id: int) -> PrintJob:
     if error is None:
         logger.info("printed job %s (copy %s)", job_id, job.copy_no)
     return job
+
+
+def retry_failed(
+    supermarket_id: int, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> list[PrintJob]:
+    """Send the supermarket's failed jobs again, oldest first; return the jobs this call sent.
+
+    Never a printed job, never one another kiosk is sending (each is claimed first), never
+    one that has failed ``max_attempts`` times (the keeper reprints those by hand). Stops at
+    the first failure: the printer is still down, and each try costs a network timeout.
+    """
+    ids = list(
+        db.session.scalars(
+            sa.select(PrintJob.id)
+            .where(
+                PrintJob.supermarket_id == supermarket_id,
+                PrintJob.status == PRINT_FAILED,
+                PrintJob.attempts < max_attempts,
+            )
+            .order_by(PrintJob.id)
+        )
+    )
+    sent = []
+    for job_id in ids:
+        job, claimed = _claim(job_id, (PRINT_FAILED,))
+        if not claimed:
+            continue
+        job = _deliver(job)
+        sent.append(job)
+        if job.status != PRINT_PRINTED:
+            break
+    return sent
 
 
 def reprint(redemption_id: int, *, actor: User) -> PrintJob:
@@ -202,7 +298,12 @@ def latest_receipt(redemption_id: int) -> PrintJob | None:
 
 
 def unprinted_jobs(supermarket_id: int) -> list[PrintJob]:
-    """Jobs not yet printed (queued or failed), oldest first: what the keeper may resend."""
+    """Jobs not yet printed (queued, sending or failed), oldest first: the keeper's list.
+
+    Each has ``status``, ``attempts``, ``last_error`` and ``redemption_id``; the keeper
+    resends one with :func:`send_job` (a failed or queued job), or all with
+    :func:`retry_failed`, or prints a fresh copy of a receipt with :func:`reprint` (补打).
+    """
     return list(
         db.session.scalars(
             sa.select(PrintJob)
@@ -210,3 +311,75 @@ def unprinted_jobs(supermarket_id: int) -> list[PrintJob]:
             .order_by(PrintJob.id)
         )
     )
+
+
+def printer_status(timeout: float = 1.0) -> str:
+    """The configured printer's state: online / offline / paper_out / unknown."""
+    return printers.status(printer_config(), timeout=timeout)
+
+
+def _queue_slip(
+    supermarket_id: int, kind: str, make_slip: Callable[[int], Slip], actor: User | None
+) -> PrintJob:
+    """Save a slip's job in the caller's transaction."""
+    config = printer_config()
+    payload, text = render_slip(make_slip, config)
+    job = PrintJob(
+        supermarket_id=supermarket_id,
+        kind=kind,
+        printer=printers.describe(config),
+        payload=payload,
+        text=text,
+        requested_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def print_test_page(supermarket_id: int, *, actor: User | None) -> PrintJob:
+    """Queue and send a test page (printer, paper width, a Chinese line, a QR code)."""
+    config = printer_config()
+    with write_transaction():
+        job = _queue_slip(
+            supermarket_id,
+            "test_page",
+            lambda columns: slips.test_page(
+                printers.describe(config),
+                int(config.get("paper_mm", 80)),
+                columns,
+                config.get("mode") or "text",
+            ),
+            actor,
+        )
+        job_id = job.id
+    return send_job(job_id)
+
+
+def print_household_card(household_id: int, *, actor: User | None) -> PrintJob:
+    """Queue and send a household's active card on thermal paper, audited (a card is a key)."""
+    from kiosk.cards import active_card, payload_for
+
+    with write_transaction():
+        household = db.session.get(Household, household_id)
+        if household is None:
+            raise NotFound("没有找到该户")
+        card = active_card(household)
+        if card is None:
+            raise ValidationFailed("该户没有有效的积分卡，请先发卡")
+        face = CardFace(
+            supermarket_name=household.supermarket.name,
+            village=household.village,
+            household_no=household.number,
+            masked_name=mask_name(household.head_name),
+            payload=payload_for(card),
+        )
+        job = _queue_slip(
+            household.supermarket_id,
+            "card",
+            lambda columns: slips.household_card(face, columns),
+            actor,
+        )
+        audit.record("card.print_thermal", job, actor=actor, household_id=household_id)
+        job_id = job.id
+    return send_job(job_id)

@@ -94,6 +94,18 @@ class Printout:
     def cuts(self) -> list[Cut]:
         return [b for b in self.blocks if isinstance(b, Cut)]
 
+    def page(self) -> Image.Image:
+        """Every raster image stacked top to bottom as on the paper (fragments joined)."""
+        images = self.images
+        if not images:
+            raise DecodeError("no raster image printed")
+        page = Image.new("L", (max(i.width for i in images), sum(i.height for i in images)), 255)
+        y = 0
+        for image in images:
+            page.paste(image, (0, y))
+            y += image.height
+        return page
+
 
 class _Decoder:
     def __init__(self, data: bytes) -> None:

@@ -343,3 +343,93 @@ def test_58mm_receipt_fits_the_paper(app, supermarket, keeper, shop):
     printout = decode(job.payload)
     assert all(line.columns <= 32 for line in printout.text_lines)
     assert "领取人签字：" + "_" * 20 in printout.lines
+
+
+def test_retry_failed_sends_the_job_once_the_printer_is_back(
+    app, supermarket, keeper, shop, net_printer
+):
+    app.config["JIFEN_PRINTER"] = net_printer.config()  # refused
+    r = _redeem(supermarket, keeper, shop)
+    (job,) = _jobs()
+    assert job.status == "failed"
+    # Still down: tried once more, still failed, and the redemption untouched.
+    (again,) = printing.retry_failed(supermarket.id)
+    assert (again.status, again.attempts) == ("failed", 2)
+    net_printer.start()
+    (sent,) = printing.retry_failed(supermarket.id)
+    assert (sent.id, sent.status, sent.attempts) == (job.id, "printed", 3)
+    assert net_printer.jobs == [job.payload]
+    assert printing.retry_failed(supermarket.id) == []  # a printed job is never resent
+    assert printing.unprinted_jobs(supermarket.id) == []
+    assert len(net_printer.jobs) == 1
+    _assert_committed(shop, r)
+
+
+def test_retry_failed_gives_up_after_max_attempts(app, supermarket, keeper, shop, net_printer):
+    app.config["JIFEN_PRINTER"] = net_printer.config()
+    _redeem(supermarket, keeper, shop)
+    net_printer.start()
+    assert printing.retry_failed(supermarket.id, max_attempts=1) == []
+    assert net_printer.jobs == []
+    (job,) = printing.unprinted_jobs(supermarket.id)
+    assert job.status == "failed"  # still on the keeper's list for a one-tap resend
+
+
+def test_two_kiosks_retrying_at_once_print_the_job_once(
+    app, supermarket, keeper, shop, net_printer
+):
+    app.config["JIFEN_PRINTER"] = net_printer.config()
+    _redeem(supermarket, keeper, shop)
+    (job,) = _jobs()
+    assert job.status == "failed"
+    net_printer.start()
+    supermarket_id, job_id = supermarket.id, job.id
+    db.session.rollback()  # end the test's read snapshot before the threads write
+    barrier = threading.Barrier(4, timeout=30)
+    results: list[object] = [None] * 4
+
+    def kiosk(i: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[i] = [j.id for j in printing.retry_failed(supermarket_id)]
+            except Exception as exc:  # asserted on below
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results, key=len) == [[], [], [], [job_id]]
+    assert len(net_printer.jobs) == 1
+    db.session.rollback()
+    (job,) = _jobs()
+    assert (job.status, job.attempts) == ("printed", 2)
+
+
+def test_a_job_being_sent_is_not_sent_again(app, supermarket, keeper, shop, net_printer):
+    app.config["JIFEN_PRINTER"] = net_printer.config()
+    _redeem(supermarket, keeper, shop)
+    (job,) = _jobs()
+    net_printer.start()
+    with printing.write_transaction():
+        db.session.get(PrintJob, job.id).status = printing.PRINT_SENDING  # another kiosk has it
+    assert printing.send_job(job.id).status == "sending"
+    assert printing.retry_failed(supermarket.id) == []
+    assert net_printer.jobs == []
+    assert [j.id for j in printing.unprinted_jobs(supermarket.id)] == [job.id]
+
+
+def test_raster_mode_receipt_over_the_network(app, supermarket, keeper, shop, net_printer):
+    net_printer.start()
+    app.config["JIFEN_PRINTER"] = net_printer.config(mode="raster")
+    _redeem(supermarket, keeper, shop)
+    (job,) = _jobs()
+    assert job.status == "printed"
+    page = decode(net_printer.jobs[0]).page()
+    assert page.width == 384
+    assert [r.data.decode() for r in zbar_decode(page)] == ["DT01-00000001"]
+    assert "户主：张*丰" in job.text

@@ -9,9 +9,11 @@ import pytest
 import zxingcpp
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import ImageChops
 from pyzbar.pyzbar import decode as zbar_decode
 
 from hardware.printers import DOTS, printer_columns, printer_profile
+from hardware.raster import line_image
 from hardware.receipt import (
     Receipt,
     ReceiptItem,
@@ -403,3 +405,73 @@ def test_decoder_fails_loudly():
         decode(b"abc\x1b\x61\x01def\n")
     with pytest.raises(DecodeError, match="headings must use GS !"):
         decode(b"\x1b!\x30")
+
+
+# Characters outside the printer's font: 𠮷 (CJK Extension B), 䶮 (Extension A) and 堃 (GBK
+# but not GB2312) are all valid GB18030, which a cheap printer's GB2312 font prints as "?".
+RARE = Receipt(
+    **{
+        **RECEIPT.__dict__,
+        "masked_name": mask_name("𠮷小䶮"),
+        "items": [ReceiptItem("堃记手工挂面", 1, "袋", 6, 6), OIL],
+    }
+)
+
+
+def test_rare_characters_are_found_by_the_printer_charset():
+    from hardware.receipt import missing_glyphs
+
+    assert missing_glyphs("户主：𠮷*䶮") == "𠮷䶮"
+    assert missing_glyphs("堃记手工挂面") == "堃"
+    assert missing_glyphs("堃记手工挂面", "gbk") == ""
+    assert missing_glyphs("金龙鱼大米5kg　，：") == ""
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_rare_character_lines_print_as_images(paper):
+    printout = decode(render_escpos(RARE, paper, native_qr=True))
+    printed = "".join(printout.lines)
+    assert "?" not in printed
+    for ch in "𠮷䶮堃":
+        assert ch not in printed
+    # Everything the printer draws from its font is in GB2312.
+    assert all(_gb2312(line) for line in printout.lines)
+    images = printout.images
+    assert len(images) == 2  # the name line and the noodles line; the QR is native
+    assert all(image.width == DOTS[paper] for image in images)
+    # Each image sits where its text line would be, and is that line drawn with the CJK font.
+    order = [b.text if isinstance(b, TextLine) else "IMG" for b in printout.blocks]
+    assert order[order.index("户号：H0001") + 1] == "IMG"
+    assert order[order.index("户号：H0001") + 2] == "-" * {58: 32, 80: 48}[paper]
+    columns = {58: 32, 80: 48}[paper]
+    name_line = next(line for line in layout(RARE, paper) if line.startswith("户主："))
+    expected = line_image(name_line, columns, DOTS[paper]).convert("L")
+    assert ImageChops.difference(images[0], expected).getbbox() is None
+    assert images[0].getextrema() == (0, 255)  # there is ink
+    # The readable copy keeps the exact characters.
+    text = "\n".join(layout(RARE, paper))
+    assert "户主：𠮷*䶮" in text and "堃记手工挂面" in text
+
+
+def _gb2312(line: str) -> bool:
+    try:
+        line.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def test_rare_characters_as_placeholders_when_configured():
+    printout = decode(render_escpos(RARE, 58, native_qr=True, rare_chars="placeholder"))
+    assert printout.images == []
+    assert "户主：□*□" in printout.lines
+    assert any(line.startswith("□记手工挂面") for line in printout.lines)
+    assert all(_gb2312(line) for line in printout.lines)
+    with pytest.raises(ValueError):
+        render_escpos(RARE, 58, rare_chars="question-mark")
+
+
+def test_a_gbk_printer_prints_gbk_characters_as_text():
+    printout = decode(render_escpos(RARE, 80, native_qr=True, charset="gbk"))
+    assert any(line.startswith("堃记手工挂面") for line in printout.lines)
+    assert len(printout.images) == 1  # only the Extension A/B name line
