@@ -8,9 +8,11 @@ def register_web(app: Flask) -> None:
     from kiosk.web.admin import bp as admin_bp
     from kiosk.web.auth import bp as auth_bp
     from kiosk.web.counter import bp as counter_bp
+    from kiosk.web.scanner import bp as scanner_bp
     from kiosk.web.selfservice import bp as self_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(counter_bp)
     app.register_blueprint(self_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(scanner_bp)

@@ -1,0 +1,257 @@
+"""Camera and tablet scanning for the counter (扫码): SSE events, MJPEG preview, frame upload.
+
+- ``GET /scanner/events`` — Server-Sent Events: every scan for the keeper's supermarket
+  (``event: scan``, JSON data), a heartbeat comment every ``JIFEN_SSE_HEARTBEAT`` seconds, and
+  the stream ends after ``JIFEN_SSE_MAX_SECONDS`` (EventSource reconnects by itself).
+- ``GET /scanner/preview.mjpg`` — the camera's latest frame as MJPEG, for holding the card.
+- ``POST /scanner/frame`` — a tablet posts a JPEG; it is decoded here and its codes published.
+- ``GET /scanner/tablet`` — the tablet page that posts its camera's frames.
+
+The camera (``JIFEN_CAMERA = {"source": 0}``; also ``decoder``, ``interval``,
+``dedup_seconds``) starts when the app is made, once per process and never in the Werkzeug
+reloader's watching parent. The objects live in ``app.extensions["jifen_scanner"]``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.wrappers import Response
+
+from hardware import decoders
+from hardware.camera import Camera, Deduper, ScanBus, ScanEvent, ScanWorker
+from kiosk.errors import NotFound
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("scanner", __name__, url_prefix="/scanner")
+
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+MAX_DECODE_SIDE = 960  # tablets send up to 1280×720; decoding at this size is plenty
+
+# One camera per source per process, whatever number of apps the process makes.
+_PROCESS_LOCK = threading.Lock()
+_PROCESS_CAMERAS: dict[str, tuple[Camera, ScanWorker, ScanBus]] = {}
+
+
+@dataclass
+class ScannerHub:
+    """What the scanner pages share: the bus, the optional camera and its worker."""
+
+    bus: ScanBus
+    decoder: str | None = None
+    dedup_seconds: float = 3.0
+    camera: Camera | None = None
+    worker: ScanWorker | None = None
+    _dedupers: dict[int | None, Deduper] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def deduper(self, channel: int | None) -> Deduper:
+        """The repeat filter of one supermarket's tablet frames."""
+        with self._lock:
+            if channel not in self._dedupers:
+                self._dedupers[channel] = Deduper(self.dedup_seconds)
+            return self._dedupers[channel]
+
+
+def _in_reloader_parent(app: Flask) -> bool:
+    # `flask run --debug` loads the app in the watching parent too; only the child that
+    # Werkzeug marks with WERKZEUG_RUN_MAIN serves requests.
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        return False
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true" and bool(
+        app.config.get("JIFEN_CAMERA_RELOADER", app.debug)
+    )
+
+
+def start_camera(app: Flask, hub: ScannerHub) -> bool:
+    """Start the configured camera and its decoder worker; False when not started here."""
+    config = app.config.get("JIFEN_CAMERA")
+    if not config or "source" not in config:
+        return False
+    if _in_reloader_parent(app):
+        logger.info("camera not started in the reloader's parent process")
+        return False
+    source = config["source"]
+    key = repr(source)
+    with _PROCESS_LOCK:
+        if key not in _PROCESS_CAMERAS:
+            camera = Camera(source, backoff=float(config.get("backoff", 0.5)))
+            worker = ScanWorker(
+                camera,
+                bus=hub.bus,
+                decoder=config.get("decoder") or hub.decoder,
+                interval=float(config.get("interval", 0.2)),
+                dedup_seconds=float(config.get("dedup_seconds", hub.dedup_seconds)),
+            )
+            camera.start()
+            worker.start()
+            _PROCESS_CAMERAS[key] = (camera, worker, hub.bus)
+            atexit.register(stop_all_cameras)
+            logger.info("camera %s started", source)
+        camera, worker, bus = _PROCESS_CAMERAS[key]
+    hub.camera, hub.worker, hub.bus = camera, worker, bus
+    return True
+
+
+def stop_all_cameras() -> None:
+    """Stop every camera this process started (at exit, and in tests)."""
+    with _PROCESS_LOCK:
+        items = list(_PROCESS_CAMERAS.values())
+        _PROCESS_CAMERAS.clear()
+    for camera, worker, _bus in items:
+        worker.stop()
+        camera.stop()
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    app = state.app
+    hub = ScannerHub(
+        bus=ScanBus(),
+        decoder=app.config.get("JIFEN_DECODER"),
+        dedup_seconds=float(app.config.get("JIFEN_SCAN_DEDUP_SECONDS", 3.0)),
+    )
+    app.extensions["jifen_scanner"] = hub
+    start_camera(app, hub)
+
+
+def hub() -> ScannerHub:
+    """This app's scanner hub."""
+    return current_app.extensions["jifen_scanner"]
+
+
+def _bad_image(message: str = "图片无法识别：请上传清晰的JPEG照片") -> tuple[Response, int]:
+    return jsonify({"error": {"code": "bad_image", "message": message}}), 400
+
+
+def _read_frame() -> np.ndarray | None:
+    upload = request.files.get("frame")
+    data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
+    if not data or len(data) > MAX_FRAME_BYTES:
+        return None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if image is None or image.size == 0:
+        return None
+    side = max(image.shape)
+    if side > MAX_DECODE_SIDE:
+        scale = MAX_DECODE_SIDE / side
+        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
+
+
+@bp.post("/frame")
+@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+def frame() -> Any:
+    """Decode one posted camera frame; publish the codes not seen within the dedup window."""
+    image = _read_frame()
+    if image is None:
+        return _bad_image()
+    h = hub()
+    try:
+        found = decoders.decode(image, h.decoder)
+    except decoders.DecoderUnavailable:
+        return jsonify(
+            {"error": {"code": "no_decoder", "message": "本机没有可用的扫码解码器"}}
+        ), 503
+    channel = current_supermarket().id
+    dedup = h.deduper(channel)
+    published = 0
+    for code in found:
+        if dedup.is_new(code.text):
+            h.bus.publish(ScanEvent(code.text, code.kind, code.decoder, "tablet", channel))
+            published += 1
+    codes = [{"text": c.text, "kind": c.kind, "decoder": c.decoder} for c in found]
+    return jsonify({"codes": codes, "published": published})
+
+
+def _sse(event: ScanEvent) -> str:
+    data = json.dumps(event.to_dict(), ensure_ascii=False)
+    return f"event: scan\ndata: {data}\n\n"
+
+
+@bp.get("/events")
+@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+def events() -> Response:
+    """Server-Sent Events: this supermarket's scans, heartbeats, then a clean end."""
+    config = current_app.config
+    heartbeat = float(config.get("JIFEN_SSE_HEARTBEAT", 15))
+    max_seconds = float(config.get("JIFEN_SSE_MAX_SECONDS", 300))
+    # Subscribe now, not when the first byte is pulled: nothing published after this is lost.
+    sub = hub().bus.subscribe(current_supermarket().id)
+
+    def stream() -> Iterator[str]:
+        deadline = time.monotonic() + max_seconds
+        try:
+            yield "retry: 2000\n: connected\n\n"
+            while not sub.closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    yield "event: bye\ndata: {}\n\n"
+                    return
+                event = sub.get(timeout=min(heartbeat, remaining))
+                yield _sse(event) if event is not None else ": heartbeat\n\n"
+        finally:
+            sub.close()  # the page went away or the stream ended
+
+    response = Response(stream(), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+@bp.get("/preview.mjpg")
+@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+def preview() -> Response:
+    """The camera's latest frame as MJPEG (multipart/x-mixed-replace), a few times a second."""
+    camera = hub().camera
+    if camera is None:
+        raise NotFound("没有配置摄像头")
+    max_seconds = float(current_app.config.get("JIFEN_PREVIEW_MAX_SECONDS", 300))
+    fps = float(current_app.config.get("JIFEN_PREVIEW_FPS", 5))
+
+    def stream() -> Iterator[bytes]:
+        deadline = time.monotonic() + max_seconds
+        seq = 0
+        while time.monotonic() < deadline and camera.running:
+            seq, image = camera.wait_frame(seq, timeout=1.0)
+            if image is None:
+                continue
+            ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 70])
+            if ok:
+                yield (
+                    b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                    + str(len(jpeg)).encode()
+                    + b"\r\n\r\n"
+                    + jpeg.tobytes()
+                    + b"\r\n"
+                )
+            time.sleep(1.0 / fps)
+
+    response = Response(stream(), mimetype="multipart/x-mixed-replace; boundary=frame")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/tablet")
+@require_roles(ROLE_KEEPER, ROLE_ADMIN, page=True)
+def tablet() -> str:
+    """The tablet page: its camera's frames are posted here for decoding."""
+    return render_template(
+        "scanner/tablet.html", supermarket=current_supermarket(), user=current_user()
+    )
