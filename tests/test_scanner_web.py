@@ -19,7 +19,16 @@ from tests.browser_support import (
     seeded,
 )
 from tests.conftest import make_app
-from tests.scan_images import EAN, PAYLOAD, card_frame, ean13_image, jpeg, scene, write_card_video
+from tests.scan_images import (
+    EAN,
+    PAYLOAD,
+    card_frame,
+    ean13_image,
+    jpeg,
+    qr_image,
+    scene,
+    write_card_video,
+)
 from tests.test_browser_counter import login_by_pin
 
 
@@ -207,5 +216,37 @@ def test_browser_page_receives_scan_by_sse(tmp_path, browser):  # noqa: F811
         scans = page.evaluate("window.__scans")
         assert [(s["text"], s["kind"], s["source"]) for s in scans] == [(PAYLOAD, "qr", "tablet")]
         page.evaluate("window.__source.close()")
+        assert page.js_errors == []
+        page.context.close()
+
+
+@pytest.mark.browser
+def test_a_tablet_frame_opens_the_household_at_the_counter(tmp_path, browser):  # noqa: F811
+    """The counter listens to /scanner/events itself: a card shown to a tablet's camera opens
+    that household, as a USB scanner's scan does."""
+    from kiosk.cards import payload_for
+
+    app = browser_app(tmp_path, JIFEN_SSE_HEARTBEAT=0.5, JIFEN_SSE_MAX_SECONDS=60)
+    with seeded(app):
+        sm = factories.supermarket()
+        factories.user("keeper1", "keeper", sm, pin="1234", display_name="王店长")
+        hh = factories.household(sm, points=30, head_name="张三丰", number="DC-009")
+        card, _ = factories.card(hh)
+        payload = payload_for(card)
+    with LiveServer(app) as server:
+        page = new_page(browser, (1280, 800))
+        login_by_pin(page, server.url)
+        page.wait_for_url(server.url + "/counter")
+        page.wait_for_selector("[data-scan-events='open']", state="attached")
+        token = page.get_attribute('meta[name="csrf-token"]', "content")
+        response = page.request.post(
+            server.url + "/scanner/frame",
+            data=jpeg(scene(qr_image(payload))),
+            headers={"Content-Type": "image/jpeg", "X-CSRFToken": token},
+        )
+        assert response.status == 200 and response.json()["published"] == 1
+        page.wait_for_selector("#screen-shop:visible")
+        assert page.inner_text("#hh-name") == "张*丰"
+        assert page.inner_text("#hh-number") == "DC-009"
         assert page.js_errors == []
         page.context.close()

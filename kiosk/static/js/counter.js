@@ -455,6 +455,19 @@
 
   /* ---------- wiring ---------- */
   var scanner = new K.WedgeScanner(onScan);
+  // Camera and tablet scans arrive as Server-Sent Events (kiosk/web/scanner.py) and take the
+  // same path as a USB scanner's. EventSource reconnects by itself when the stream ends.
+  if (window.EventSource) {
+    var scanEvents = new EventSource("/scanner/events");
+    scanEvents.addEventListener("scan", function (e) {
+      var data = null;
+      try { data = JSON.parse(e.data); } catch (err) { return; }
+      if (data && data.text) { onScan(K.normalizeCode(data.text)); }
+    });
+    // Whether camera and tablet scans can reach this page right now.
+    scanEvents.addEventListener("open", function () { root.setAttribute("data-scan-events", "open"); });
+    scanEvents.addEventListener("error", function () { root.setAttribute("data-scan-events", "closed"); });
+  }
   $("done-title").setAttribute("data-ok", $("done-title").textContent);
 
   $("btn-type-card").addEventListener("click", function () {
