@@ -4,8 +4,10 @@ Keepers and admins work the counter (scan, redeem, void, reprint, stock-in); adm
 households, members, cards, points, products and tokens; supervisors read everything and write
 nothing. The rule sets (issue 3): admins write the policy, assessments, vetoes and the cycle
 close; supervisors read them; keepers read the policy and the preview of every household's
-standing (what the counter will say). A user bound to a supermarket sees only that supermarket's rows; rows of another
-supermarket answer 404, as if they did not exist.
+standing (what the counter will say). The printer: everyone reads its state and the unprinted
+jobs; keepers and admins print a test page and resend failed jobs. A user bound to a supermarket
+sees only that supermarket's rows; rows of another supermarket answer 404, as if they did not
+exist.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ ADMIN_READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
 # Rule sets: who may read the policy and the preview, and who may read assessments and vetoes.
 POLICY_READERS = READERS
 RULES_READERS = ADMIN_READERS
+# The printer (issue 4): everyone reads its state and the unprinted jobs; the counter's roles
+# print the test page and resend failed jobs. Its settings live in the instance config.
+PRINTER_READERS = READERS
+PRINTER_WRITERS = COUNTER
 
 
 def me() -> User:

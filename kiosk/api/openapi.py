@@ -267,7 +267,7 @@ SCHEMAS: dict[str, Any] = {
     "Receipt": _obj(
         {
             "job_id": INT,
-            "status": {"type": "string", "enum": ["queued", "printed", "failed"]},
+            "status": {"type": "string", "enum": ["queued", "sending", "printed", "failed"]},
             "copy_no": INT,
             "text": {"type": "string", "description": "小票的文字排版"},
             "last_error": NULLABLE_STR,
@@ -616,6 +616,57 @@ SCHEMAS: dict[str, Any] = {
             )
         }
     ),
+    "Printer": _obj(
+        {
+            "type": {
+                "type": "string",
+                "enum": ["preview", "usb", "serial", "network", "file", "cups"],
+            },
+            "paper_mm": {"type": "integer", "enum": [58, 80]},
+            "mode": {"type": "string", "enum": ["text", "raster"], "description": "文字或图像模式"},
+            "profile": {**NULLABLE_STR, "description": "python-escpos 打印机型号配置"},
+            "described": {"type": "string", "description": "打印机的简短说明（类型和地址）"},
+        },
+        description="实例配置 JIFEN_PRINTER 中的打印机（只读；在实例配置中修改）",
+    ),
+    "PrinterState": _obj(
+        {
+            "printer": _ref("Printer"),
+            "status": {
+                "type": "string",
+                "enum": ["online", "offline", "paper_out", "unknown"],
+                "description": "在线、离线、缺纸、未知（打印机没有回答状态查询）",
+            },
+        }
+    ),
+    "PrintJob": _obj(
+        {
+            "id": INT,
+            "kind": {"type": "string", "enum": ["receipt", "test_page", "card"]},
+            "status": {"type": "string", "enum": ["queued", "sending", "printed", "failed"]},
+            "redemption_id": NULLABLE_INT,
+            "receipt_no": {**NULLABLE_STR, "description": "小票的兑换单号（其他打印任务为空）"},
+            "copy_no": INT,
+            "attempts": {"type": "integer", "description": "已发送的次数"},
+            "last_error": NULLABLE_STR,
+            "printer": STR,
+            "created_at": DATETIME,
+            "printed_at": DATETIME,
+            "text": {"type": "string", "description": "打印内容的文字排版"},
+        }
+    ),
+    "PrintJobResult": _obj({"job": _ref("PrintJob")}),
+    "PrintJobList": _obj({"jobs": {"type": "array", "items": _ref("PrintJob")}}),
+    "RetryResult": _obj(
+        {
+            "sent": {
+                "type": "array",
+                "items": _ref("PrintJob"),
+                "description": "本次重新发送的任务（遇到第一次失败即停止）",
+            },
+            "remaining": {"type": "integer", "description": "仍未打印的任务数"},
+        }
+    ),
 }
 
 CARD_CODES = ("card_invalid", "card_unknown", "card_revoked")
@@ -961,6 +1012,50 @@ PATHS: dict[str, Any] = {
             description="同一年只结转一次：再次调用返回第一次的结果，不再记账。",
         )
     },
+    "/api/v1/printer": {
+        "get": _op(
+            "打印机：配置和当前状态",
+            "printer",
+            (200, "PrinterState", "打印机和状态"),
+            roles=ALL_ROLES,
+            description="状态查询最多等1秒。网络打印机用 DLE EOT 询问；预览打印机总是在线。",
+        )
+    },
+    "/api/v1/printer/test-page": {
+        "post": _op(
+            "打印测试页",
+            "printer",
+            (201, "PrintJobResult", "测试页的打印任务（失败时 status 为 failed，附原因）"),
+            codes=("csrf_failed", *COMMON_CODES),
+            roles=COUNTER_ROLES,
+        )
+    },
+    "/api/v1/print-jobs": {
+        "get": _op(
+            "未打印的任务（排队、发送中、失败）",
+            "printer",
+            (200, "PrintJobList", "未打印的任务，最早的在前"),
+            codes=("invalid_request", *COMMON_CODES),
+            roles=ALL_ROLES,
+            params=[
+                _query(
+                    "status",
+                    {"type": "string", "enum": ["failed", "queued", "sending"]},
+                    "只列出这一状态的任务，省略时列出全部未打印的",
+                )
+            ],
+        )
+    },
+    "/api/v1/print-jobs/retry": {
+        "post": _op(
+            "重新打印失败的任务",
+            "printer",
+            (200, "RetryResult", "本次发送的任务和仍未打印的数量"),
+            codes=("csrf_failed", *COMMON_CODES),
+            roles=COUNTER_ROLES,
+            description="按时间顺序重发失败的任务，遇到第一次失败即停止；失败5次以上的请在兑换单上补打。",
+        )
+    },
     "/api/v1/openapi.json": {
         "get": {
             "summary": "本文档（OpenAPI 3.1）",
@@ -1003,6 +1098,7 @@ DOCUMENT: dict[str, Any] = {
         {"name": "points", "description": "积分记录"},
         {"name": "tokens", "description": "API 令牌"},
         {"name": "rules", "description": "兑换规则、评分、一票否决、预览和年终结转"},
+        {"name": "printer", "description": "打印机状态、测试页和未打印的任务"},
         {"name": "meta", "description": "文档"},
     ],
     "paths": PATHS,

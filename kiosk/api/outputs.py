@@ -322,3 +322,32 @@ def cycle_result(result: Any) -> dict[str, Any]:
         "granted_points": result.granted_points,
         "closed_at": iso_local(result.closed_at),
     }
+
+
+def printer(config: dict[str, Any], describe: str) -> dict[str, Any]:
+    """The configured printer (``JIFEN_PRINTER``) without its connection details."""
+    return {
+        "type": config.get("type", "preview"),
+        "paper_mm": int(config.get("paper_mm", 80)),
+        "mode": config.get("mode") or "text",
+        "profile": config.get("profile") or None,
+        "described": describe,
+    }
+
+
+def print_job(job: PrintJob, receipt_no: str | None) -> dict[str, Any]:
+    """A print job as the keeper's list shows it (the receipt number when it is a receipt)."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "redemption_id": job.redemption_id,
+        "receipt_no": receipt_no,
+        "copy_no": job.copy_no,
+        "attempts": job.attempts,
+        "last_error": job.last_error,
+        "printer": job.printer,
+        "created_at": iso_local(job.created_at),
+        "printed_at": iso_local(job.printed_at),
+        "text": job.text,
+    }

@@ -1,5 +1,6 @@
 """The administration pages for the rule sets (规则管理): the policy, a preview of every
-household's standing, the assessments grid and the veto records.
+household's standing, the assessments grid and the veto records; and the printer page (打印机),
+which keepers use too: the printer's state, a test page and the receipts that did not print.
 
 Admins change things; supervisors see the same pages read-only. The pages are rendered here
 from the services; every change goes through the JSON API (``static/js/admin.js`` with the
@@ -16,10 +17,10 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
-from kiosk import assessments, policies, presets, rules, vetoes
+from kiosk import assessments, policies, presets, printing, rules, vetoes
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import ROLE_ADMIN, ROLE_SUPERVISOR, Household
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Household, Redemption
 from kiosk.rules import Policy
 from kiosk.standing import local_now
 from kiosk.web.session import current_supermarket, current_user, require_roles
@@ -27,6 +28,8 @@ from kiosk.web.session import current_supermarket, current_user, require_roles
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 VIEWERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
+PRINTER_VIEWERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
+PRINTER_OPERATORS = (ROLE_KEEPER, ROLE_ADMIN)
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -270,3 +273,30 @@ def vetoes_page() -> str:
             records=vetoes.list_vetoes(supermarket.id, year=year),
         ),
     )
+
+
+@bp.get("/printer")
+@require_roles(*PRINTER_VIEWERS, page=True)
+def printer_page() -> str:
+    """The printer (打印机): its settings, its state now, a test page, and the jobs that did not
+    print with a one-tap resend. Keepers and admins operate it; supervisors read it."""
+    supermarket = current_supermarket()
+    config = printing.printer_config()
+    jobs = printing.unprinted_jobs(supermarket.id)
+    ids = {job.redemption_id for job in jobs if job.redemption_id is not None}
+    numbers: dict[int, str] = {}
+    if ids:
+        rows = db.session.execute(
+            sa.select(Redemption.id, Redemption.receipt_no).where(Redemption.id.in_(ids))
+        )
+        numbers = {row.id: row.receipt_no for row in rows}
+    user = current_user()
+    context = _context(
+        printer=config,
+        status=printing.printer_status(timeout=1.0),
+        jobs=jobs,
+        receipt_numbers=numbers,
+        max_attempts=printing.DEFAULT_MAX_ATTEMPTS,
+    )
+    context["can_edit"] = user is not None and user.role in PRINTER_OPERATORS
+    return render_template("admin/printer.html", **context)

@@ -1,0 +1,82 @@
+"""Printer endpoints (issue 4): the configured printer and its state, a test page, and the
+print jobs that have not printed (the keeper's "my receipts didn't print" list) with a resend.
+
+The printer's settings live in the instance config (``JIFEN_PRINTER``), not in the database,
+so nothing here changes them. Each handler parses its input, calls one service and renders JSON.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from hardware import printers
+from kiosk import printing
+from kiosk.api import access, bp, inputs, outputs
+from kiosk.extensions import db
+from kiosk.models import PRINT_FAILED, PRINT_QUEUED, PrintJob, Redemption
+from kiosk.web.session import current_supermarket, require_roles
+
+JOB_STATUSES = (PRINT_FAILED, PRINT_QUEUED, printing.PRINT_SENDING)
+STATUS_TIMEOUT = 1.0  # seconds: the keeper is waiting at the counter
+
+
+def receipt_numbers(jobs: list[PrintJob]) -> dict[int, str]:
+    """Receipt number by redemption id, for the receipt jobs among ``jobs`` (one query)."""
+    ids = {job.redemption_id for job in jobs if job.redemption_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Redemption.id, Redemption.receipt_no).where(Redemption.id.in_(ids))
+    )
+    return {row.id: row.receipt_no for row in rows}
+
+
+def render_jobs(jobs: list[PrintJob]) -> list[dict]:
+    """The jobs as JSON, each with its receipt number when it is a receipt."""
+    numbers = receipt_numbers(jobs)
+    return [outputs.print_job(job, numbers.get(job.redemption_id)) for job in jobs]
+
+
+@bp.get("/printer")
+@require_roles(*access.PRINTER_READERS)
+def get_printer():
+    """The configured printer and its state now: online, offline, paper_out or unknown."""
+    config = printing.printer_config()
+    return jsonify(
+        {
+            "printer": outputs.printer(config, printers.describe(config)),
+            "status": printing.printer_status(timeout=STATUS_TIMEOUT),
+        }
+    )
+
+
+@bp.post("/printer/test-page")
+@require_roles(*access.PRINTER_WRITERS)
+def print_test_page():
+    """Print a test page: saved as a job, then sent; a failure is in the job, not an error."""
+    job = printing.print_test_page(current_supermarket().id, actor=access.me())
+    return jsonify({"job": render_jobs([job])[0]}), 201
+
+
+@bp.get("/print-jobs")
+@require_roles(*access.PRINTER_READERS)
+def list_print_jobs():
+    """The supermarket's jobs not yet printed, oldest first; ``status`` narrows the list."""
+    raw = (request.args.get("status") or "").strip()
+    wanted = inputs.choice({"status": raw}, "status", JOB_STATUSES) if raw else None
+    jobs = printing.unprinted_jobs(current_supermarket().id)
+    if wanted is not None:
+        jobs = [job for job in jobs if job.status == wanted]
+    return jsonify({"jobs": render_jobs(jobs)})
+
+
+@bp.post("/print-jobs/retry")
+@require_roles(*access.PRINTER_WRITERS)
+def retry_print_jobs():
+    """Send the failed jobs again, oldest first (stops at the first failure); returns the jobs
+    this call sent and how many are still unprinted."""
+    supermarket_id = current_supermarket().id
+    sent = printing.retry_failed(supermarket_id)
+    remaining = len(printing.unprinted_jobs(supermarket_id))
+    return jsonify({"sent": render_jobs(sent), "remaining": remaining})
