@@ -1,12 +1,14 @@
 """Slips beyond the redemption receipt, laid out like it and printed through the same
-pipeline (text mode or raster mode): a printer test page and a household card on thermal
-paper. Plain data in, :class:`hardware.receipt.Slip` out; no Flask and no database here.
+pipeline (text mode or raster mode): a printer test page, a household card on thermal
+paper and the stock-in slip (物品入库单). Plain data in, :class:`hardware.receipt.Slip` out; no Flask and no database here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from hardware.cards import CardFace, group_digits
-from hardware.receipt import ReceiptLayout, Slip, pad, two_ends, wrap, wrapped
+from hardware.receipt import ReceiptLayout, Slip, clean, pad, text_width, two_ends, wrap, wrapped
 
 CJK_SAMPLE = "中文测试：积分超市欢迎您"
 TEST_QR = "JIFEN-TEST-PAGE"
@@ -64,4 +66,87 @@ def household_card(face: CardFace, columns: int) -> Slip:
             footer=footer,
         ),
         face.payload,
+    )
+
+
+@dataclass(frozen=True)
+class StockInItem:
+    """One line of a stock-in slip; money already formatted as yuan ("12.50")."""
+
+    name: str
+    quantity: int
+    unit: str
+    unit_cost: str
+    line_cost: str
+
+
+@dataclass(frozen=True)
+class StockInSlipData:
+    """What a stock-in slip (物品入库单) shows: who delivered what, at what cost, and who took it."""
+
+    supermarket_name: str
+    when: str
+    supplier: str
+    invoice_no: str
+    lines: list[StockInItem] = field(default_factory=list)
+    total: str = "0.00"
+    keeper: str = ""
+
+
+STOCK_IN_TITLE = "物品入库单"
+STOCK_IN_SIGNATURES = ("经办人签字：", "验收人签字：")
+
+
+def _stock_in_lines(items: list[StockInItem], width: int) -> list[str]:
+    """The goods table: name, quantity and amount (yuan); the unit cost on a line below."""
+    qty_texts = [f"{item.quantity}{clean(item.unit)}" for item in items]
+    cost_texts = [item.line_cost for item in items]
+    cap = width // 3
+    qty_w = min(cap, max(text_width(t) for t in ["数量", *qty_texts]) + 2)
+    cost_w = min(cap, max(text_width(t) for t in ["金额(元)", *cost_texts]) + 2)
+    name_w = width - qty_w - cost_w
+    lines = [pad("物品", name_w) + pad("数量", qty_w, "right") + pad("金额(元)", cost_w, "right")]
+    for item, qty, cost in zip(items, qty_texts, cost_texts, strict=True):
+        if text_width(qty) < qty_w and text_width(cost) < cost_w:
+            names = wrap(item.name, name_w)
+            lines.append(
+                pad(names[0], name_w) + pad(qty, qty_w, "right") + pad(cost, cost_w, "right")
+            )
+            lines += [pad(part, width) for part in names[1:]]
+        else:  # numbers too wide for the table: name, then the numbers on a line of their own
+            lines += wrapped(item.name, width)
+            lines += wrapped(f"{qty} {cost}", width, "right")
+        lines += wrapped(f"  单价：{item.unit_cost}元/{clean(item.unit) or '件'}", width)
+    return lines
+
+
+def stock_in_slip(data: StockInSlipData, columns: int) -> Slip:
+    """The stock-in slip (物品入库单): supplier, invoice, goods at cost, total, signatures."""
+    rule = "-" * columns
+    body = [
+        rule,
+        *wrapped(f"时间：{data.when}", columns),
+        *wrapped(f"供货方：{data.supplier or '（未填）'}", columns),
+        *wrapped(f"发票号：{data.invoice_no or '（未填）'}", columns),
+        rule,
+        *_stock_in_lines(data.lines, columns),
+        rule,
+        *two_ends("品种数", str(len(data.lines)), columns),
+        *two_ends("合计金额(元)", data.total, columns),
+        *wrapped(f"经办人：{data.keeper}", columns),
+        rule,
+    ]
+    footer = []
+    for label in STOCK_IN_SIGNATURES:
+        footer += [pad("", columns), pad("", columns)]
+        footer.append(pad(label + "_" * (columns - text_width(label)), columns))
+    return Slip(
+        ReceiptLayout(
+            columns=columns,
+            heading=wrap(data.supermarket_name, columns // 2),
+            titles=wrap(STOCK_IN_TITLE, columns),
+            body=body,
+            footer=footer,
+        ),
+        None,
     )

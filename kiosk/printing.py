@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from hardware import printers, slips
 from hardware.cards import CardFace, FontNotFound
@@ -29,11 +28,11 @@ from hardware.receipt import (
     render_slip_escpos,
     slip_text,
 )
-from kiosk import audit
+from kiosk import audit, printer_settings
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
-from kiosk.formatting import local_time, mask_name
+from kiosk.formatting import local_time, mask_name, yuan
 from kiosk.models import (
     PRINT_FAILED,
     PRINT_PRINTED,
@@ -42,6 +41,7 @@ from kiosk.models import (
     Household,
     PrintJob,
     Redemption,
+    Supermarket,
     User,
 )
 from kiosk.timeutil import utcnow
@@ -54,8 +54,8 @@ DEFAULT_MAX_ATTEMPTS = 5
 
 
 def printer_config() -> dict[str, Any]:
-    """The configured printer (``JIFEN_PRINTER``), a copy safe to change."""
-    return dict(current_app.config["JIFEN_PRINTER"])
+    """This kiosk's printer (instance/printer.json, else ``JIFEN_PRINTER``), a copy safe to change."""
+    return printer_settings.load()
 
 
 def receipt_for(
@@ -381,5 +381,62 @@ def print_household_card(household_id: int, *, actor: User | None) -> PrintJob:
             actor,
         )
         audit.record("card.print_thermal", job, actor=actor, household_id=household_id)
+        job_id = job.id
+    return send_job(job_id)
+
+
+def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> PrintJob:
+    """Queue and send the stock-in slip (物品入库单) of one stock-in's movements.
+
+    Called after the stock-in has committed: a failed print is a failed job, never an undone
+    stock-in.
+    """
+    from inventory.models import MOVE_STOCK_IN, StockMovement
+
+    if not movement_ids:
+        raise ValidationFailed("入库单没有商品")
+    with write_transaction():
+        movements = list(
+            db.session.scalars(
+                sa.select(StockMovement)
+                .where(StockMovement.id.in_(movement_ids))
+                .order_by(StockMovement.id)
+            )
+        )
+        if len(movements) != len(set(movement_ids)):
+            raise NotFound("没有找到该入库记录")
+        if any(m.kind != MOVE_STOCK_IN for m in movements):
+            raise ValidationFailed("只能打印入库记录的入库单")
+        supermarket_ids = {m.product.supermarket_id for m in movements}
+        if len(supermarket_ids) != 1:
+            raise ValidationFailed("一张入库单只能有一个超市的商品")
+        supermarket = db.session.get(Supermarket, supermarket_ids.pop())
+        first = movements[0]
+        creator = db.session.get(User, first.created_by_id) if first.created_by_id else None
+        keeper = creator or actor
+        data = slips.StockInSlipData(
+            supermarket_name=supermarket.name,
+            when=local_time(first.created_at, TIME_FORMAT),
+            supplier=first.supplier,
+            invoice_no=first.invoice_no,
+            lines=[
+                slips.StockInItem(
+                    name=m.product.name,
+                    quantity=m.quantity,
+                    unit=m.product.unit,
+                    unit_cost=yuan(m.unit_cost_fen),
+                    line_cost=yuan(m.quantity * m.unit_cost_fen),
+                )
+                for m in movements
+            ],
+            total=yuan(sum(m.quantity * m.unit_cost_fen for m in movements)),
+            keeper=keeper.display_name if keeper is not None else "",
+        )
+        job = _queue_slip(
+            supermarket.id,
+            "stock_in",
+            lambda columns: slips.stock_in_slip(data, columns),
+            actor,
+        )
         job_id = job.id
     return send_job(job_id)

@@ -66,6 +66,8 @@ def make_app(request, tmp_path, extra: dict | None = None):
         config["SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("pg_database_url")
     else:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'jifen.sqlite3'}"
+    # Each test's own printer settings file, never the instance folder's.
+    config["JIFEN_PRINTER_FILE"] = str(tmp_path / "printer.json")
     config.update(extra or {})
     app = create_app(config)
     app.config["JIFEN_BACKEND"] = backend

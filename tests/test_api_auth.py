@@ -89,6 +89,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("POST", "/api/v1/cycle/close"): ({A}, {"year": 2024}, "gaoyang"),
     # The printer (issue 4).
     ("GET", "/api/v1/printer"): ({K, A, S}, None),
+    ("PUT", "/api/v1/printer"): ({A}, {"settings": {"type": "preview", "paper_mm": 58}}),
     ("POST", "/api/v1/printer/test-page"): ({K, A}, None),
     ("GET", "/api/v1/print-jobs"): ({K, A, S}, None),
     ("POST", "/api/v1/print-jobs/retry"): ({K, A}, None),

@@ -5,7 +5,7 @@ households, members, cards, points, products and tokens; supervisors read everyt
 nothing. The rule sets (issue 3): admins write the policy, assessments, vetoes and the cycle
 close; supervisors read them; keepers read the policy and the preview of every household's
 standing (what the counter will say). The printer: everyone reads its state and the unprinted
-jobs; keepers and admins print a test page and resend failed jobs. A user bound to a supermarket
+jobs; keepers and admins print a test page and resend failed jobs; admins change its settings. A user bound to a supermarket
 sees only that supermarket's rows; rows of another supermarket answer 404, as if they did not
 exist.
 """
@@ -34,9 +34,10 @@ ADMIN_READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
 POLICY_READERS = READERS
 RULES_READERS = ADMIN_READERS
 # The printer (issue 4): everyone reads its state and the unprinted jobs; the counter's roles
-# print the test page and resend failed jobs. Its settings live in the instance config.
+# print the test page and resend failed jobs; admins change its settings (kept per kiosk).
 PRINTER_READERS = READERS
 PRINTER_WRITERS = COUNTER
+PRINTER_ADMINS = ADMINS
 
 
 def me() -> User:

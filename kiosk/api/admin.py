@@ -4,6 +4,7 @@ and API tokens."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,12 +13,14 @@ from flask import jsonify, request
 from inventory.models import KIND_GOODS, KIND_SERVICE, Product
 from inventory.products import create_product, policy_for
 from inventory.stock import StockInLine, receive_stock
-from kiosk import auth, cards, households, points
+from kiosk import auth, cards, households, points, printing
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.errors import NotFound
 from kiosk.extensions import db
 from kiosk.models import ApiToken, Household, PointEntry
 from kiosk.web.session import current_supermarket, require_roles
+
+logger = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 MAX_HISTORY = 200
@@ -230,6 +233,7 @@ def stock_in():
     supplier = inputs.string(body, "supplier", required=False, max_len=100)
     invoice_no = inputs.string(body, "invoice_no", required=False, max_len=50)
     note = inputs.string(body, "note", required=False, max_len=200)
+    print_slip = inputs.boolean(body, "print_slip") if "print_slip" in body else False
     lines = []
     for i, raw in enumerate(inputs.object_list(body, "lines", max_items=200)):
         lines.append(
@@ -256,17 +260,30 @@ def stock_in():
         invoice_no=invoice_no,
         note=note,
     )
+    movement_ids = [m.id for m in movements]
     policy = policy_for(supermarket)
     product_ids = sorted({m.product_id for m in movements})
     products = db.session.scalars(
         sa.select(Product).where(Product.id.in_(product_ids)).order_by(Product.id)
     )
-    return jsonify(
-        {
-            "movements": [outputs.movement(m) for m in movements],
-            "products": [outputs.product(p, policy) for p in products],
-        }
-    ), 201
+    result: dict[str, Any] = {
+        "movements": [outputs.movement(m) for m in movements],
+        "products": [outputs.product(p, policy) for p in products],
+    }
+    if print_slip:
+        result["slip"] = _print_stock_in_slip(movement_ids)
+    return jsonify(result), 201
+
+
+def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
+    """Print the committed stock-in's slip (物品入库单); a failure is logged, never raised:
+    the stock-in stands whatever the printer does."""
+    try:
+        job = printing.print_stock_in_slip(movement_ids, actor=access.me())
+    except Exception:  # noqa: BLE001 - the stock-in has committed; the slip is extra
+        logger.exception("stock-in slip for movements %s not printed", movement_ids)
+        return None
+    return outputs.print_job(job, None)
 
 
 # API tokens ---------------------------------------------------------------------------------

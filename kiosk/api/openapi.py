@@ -419,6 +419,7 @@ SCHEMAS: dict[str, Any] = {
             "invoice_no": STR,
             "note": STR,
             "lines": {"type": "array", "items": _ref("StockInLine")},
+            "print_slip": {**BOOL, "description": "入库后打印物品入库单（打印失败不影响入库）"},
         },
         required=["lines"],
     ),
@@ -444,7 +445,12 @@ SCHEMAS: dict[str, Any] = {
                 "items": _ref("Product"),
                 "description": "入库后的商品：新的移动平均成本和积分价",
             },
-        }
+            "slip": {
+                "anyOf": [_ref("PrintJob"), {"type": "null"}],
+                "description": "print_slip 时：入库单的打印任务（打印出错为 null，入库照样有效）",
+            },
+        },
+        required=["movements", "products"],
     ),
     "TokenInput": _obj({"label": STR}, required=[]),
     "TokenRecord": _obj(
@@ -627,7 +633,35 @@ SCHEMAS: dict[str, Any] = {
             "profile": {**NULLABLE_STR, "description": "python-escpos 打印机型号配置"},
             "described": {"type": "string", "description": "打印机的简短说明（类型和地址）"},
         },
-        description="实例配置 JIFEN_PRINTER 中的打印机（只读；在实例配置中修改）",
+        description="本机的打印机（instance/printer.json，没有时用实例配置 JIFEN_PRINTER），不含连接细节",
+    ),
+    "PrinterSettings": _obj(
+        {
+            "type": {
+                "type": "string",
+                "enum": ["preview", "usb", "serial", "network", "file", "cups"],
+            },
+            "vendor_id": {"type": ["string", "integer"], "description": "usb：厂商号，如 0x0416"},
+            "product_id": {"type": ["string", "integer"], "description": "usb：产品号，如 0x5011"},
+            "device": {"type": "string", "description": "serial / file：设备路径，如 /dev/usb/lp0"},
+            "baudrate": {"type": "integer", "description": "serial：波特率，如 9600"},
+            "host": {"type": "string", "description": "network：IP地址或主机名"},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            "timeout": {"type": "number", "description": "network：超时秒数（0.5到30）"},
+            "name": {"type": "string", "description": "cups：打印机名称"},
+            "paper_mm": {"type": "integer", "enum": [58, 80]},
+            "mode": {"type": "string", "enum": ["text", "raster"]},
+            "profile": {"type": "string", "description": "python-escpos 型号名，空为通用"},
+            "native_qr": {**BOOL, "description": "用 GS ( k 打印二维码；省略时按型号"},
+            "charset": {"type": "string", "enum": ["gb2312", "gb18030"]},
+            "rare_chars": {"type": "string", "enum": ["image", "placeholder"]},
+        },
+        required=["type"],
+        description="本机打印机的设置：各类型只需要（也只接受）自己的连接字段",
+    ),
+    "PrinterSettingsInput": _obj({"settings": _ref("PrinterSettings")}),
+    "PrinterSettingsResult": _obj(
+        {"printer": _ref("Printer"), "settings": _ref("PrinterSettings")}
     ),
     "PrinterState": _obj(
         {
@@ -642,7 +676,7 @@ SCHEMAS: dict[str, Any] = {
     "PrintJob": _obj(
         {
             "id": INT,
-            "kind": {"type": "string", "enum": ["receipt", "test_page", "card"]},
+            "kind": {"type": "string", "enum": ["receipt", "test_page", "card", "stock_in"]},
             "status": {"type": "string", "enum": ["queued", "sending", "printed", "failed"]},
             "redemption_id": NULLABLE_INT,
             "receipt_no": {**NULLABLE_STR, "description": "小票的兑换单号（其他打印任务为空）"},
@@ -1019,7 +1053,16 @@ PATHS: dict[str, Any] = {
             (200, "PrinterState", "打印机和状态"),
             roles=ALL_ROLES,
             description="状态查询最多等1秒。网络打印机用 DLE EOT 询问；预览打印机总是在线。",
-        )
+        ),
+        "put": _op(
+            "修改本机打印机的设置",
+            "printer",
+            (200, "PrinterSettingsResult", "保存后的设置"),
+            codes=WRITE_CODES,
+            body="PrinterSettingsInput",
+            roles=ADMIN_ROLES,
+            description="设置保存在本机的 instance/printer.json；字段不正确时返回中文说明，不保存任何内容。",
+        ),
     },
     "/api/v1/printer/test-page": {
         "post": _op(

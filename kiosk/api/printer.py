@@ -1,8 +1,9 @@
 """Printer endpoints (issue 4): the configured printer and its state, a test page, and the
 print jobs that have not printed (the keeper's "my receipts didn't print" list) with a resend.
 
-The printer's settings live in the instance config (``JIFEN_PRINTER``), not in the database,
-so nothing here changes them. Each handler parses its input, calls one service and renders JSON.
+The printer's settings belong to the kiosk (instance/printer.json, else ``JIFEN_PRINTER``), not
+to the database; admins change them with ``PUT /printer``. Each handler parses its input, calls
+one service and renders JSON.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from hardware import printers
-from kiosk import printing
+from kiosk import printer_settings, printing
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.extensions import db
 from kiosk.models import PRINT_FAILED, PRINT_QUEUED, PrintJob, Redemption
@@ -49,6 +50,17 @@ def get_printer():
             "status": printing.printer_status(timeout=STATUS_TIMEOUT),
         }
     )
+
+
+@bp.put("/printer")
+@require_roles(*access.PRINTER_ADMINS)
+def put_printer():
+    """Change this kiosk's printer settings (validated, audited); returns what was saved."""
+    body = inputs.json_body()
+    if not isinstance(body.get("settings"), dict):
+        raise inputs.invalid("settings", "必须是JSON对象")
+    saved = printer_settings.save(body["settings"], actor=access.me())
+    return jsonify({"printer": outputs.printer(saved, printers.describe(saved)), "settings": saved})
 
 
 @bp.post("/printer/test-page")

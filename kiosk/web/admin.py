@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
-from kiosk import assessments, policies, presets, printing, rules, vetoes
+from hardware import printers
+from kiosk import assessments, policies, presets, printer_settings, printing, rules, vetoes
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Household, Redemption
@@ -279,7 +280,8 @@ def vetoes_page() -> str:
 @require_roles(*PRINTER_VIEWERS, page=True)
 def printer_page() -> str:
     """The printer (打印机): its settings, its state now, a test page, and the jobs that did not
-    print with a one-tap resend. Keepers and admins operate it; supervisors read it."""
+    print with a one-tap resend. Keepers and admins operate it; supervisors read it; admins
+    change its settings."""
     supermarket = current_supermarket()
     config = printing.printer_config()
     jobs = printing.unprinted_jobs(supermarket.id)
@@ -299,4 +301,9 @@ def printer_page() -> str:
         max_attempts=printing.DEFAULT_MAX_ATTEMPTS,
     )
     context["can_edit"] = user is not None and user.role in PRINTER_OPERATORS
+    # The settings belong to this kiosk (instance/printer.json); only admins change them.
+    context["can_configure"] = user is not None and user.role == ROLE_ADMIN
+    context["described"] = printers.describe(config)
+    context["profiles"] = printer_settings.profile_names() if context["can_configure"] else ()
+    context["baudrates"] = printer_settings.BAUDRATES
     return render_template("admin/printer.html", **context)

@@ -92,3 +92,105 @@
     });
   }
 })();
+
+/* The printer settings form (admins): only the connection fields of the chosen type are shown;
+ * saving PUTs /api/v1/printer and shows the server's Chinese message on the field it names. */
+(function () {
+  "use strict";
+  var K = window.Kiosk;
+  var form = document.getElementById("printer-form");
+  var dataEl = document.getElementById("printer-i18n");
+  if (!form || !dataEl) { return; }
+  var T = JSON.parse(dataEl.textContent);
+  var current = T.current || {};
+  var typeSelect = form.elements.type;
+  var errorBox = document.getElementById("printer-form-error");
+  var TYPE_FIELDS = {
+    preview: [], usb: ["vendor_id", "product_id"], serial: ["device", "baudrate"],
+    network: ["host", "port"], file: ["device"], cups: ["name"]
+  };
+  // Settings the form does not show are kept as they are (set in the instance file by hand).
+  var KEPT = { charset: true, rare_chars: true };
+
+  function showFields() {
+    var kind = typeSelect.value;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-for]"), function (el) {
+      el.hidden = el.getAttribute("data-for").split(" ").indexOf(kind) < 0;
+    });
+  }
+
+  function clearError() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
+      el.removeAttribute("aria-invalid");
+    });
+  }
+
+  function showError(message, field) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    var input = field && form.elements[field];
+    if (input && input.focus) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  }
+
+  /* A number when the text is one, else the text itself (so the server names the field). */
+  function numberOr(text) {
+    text = String(text).trim();
+    return /^\d+$/.test(text) ? parseInt(text, 10) : text;
+  }
+
+  function readForm() {
+    var kind = typeSelect.value;
+    var settings = {
+      type: kind,
+      paper_mm: numberOr(form.elements.paper_mm.value),
+      mode: form.elements.mode.value,
+      profile: form.elements.profile.value,
+      native_qr: form.elements.native_qr.checked
+    };
+    TYPE_FIELDS[kind].forEach(function (name) {
+      var value = form.elements[name].value;
+      settings[name] = (name === "port" || name === "baudrate") ? numberOr(value) : value.trim();
+    });
+    if (kind === "network" && current.type === "network" && current.timeout !== undefined) {
+      settings.timeout = current.timeout;
+    }
+    Object.keys(KEPT).forEach(function (name) {
+      if (current[name] !== undefined) { settings[name] = current[name]; }
+    });
+    return settings;
+  }
+
+  typeSelect.addEventListener("change", function () { clearError(); showFields(); });
+  showFields();
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = document.getElementById("save-printer");
+    var label = button.textContent;
+    clearError();
+    K.banner.hide();
+    button.disabled = true;
+    button.textContent = T.saving;
+    K.api("PUT", "/api/v1/printer", { settings: readForm() }).then(function (resp) {
+      if (resp.ok) {
+        K.banner.show(T.saved, "info");
+        window.setTimeout(function () { window.location.reload(); }, 1000);
+        return;
+      }
+      var e = resp.data && resp.data.error;
+      if (e && e.code === "csrf_failed") { window.location.reload(); return; }
+      var field = e && e.details && e.details.field;
+      showError(e && e.message ? e.message : T.server_error, field);
+    }, function (err) {
+      showError(err && err.network ? T.network_error : T.server_error);
+    }).then(function () {
+      button.disabled = false;
+      button.textContent = label;
+    });
+  });
+})();
