@@ -155,28 +155,46 @@ def two_ends(left: str, right: str, width: int) -> list[str]:
     return wrapped(left, width) + wrapped(right, width, "right")
 
 
-def _item_lines(items: list[ReceiptItem], width: int) -> list[str]:
-    """The goods table: name, quantity and points, numbers right-aligned in their columns."""
-    qty_texts = [f"{item.quantity}{clean(item.unit)}" for item in items]
-    pts_texts = [str(item.line_points) for item in items]
-    cap = width // 4
-    qty_w = min(cap, max(text_width(t) for t in ["数量", *qty_texts]) + 2)
-    pts_w = min(cap, max(text_width(t) for t in ["积分", *pts_texts]) + 2)
-    name_w = width - qty_w - pts_w
-    lines = [pad("物品", name_w) + pad("数量", qty_w, "right") + pad("积分", pts_w, "right")]
-    for item, qty, pts in zip(items, qty_texts, pts_texts, strict=True):
-        if text_width(qty) < qty_w and text_width(pts) < pts_w:
-            names = wrap(item.name, name_w)
+def goods_table(
+    rows: list[tuple[str, str, str, str | None]], width: int, amount_header: str, cap: int
+) -> list[str]:
+    """A goods table shared by receipts and slips: rows of (name, quantity text, amount text,
+    an optional note line below), numbers right-aligned in columns at most ``cap`` wide."""
+    qty_w = min(cap, max(text_width(t) for t in ["数量", *(r[1] for r in rows)]) + 2)
+    amount_w = min(cap, max(text_width(t) for t in [amount_header, *(r[2] for r in rows)]) + 2)
+    name_w = width - qty_w - amount_w
+    lines = [
+        pad("物品", name_w) + pad("数量", qty_w, "right") + pad(amount_header, amount_w, "right")
+    ]
+    for name, qty, amount, note in rows:
+        if text_width(qty) < qty_w and text_width(amount) < amount_w:
+            names = wrap(name, name_w)
             lines.append(
-                pad(names[0], name_w) + pad(qty, qty_w, "right") + pad(pts, pts_w, "right")
+                pad(names[0], name_w) + pad(qty, qty_w, "right") + pad(amount, amount_w, "right")
             )
             lines += [pad(part, width) for part in names[1:]]
         else:  # numbers too wide for the table: name, then the numbers on lines of their own
-            lines += wrapped(item.name, width)
-            lines += wrapped(f"{qty} {pts}", width, "right")
-        if item.quantity > 1:
-            lines += wrapped(f"  单价：{item.unit_points}积分/{clean(item.unit) or '件'}", width)
+            lines += wrapped(name, width)
+            lines += wrapped(f"{qty} {amount}", width, "right")
+        if note is not None:
+            lines += wrapped(note, width)
     return lines
+
+
+def _item_lines(items: list[ReceiptItem], width: int) -> list[str]:
+    """The receipt's goods table: name, quantity and points; the unit price when more than one."""
+    rows = [
+        (
+            item.name,
+            f"{item.quantity}{clean(item.unit)}",
+            str(item.line_points),
+            f"  单价：{item.unit_points}积分/{clean(item.unit) or '件'}"
+            if item.quantity > 1
+            else None,
+        )
+        for item in items
+    ]
+    return goods_table(rows, width, "积分", width // 4)
 
 
 def build(receipt: Receipt, columns: int) -> ReceiptLayout:

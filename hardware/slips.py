@@ -8,7 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hardware.cards import CardFace, group_digits
-from hardware.receipt import ReceiptLayout, Slip, clean, pad, text_width, two_ends, wrap, wrapped
+from hardware.receipt import (
+    ReceiptLayout,
+    Slip,
+    clean,
+    goods_table,
+    pad,
+    text_width,
+    two_ends,
+    wrap,
+    wrapped,
+)
 
 CJK_SAMPLE = "中文测试：积分超市欢迎您"
 TEST_QR = "JIFEN-TEST-PAGE"
@@ -99,25 +109,16 @@ STOCK_IN_SIGNATURES = ("经办人签字：", "验收人签字：")
 
 def _stock_in_lines(items: list[StockInItem], width: int) -> list[str]:
     """The goods table: name, quantity and amount (yuan); the unit cost on a line below."""
-    qty_texts = [f"{item.quantity}{clean(item.unit)}" for item in items]
-    cost_texts = [item.line_cost for item in items]
-    cap = width // 3
-    qty_w = min(cap, max(text_width(t) for t in ["数量", *qty_texts]) + 2)
-    cost_w = min(cap, max(text_width(t) for t in ["金额(元)", *cost_texts]) + 2)
-    name_w = width - qty_w - cost_w
-    lines = [pad("物品", name_w) + pad("数量", qty_w, "right") + pad("金额(元)", cost_w, "right")]
-    for item, qty, cost in zip(items, qty_texts, cost_texts, strict=True):
-        if text_width(qty) < qty_w and text_width(cost) < cost_w:
-            names = wrap(item.name, name_w)
-            lines.append(
-                pad(names[0], name_w) + pad(qty, qty_w, "right") + pad(cost, cost_w, "right")
-            )
-            lines += [pad(part, width) for part in names[1:]]
-        else:  # numbers too wide for the table: name, then the numbers on a line of their own
-            lines += wrapped(item.name, width)
-            lines += wrapped(f"{qty} {cost}", width, "right")
-        lines += wrapped(f"  单价：{item.unit_cost}元/{clean(item.unit) or '件'}", width)
-    return lines
+    rows = [
+        (
+            item.name,
+            f"{item.quantity}{clean(item.unit)}",
+            item.line_cost,
+            f"  单价：{item.unit_cost}元/{clean(item.unit) or '件'}",
+        )
+        for item in items
+    ]
+    return goods_table(rows, width, "金额(元)", width // 3)
 
 
 def stock_in_slip(data: StockInSlipData, columns: int) -> Slip:
