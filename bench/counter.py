@@ -30,6 +30,7 @@ import sqlalchemy as sa
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.stats import percentile  # noqa: E402
 from inventory.models import Product, StockMovement  # noqa: E402
 from inventory.stock import StockInLine, receive_stock  # noqa: E402
 from kiosk import create_app  # noqa: E402
@@ -51,11 +52,6 @@ from kiosk.points import award_points  # noqa: E402
 PG_ADMIN_URL = os.environ.get(
     "JIFEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def timed(fn: Callable[[int], object], n: int) -> list[float]:

@@ -37,6 +37,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.stats import percentile  # noqa: E402
 from hardware import decoders  # noqa: E402
 from hardware.camera import Camera, ScanBus, ScanWorker, prepare  # noqa: E402
 from hardware.printers import printer_columns, printer_profile  # noqa: E402
@@ -61,11 +62,6 @@ CARD_AT = 12  # index of the first frame with the card in the test video
 CARD_FRAMES = 24  # 1.2 s of card, then blank again
 TAIL_FRAMES = 10
 INTERVAL = 0.2  # ScanWorker's default polling interval, seconds
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 # -- receipts ------------------------------------------------------------------------------
