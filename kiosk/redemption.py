@@ -218,7 +218,7 @@ def redeem(
             spent = total if policy.spend == SPEND_BALANCE else 0
             if spent > 0 and spent > account.balance:  # the rules' guard, enforced again
                 raise InsufficientPoints(needed=spent, spendable=max(account.balance, 0))
-            quota_left = decide(state, policy, local).quota_left
+            quota_left = decision.quota_left  # the period's quota before this cart
             if quota_left is not None:
                 quota_left = max(0, quota_left - total)
 
