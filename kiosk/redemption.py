@@ -63,7 +63,7 @@ from kiosk.models import (
 )
 from kiosk.points import locked_account, post_entry
 from kiosk.policies import policy_for
-from kiosk.rules import SPEND_BALANCE, AccountState, CartItem, Decision, decide
+from kiosk.rules import SPEND_BALANCE, CartItem, Decision, decide
 from kiosk.timeutil import local_date, utcnow
 
 logger = logging.getLogger(__name__)
@@ -105,15 +105,6 @@ def cart_hash(card_serial: int, lines: list[CartLine]) -> str:
     """Fingerprint of (household card, cart), to tell a retry from a different cart."""
     body = json.dumps([card_serial, [[ln.product_id, ln.quantity] for ln in lines]])
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-def account_state(household: Household, account: PointAccount) -> AccountState:
-    """The bare state (status and balance) under the default policy; kept for old callers."""
-    return AccountState(
-        household_active=household.status == ACTIVE,
-        balance=account.balance,
-        earned_total=account.earned_total,
-    )
 
 
 def _refuse(decision: Decision, total: int) -> None:

@@ -638,13 +638,10 @@ def decide(
     policy: Policy,
     moment: datetime,
     cart: tuple[CartItem, ...] | list[CartItem] | None = None,
-    *,
-    cart_points: int | None = None,
 ) -> Decision:
     """Decide whether the household may redeem now (and this cart, if given), with reasons.
 
-    ``moment`` is the supermarket's local wall-clock time. ``cart_points`` is the deprecated
-    form of a cart: one unrestricted total, kept for callers that do not build CartItems yet.
+    ``moment`` is the supermarket's local wall-clock time.
     """
     if cart is not None and len({item.product_id for item in cart}) != len(cart):
         # Decision.charged is per product: a cart must hold one line per product (the
@@ -870,8 +867,6 @@ def decide(
                         )
             charged[item.product_id] = unit
             total += unit * item.quantity
-    elif cart_points is not None:
-        total = cart_points
 
     free_only = total is not None and total <= 0
     for reason in supply:

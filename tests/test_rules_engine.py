@@ -232,8 +232,8 @@ def test_inactive_household_is_refused_first():
 
 
 @pytest.mark.parametrize(("cart_total", "ok"), [(99, True), (100, True), (101, False)])
-def test_deprecated_cart_points_keyword(cart_total, ok):
-    d = decide(AccountState(True, 100), Policy(), NOON, cart_points=cart_total)
+def test_a_cart_over_the_balance_is_refused(cart_total, ok):
+    d = decide(AccountState(True, 100), Policy(), NOON, (CartItem(1, "物品", 1, cart_total),))
     assert d.may_redeem is ok
     if not ok:
         assert d.blocking_reason.code == "insufficient_points"
