@@ -17,8 +17,23 @@ KIND_SERVICE = "service"
 MOVE_STOCK_IN = "stock_in"
 MOVE_REDEMPTION = "redemption"
 MOVE_VOID_RETURN = "void_return"
-MOVE_ADJUSTMENT = "adjustment"
-MOVEMENT_KINDS = (MOVE_STOCK_IN, MOVE_REDEMPTION, MOVE_VOID_RETURN, MOVE_ADJUSTMENT)
+MOVE_ADJUSTMENT = "adjustment"  # damage, expiry, loss (报损), approved by an admin
+MOVE_DONATION_IN = "donation_in"  # goods donated in kind, at assessed unit cost
+MOVE_COUNT = "count"  # a stocktake's variance, posted when the count is approved
+MOVEMENT_KINDS = (
+    MOVE_STOCK_IN,
+    MOVE_REDEMPTION,
+    MOVE_VOID_RETURN,
+    MOVE_ADJUSTMENT,
+    MOVE_DONATION_IN,
+    MOVE_COUNT,
+)
+
+# Fund pool entry kinds (基金池)
+FUND_DONATION = "donation"  # cash donated in
+FUND_PURCHASE = "purchase"  # goods bought for the shelves, paid out of the pool
+FUND_REVERSAL = "reversal"  # undoes one earlier entry
+FUND_KINDS = (FUND_DONATION, FUND_PURCHASE, FUND_REVERSAL)
 
 
 class Category(db.Model):
@@ -86,7 +101,127 @@ class StockMovement(db.Model):
     supplier: Mapped[str] = mapped_column(sa.String(100), default="")
     invoice_no: Mapped[str] = mapped_column(sa.String(50), default="")
     note: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Why an adjustment was made (damage / expiry / loss / count), empty otherwise.
+    reason: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    # The document this line belongs to: ("stock_in", id), ("donation", id),
+    # ("adjustment", id), ("stocktake", id); empty for redemptions (see redemption_id).
+    ref_type: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    ref_id: Mapped[int | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
+    product: Mapped[Product] = relationship()
+
+    __table_args__ = (sa.Index("ix_stock_movements_ref", "ref_type", "ref_id"),)
+
+
+class FundAccount(db.Model):
+    """A supermarket's fund pool (基金池); ``balance_fen`` always equals its entries' sum."""
+
+    __tablename__ = "fund_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), unique=True)
+    balance_fen: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FundEntry(db.Model):
+    """One append-only line of the fund pool ledger. ``amount_fen`` is signed."""
+
+    __tablename__ = "fund_entries"
+    __table_args__ = (sa.Index("ix_fund_entries_ref", "ref_type", "ref_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fund_account_id: Mapped[int] = mapped_column(sa.ForeignKey("fund_accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    amount_fen: Mapped[int]
+    balance_after_fen: Mapped[int]
+    # The document behind it: ("donation", id) or ("stock_in", id).
+    ref_type: Mapped[str] = mapped_column(sa.String(16), default="")
+    ref_id: Mapped[int | None]
+    reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fund_entries.id"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class MonthClose(db.Model):
+    """A closed month (月结): nothing may be posted into it afterwards (see inventory.periods)."""
+
+    __tablename__ = "month_closes"
+    __table_args__ = (sa.UniqueConstraint("supermarket_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    month: Mapped[str] = mapped_column(sa.String(7))  # "2026-10", the supermarket's local month
+    # The reconciliation report as closed, kept so that the month reads the same ever after.
+    report: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ==== stock-in documents and adjustments (inventory.stock, inventory.adjustments) ====
+# (models owned by the stock work: add them below this line)
+
+
+# ==== donors and donations (inventory.donations) ====
+# (models owned by the donations work: add them below this line)
+
+
+# ==== stocktake (inventory.stocktake) ====
+# (models owned by the stocktake work: add them below this line)
+
+# Stocktake states: counting → submitted → approved → posted (signed off by the supervisors)
+COUNT_COUNTING = "counting"
+COUNT_SUBMITTED = "submitted"
+COUNT_APPROVED = "approved"
+COUNT_POSTED = "posted"
+COUNT_CANCELLED = "cancelled"
+COUNT_STATES = (COUNT_COUNTING, COUNT_SUBMITTED, COUNT_APPROVED, COUNT_POSTED, COUNT_CANCELLED)
+# States in which a count is still open: a month cannot be closed while one of these exists.
+COUNT_UNPOSTED = (COUNT_COUNTING, COUNT_SUBMITTED, COUNT_APPROVED)
+
+
+class Stocktake(db.Model):
+    """A stock count (盘点) of all or some products; book quantities fixed at the start."""
+
+    __tablename__ = "stocktakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=COUNT_COUNTING, index=True)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    posted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    posted_at: Mapped[datetime | None]
+
+    lines: Mapped[list[StocktakeLine]] = relationship(
+        back_populates="stocktake", order_by="StocktakeLine.id"
+    )
+
+
+class StocktakeLine(db.Model):
+    """One product in a count: its book quantity and cost at the start, and what was counted."""
+
+    __tablename__ = "stocktake_lines"
+    __table_args__ = (sa.UniqueConstraint("stocktake_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stocktake_id: Mapped[int] = mapped_column(sa.ForeignKey("stocktakes.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    book_qty: Mapped[int]
+    unit_cost_fen: Mapped[int]
+    # None until someone counts it (a partial count leaves lines uncounted).
+    counted_qty: Mapped[int | None]
+    counted_at: Mapped[datetime | None]
+    # The variance posted as a MOVE_COUNT movement when the count was approved.
+    posted_variance: Mapped[int | None]
+
+    stocktake: Mapped[Stocktake] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()

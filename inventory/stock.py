@@ -7,6 +7,7 @@ transaction as the movement row it reflects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import Supermarket, User
+from kiosk.rules import Policy
 
 MAX_QUANTITY = 100_000
 
@@ -61,6 +63,9 @@ def apply_movement(
     supplier: str = "",
     invoice_no: str = "",
     note: str = "",
+    reason: str = "",
+    ref_type: str = "",
+    ref_id: int | None = None,
 ) -> StockMovement:
     """Append a stock movement and move the product's stock snapshot (caller holds the lock)."""
     product.stock_qty += quantity
@@ -75,10 +80,32 @@ def apply_movement(
         supplier=supplier,
         invoice_no=invoice_no,
         note=note,
+        reason=reason,
+        ref_type=ref_type,
+        ref_id=ref_id,
         created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(movement)
     return movement
+
+
+def receive_line(
+    product: Product,
+    policy: Policy,
+    quantity: int,
+    unit_cost_fen: int,
+    *,
+    kind: str,
+    actor: User | None,
+    **refs: Any,
+) -> StockMovement:
+    """Goods in at a unit cost (a purchase or a donation in kind): the moving-average cost and
+    the points price follow, and the movement is appended (caller holds the product's lock)."""
+    product.unit_cost_fen = moving_average(
+        product.stock_qty, product.unit_cost_fen, quantity, unit_cost_fen
+    )
+    product.points_price = policy.points_price(product.unit_cost_fen)
+    return apply_movement(product, kind, quantity, unit_cost_fen, actor=actor, **refs)
 
 
 def receive_stock(
@@ -111,16 +138,13 @@ def receive_stock(
                 raise NotFound(f"没有找到商品 {line.product_id}")
             if not product.tracks_stock:
                 raise ValidationFailed(f"{product.name} 是服务项目，不需要入库")
-            product.unit_cost_fen = moving_average(
-                product.stock_qty, product.unit_cost_fen, line.quantity, line.unit_cost_fen
-            )
-            product.points_price = policy.points_price(product.unit_cost_fen)
             movements.append(
-                apply_movement(
+                receive_line(
                     product,
-                    MOVE_STOCK_IN,
+                    policy,
                     line.quantity,
                     line.unit_cost_fen,
+                    kind=MOVE_STOCK_IN,
                     actor=actor,
                     supplier=supplier,
                     invoice_no=invoice_no,

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
-from inventory.models import KIND_GOODS, Product, StockMovement
+from inventory.models import KIND_GOODS, FundAccount, FundEntry, Product, StockMovement
 from kiosk.extensions import db
 from kiosk.models import (
     EARNED_KINDS,
@@ -43,7 +44,7 @@ class Problem:
 def run_checks() -> list[Problem]:
     """Every breach found; an empty list means the books are clean."""
     problems: list[Problem] = []
-    for fn in (_accounts, _entry_kinds, _stock, _redemptions, _receipt_numbers):
+    for fn in CHECKS:
         problems.extend(fn())
     return problems
 
@@ -132,6 +133,44 @@ def _stock() -> list[Problem]:
     ]
 
 
+def _fund() -> list[Problem]:
+    sums = (
+        sa.select(
+            FundEntry.fund_account_id,
+            sa.func.sum(FundEntry.amount_fen).label("total"),
+            sa.func.max(FundEntry.id).label("last_id"),
+        )
+        .group_by(FundEntry.fund_account_id)
+        .subquery()
+    )
+    last = aliased(FundEntry)
+    total = sa.func.coalesce(sums.c.total, 0)
+    rows = db.session.execute(
+        sa.select(
+            FundAccount.supermarket_id,
+            FundAccount.balance_fen,
+            total,
+            last.balance_after_fen,
+            Supermarket.fund_advance_limit_fen,
+        )
+        .join(Supermarket, Supermarket.id == FundAccount.supermarket_id)
+        .outerjoin(sums, sums.c.fund_account_id == FundAccount.id)
+        .outerjoin(last, last.id == sums.c.last_id)
+    )
+    problems = []
+    for sid, bal, tot, last_after, limit in rows:
+        subject = f"fund pool of supermarket {sid}"
+        if bal != tot:
+            problems.append(Problem("fund", subject, f"balance {bal} but entries sum to {tot}"))
+        if last_after is not None and last_after != bal:
+            problems.append(
+                Problem("fund", subject, f"balance {bal} but last entry says {last_after}")
+            )
+        if bal < -limit:
+            problems.append(Problem("fund", subject, f"balance {bal} below advance -{limit}"))
+    return problems
+
+
 def _redemptions() -> list[Problem]:
     problems = []
     line_sums = (
@@ -213,3 +252,8 @@ def _receipt_numbers() -> list[Problem]:
         for code, nxt, count in rows
         if count != nxt - 1
     ]
+
+
+# Every check ``jifen check`` runs, in order. Further checks (month locks, stocktakes, the audit
+# chain) are appended here by the modules that own those books.
+CHECKS = [_accounts, _entry_kinds, _stock, _fund, _redemptions, _receipt_numbers]

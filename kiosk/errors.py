@@ -140,3 +140,15 @@ class DuplicateValue(DomainError):
     code = "duplicate"
     status = 409
     message = "该编号已存在"
+
+
+class MonthClosed(DomainError):
+    code = "month_closed"
+    status = 409
+    message = "该月已结账，不能再记入；更正请记入下一个未结账的月份"
+
+
+class FundInsufficient(DomainError):
+    code = "fund_insufficient"
+    status = 409
+    message = "基金池余额不足"

@@ -78,6 +78,8 @@ class Supermarket(db.Model):
     # The rule set it runs (kiosk.presets.policy_to_dict); None: the default policy.
     policy: Mapped[dict | None] = mapped_column(sa.JSON)
     next_receipt_no: Mapped[int] = mapped_column(default=1)
+    # How far the fund pool may go below zero (an advance the village committee allows), fen.
+    fund_advance_limit_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -367,6 +369,21 @@ class CycleClose(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# ==== points intake: standard items, awards awaiting approval, imports (kiosk.intake) ====
+# (models owned by the points-intake work: add them below this line)
+
+
+# ==== public notice and objections (kiosk.notice) ====
+# (models owned by the notice work: add them below this line)
+
+
 # The inventory models share this metadata; importing them here makes every mapper resolvable
 # wherever the kiosk models are imported.
-from inventory.models import Category, Product, StockMovement  # noqa: E402, F401
+from inventory.models import (  # noqa: E402, F401
+    Category,
+    FundAccount,
+    FundEntry,
+    MonthClose,
+    Product,
+    StockMovement,
+)

@@ -42,7 +42,7 @@ def test_admins_open_every_page_with_its_controls(client, admin, url):
     r = client.get(url)
     assert r.status_code == 200
     page = r.get_data(as_text=True)
-    assert "规则管理" in page
+    assert "office-nav" in page and "兑换规则" in page
     assert "admin.js" in page
     assert 'data-can-edit="true"' in page
     assert "只读" not in page

@@ -16,3 +16,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(self_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(scanner_bp)
+
+    from kiosk.web.nav import register_nav
+
+    register_nav(app)
