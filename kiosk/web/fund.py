@@ -1,0 +1,704 @@
+"""Donations and the fund pool pages (捐赠与基金池): the pool's balance and allowed advance,
+donors, recording a cash or goods donation with its thank-you receipt, a donation's detail
+with reprint and reversal, the pool ledger over a date range, and the public donor list.
+
+Keepers and admins record donations and add donors (a donor often arrives at the counter);
+admins reverse donations, edit donors and set the advance; supervisors read everything.
+Plain HTML forms post here and redirect (PRG); a refusal re-shows the form with what was
+typed and the Chinese reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+from pypinyin import lazy_pinyin
+
+from inventory import donations, fund
+from inventory.donations import GoodsLine
+from inventory.models import (
+    DONATION_CASH,
+    DONATION_GOODS,
+    DONATION_RECORDED,
+    DONOR_KINDS,
+    FUND_DONATION,
+    FUND_PURCHASE,
+    FUND_REVERSAL,
+    KIND_GOODS,
+    Donation,
+    Product,
+)
+from kiosk import printing
+from kiosk.errors import DomainError, ValidationFailed
+from kiosk.export import Sheet, workbook_bytes
+from kiosk.export import yuan as yuan_cell
+from kiosk.extensions import db
+from kiosk.formatting import local_time, yuan
+from kiosk.models import PRINT_PRINTED, ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, PrintJob, User
+from kiosk.standing import local_now
+from kiosk.web.downloads import send_xlsx
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("fund", __name__, url_prefix="/fund")
+
+READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
+RECORDERS = (ROLE_KEEPER, ROLE_ADMIN)
+ADMINS = (ROLE_ADMIN,)
+GOODS_ROWS = 5  # blank goods rows on the form (the page's script adds more)
+RECENT = 15
+
+KIND_LABELS = {
+    "xiangxian": lazy_gettext("乡贤"),
+    "enterprise": lazy_gettext("企业"),
+    "partner_unit": lazy_gettext("帮扶单位"),
+    "village_collective": lazy_gettext("村集体"),
+    "town_reward": lazy_gettext("镇奖励"),
+    "individual": lazy_gettext("个人"),
+}
+FORM_LABELS = {DONATION_CASH: lazy_gettext("现金"), DONATION_GOODS: lazy_gettext("物品")}
+ENTRY_LABELS = {
+    FUND_DONATION: lazy_gettext("捐赠收入"),
+    FUND_PURCHASE: lazy_gettext("采购支出"),
+    FUND_REVERSAL: lazy_gettext("冲销"),
+}
+REVERSE_REASONS = (lazy_gettext("登记重复"), lazy_gettext("金额记错"), lazy_gettext("捐赠方记错"))
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    user = current_user()
+    role = user.role if user is not None else None
+    return {
+        "supermarket": current_supermarket(),
+        "user": user,
+        "can_edit": role in RECORDERS,
+        "can_record": role in RECORDERS,
+        "is_admin": role == ROLE_ADMIN,
+        "kind_labels": KIND_LABELS,
+        "form_labels": FORM_LABELS,
+        "entry_labels": ENTRY_LABELS,
+        "public_name": donations.public_name,
+        **extra,
+    }
+
+
+def _date_range(default_start: date) -> tuple[date, date, str | None]:
+    """``start`` and ``end`` from the query (YYYY-MM-DD), else ``default_start``..today."""
+    today = local_now().date()
+    error = None
+    start, end = default_start, today
+    try:
+        if request.args.get("start"):
+            start = date.fromisoformat(request.args["start"].strip())
+        if request.args.get("end"):
+            end = date.fromisoformat(request.args["end"].strip())
+    except ValueError:
+        error, start, end = gettext("日期格式不正确，应为 YYYY-MM-DD"), default_start, today
+    if end < start:
+        error, start, end = gettext("结束日期不能早于开始日期"), default_start, today
+    return start, end, error
+
+
+def _month_start() -> date:
+    return local_now().date().replace(day=1)
+
+
+def _year_start() -> date:
+    return local_now().date().replace(month=1, day=1)
+
+
+def _donors(active_only: bool = False) -> list:
+    rows = donations.list_donors(current_supermarket().id, active_only=active_only)
+    return sorted(rows, key=lambda d: (lazy_pinyin(d.name), d.id))
+
+
+def _display_user(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user is not None else ""
+
+
+# ---------------------------------------------------------------- the pool
+
+
+@bp.get("")
+@require_roles(*READERS, page=True)
+def index_page() -> str:
+    """The pool's balance, the allowed advance and the latest donations."""
+    sm = current_supermarket()
+    return render_template(
+        "fund/index.html",
+        **_context(
+            balance_fen=fund.balance_fen(sm.id),
+            limit_fen=sm.fund_advance_limit_fen,
+            recent=donations.list_donations(sm.id, limit=RECENT),
+            limit_error=None,
+            limit_value=yuan(sm.fund_advance_limit_fen),
+        ),
+    )
+
+
+@bp.post("/advance-limit")
+@require_roles(*ADMINS, page=True)
+def set_advance_limit() -> Response | tuple[str, int]:
+    sm = current_supermarket()
+    raw = request.form.get("limit", "")
+    try:
+        limit = donations.fen_from_yuan(raw, gettext("垫支额度"))
+        fund.set_advance_limit(sm.id, limit, actor=current_user())
+    except DomainError as exc:
+        return render_template(
+            "fund/index.html",
+            **_context(
+                balance_fen=fund.balance_fen(sm.id),
+                limit_fen=sm.fund_advance_limit_fen,
+                recent=donations.list_donations(sm.id, limit=RECENT),
+                limit_error=exc.message,
+                limit_value=raw,
+            ),
+        ), exc.status
+    flash(gettext("允许垫支额度已改为 %(amount)s 元", amount=yuan(limit)), "ok")
+    return redirect(url_for("fund.index_page"))
+
+
+@bp.get("/ledger")
+@require_roles(*READERS, page=True)
+def ledger_page() -> str:
+    """The pool ledger (基金池台账) over a date range."""
+    start, end, error = _date_range(_month_start())
+    led = fund.ledger(current_supermarket().id, start, end)
+    return render_template(
+        "fund/ledger.html",
+        **_context(
+            ledger=led,
+            refs=donations.references(led.entries),
+            users={e.created_by_id: _display_user(e.created_by_id) for e in led.entries},
+            start=start,
+            end=end,
+            error=error,
+        ),
+    )
+
+
+@bp.get("/ledger.xlsx")
+@require_roles(*READERS, page=True)
+def ledger_xlsx() -> Response:
+    sm = current_supermarket()
+    start, end, _ = _date_range(_month_start())
+    led = fund.ledger(sm.id, start, end)
+    refs = donations.references(led.entries)
+    rows = [
+        [
+            local_time(e.created_at, "%Y-%m-%d %H:%M"),
+            str(ENTRY_LABELS.get(e.kind, e.kind)),
+            refs.get(e.id, ""),
+            e.note,
+            yuan_cell(e.amount_fen) if e.amount_fen > 0 else None,
+            yuan_cell(-e.amount_fen) if e.amount_fen < 0 else None,
+            yuan_cell(e.balance_after_fen),
+            _display_user(e.created_by_id),
+        ]
+        for e in led.entries
+    ]
+    rows.append(
+        [
+            gettext("合计"),
+            "",
+            "",
+            "",
+            yuan_cell(led.in_fen),
+            yuan_cell(led.out_fen),
+            yuan_cell(led.closing_fen),
+            "",
+        ]
+    )
+    sheet = Sheet(
+        title=gettext("%(name)s 基金池台账", name=sm.name),
+        subtitle=[
+            gettext("%(start)s 至 %(end)s", start=start.isoformat(), end=end.isoformat()),
+            gettext("期初余额 %(amount)s 元", amount=yuan(led.opening_fen)),
+        ],
+        headers=[
+            gettext("时间"),
+            gettext("类别"),
+            gettext("单据"),
+            gettext("摘要"),
+            gettext("收入(元)"),
+            gettext("支出(元)"),
+            gettext("余额(元)"),
+            gettext("经办人"),
+        ],
+        rows=rows,
+        money_columns=(4, 5, 6),
+        widths=(18, 10, 12, 30, 12, 12, 12, 10),
+        footer=[gettext("经办人："), gettext("审核人："), gettext("监督小组：")],
+        name=gettext("基金池台账"),
+    )
+    filename = gettext("基金池台账") + f"_{start.isoformat()}_{end.isoformat()}.xlsx"
+    return send_xlsx(workbook_bytes([sheet]), filename)
+
+
+# ---------------------------------------------------------------- donors
+
+
+def _donor_form_values(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": form.get("name", ""),
+        "kind": form.get("kind", ""),
+        "contact": form.get("contact", ""),
+        "publish_full_name": form.get("publish_full_name") == "1",
+        "active": form.get("active", "1") == "1",
+    }
+
+
+@bp.get("/donors")
+@require_roles(*READERS, page=True)
+def donors_page() -> str:
+    """Every donor with what they have given; a form to add one."""
+    return render_template(
+        "fund/donors.html",
+        **_context(
+            donors=_donors(),
+            totals=donations.donor_totals(current_supermarket().id),
+            kinds=DONOR_KINDS,
+            form={"kind": "", "next": request.args.get("next", "")},
+            error=None,
+        ),
+    )
+
+
+def _safe_next(target: str) -> str | None:
+    """Only our own donation form may be the place to go back to."""
+    if target.startswith("/fund/donations/new"):
+        return target
+    return None
+
+
+@bp.post("/donors")
+@require_roles(*RECORDERS, page=True)
+def create_donor() -> Response | tuple[str, int]:
+    form = request.form.to_dict()
+    values = _donor_form_values(form)
+    try:
+        donor = donations.create_donor(
+            current_supermarket().id,
+            name=values["name"],
+            kind=values["kind"],
+            contact=values["contact"],
+            publish_full_name=values["publish_full_name"],
+            actor=current_user(),
+        )
+    except DomainError as exc:
+        return render_template(
+            "fund/donors.html",
+            **_context(
+                donors=_donors(),
+                totals=donations.donor_totals(current_supermarket().id),
+                kinds=DONOR_KINDS,
+                form=form,
+                error=exc.message,
+            ),
+        ), exc.status
+    flash(gettext("已登记捐赠方 %(name)s", name=donor.name), "ok")
+    target = _safe_next(form.get("next", ""))
+    if target:
+        sep = "&" if "?" in target else "?"
+        return redirect(f"{target}{sep}donor_id={donor.id}")
+    return redirect(url_for("fund.donors_page"))
+
+
+@bp.get("/donors/<int:donor_id>")
+@require_roles(*READERS, page=True)
+def donor_page(donor_id: int) -> str:
+    """A donor's details (the edit form for admins) and their donations."""
+    sm = current_supermarket()
+    donor = donations.get_donor(sm.id, donor_id)
+    return render_template(
+        "fund/donor.html",
+        **_context(
+            donor=donor,
+            form={
+                "name": donor.name,
+                "kind": donor.kind,
+                "contact": donor.contact,
+                "publish_full_name": donor.publish_full_name,
+                "active": donor.active,
+            },
+            kinds=DONOR_KINDS,
+            history=donations.list_donations(sm.id, donor_id=donor.id),
+            error=None,
+        ),
+    )
+
+
+@bp.post("/donors/<int:donor_id>")
+@require_roles(*ADMINS, page=True)
+def update_donor(donor_id: int) -> Response | tuple[str, int]:
+    sm = current_supermarket()
+    donor = donations.get_donor(sm.id, donor_id)
+    values = _donor_form_values(request.form.to_dict())
+    try:
+        donations.update_donor(donor.id, **values, actor=current_user())
+    except DomainError as exc:
+        return render_template(
+            "fund/donor.html",
+            **_context(
+                donor=donations.get_donor(sm.id, donor_id),
+                form=values,
+                kinds=DONOR_KINDS,
+                history=donations.list_donations(sm.id, donor_id=donor_id),
+                error=exc.message,
+            ),
+        ), exc.status
+    flash(gettext("已保存"), "ok")
+    return redirect(url_for("fund.donor_page", donor_id=donor_id))
+
+
+# ---------------------------------------------------------------- donations
+
+
+def _goods_products() -> list[Product]:
+    rows = db.session.scalars(
+        sa.select(Product)
+        .where(
+            Product.supermarket_id == current_supermarket().id,
+            Product.kind == KIND_GOODS,
+            Product.active.is_(True),
+        )
+        .order_by(Product.name, Product.id)
+    )
+    return sorted(rows, key=lambda p: (lazy_pinyin(p.name), p.id))
+
+
+def _donation_form(form: dict[str, Any], lines: list[dict[str, str]], error: str | None):
+    kind = (
+        form.get("form") if form.get("form") in (DONATION_CASH, DONATION_GOODS) else DONATION_CASH
+    )
+    while kind == DONATION_GOODS and len(lines) < GOODS_ROWS:
+        lines.append({"product_id": "", "quantity": "", "unit_value": ""})
+    products = _goods_products() if kind == DONATION_GOODS else []
+    return render_template(
+        "fund/donation_form.html",
+        **_context(
+            form=form,
+            kind=kind,
+            lines=lines,
+            donors=_donors(active_only=True),
+            products=products,
+            product_data={
+                p.id: {"cost": yuan(p.unit_cost_fen), "barcode": p.barcode or "", "unit": p.unit}
+                for p in products
+            },
+            today=local_now().date(),
+            error=error,
+        ),
+    )
+
+
+@bp.get("/donations/new")
+@require_roles(*RECORDERS, page=True)
+def new_donation_page() -> str:
+    form = {
+        "form": request.args.get("form", DONATION_CASH),
+        "donor_id": request.args.get("donor_id", ""),
+        "donated_on": local_now().date().isoformat(),
+        "print": "1",
+    }
+    return _donation_form(form, [], None)
+
+
+def _typed_rows(form) -> list[dict[str, str]]:
+    """The goods rows as typed, to show again after a refusal."""
+    return [
+        {"product_id": pid.strip(), "quantity": qty.strip(), "unit_value": value.strip()}
+        for pid, qty, value in zip(
+            form.getlist("product_id"),
+            form.getlist("quantity"),
+            form.getlist("unit_value"),
+            strict=False,
+        )
+    ]
+
+
+def _parse_lines(typed: list[dict[str, str]]) -> list[GoodsLine]:
+    """The goods rows typed: blank rows skipped, a half-filled row refused with its number."""
+    parsed = []
+    for i, row in enumerate(typed, 1):
+        pid, qty, value = row["product_id"], row["quantity"], row["unit_value"]
+        if not (pid or qty or value):
+            continue
+        if not pid.isdigit():
+            raise ValidationFailed(gettext("第%(n)s行：请选择物品", n=i))
+        if not qty.isdigit() or int(qty) <= 0:
+            raise ValidationFailed(gettext("第%(n)s行：数量应为正整数", n=i))
+        try:
+            fen = donations.fen_from_yuan(value, gettext("评估单价"))
+        except ValidationFailed as exc:
+            raise ValidationFailed(gettext("第%(n)s行：", n=i) + exc.message) from exc
+        parsed.append(GoodsLine(int(pid), int(qty), fen))
+    return parsed
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError as exc:
+        raise ValidationFailed(gettext("请填写捐赠日期（YYYY-MM-DD）")) from exc
+
+
+@bp.post("/donations/new")
+@require_roles(*RECORDERS, page=True)
+def create_donation() -> Response | tuple[str, int]:
+    sm = current_supermarket()
+    form = request.form.to_dict()
+    kind = form.get("form")
+    typed = _typed_rows(request.form) if kind == DONATION_GOODS else []
+    try:
+        on = _parse_day(form.get("donated_on", ""))
+        donor_id = int(form["donor_id"]) if (form.get("donor_id") or "").isdigit() else 0
+        if kind == DONATION_CASH:
+            donation = donations.record_cash_donation(
+                sm.id,
+                donor_id=donor_id,
+                amount_fen=donations.fen_from_yuan(form.get("amount", ""), gettext("捐赠金额")),
+                donated_on=on,
+                note=form.get("note", ""),
+                actor=current_user(),
+            )
+        elif kind == DONATION_GOODS:
+            lines = _parse_lines(typed)
+            donation = donations.record_goods_donation(
+                sm.id,
+                donor_id=donor_id,
+                lines=lines,
+                donated_on=on,
+                note=form.get("note", ""),
+                actor=current_user(),
+            )
+        else:
+            raise ValidationFailed(gettext("请选择捐赠方式"))
+    except DomainError as exc:
+        return _donation_form(form, typed, exc.message), exc.status
+    flash(
+        gettext(
+            "已登记捐赠 %(no)s，金额 %(amount)s 元",
+            no=donation.receipt_no,
+            amount=yuan(donation.amount_fen),
+        ),
+        "ok",
+    )
+    if form.get("print") == "1":
+        _print(donation.id, reprint=False)
+    return redirect(url_for("fund.donation_page", donation_id=donation.id))
+
+
+def _print(donation_id: int, *, reprint: bool) -> None:
+    """Print after the commit; say on the next page whether it came out."""
+    try:
+        job = printing.print_donation_receipt(donation_id, actor=current_user(), reprint=reprint)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return
+    if job.status == PRINT_PRINTED:
+        flash(gettext("收据已打印"), "ok")
+    else:
+        flash(
+            gettext(
+                "收据没有打印出来：%(error)s。请检查打印机后点“补打”。", error=job.last_error or ""
+            ),
+            "error",
+        )
+
+
+def _donation_context(donation: Donation) -> dict[str, Any]:
+    job = (
+        db.session.get(PrintJob, donation.last_print_job_id) if donation.last_print_job_id else None
+    )
+    return _context(
+        d=donation,
+        movements=donations.donation_movements(donation.id),
+        created_by=_display_user(donation.created_by_id),
+        reversed_by=_display_user(donation.reversed_by_id),
+        job=job,
+        reasons=REVERSE_REASONS,
+        error=None,
+        reason_value="",
+    )
+
+
+@bp.get("/donations/<int:donation_id>")
+@require_roles(*READERS, page=True)
+def donation_page(donation_id: int) -> str:
+    """One donation: donor, amount or goods, status, the receipt (print, reprint), reversal."""
+    donation = donations.get_donation(current_supermarket().id, donation_id)
+    return render_template("fund/donation.html", **_donation_context(donation))
+
+
+@bp.post("/donations/<int:donation_id>/print")
+@require_roles(*RECORDERS, page=True)
+def print_receipt(donation_id: int) -> Response:
+    donation = donations.get_donation(current_supermarket().id, donation_id)
+    _print(donation.id, reprint=donation.copies_printed > 0)
+    return redirect(url_for("fund.donation_page", donation_id=donation_id))
+
+
+@bp.post("/donations/<int:donation_id>/reverse")
+@require_roles(*ADMINS, page=True)
+def reverse(donation_id: int) -> Response | tuple[str, int]:
+    sm = current_supermarket()
+    donation = donations.get_donation(sm.id, donation_id)
+    reason = request.form.get("reason", "")
+    try:
+        donations.reverse_donation(donation.id, actor=current_user(), reason=reason)
+    except DomainError as exc:
+        donation = donations.get_donation(sm.id, donation_id)
+        context = _donation_context(donation)
+        context.update(error=exc.message, reason_value=reason)
+        return render_template("fund/donation.html", **context), exc.status
+    flash(gettext("捐赠 %(no)s 已撤销", no=donation.receipt_no), "ok")
+    return redirect(url_for("fund.donation_page", donation_id=donation_id))
+
+
+@bp.get("/donations")
+@require_roles(*READERS, page=True)
+def donations_page() -> str:
+    """Every donation over a date range (the office's register, reversed ones included)."""
+    start, end, error = _date_range(_year_start())
+    rows = donations.list_donations(current_supermarket().id, start, end)
+    return render_template(
+        "fund/donations.html",
+        **_context(
+            rows=rows,
+            summaries={d.id: donations.goods_summary(d) for d in rows if d.form == DONATION_GOODS},
+            start=start,
+            end=end,
+            error=error,
+            total_cash=sum(
+                d.amount_fen
+                for d in rows
+                if d.status == DONATION_RECORDED and d.form == DONATION_CASH
+            ),
+            total_goods=sum(
+                d.amount_fen
+                for d in rows
+                if d.status == DONATION_RECORDED and d.form == DONATION_GOODS
+            ),
+        ),
+    )
+
+
+@bp.get("/donations.xlsx")
+@require_roles(*READERS, page=True)
+def donations_xlsx() -> Response:
+    """The donation register as a workbook: every donation, reversed ones marked."""
+    sm = current_supermarket()
+    start, end, _ = _date_range(_year_start())
+    rows = donations.list_donations(sm.id, start, end)
+    rows.sort(key=lambda d: (d.donated_on, d.seq))
+    body = [
+        [
+            d.receipt_no,
+            d.donated_on.isoformat(),
+            d.donor.name,
+            str(KIND_LABELS.get(d.donor.kind, d.donor.kind)),
+            str(FORM_LABELS[d.form]),
+            donations.goods_summary(d) if d.form == DONATION_GOODS else "",
+            yuan_cell(d.amount_fen),
+            gettext("已撤销") if d.status != DONATION_RECORDED else gettext("有效"),
+            d.reverse_reason,
+            d.note,
+            _display_user(d.created_by_id),
+        ]
+        for d in rows
+    ]
+    sheet = Sheet(
+        title=gettext("%(name)s 捐赠登记簿", name=sm.name),
+        subtitle=[gettext("%(start)s 至 %(end)s", start=start.isoformat(), end=end.isoformat())],
+        headers=[
+            gettext("收据号"),
+            gettext("日期"),
+            gettext("捐赠方"),
+            gettext("类别"),
+            gettext("方式"),
+            gettext("物品"),
+            gettext("金额/价值(元)"),
+            gettext("状态"),
+            gettext("撤销原因"),
+            gettext("备注"),
+            gettext("经办人"),
+        ],
+        rows=body,
+        money_columns=(6,),
+        widths=(11, 12, 20, 10, 7, 28, 13, 8, 16, 16, 10),
+        footer=[gettext("经办人："), gettext("审核人："), gettext("监督小组：")],
+        name=gettext("捐赠登记簿"),
+    )
+    filename = gettext("捐赠登记簿") + f"_{start.isoformat()}_{end.isoformat()}.xlsx"
+    return send_xlsx(workbook_bytes([sheet]), filename)
+
+
+# ---------------------------------------------------------------- the public list
+
+
+@bp.get("/public")
+@require_roles(*READERS, page=True)
+def public_page() -> str:
+    """The donor list for public notice (捐赠公示), an A4 page to print: people masked unless
+    they agreed, never a contact."""
+    start, end, error = _date_range(_year_start())
+    rows = donations.public_rows(current_supermarket().id, start, end)
+    return render_template(
+        "fund/public.html",
+        **_context(
+            rows=rows,
+            start=start,
+            end=end,
+            error=error,
+            total_cash=sum(r.amount_fen for r in rows if r.cash),
+            total_goods=sum(r.amount_fen for r in rows if not r.cash),
+            printed_on=local_now().date(),
+        ),
+    )
+
+
+@bp.get("/public.xlsx")
+@require_roles(*READERS, page=True)
+def public_xlsx() -> Response:
+    sm = current_supermarket()
+    start, end, _ = _date_range(_year_start())
+    rows = donations.public_rows(sm.id, start, end)
+    body = [
+        [
+            i,
+            r.donated_on.isoformat(),
+            r.name,
+            r.kind,
+            r.form,
+            r.goods,
+            yuan_cell(r.amount_fen),
+        ]
+        for i, r in enumerate(rows, 1)
+    ]
+    body.append(["", gettext("合计"), "", "", "", "", yuan_cell(sum(r.amount_fen for r in rows))])
+    sheet = Sheet(
+        title=gettext("%(name)s 捐赠公示", name=sm.name),
+        subtitle=[gettext("%(start)s 至 %(end)s", start=start.isoformat(), end=end.isoformat())],
+        headers=[
+            gettext("序号"),
+            gettext("日期"),
+            gettext("捐赠方"),
+            gettext("类别"),
+            gettext("方式"),
+            gettext("物品"),
+            gettext("金额/价值(元)"),
+        ],
+        rows=body,
+        money_columns=(6,),
+        widths=(6, 12, 22, 10, 8, 30, 14),
+        footer=[gettext("衷心感谢以上单位和个人对积分超市的支持！"), gettext("村民委员会")],
+        name=gettext("捐赠公示"),
+    )
+    filename = gettext("捐赠公示") + f"_{start.isoformat()}_{end.isoformat()}.xlsx"
+    return send_xlsx(workbook_bytes([sheet]), filename)
