@@ -1,0 +1,427 @@
+"""The stocktake pages (盘点): the list of counts, starting one, the count page several
+people use at once, and the variance report with the approval and sign-off buttons.
+
+Keepers and admins start, count and submit; admins approve, send back and cancel; the
+supervisors sign off and read everything. The count page posts each scan here
+(``POST /stocktake/<id>/scan``, JSON from ``static/js/stocktake.js`` or a plain form without
+JavaScript) and polls the lines every few seconds, so what one phone counts shows up on the
+others. A phone's camera posts frames to ``/stocktake/<id>/frame``, decoded by the same
+decoders as the counter's tablet page but never published to the counter's scan stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+
+from hardware import decoders
+from inventory import products as product_service
+from inventory import stocktake as service
+from inventory.models import (
+    COUNT_APPROVED,
+    COUNT_COUNTING,
+    COUNT_EVENT_KINDS,
+    COUNT_SUBMITTED,
+)
+from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
+from kiosk.export import Sheet, workbook_bytes, yuan
+from kiosk.extensions import db
+from kiosk.formatting import local_time
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
+from kiosk.timeutil import utcnow
+from kiosk.web.downloads import send_xlsx
+from kiosk.web.scanner import MAX_DECODE_SIDE, MAX_FRAME_BYTES, hub
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("stocktake", __name__, url_prefix="/stocktake")
+
+READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
+COUNTERS = (ROLE_KEEPER, ROLE_ADMIN)
+POLL_SECONDS = 3
+
+
+def state_label(status: str) -> str:
+    return {
+        "counting": gettext("清点中"),
+        "submitted": gettext("已提交，待审批"),
+        "approved": gettext("已审批，待监督签字"),
+        "posted": gettext("已签字入账"),
+        "cancelled": gettext("已取消"),
+    }.get(status, status)
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    user = current_user()
+    return {
+        "supermarket": current_supermarket(),
+        "user": user,
+        "can_edit": user is not None and user.role in COUNTERS,
+        "can_count": user is not None and user.role in COUNTERS,
+        "is_admin": user is not None and user.role == ROLE_ADMIN,
+        "is_supervisor": user is not None and user.role == ROLE_SUPERVISOR,
+        "state_label": state_label,
+        **extra,
+    }
+
+
+def _blind(status: str) -> bool:
+    """Keepers count blind: no book quantities for them while the count is counting."""
+    user = current_user()
+    return status == COUNT_COUNTING and user is not None and user.role == ROLE_KEEPER
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("")
+@require_roles(*READERS, page=True)
+def index_page() -> str:
+    """Every count of this supermarket, newest first, with its progress."""
+    supermarket = current_supermarket()
+    counts = service.list_stocktakes(supermarket.id)
+    progress = service.progress([st.id for st in counts])
+    return render_template("stocktake/index.html", **_context(counts=counts, progress=progress))
+
+
+@bp.get("/new")
+@require_roles(*COUNTERS, page=True)
+def start_page() -> str:
+    """Choose what to count: everything, or some categories."""
+    return _start_form()
+
+
+def _start_form(error: str | None = None, chosen: list[int] | None = None, note: str = ""):
+    supermarket = current_supermarket()
+    categories = product_service.categories(supermarket.id)
+    return render_template(
+        "stocktake/start.html",
+        **_context(
+            categories=categories, error=error, chosen=set(chosen or []), note=note, scope="all"
+        ),
+    ), (400 if error else 200)
+
+
+@bp.post("/new")
+@require_roles(*COUNTERS, page=True)
+def start() -> Any:
+    supermarket = current_supermarket()
+    scope = request.form.get("scope", "all")
+    note = request.form.get("note", "")
+    chosen: list[int] = []
+    for raw in request.form.getlist("category"):
+        if raw.isdigit():
+            chosen.append(int(raw))
+    if scope == "categories" and not chosen:
+        return _start_form(gettext("请至少选择一个分类，或选择盘点全部商品"), chosen, note)
+    try:
+        st = service.start_count(
+            supermarket.id,
+            actor=current_user(),
+            category_ids=chosen if scope == "categories" else None,
+            note=note,
+        )
+    except DomainError as exc:
+        return _start_form(exc.message, chosen, note)
+    flash(gettext("已开始第%(n)s号盘点，账面数量已锁定", n=st.id), "ok")
+    return redirect(url_for("stocktake.count_page", stocktake_id=st.id))
+
+
+@bp.get("/<int:stocktake_id>/count")
+@require_roles(*COUNTERS, page=True)
+def count_page(stocktake_id: int) -> Any:
+    """The count: scan (wedge, camera or typed), + / − / set per line, polled from the server."""
+    supermarket = current_supermarket()
+    st = service.get_stocktake(stocktake_id, supermarket.id)
+    if st.status != COUNT_COUNTING:
+        flash(gettext("这次盘点已不在清点中"), "error")
+        return redirect(url_for("stocktake.report_page", stocktake_id=st.id))
+    lines = service.line_states(st.id)
+    return render_template(
+        "stocktake/count.html",
+        **_context(
+            st=st,
+            lines=lines,
+            counted=sum(1 for ln in lines if ln.counted_qty is not None),
+            poll_seconds=POLL_SECONDS,
+            can_decode=bool(decoders.available_decoders()),
+        ),
+    )
+
+
+@bp.get("/<int:stocktake_id>/lines")
+@require_roles(*COUNTERS)
+def lines_json(stocktake_id: int) -> Response:
+    """The count's lines as JSON, for the count page's polling."""
+    supermarket = current_supermarket()
+    st = service.get_stocktake(stocktake_id, supermarket.id)
+    lines = service.line_states(st.id)
+    return jsonify(
+        {
+            "status": st.status,
+            "status_label": state_label(st.status),
+            "counted": sum(1 for ln in lines if ln.counted_qty is not None),
+            "total": len(lines),
+            "lines": [
+                dict(ln.to_dict(), last_local=local_time(ln.last_at, "%H:%M")) for ln in lines
+            ],
+        }
+    )
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise ValidationFailed(gettext("数量必须是整数"))
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    raise ValidationFailed(gettext("数量必须是整数"))
+
+
+@bp.post("/<int:stocktake_id>/scan")
+@require_roles(*COUNTERS)  # a lapsed session answers 401 JSON: the page goes to the login
+def scan(stocktake_id: int) -> Any:
+    """Count one line: JSON {barcode | line_id, kind, quantity, device, key} or a plain form."""
+    supermarket = current_supermarket()
+    data = request.get_json(silent=True) if request.is_json else request.form
+    data = data or {}
+    as_json = _wants_json()
+    try:
+        kind = str(data.get("kind") or "add")
+        if kind not in COUNT_EVENT_KINDS:
+            raise ValidationFailed(gettext("清点方式不正确"))
+        line_id = _int(data.get("line_id"))
+        barcode = str(data.get("barcode") or "").strip() or None
+        if line_id is None and barcode is None:
+            raise ValidationFailed(gettext("请扫描或输入商品条码"))
+        result = service.record_count(
+            stocktake_id,
+            actor=current_user(),
+            kind=kind,
+            quantity=_int(data.get("quantity"), 1),
+            line_id=line_id,
+            barcode=barcode,
+            device=str(data.get("device") or ("typed" if barcode else "button")),
+            client_key=str(data["key"]) if data.get("key") else None,
+            supermarket_id=supermarket.id,
+        )
+    except DomainError as exc:
+        if as_json:
+            return jsonify(exc.to_dict()), exc.status
+        flash(exc.message, "error")
+        return redirect(url_for("stocktake.count_page", stocktake_id=stocktake_id))
+    if as_json:
+        return jsonify(
+            {
+                "line_id": result.line_id,
+                "product_id": result.product_id,
+                "name": result.name,
+                "counted_qty": result.counted_qty,
+                "duplicate": result.duplicate,
+                "last_by": current_user().display_name,
+                "last_local": local_time(utcnow(), "%H:%M"),
+            }
+        )
+    if result.counted_qty is None:
+        flash(gettext("%(name)s：已改回未清点", name=result.name), "ok")
+    else:
+        flash(gettext("%(name)s：已清点 %(n)s", name=result.name, n=result.counted_qty), "ok")
+    return redirect(url_for("stocktake.count_page", stocktake_id=stocktake_id))
+
+
+def _read_frame() -> np.ndarray | None:
+    upload = request.files.get("frame")
+    data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
+    if not data or len(data) > MAX_FRAME_BYTES:
+        return None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if image is None or image.size == 0:
+        return None
+    side = max(image.shape)
+    if side > MAX_DECODE_SIDE:
+        scale = MAX_DECODE_SIDE / side
+        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
+
+
+@bp.post("/<int:stocktake_id>/frame")
+@require_roles(*COUNTERS)
+def frame(stocktake_id: int) -> Any:
+    """Decode one phone camera frame and return the codes; the page counts each new one.
+
+    Unlike ``/scanner/frame`` nothing is published to the counter's scan stream: a product
+    shown to a counting phone must not land in a resident's cart at the counter.
+    """
+    service.get_stocktake(stocktake_id, current_supermarket().id)
+    image = _read_frame()
+    if image is None:
+        message = gettext("图片无法识别：请上传清晰的JPEG照片")
+        return jsonify({"error": {"code": "bad_image", "message": message}}), 400
+    try:
+        found = decoders.decode(image, hub().decoder)
+    except decoders.DecoderUnavailable:
+        message = gettext("本机没有可用的扫码解码器")
+        return jsonify({"error": {"code": "no_decoder", "message": message}}), 503
+    return jsonify({"codes": [{"text": c.text, "kind": c.kind} for c in found]})
+
+
+def _action(stocktake_id: int, fn, done: str, **kwargs: Any) -> Response:
+    try:
+        fn(stocktake_id, actor=current_user(), supermarket_id=current_supermarket().id, **kwargs)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "ok")
+    return redirect(url_for("stocktake.report_page", stocktake_id=stocktake_id))
+
+
+@bp.post("/<int:stocktake_id>/submit")
+@require_roles(*COUNTERS, page=True)
+def submit(stocktake_id: int) -> Response:
+    return _action(stocktake_id, service.submit, gettext("已提交，等待村管理员审批"))
+
+
+@bp.post("/<int:stocktake_id>/send-back")
+@require_roles(ROLE_ADMIN, page=True)
+def send_back(stocktake_id: int) -> Response:
+    reason = request.form.get("reason", "")
+    return _action(stocktake_id, service.send_back, gettext("已退回，可以继续清点"), reason=reason)
+
+
+@bp.post("/<int:stocktake_id>/cancel")
+@require_roles(ROLE_ADMIN, page=True)
+def cancel(stocktake_id: int) -> Response:
+    reason = request.form.get("reason", "")
+    return _action(stocktake_id, service.cancel, gettext("已取消这次盘点"), reason=reason)
+
+
+@bp.post("/<int:stocktake_id>/approve")
+@require_roles(ROLE_ADMIN, page=True)
+def approve(stocktake_id: int) -> Response:
+    return _action(
+        stocktake_id, service.approve, gettext("已审批：盘盈盘亏已记入库存台账，等待监督小组签字")
+    )
+
+
+@bp.post("/<int:stocktake_id>/sign-off")
+@require_roles(ROLE_SUPERVISOR, page=True)
+def sign_off(stocktake_id: int) -> Response:
+    return _action(stocktake_id, service.sign_off, gettext("已签字确认，本次盘点入账完成"))
+
+
+@bp.get("/<int:stocktake_id>")
+@require_roles(*READERS, page=True)
+def report_page(stocktake_id: int) -> str:
+    """The variance report (盘点差异表) and the buttons for the next step."""
+    rep = service.report(stocktake_id, current_supermarket().id)
+    only = request.args.get("show", "all")
+    st = rep.stocktake
+    ids = {
+        st.started_by_id,
+        st.submitted_by_id,
+        st.approved_by_id,
+        st.posted_by_id,
+        st.cancelled_by_id,
+    } - {None}
+    people = {
+        u.id: u.display_name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))
+    }
+    return render_template(
+        "stocktake/report.html",
+        **_context(
+            st=rep.stocktake,
+            rep=rep,
+            show_book=not _blind(rep.stocktake.status),
+            show=only if only in ("all", "variance", "uncounted") else "all",
+            events=service.count_events(rep.stocktake.id, limit=30),
+            people=people,
+            device_labels={
+                "wedge": gettext("扫码枪"),
+                "camera": gettext("摄像头"),
+                "typed": gettext("输入条码"),
+                "button": gettext("按键"),
+            },
+            COUNT_COUNTING=COUNT_COUNTING,
+            COUNT_SUBMITTED=COUNT_SUBMITTED,
+            COUNT_APPROVED=COUNT_APPROVED,
+        ),
+    )
+
+
+@bp.get("/<int:stocktake_id>/report.xlsx")
+@require_roles(*READERS, page=True)
+def report_xlsx(stocktake_id: int) -> Response:
+    """The variance report as a spreadsheet, to print and sign."""
+    rep = service.report(stocktake_id, current_supermarket().id)
+    st = rep.stocktake
+    if _blind(st.status):
+        raise PermissionDenied(gettext("清点期间不显示账面数量，提交后才能下载差异表"))
+    rows = []
+    for r in rep.rows:
+        rows.append(
+            [
+                r.category,
+                r.sku,
+                r.name,
+                r.unit,
+                r.book_qty,
+                r.moved_before_count if r.counted else "",
+                r.expected_qty if r.counted else "",
+                r.counted_qty if r.counted else gettext("未清点"),
+                r.variance if r.counted else "",
+                yuan(r.unit_cost_fen),
+                yuan(r.value_fen) if r.value_fen is not None else "",
+            ]
+        )
+    sheet = Sheet(
+        title=gettext("盘点差异表 第%(n)s号", n=st.id),
+        headers=[
+            gettext("分类"),
+            gettext("编号"),
+            gettext("商品"),
+            gettext("单位"),
+            gettext("账面数量"),
+            gettext("盘点期间进出"),
+            gettext("应有数量"),
+            gettext("实盘数量"),
+            gettext("差异数量"),
+            gettext("单位成本（元）"),
+            gettext("差异金额（元）"),
+        ],
+        rows=rows,
+        subtitle=[
+            f"{current_supermarket().name} · {st.scope} · {state_label(st.status)}",
+            gettext("开始：%(t)s", t=local_time(st.started_at)),
+        ],
+        footer=[
+            gettext(
+                "盘盈 %(g)s 元，盘亏 %(l)s 元，净额 %(n)s 元",
+                g=yuan(rep.gain_fen),
+                l=yuan(rep.loss_fen),
+                n=yuan(rep.net_fen),
+            ),
+            gettext("盘点人：__________  审批人：__________  监督小组：__________"),
+        ],
+        money_columns=(9, 10),
+        name=gettext("盘点差异表"),
+    )
+    return send_xlsx(workbook_bytes([sheet]), f"盘点差异表-{st.id}.xlsx")
