@@ -76,3 +76,66 @@ def ensure_open(supermarket_id: int, moment_utc: datetime | None = None) -> str:
     if is_closed(supermarket_id, month):
         raise MonthClosed(month=month)
     return month
+
+
+def last_closed_month(supermarket_id: int) -> str | None:
+    """The latest closed month ("2026-10"), or None before the first close."""
+    return db.session.scalar(
+        sa.select(sa.func.max(MonthClose.month)).where(MonthClose.supermarket_id == supermarket_id)
+    )
+
+
+def first_month(supermarket_id: int) -> str:
+    """The first month of the books: the supermarket's creation or its earliest posting,
+    whichever is earlier (data brought in from paper may predate the supermarket's row)."""
+    from inventory.models import FundAccount, FundEntry, Product, StockMovement
+    from kiosk.models import Redemption, Supermarket
+
+    candidates = [
+        db.session.scalar(
+            sa.select(Supermarket.created_at).where(Supermarket.id == supermarket_id)
+        ),
+        db.session.scalar(
+            sa.select(sa.func.min(StockMovement.created_at))
+            .join(Product, Product.id == StockMovement.product_id)
+            .where(Product.supermarket_id == supermarket_id)
+        ),
+        db.session.scalar(
+            sa.select(sa.func.min(FundEntry.created_at))
+            .join(FundAccount, FundAccount.id == FundEntry.fund_account_id)
+            .where(FundAccount.supermarket_id == supermarket_id)
+        ),
+        db.session.scalar(
+            sa.select(sa.func.min(Redemption.created_at)).where(
+                Redemption.supermarket_id == supermarket_id
+            )
+        ),
+    ]
+    moments = [m for m in candidates if m is not None]
+    return month_of(min(moments)) if moments else month_of(utcnow())
+
+
+def next_month_to_close(supermarket_id: int) -> str:
+    """Months close in order: the one after the last closed month (or the first month)."""
+    last = last_closed_month(supermarket_id)
+    return next_month(last) if last is not None else first_month(supermarket_id)
+
+
+def posting_month(supermarket_id: int, moment_utc: datetime | None = None) -> str:
+    """The month a correction found at ``moment_utc`` is posted in: its own month while open,
+    otherwise the first open month after it (never a closed, earlier one)."""
+    month = month_of(moment_utc or utcnow())
+    last = last_closed_month(supermarket_id)
+    if last is not None and month <= last:
+        return next_month(last)
+    return month
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive, oldest first ([] if first > last)."""
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months

@@ -1,0 +1,349 @@
+"""The month-end pages (月结): the months and their state, a month's reconciliation report on
+screen, as XLSX and as a printable A4 page with sign-off lines, the close action and the
+summary slip on the thermal printer.
+
+Admins (the village committee) close; keepers view and print; supervisors view (and sign the
+paper). An open month's report is computed live and marked as a preview; a closed month shows
+the report stored at its close.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
+
+from inventory import monthend, periods
+from kiosk import printing
+from kiosk.errors import DomainError
+from kiosk.export import Sheet, workbook_bytes, yuan
+from kiosk.extensions import db
+from kiosk.models import PRINT_PRINTED, ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
+from kiosk.web.downloads import send_xlsx
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("monthend", __name__, url_prefix="/month-end")
+
+VIEWERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
+PRINTERS = (ROLE_KEEPER, ROLE_ADMIN)
+
+
+def _month(value: str) -> str:
+    try:
+        periods.parse_month(value)
+    except ValueError:
+        abort(404)
+    return value
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    user = current_user()
+    return {
+        "supermarket": current_supermarket(),
+        "user": user,
+        "can_edit": user is not None and user.role == ROLE_ADMIN,
+        "can_close": user is not None and user.role == ROLE_ADMIN,
+        "can_print": user is not None and user.role in PRINTERS,
+        **extra,
+    }
+
+
+def _report_context(month: str) -> dict[str, Any]:
+    supermarket = current_supermarket()
+    report, close = monthend.report_for(supermarket.id, month)
+    closed_by = db.session.get(User, close.closed_by_id) if close and close.closed_by_id else None
+    return {
+        "month": month,
+        "report": report,
+        "close": close,
+        "closed_by": closed_by,
+        "refusals": [] if close else monthend.close_refusals(supermarket.id, month),
+        "is_next": close is None and periods.next_month_to_close(supermarket.id) == month,
+        "tieout_rows": tieout_rows(report),
+    }
+
+
+def tieout_rows(report: dict[str, Any]) -> list[tuple[str, str, int | None, int | None, str]]:
+    """The tie-out as (key, label, points, fen, kind) rows, the same on screen, A4 and XLSX.
+    ``kind`` is "line", "total" or "why" (a line explaining the difference)."""
+    t = report["tieout"]
+    quota = t.get("spend") == "quota"
+    pts = gettext("额度") if quota else gettext("积分")
+    rows = [
+        (
+            "issued",
+            gettext("本月兑换（%(n)s单）", n=t["redemptions"]),
+            t["points_issued"],
+            t["cost_issued_lines"],
+            "line",
+        ),
+        (
+            "voided_same",
+            gettext("减：本月作废本月的兑换（%(n)s单）", n=t["voids_same_month"]),
+            -t["points_voided_same"],
+            -t["cost_voided_same"],
+            "line",
+        ),
+        (
+            "voided_earlier",
+            gettext("减：本月作废以前月份的兑换（%(n)s单）", n=t["voids_earlier_month"]),
+            -t["points_voided_earlier"],
+            -t["cost_voided_earlier"],
+            "line",
+        ),
+        ("net", gettext("本月兑换净额（%(unit)s）", unit=pts), t["points_net"], None, "total"),
+        ("from_balance", gettext("其中从积分余额扣减"), t["points_from_balance"], None, "line"),
+        ("from_quota", gettext("其中使用本期兑换额度"), t["points_from_quota"], None, "line"),
+        (
+            "value",
+            gettext("按每元%(n)s积分折合金额", n=t["points_per_yuan"]),
+            None,
+            t["value_at_rate"],
+            "total",
+        ),
+        (
+            "goods_cost",
+            gettext("发出商品成本（库存台账）"),
+            t["goods_points"],
+            t["goods_cost_ledger"],
+            "line",
+        ),
+        (
+            "services_cost",
+            gettext("发出服务成本"),
+            t["services_points"],
+            t["services_cost"],
+            "line",
+        ),
+        ("cost", gettext("发出成本合计"), None, t["cost_issued"], "total"),
+        ("difference", gettext("差额（折合金额减发出成本）"), None, t["difference"], "total"),
+        ("rounding", gettext("其中：积分向上取整的进位差"), None, t["rounding"], "why"),
+        ("free", gettext("其中：免费项目（如长者食堂）"), None, t["free_items"], "why"),
+        (
+            "price",
+            gettext("其中：未按现行比例计价（比例或价格变动）"),
+            None,
+            t["price_changes"],
+            "why",
+        ),
+        ("timing", gettext("其中：兑换与库存台账记账时间跨月"), None, t["timing"], "why"),
+        ("remainder", gettext("其中：折算尾差"), None, t["remainder"], "why"),
+    ]
+    return rows
+
+
+@bp.get("/")
+@require_roles(*VIEWERS, page=True)
+def index_page():
+    supermarket = current_supermarket()
+    months = monthend.month_list(supermarket.id)
+    upcoming = next((m for m in months if m["next"]), None)
+    refusals = monthend.close_refusals(supermarket.id, upcoming["month"]) if upcoming else []
+    closers = {
+        u.id: u
+        for u in (
+            db.session.get(User, m["close"].closed_by_id)
+            for m in months
+            if m["close"] is not None and m["close"].closed_by_id
+        )
+        if u is not None
+    }
+    return render_template(
+        "monthend/index.html",
+        **_context(months=months, upcoming=upcoming, refusals=refusals, closers=closers),
+    )
+
+
+@bp.get("/<month>")
+@require_roles(*VIEWERS, page=True)
+def report_page(month: str):
+    month = _month(month)
+    return render_template("monthend/report.html", **_context(**_report_context(month)))
+
+
+@bp.get("/<month>/print")
+@require_roles(*VIEWERS, page=True)
+def print_page(month: str):
+    """The A4 page for the binder: the report and the sign-off lines."""
+    month = _month(month)
+    return render_template("monthend/print.html", **_context(**_report_context(month)))
+
+
+@bp.get("/<month>/report.xlsx")
+@require_roles(*VIEWERS, page=True)
+def report_xlsx(month: str):
+    month = _month(month)
+    ctx = _context(**_report_context(month))
+    data = workbook_bytes(_sheets(ctx))
+    return send_xlsx(data, gettext("月结对账表-%(month)s.xlsx", month=month))
+
+
+@bp.post("/<month>/close")
+@require_roles(ROLE_ADMIN, page=True)
+def close_action(month: str):
+    month = _month(month)
+    supermarket = current_supermarket()
+    try:
+        monthend.close_month(supermarket.id, month, actor=current_user())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("monthend.report_page", month=month))
+    flash(gettext("%(month)s 已结账。以后发现的更正记入下一个未结账的月份。", month=month), "ok")
+    return redirect(url_for("monthend.report_page", month=month))
+
+
+@bp.post("/<month>/slip")
+@require_roles(*PRINTERS, page=True)
+def print_slip(month: str):
+    month = _month(month)
+    supermarket = current_supermarket()
+    try:
+        job = printing.print_month_slip(supermarket.id, month, actor=current_user())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        if job.status == PRINT_PRINTED:
+            flash(gettext("月结小票已打印"), "ok")
+        else:
+            flash(
+                gettext(
+                    "小票没有打印出来：%(error)s。请检查打印机后再试。", error=job.last_error or ""
+                ),
+                "error",
+            )
+    return redirect(url_for("monthend.report_page", month=month))
+
+
+def _sheets(ctx: dict[str, Any]) -> list[Sheet]:
+    report, month = ctx["report"], ctx["month"]
+    supermarket = ctx["supermarket"]
+    state = (
+        gettext("已结账")
+        if ctx["close"] is not None
+        else gettext("未结账（预览，数字可能还会变化）")
+    )
+    subtitle = [f"{supermarket.name} · {month} · {state}"]
+    footer = [
+        gettext("超市管理员签字：____________  日期：________"),
+        gettext("村两委审核签字：____________  日期：________"),
+        gettext("监督小组签字：____________  日期：________"),
+    ]
+    headers = [
+        gettext("编号"),
+        gettext("商品"),
+        gettext("单位"),
+        gettext("期初数量"),
+        gettext("期初金额"),
+        gettext("采购入库"),
+        gettext("采购金额"),
+        gettext("捐赠入库"),
+        gettext("捐赠金额"),
+        gettext("兑换出库"),
+        gettext("兑换金额"),
+        gettext("作废退回"),
+        gettext("退回金额"),
+        gettext("报损"),
+        gettext("报损金额"),
+        gettext("盘点差异"),
+        gettext("差异金额"),
+        gettext("期末账面"),
+        gettext("期末金额"),
+        gettext("盘点实数"),
+        gettext("期末均价"),
+        gettext("按均价金额"),
+        gettext("均价差"),
+    ]
+    money = (4, 6, 8, 10, 12, 14, 16, 18, 20, 21, 22)
+
+    def stock_row(line: dict[str, Any], first: list[str], total: bool = False) -> list[Any]:
+        # Quantities of different units do not add up: the totals row has values only.
+        row = [
+            *first,
+            line["opening_qty"],
+            yuan(line["opening_value"]),
+            line["purchase_qty"],
+            yuan(line["purchase_value"]),
+            line["donation_qty"],
+            yuan(line["donation_value"]),
+            line["redeemed_qty"],
+            yuan(line["redeemed_value"]),
+            line["void_qty"],
+            yuan(line["void_value"]),
+            line["adjustment_qty"],
+            yuan(line["adjustment_value"]),
+            line["count_qty"],
+            yuan(line["count_value"]),
+            line["closing_qty"],
+            yuan(line["closing_value"]),
+        ]
+        if total:
+            row = [
+                cell if i < len(first) or (i - len(first)) % 2 else "" for i, cell in enumerate(row)
+            ]
+        return row
+
+    rows = [
+        [
+            *stock_row(ln, [ln["sku"], ln["name"], ln["unit"]]),
+            "" if ln["counted_qty"] is None else ln["counted_qty"],
+            yuan(ln["average_cost"]),
+            yuan(ln["value_at_average"]),
+            yuan(ln["average_difference"]),
+        ]
+        for ln in report["products"]
+    ]
+    totals = report["stock_totals"]
+    rows.append(
+        [
+            *stock_row(totals, ["", gettext("合计"), ""], total=True),
+            "",
+            "",
+            yuan(totals["value_at_average"]),
+            yuan(totals["average_difference"]),
+        ]
+    )
+    f = report["fund"]
+    fund_rows = [
+        [gettext("期初余额"), yuan(f["opening"])],
+        [gettext("现金捐赠"), yuan(f["donations"])],
+        [gettext("采购支出"), yuan(-f["purchases"])],
+        [gettext("撤销冲回"), yuan(f["reversals"])],
+        [gettext("期末余额"), yuan(f["closing"])],
+    ]
+    tie_rows = [
+        [label, "" if p is None else p, "" if fen is None else yuan(fen)]
+        for _key, label, p, fen, _kind in ctx["tieout_rows"]
+    ]
+    return [
+        Sheet(
+            title=gettext("库存月结表 %(month)s", month=month),
+            name=gettext("库存"),
+            subtitle=subtitle,
+            headers=headers,
+            rows=rows,
+            footer=footer,
+            widths=[10, 18, 6] + [10] * 20,
+            money_columns=money,
+        ),
+        Sheet(
+            title=gettext("基金池月结 %(month)s", month=month),
+            name=gettext("基金池"),
+            subtitle=subtitle,
+            headers=[gettext("项目"), gettext("金额（元）")],
+            rows=fund_rows,
+            footer=footer,
+            widths=[24, 16],
+            money_columns=(1,),
+        ),
+        Sheet(
+            title=gettext("积分与发出成本对账 %(month)s", month=month),
+            name=gettext("对账"),
+            subtitle=subtitle,
+            headers=[gettext("项目"), gettext("积分"), gettext("金额（元）")],
+            rows=tie_rows,
+            footer=footer,
+            widths=[44, 12, 16],
+            money_columns=(2,),
+        ),
+    ]
