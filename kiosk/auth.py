@@ -16,9 +16,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk import audit
 from kiosk.database import write_transaction
-from kiosk.errors import AccountLocked, DuplicateValue, LoginFailed, NotFound, ValidationFailed
+from kiosk.errors import (
+    AccountLocked,
+    DuplicateValue,
+    LoginFailed,
+    NotFound,
+    TooManyAttempts,
+    ValidationFailed,
+)
 from kiosk.extensions import db
-from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, User
+from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, ScanThrottle, User
 from kiosk.timeutil import utcnow
 
 TOKEN_PREFIX = "jf_"
@@ -62,7 +69,7 @@ def create_user(
         )
         db.session.add(user)
         db.session.flush()
-        audit.record("user.create", user, actor=actor, username=username, role=role)
+        audit.record("user.create", user, actor=actor, after=_public(user))
     return user
 
 
@@ -143,17 +150,34 @@ def issue_token(user_id: int, *, label: str = "", actor: User | None = None) -> 
         row = ApiToken(user_id=user.id, token_hash=_hash_token(token), label=label)
         db.session.add(row)
         db.session.flush()
-        audit.record("token.issue", row, actor=actor or user, user_id=user.id, label=label)
+        audit.record(
+            "token.issue",
+            row,
+            actor=actor or user,
+            supermarket_id=user.supermarket_id,
+            user_id=user.id,
+            label=label,
+        )
     return token
 
 
 def revoke_token(token_id: int, *, actor: User) -> None:
+    """Revoke an API token at once; revoking one twice is refused."""
     with write_transaction():
-        row = db.session.get(ApiToken, token_id)
+        row = db.session.get(ApiToken, token_id, with_for_update=True)
         if row is None:
             raise NotFound("没有找到该令牌")
+        if row.revoked_at is not None:
+            raise ValidationFailed("该令牌已经吊销")
         row.revoked_at = utcnow()
-        audit.record("token.revoke", row, actor=actor, user_id=row.user_id)
+        audit.record(
+            "token.revoke",
+            row,
+            actor=actor,
+            supermarket_id=row.user.supermarket_id,
+            user_id=row.user_id,
+            label=row.label,
+        )
 
 
 def user_for_token(token: str) -> User | None:
@@ -164,3 +188,220 @@ def user_for_token(token: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user
+
+
+# --- managing users (用户管理) ------------------------------------------------------------------
+# Every change is audited with what it changed; secrets never appear in the log (only whether
+# a password or PIN is set).
+
+
+def _public(user: User) -> dict:
+    """What the audit log may show about a user: never a hash or a secret."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "supermarket_id": user.supermarket_id,
+        "active": user.active,
+        "has_password": user.password_hash is not None,
+        "has_pin": user.pin_hash is not None,
+    }
+
+
+def _locked_user(user_id: int) -> User:
+    user = db.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("没有找到该用户")
+    return user
+
+
+def list_users(supermarket_id: int | None) -> list[User]:
+    """Users of a supermarket and those serving every supermarket (all when None)."""
+    stmt = sa.select(User)
+    if supermarket_id is not None:
+        stmt = stmt.where(
+            sa.or_(User.supermarket_id == supermarket_id, User.supermarket_id.is_(None))
+        )
+    return list(db.session.scalars(stmt.order_by(User.active.desc(), User.role, User.username)))
+
+
+def list_tokens(user_ids: list[int]) -> list[ApiToken]:
+    """API tokens of these users, newest first (hashes only; a token is shown once)."""
+    if not user_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id.in_(user_ids))
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def reset_password(user_id: int, password: str, *, actor: User) -> None:
+    """Set a new password (at least 6 characters); ends the user's open sessions."""
+    if not password or len(password) < 6:
+        raise ValidationFailed("密码至少6位")
+    with write_transaction():
+        user = _locked_user(user_id)
+        had = user.password_hash is not None
+        user.password_hash = _hash_secret(password)
+        user.failed_attempts = 0
+        user.locked_until = None
+        audit.record(
+            "user.reset_password",
+            user,
+            actor=actor,
+            username=user.username,
+            before={"has_password": had},
+            after={"has_password": True},
+        )
+
+
+def reset_pin(user_id: int, pin: str | None, *, actor: User) -> None:
+    """Set a keeper's counter PIN (4–8 digits), or remove it with an empty PIN."""
+    pin = (pin or "").strip()
+    if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise ValidationFailed("PIN应为4到8位数字")
+    with write_transaction():
+        user = _locked_user(user_id)
+        if user.role != ROLE_KEEPER and pin:
+            raise ValidationFailed("只有超市管理员（keeper）可以使用PIN登录")
+        if not pin and user.password_hash is None:
+            raise ValidationFailed("该用户没有密码，不能去掉PIN")
+        had = user.pin_hash is not None
+        user.pin_hash = _hash_secret(pin) if pin else None
+        user.failed_attempts = 0
+        user.locked_until = None
+        audit.record(
+            "user.reset_pin",
+            user,
+            actor=actor,
+            username=user.username,
+            before={"has_pin": had},
+            after={"has_pin": bool(pin)},
+        )
+
+
+def set_active(user_id: int, active: bool, *, actor: User) -> None:
+    """Deactivate (停用) or reactivate a user. A deactivated user cannot log in and their
+    tokens stop working; nobody may deactivate themselves or the last active admin."""
+    from kiosk.models import ROLE_ADMIN
+
+    with write_transaction():
+        user = _locked_user(user_id)
+        if user.active == active:
+            raise ValidationFailed("该用户已经是启用状态" if active else "该用户已经停用")
+        if not active:
+            if user.id == actor.id:
+                raise ValidationFailed("不能停用自己的账号")
+            if user.role == ROLE_ADMIN:
+                others = db.session.scalar(
+                    sa.select(sa.func.count(User.id)).where(
+                        User.role == ROLE_ADMIN, User.active.is_(True), User.id != user.id
+                    )
+                )
+                if not others:
+                    raise ValidationFailed("这是最后一个启用的村委管理员，不能停用")
+        user.active = active
+        audit.record(
+            "user.activate" if active else "user.deactivate",
+            user,
+            actor=actor,
+            username=user.username,
+            before={"active": not active},
+            after={"active": active},
+        )
+
+
+def unlock(user_id: int, *, actor: User) -> None:
+    """Lift a lock from too many failed logins (解锁)."""
+    with write_transaction():
+        user = _locked_user(user_id)
+        if not is_locked(user) and not user.failed_attempts:
+            raise ValidationFailed("该账号没有被锁定")
+        before = {
+            "failed_attempts": user.failed_attempts,
+            "locked": is_locked(user),
+        }
+        user.failed_attempts = 0
+        user.locked_until = None
+        audit.record(
+            "user.unlock",
+            user,
+            actor=actor,
+            username=user.username,
+            before=before,
+            after={"failed_attempts": 0, "locked": False},
+        )
+
+
+# --- failed card scans on the public self-service screen ------------------------------------
+
+
+def _scan_limits() -> tuple[int, timedelta, timedelta]:
+    config = current_app.config
+    return (
+        int(config["JIFEN_SELF_SCAN_MAX_FAILURES"]),
+        timedelta(minutes=config["JIFEN_SELF_SCAN_WINDOW_MINUTES"]),
+        timedelta(minutes=config["JIFEN_SELF_SCAN_LOCK_MINUTES"]),
+    )
+
+
+def check_scan_allowed(key: str) -> None:
+    """Refuse scanning from a kiosk locked after too many failed scans (TooManyAttempts)."""
+    row = db.session.get(ScanThrottle, key[:100])
+    now = utcnow()
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+        raise TooManyAttempts(f"无效的卡扫描次数过多，请{minutes}分钟后再试，或请管理员帮助")
+
+
+def record_scan_failure(key: str, supermarket_id: int | None = None) -> bool:
+    """Count a failed scan from this kiosk; True when it has just been locked."""
+    max_failures, window, lock_for = _scan_limits()
+    now = utcnow()
+    key = key[:100]
+    with write_transaction():
+        row = db.session.get(ScanThrottle, key, with_for_update=True)
+        if row is None:
+            # Two kiosks' failures at once: one inserts, the other waits on the row lock.
+            if db.session.get_bind().dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert
+            db.session.execute(
+                insert(ScanThrottle).values(key=key, failures=0).on_conflict_do_nothing()
+            )
+            row = db.session.get(ScanThrottle, key, with_for_update=True, populate_existing=True)
+        if row.first_failure_at is None or now - row.first_failure_at > window:
+            row.failures, row.first_failure_at = 0, now
+        row.failures += 1
+        locked = row.failures >= max_failures
+        if locked:
+            row.locked_until = now + lock_for
+            row.failures, row.first_failure_at = 0, None
+            audit.record(
+                "selfservice.scan_locked",
+                row,
+                actor=None,
+                supermarket_id=supermarket_id,
+                kiosk=key,
+                minutes=int(lock_for.total_seconds() // 60),
+            )
+    return locked
+
+
+def clear_scan_failures(key: str) -> None:
+    """A good scan clears the kiosk's count of failures (a write only when there is one)."""
+    row = db.session.get(ScanThrottle, key[:100])
+    if row is None or not row.failures:
+        return
+    with write_transaction():
+        row = db.session.get(ScanThrottle, key[:100], with_for_update=True)
+        if row is not None:
+            row.failures, row.first_failure_at = 0, None

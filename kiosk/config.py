@@ -27,6 +27,14 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # A session ends this long after the last request (the counter left logged in); the
+    # absolute limit from login is PERMANENT_SESSION_LIFETIME.
+    JIFEN_SESSION_IDLE_MINUTES = 30
+    # The public self-service screen: this many failed card scans from one kiosk (address)
+    # within the window lock that kiosk's scanning for JIFEN_SELF_SCAN_LOCK_MINUTES.
+    JIFEN_SELF_SCAN_MAX_FAILURES = 10
+    JIFEN_SELF_SCAN_WINDOW_MINUTES = 10
+    JIFEN_SELF_SCAN_LOCK_MINUTES = 5
 
 
 def database_url_from_env(instance_path: str) -> str:

@@ -13,7 +13,13 @@ from werkzeug.wrappers import Response
 from kiosk import auth as auth_service
 from kiosk.errors import AccountLocked, LoginFailed
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, User
-from kiosk.web.session import current_supermarket, current_user, log_in, log_out
+from kiosk.web.session import (
+    current_supermarket,
+    current_user,
+    log_in,
+    log_out,
+    session_expired_notice,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -74,7 +80,10 @@ def login() -> tuple[str, int] | Response:
         return redirect(_landing(user, request.args.get("next")))
     mode = request.args.get("mode")
     keeper_id = request.args.get("keeper", type=int)
-    return _render(mode=mode if mode in ("pin", "password") else None, keeper_id=keeper_id)
+    error = gettext("登录已超时，请重新登录") if session_expired_notice() else None
+    return _render(
+        mode=mode if mode in ("pin", "password") else None, keeper_id=keeper_id, error=error
+    )
 
 
 @bp.post("/login/pin")

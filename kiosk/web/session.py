@@ -6,6 +6,7 @@ or the counter's own session (then with the CSRF header the page sends).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -32,9 +33,44 @@ def current_user() -> User | None:
         user = db.session.get(User, session["user_id"])
         if user is not None and (not user.active or session.get("auth_v") != _auth_version(user)):
             user = None
+        if user is not None and _session_expired():
+            _clear_session()
+            session["expired"] = True  # the login page says why
+            user = None
         g.jifen_auth = "session"
     g.jifen_user = user
     return user
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _session_expired() -> bool:
+    """Whether this session is past its idle limit or its absolute lifetime; else touch it.
+
+    Flask refreshes the cookie on every request, so the cookie alone would never expire while
+    in use: the login time and the last request are kept in the (signed) session and checked.
+    """
+    now = _now()
+    config = current_app.config
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    lifetime = lifetime.total_seconds() if hasattr(lifetime, "total_seconds") else lifetime
+    idle = float(config.get("JIFEN_SESSION_IDLE_MINUTES") or 0) * 60
+    if "login_at" not in session:  # a session from before these limits: the clock starts now
+        session["login_at"] = session["seen"] = now
+    login_at = session["login_at"]
+    seen = session.get("seen", login_at)
+    if now - login_at > lifetime or (idle and now - seen > idle):
+        return True
+    if now - seen >= 30:  # touch at most every 30 s, not on every request
+        session["seen"] = now
+    return False
+
+
+def session_expired_notice() -> bool:
+    """True once after a session ended by time-out (for the login page's message)."""
+    return bool(session.pop("expired", False))
 
 
 def _auth_version(user: User) -> str:
@@ -54,6 +90,7 @@ def log_in(user: User) -> None:
     _clear_session()
     session.permanent = True
     session["user_id"] = user.id
+    session["login_at"] = session["seen"] = _now()
     session["auth_v"] = _auth_version(user)
     g.jifen_user = user
 
