@@ -1,17 +1,47 @@
-"""Households and their members: the holders of points accounts."""
+"""Households and their members: the holders of points accounts.
+
+Every write keeps ``Household.search_key`` (see :mod:`kiosk.search_keys`) in step with the
+household's number, head and active members, in the same transaction, so a household is
+searchable by name, pinyin, initials or number the moment it exists — whether it was typed in
+the office (:func:`create_household`) or imported in bulk (:func:`add_household`).
+No ID numbers and no phone numbers are stored, ever.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from kiosk import audit
+from kiosk.cards import issue_card, parse_payload
 from kiosk.database import write_transaction
-from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
+from kiosk.errors import DomainError, DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import ACTIVE, INACTIVE, Household, Member, PointAccount, Supermarket, User
+from kiosk.models import (
+    ACTIVE,
+    INACTIVE,
+    Card,
+    Household,
+    Member,
+    PointAccount,
+    Supermarket,
+    User,
+)
+from kiosk.search_keys import build_search_key, normalize_query
+
+NUMBER_MAX = 32
+NAME_MAX = 50
+PLACE_MAX = 50
+RELATION_MAX = 20
+REASON_MAX = 200
+EARLIEST_BIRTH = date(1900, 1, 1)
+SEARCH_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -19,6 +49,75 @@ class MemberInput:
     name: str
     relation: str = ""
     birth_date: date | None = None
+
+
+_DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def parse_birth_date(text: str | None, *, today: date | None = None) -> date | None:
+    """A birth date as an elderly admin types it: 1950-03-07, 1950/3/7, 1950年3月7日 or 19500307.
+
+    Full-width digits are accepted; empty means unknown (None). Refuses impossible dates,
+    dates in the future and dates before 1900 with a Chinese message.
+    """
+    raw = unicodedata.normalize("NFKC", text or "").strip()
+    if not raw:
+        return None
+    compact = re.sub(r"\s", "", raw)
+    if compact.isdigit() and len(compact) == 8:
+        parts = (compact[:4], compact[4:6], compact[6:])
+    else:
+        match = _DATE_PARTS.match(compact)
+        if not match:
+            raise ValidationFailed(f"出生日期“{raw}”看不懂，请写成 1950-03-07 或 8 位数字 19500307")
+        parts = match.groups()
+    try:
+        born = date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise ValidationFailed(f"出生日期“{raw}”不存在，请检查年、月、日") from None
+    if born < EARLIEST_BIRTH:
+        raise ValidationFailed(f"出生日期“{raw}”太早了，请检查年份")
+    if today is not None and born > today:
+        raise ValidationFailed(f"出生日期“{raw}”还没到，请检查年份")
+    return born
+
+
+def age_on(born: date | None, day: date) -> int | None:
+    """Whole years of age on ``day`` (None when the birth date is unknown)."""
+    if born is None:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _text(value: str | None, label: str, max_len: int, *, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(f"{label}不能为空")
+    if len(value) > max_len:
+        raise ValidationFailed(f"{label}太长了，最多{max_len}个字")
+    return value
+
+
+def _member_values(member: MemberInput) -> tuple[str, str, date | None]:
+    name = _text(member.name, "成员姓名", NAME_MAX, required=True)
+    relation = _text(member.relation, "与户主关系", RELATION_MAX)
+    if member.birth_date is not None and member.birth_date < EARLIEST_BIRTH:
+        raise ValidationFailed("出生日期太早了，请检查年份")
+    return name, relation, member.birth_date
+
+
+def refresh_search_key(household: Household) -> str:
+    """Recompute the household's search key inside the caller's transaction."""
+    db.session.flush()
+    names = [household.head_name] + list(
+        db.session.scalars(
+            sa.select(Member.name)
+            .where(Member.household_id == household.id, Member.active.is_(True))
+            .order_by(Member.id)
+        )
+    )
+    household.search_key = build_search_key(household.number, names)
+    return household.search_key
 
 
 def create_household(
@@ -32,12 +131,10 @@ def create_household(
     actor: User | None,
 ) -> Household:
     """Register a household with its points account (balance 0) and members."""
-    number = (number or "").strip()
-    head_name = (head_name or "").strip()
-    if not number:
-        raise ValidationFailed("户号不能为空")
-    if not head_name:
-        raise ValidationFailed("户主姓名不能为空")
+    number = _text(number, "户号", NUMBER_MAX, required=True)
+    head_name = _text(head_name, "户主姓名", NAME_MAX, required=True)
+    village = _text(village, "村", PLACE_MAX)
+    group_name = _text(group_name, "组", PLACE_MAX)
     with write_transaction():
         if db.session.get(Supermarket, supermarket_id) is None:
             raise NotFound("没有找到该超市")
@@ -69,7 +166,11 @@ def add_household(
     group_name: str,
     members: list[MemberInput],
 ) -> Household:
-    """Add a household, its members and its empty account inside the caller's transaction."""
+    """Add a household, its members and its empty account inside the caller's transaction.
+
+    Bulk loaders (the Excel import) call this in their own transaction; the search key is
+    filled here, so an imported household is searchable at once.
+    """
     household = Household(
         supermarket_id=supermarket_id,
         number=number,
@@ -80,35 +181,80 @@ def add_household(
     db.session.add(household)
     db.session.flush()
     for m in members:
-        if not m.name.strip():
-            raise ValidationFailed("成员姓名不能为空")
+        name, relation, birth_date = _member_values(m)
         db.session.add(
-            Member(
-                household_id=household.id,
-                name=m.name.strip(),
-                relation=m.relation,
-                birth_date=m.birth_date,
-            )
+            Member(household_id=household.id, name=name, relation=relation, birth_date=birth_date)
         )
     db.session.add(PointAccount(household_id=household.id))
+    refresh_search_key(household)
     db.session.flush()
     return household
 
 
-def add_member(household_id: int, member: MemberInput, *, actor: User | None) -> Member:
-    """Add a resident to a household."""
-    if not member.name.strip():
-        raise ValidationFailed("成员姓名不能为空")
+def update_household(
+    household_id: int,
+    *,
+    number: str,
+    head_name: str,
+    village: str = "",
+    group_name: str = "",
+    actor: User | None,
+) -> Household:
+    """Correct a household's number, head, village or group (audited with before and after)."""
+    number = _text(number, "户号", NUMBER_MAX, required=True)
+    head_name = _text(head_name, "户主姓名", NAME_MAX, required=True)
+    village = _text(village, "村", PLACE_MAX)
+    group_name = _text(group_name, "组", PLACE_MAX)
     with write_transaction():
         household = get_household(household_id)
-        row = Member(
-            household_id=household.id,
-            name=member.name.strip(),
-            relation=member.relation,
-            birth_date=member.birth_date,
-        )
+        if number != household.number:
+            taken = db.session.scalar(
+                sa.select(Household.id).where(
+                    Household.supermarket_id == household.supermarket_id,
+                    Household.number == number,
+                    Household.id != household.id,
+                )
+            )
+            if taken is not None:
+                raise DuplicateValue(f"户号 {number} 已存在")
+        after = {
+            "number": number,
+            "head_name": head_name,
+            "village": village,
+            "group_name": group_name,
+        }
+        changes = _changes(household, after)
+        if changes:
+            for field, value in after.items():
+                setattr(household, field, value)
+            refresh_search_key(household)
+            audit.record("household.update", household, actor=actor, changes=changes)
+    return household
+
+
+def _changes(row: Any, after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for the fields that change (dates as ISO text)."""
+    out = {}
+    for field, value in after.items():
+        before = getattr(row, field)
+        if before != value:
+            out[field] = [_plain(before), _plain(value)]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def add_member(household_id: int, member: MemberInput, *, actor: User | None) -> Member:
+    """Add a resident to a household."""
+    name, relation, birth_date = _member_values(member)
+    with write_transaction():
+        household = get_household(household_id)
+        row = Member(household_id=household.id, name=name, relation=relation, birth_date=birth_date)
         db.session.add(row)
         db.session.flush()
+        refresh_search_key(household)
         audit.record(
             "member.add",
             row,
@@ -120,16 +266,201 @@ def add_member(household_id: int, member: MemberInput, *, actor: User | None) ->
     return row
 
 
-def set_household_status(household_id: int, active: bool, *, actor: User | None) -> Household:
-    """Activate or deactivate a household (a deactivated one cannot redeem)."""
+def update_member(member_id: int, member: MemberInput, *, actor: User | None) -> Member:
+    """Correct a member's name, relation or birth date (the age rules read the birth date)."""
+    name, relation, birth_date = _member_values(member)
+    with write_transaction():
+        row = get_member(member_id)
+        after = {"name": name, "relation": relation, "birth_date": birth_date}
+        changes = _changes(row, after)
+        if changes:
+            for field, value in after.items():
+                setattr(row, field, value)
+            refresh_search_key(row.household)
+            audit.record(
+                "member.update",
+                row,
+                actor=actor,
+                supermarket_id=row.household.supermarket_id,
+                household_id=row.household_id,
+                changes=changes,
+            )
+    return row
+
+
+def set_member_status(
+    member_id: int, active: bool, *, reason: str = "", actor: User | None
+) -> Member:
+    """Deactivate a member (moved away, died: a reason is required) or take them back."""
+    reason = _text(reason, "原因", REASON_MAX, required=not active)
+    with write_transaction():
+        row = get_member(member_id)
+        if row.active == active:
+            raise ValidationFailed(f"{row.name}已经在册" if active else f"{row.name}已经停用")
+        row.active = active
+        row.inactive_reason = None if active else reason
+        refresh_search_key(row.household)
+        audit.record(
+            "member.status",
+            row,
+            actor=actor,
+            supermarket_id=row.household.supermarket_id,
+            household_id=row.household_id,
+            active=active,
+            reason=reason,
+        )
+    return row
+
+
+def set_household_status(
+    household_id: int, active: bool, *, actor: User | None, reason: str | None = None
+) -> Household:
+    """Activate or deactivate a household (a deactivated one cannot redeem).
+
+    ``reason`` is what the office wrote (迁出, 合户); the pages require one to deactivate,
+    the API may leave it out (None).
+    """
+    if reason is not None:
+        reason = _text(reason, "原因", REASON_MAX, required=not active)
     with write_transaction():
         household = get_household(household_id)
         before = household.status
         household.status = ACTIVE if active else INACTIVE
+        household.inactive_reason = None if active else (reason or None)
         audit.record(
-            "household.status", household, actor=actor, before=before, after=household.status
+            "household.status",
+            household,
+            actor=actor,
+            before=before,
+            after=household.status,
+            reason=reason or "",
         )
     return household
+
+
+def search_households(
+    supermarket_id: int,
+    query: str,
+    *,
+    limit: int = SEARCH_LIMIT,
+    active_only: bool = False,
+) -> list[Household]:
+    """Households whose number, names, pinyin or initials contain the query, best first.
+
+    Best first: the exact household number, then active before inactive (flagged on the
+    page), then a word that starts with the query (zs → 张三 before 李张胜), then by number. An empty query lists the
+    households by number. Rows written before search keys existed still match on number
+    and head name.
+    """
+    q = normalize_query(query)
+    raw = (query or "").strip()[:50]
+    stmt = sa.select(Household).where(Household.supermarket_id == supermarket_id)
+    if active_only:
+        stmt = stmt.where(Household.status == ACTIVE)
+    order: list[Any] = []
+    if q:
+        like = f"%{_escape(q)}%"
+        stmt = stmt.where(
+            sa.or_(
+                Household.search_key.like(like, escape="\\"),
+                # Only rows without a key (written before keys existed) pay for these.
+                sa.and_(
+                    Household.search_key.is_(None),
+                    sa.or_(
+                        Household.number.ilike(f"%{_escape(raw)}%", escape="\\"),
+                        Household.head_name.like(f"%{_escape(raw)}%", escape="\\"),
+                    ),
+                ),
+            )
+        )
+        word_start = (sa.literal(" ") + sa.func.coalesce(Household.search_key, "")).like(
+            f"% {_escape(q)}%", escape="\\"
+        )
+        order += [
+            sa.case((sa.func.lower(Household.number) == raw.lower(), 0), else_=1),
+            sa.case((Household.status == ACTIVE, 0), else_=1),
+            sa.case((word_start, 0), else_=1),
+        ]
+    else:
+        order.append(sa.case((Household.status == ACTIVE, 0), else_=1))
+    order += [Household.number, Household.id]
+    stmt = stmt.options(selectinload(Household.account), selectinload(Household.members))
+    return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def household_for_card_text(supermarket_id: int, text: str) -> Household | None:
+    """The household of a scanned or typed card code (any issue, revoked too), or None.
+
+    Lets the office find a household by the card in a resident's hand, including an old card
+    someone brings back. Text that is not a valid signed card code gives None.
+    """
+    try:
+        serial, issue_no = parse_payload(text)
+    except DomainError:
+        return None
+    card = db.session.scalar(
+        sa.select(Card).where(Card.serial == serial, Card.issue_no == issue_no)
+    )
+    if card is None or card.household.supermarket_id != supermarket_id:
+        return None
+    return card.household
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def rebuild_search_keys(supermarket_id: int | None = None, *, batch: int = 500) -> int:
+    """Recompute every household's search key (after an upgrade or a manual database edit).
+
+    Returns how many keys changed. Works in batches, each its own transaction.
+    """
+    stmt = sa.select(Household.id).order_by(Household.id)
+    if supermarket_id is not None:
+        stmt = stmt.where(Household.supermarket_id == supermarket_id)
+    ids = list(db.session.scalars(stmt))
+    changed = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        with write_transaction():
+            names = _active_names(chunk)
+            for household in db.session.scalars(
+                sa.select(Household).where(Household.id.in_(chunk))
+            ):
+                key = build_search_key(
+                    household.number, [household.head_name, *names.get(household.id, [])]
+                )
+                if household.search_key != key:
+                    household.search_key = key
+                    changed += 1
+    return changed
+
+
+def _active_names(household_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for household_id, name in db.session.execute(
+        sa.select(Member.household_id, Member.name)
+        .where(Member.household_id.in_(household_ids), Member.active.is_(True))
+        .order_by(Member.id)
+    ):
+        names.setdefault(household_id, []).append(name)
+    return names
+
+
+def stale_search_keys(supermarket_id: int | None = None) -> list[Household]:
+    """Households whose stored search key is not what their names give now."""
+    stmt = sa.select(Household).order_by(Household.id)
+    if supermarket_id is not None:
+        stmt = stmt.where(Household.supermarket_id == supermarket_id)
+    homes = list(db.session.scalars(stmt))
+    stale = []
+    for start in range(0, len(homes), 1000):
+        chunk = homes[start : start + 1000]
+        names = _active_names([h.id for h in chunk])
+        for h in chunk:
+            if h.search_key != build_search_key(h.number, [h.head_name, *names.get(h.id, [])]):
+                stale.append(h)
+    return stale
 
 
 def get_household(household_id: int) -> Household:
@@ -137,3 +468,71 @@ def get_household(household_id: int) -> Household:
     if household is None:
         raise NotFound("没有找到该户")
     return household
+
+
+def get_member(member_id: int) -> Member:
+    member = db.session.get(Member, member_id)
+    if member is None:
+        raise NotFound("没有找到该成员")
+    return member
+
+
+def check_search_keys() -> list:
+    """``jifen check``: every household's search key matches its names (else run
+    ``jifen households reindex``)."""
+    from kiosk.check import Problem
+
+    return [
+        Problem(
+            "search_keys",
+            f"household {h.number} (id {h.id})",
+            "search key is stale or missing: run `jifen households reindex`",
+        )
+        for h in stale_search_keys()
+    ]
+
+
+DEMO_HOUSEHOLDS = (
+    # number, head, [(name, relation, born)], status reason (None: active)
+    ("90001", "曾德明", [("曾德明", "户主", "1948-05-02"), ("曾小红", "孙女", "2012-09-01")], None),
+    ("90002", "单秀英", [("单秀英", "户主", "1952-11-20")], None),
+    ("90003", "解国强", [("解国强", "户主", "1970-03-15"), ("解老汉", "父亲", "1938-01-08")], None),
+    ("90004", "李建华", [("李建华", "户主", "1965-07-30")], "迁出"),
+)
+
+
+def seed_demo_households(supermarket: Supermarket, users: dict[str, User], rng: Any) -> int:
+    """Demo data for the households pages: polyphonic surnames (曾 zeng, 单 shan, 解 xie, found
+    by ZDM, SXY, XGQ), a member who died and a household that moved away. Returns how many
+    households were added (numbers already taken are skipped). ``rng`` is unused: fixed data.
+    """
+    admin = users.get("admin")
+    added = 0
+    for number, head, people, reason in DEMO_HOUSEHOLDS:
+        taken = db.session.scalar(
+            sa.select(Household.id).where(
+                Household.supermarket_id == supermarket.id, Household.number == number
+            )
+        )
+        if taken is not None:
+            continue
+        home = create_household(
+            supermarket.id,
+            number=number,
+            head_name=head,
+            village=supermarket.village,
+            group_name="",
+            members=[MemberInput(n, r, date.fromisoformat(b)) for n, r, b in people],
+            actor=admin,
+        )
+        if reason is None:
+            issue_card(home.id, actor=admin)
+        else:
+            set_household_status(home.id, False, actor=admin, reason=reason)
+        if number == "90003":
+            father = db.session.scalar(
+                sa.select(Member).where(Member.household_id == home.id, Member.name == "解老汉")
+            )
+            set_member_status(father.id, False, reason="去世", actor=admin)
+        added += 1
+    return added
