@@ -1,0 +1,565 @@
+"""Points intake (积分录入): awards and deductions by standard item, signed off by a second admin.
+
+An admin enters a proposal — household, optional member, a standard item (kiosk.standards) or
+a free reason, signed points, the day it happened, the reason and an evidence note (证明材料).
+It counts only when another admin of the assessment group approves it (签字确认): approval
+posts exactly one ``PointEntry`` through :mod:`kiosk.points` in the same transaction, with the
+idempotency key ``proposal-<id>``, so a retried or raced approval can never post twice. The
+admin who entered it may withdraw it while pending; anyone else may reject it.
+
+Deductions follow :func:`kiosk.points.deduct_points`: the balance may go below zero (the ledger
+records what the group decided; redemption never spends below zero).
+
+Imported points (kiosk.imports) become pending proposals of their batch; another admin
+approves them one by one or the whole batch at once (:func:`approve_batch`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from kiosk import audit, standing
+from kiosk.database import lock, write_transaction
+from kiosk.errors import (
+    AlreadyDecided,
+    NotFound,
+    PermissionDenied,
+    SelfApprovalRefused,
+    ValidationFailed,
+)
+from kiosk.extensions import db
+from kiosk.models import (
+    ENTRY_AWARD,
+    ENTRY_DEDUCTION,
+    PROPOSAL_APPROVED,
+    PROPOSAL_PENDING,
+    PROPOSAL_REJECTED,
+    PROPOSAL_WITHDRAWN,
+    ROLE_ADMIN,
+    Household,
+    ImportBatch,
+    Member,
+    PointAccount,
+    PointEntry,
+    PointProposal,
+    StandardItem,
+    User,
+)
+from kiosk.points import MAX_ADJUSTMENT, locked_account, post_entry
+from kiosk.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON = 200
+MAX_EVIDENCE = 500
+MAX_NOTE = 200
+
+
+@dataclass(frozen=True)
+class ProposalInput:
+    """One award or deduction to propose. ``amount`` may be left out when an item is cited."""
+
+    household_id: int
+    occurred_on: date
+    standard_item_id: int | None = None
+    amount: int | None = None
+    member_id: int | None = None
+    reason: str = ""
+    evidence: str = ""
+
+
+def idempotency_key(proposal_id: int) -> str:
+    return f"proposal-{proposal_id}"
+
+
+def _require_admin(actor: User | None, what: str) -> None:
+    # A CLI import has no user (actor None); signing off always needs a person.
+    if actor is None or actor.role != ROLE_ADMIN:
+        raise PermissionDenied(f"只有管理员才能{what}")
+
+
+def check_proposal(
+    supermarket_id: int, data: ProposalInput, *, today: date | None = None
+) -> tuple[Household, Member | None, StandardItem | None, int, str]:
+    """Validate a proposal against the database: (household, member, item, signed amount,
+    reason). Raises ValidationFailed / NotFound with a Chinese message."""
+    household = db.session.get(Household, data.household_id)
+    if household is None or household.supermarket_id != supermarket_id:
+        raise NotFound("没有找到该户")
+    member = None
+    if data.member_id is not None:
+        member = db.session.get(Member, data.member_id)
+        if member is None or member.household_id != household.id:
+            raise ValidationFailed(f"该成员不属于户号 {household.number}")
+    item = None
+    if data.standard_item_id is not None:
+        item = db.session.get(StandardItem, data.standard_item_id)
+        if item is None or item.supermarket_id != supermarket_id:
+            raise NotFound("没有找到该积分标准")
+        if not item.active:
+            raise ValidationFailed(f"积分标准 {item.code} 已停用")
+    amount = data.amount if data.amount is not None else (item.points if item else None)
+    if amount is None:
+        raise ValidationFailed("请选择积分标准，或填写分值")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise ValidationFailed("分值必须是非零整数：加分写正数，扣分写负数")
+    if abs(amount) > MAX_ADJUSTMENT:
+        raise ValidationFailed("单次调整积分过大")
+    reason = (data.reason or "").strip()
+    if not reason and item is not None:
+        reason = f"标准{item.code}：{item.title}"[:MAX_REASON]
+    if not reason:
+        raise ValidationFailed("请填写加减分事由")
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(f"事由不能超过{MAX_REASON}个字")
+    if len(data.evidence or "") > MAX_EVIDENCE:
+        raise ValidationFailed(f"证明材料说明不能超过{MAX_EVIDENCE}个字")
+    if not isinstance(data.occurred_on, date):
+        raise ValidationFailed("请填写日期")
+    today = today or standing.local_now().date()
+    if data.occurred_on > today:
+        raise ValidationFailed("日期不能晚于今天")
+    if data.occurred_on.year < 2000:
+        raise ValidationFailed("日期不正确")
+    return household, member, item, amount, reason
+
+
+def add_proposal(
+    supermarket_id: int,
+    data: ProposalInput,
+    *,
+    actor: User | None,
+    batch_id: int | None = None,
+    today: date | None = None,
+    audit_row: bool = True,
+    flush: bool = True,
+) -> PointProposal:
+    """Add a pending proposal inside the caller's transaction (a bulk caller may skip the
+    per-row audit event and flush once itself)."""
+    household, member, item, amount, reason = check_proposal(supermarket_id, data, today=today)
+    proposal = PointProposal(
+        supermarket_id=supermarket_id,
+        household_id=household.id,
+        member_id=member.id if member else None,
+        standard_item_id=item.id if item else None,
+        amount=amount,
+        occurred_on=data.occurred_on,
+        reason=reason,
+        evidence=(data.evidence or "").strip(),
+        status=PROPOSAL_PENDING,
+        batch_id=batch_id,
+        entered_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(proposal)
+    if flush or audit_row:
+        db.session.flush()
+    if audit_row:
+        audit.record(
+            "proposal.create",
+            proposal,
+            actor=actor,
+            household_id=household.id,
+            amount=amount,
+            reason=reason,
+            batch_id=batch_id,
+        )
+    return proposal
+
+
+def propose(supermarket_id: int, data: ProposalInput, *, actor: User | None) -> PointProposal:
+    """Enter an award or deduction; it counts once another admin approves it."""
+    _require_admin(actor, "录入加减分")
+    with write_transaction():
+        proposal = add_proposal(supermarket_id, data, actor=actor)
+    logger.info("proposal %s entered", proposal.id)
+    return proposal
+
+
+def _locked(proposal_id: int, supermarket_id: int | None) -> PointProposal:
+    proposal = db.session.scalar(
+        lock(sa.select(PointProposal).where(PointProposal.id == proposal_id))
+    )
+    if proposal is None or (
+        supermarket_id is not None and proposal.supermarket_id != supermarket_id
+    ):
+        raise NotFound("没有找到该加减分申请")
+    return proposal
+
+
+_STATUS_TEXT = {
+    PROPOSAL_APPROVED: "已确认",
+    PROPOSAL_REJECTED: "已退回",
+    PROPOSAL_WITHDRAWN: "已撤回",
+}
+
+
+def _must_be_pending(proposal: PointProposal) -> None:
+    if proposal.status != PROPOSAL_PENDING:
+        raise AlreadyDecided(
+            f"该加减分申请已经处理过了（{_STATUS_TEXT.get(proposal.status, proposal.status)}）"
+        )
+
+
+def _must_be_other(proposal: PointProposal, actor: User) -> None:
+    if proposal.entered_by_id is not None and proposal.entered_by_id == actor.id:
+        raise SelfApprovalRefused()
+
+
+def _post(
+    proposal: PointProposal,
+    actor: User,
+    *,
+    accounts: dict[int, PointAccount] | None = None,
+    posted: dict[str, PointEntry] | None = None,
+) -> PointEntry:
+    """Post the proposal's entry (caller's transaction, proposal locked). Idempotent by key.
+
+    A batch passes the accounts it locked and the entries already posted under its keys, so
+    ten thousand rows cost no extra round trips each."""
+    key = idempotency_key(proposal.id)
+    if posted is not None:
+        existing = posted.get(key)
+    else:
+        existing = db.session.scalar(sa.select(PointEntry).where(PointEntry.idempotency_key == key))
+    if existing is not None:
+        return existing
+    account = (accounts or {}).get(proposal.household_id) or locked_account(proposal.household_id)
+    kind = ENTRY_AWARD if proposal.amount > 0 else ENTRY_DEDUCTION
+    reason = proposal.reason
+    if proposal.member is not None:
+        reason = f"{proposal.member.name}：{reason}"
+    entry = post_entry(
+        account,
+        kind,
+        proposal.amount,
+        actor=actor,
+        reason=reason[:MAX_REASON],
+        idempotency_key=key,
+    )
+    audit.record(
+        f"points.{kind}",
+        entry,
+        actor=actor,
+        supermarket_id=proposal.supermarket_id,
+        household_id=proposal.household_id,
+        amount=proposal.amount,
+        reason=entry.reason,
+        proposal_id=proposal.id,
+    )
+    return entry
+
+
+def _approve_locked(
+    proposal: PointProposal,
+    actor: User,
+    note: str,
+    *,
+    accounts: dict[int, PointAccount] | None = None,
+    posted: dict[str, PointEntry] | None = None,
+) -> None:
+    _must_be_pending(proposal)
+    _must_be_other(proposal, actor)
+    entry = _post(proposal, actor, accounts=accounts, posted=posted)
+    proposal.status = PROPOSAL_APPROVED
+    proposal.decided_by_id = actor.id
+    proposal.decided_at = utcnow()
+    proposal.decision_note = note
+    proposal.entry_id = entry.id
+    audit.record(
+        "proposal.approve",
+        proposal,
+        actor=actor,
+        household_id=proposal.household_id,
+        amount=proposal.amount,
+        entry_id=entry.id,
+    )
+
+
+def _note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationFailed(f"说明不能超过{MAX_NOTE}个字")
+    return note
+
+
+def approve(
+    proposal_id: int, *, actor: User | None, note: str = "", supermarket_id: int | None = None
+) -> PointProposal:
+    """Sign off a proposal entered by someone else: it counts from now (one ledger entry)."""
+    _require_admin(actor, "确认加减分")
+    note = _note(note)
+    with write_transaction():
+        proposal = _locked(proposal_id, supermarket_id)
+        _approve_locked(proposal, actor, note)
+    logger.info("proposal %s approved", proposal.id)
+    return proposal
+
+
+def reject(
+    proposal_id: int, *, actor: User | None, note: str = "", supermarket_id: int | None = None
+) -> PointProposal:
+    """Turn down a proposal entered by someone else (nothing is posted)."""
+    _require_admin(actor, "退回加减分")
+    note = _note(note)
+    if not note:
+        raise ValidationFailed("请填写退回原因")
+    with write_transaction():
+        proposal = _locked(proposal_id, supermarket_id)
+        _must_be_pending(proposal)
+        if proposal.entered_by_id is not None and proposal.entered_by_id == actor.id:
+            raise SelfApprovalRefused("不能退回自己录入的加减分：请使用“撤回”")
+        proposal.status = PROPOSAL_REJECTED
+        proposal.decided_by_id = actor.id
+        proposal.decided_at = utcnow()
+        proposal.decision_note = note
+        audit.record(
+            "proposal.reject", proposal, actor=actor, household_id=proposal.household_id, note=note
+        )
+    return proposal
+
+
+def withdraw(
+    proposal_id: int, *, actor: User | None, supermarket_id: int | None = None
+) -> PointProposal:
+    """The admin who entered a pending proposal takes it back."""
+    _require_admin(actor, "撤回加减分")
+    with write_transaction():
+        proposal = _locked(proposal_id, supermarket_id)
+        _must_be_pending(proposal)
+        if proposal.entered_by_id != actor.id:
+            raise PermissionDenied("只有录入人才能撤回；其他管理员请使用“退回”")
+        proposal.status = PROPOSAL_WITHDRAWN
+        proposal.decided_by_id = actor.id
+        proposal.decided_at = utcnow()
+        audit.record("proposal.withdraw", proposal, actor=actor, household_id=proposal.household_id)
+    return proposal
+
+
+def approve_batch(batch_id: int, *, actor: User | None, supermarket_id: int | None = None) -> int:
+    """Sign off every pending proposal of an imported batch at once (one transaction); the
+    admin who imported it may not. Returns how many were approved."""
+    _require_admin(actor, "确认加减分")
+    with write_transaction():
+        batch = db.session.scalar(lock(sa.select(ImportBatch).where(ImportBatch.id == batch_id)))
+        if batch is None or (supermarket_id is not None and batch.supermarket_id != supermarket_id):
+            raise NotFound("没有找到该导入批次")
+        pending = list(
+            db.session.scalars(
+                lock(
+                    sa.select(PointProposal)
+                    .where(
+                        PointProposal.batch_id == batch.id,
+                        PointProposal.status == PROPOSAL_PENDING,
+                    )
+                    .order_by(PointProposal.household_id, PointProposal.id)
+                )
+            )
+        )
+        if not pending:
+            raise AlreadyDecided("该批次没有待确认的加减分")
+        for proposal in pending:  # refuse before posting anything
+            _must_be_other(proposal, actor)
+        # Accounts locked once each, in id order; members and posted keys read in bulk.
+        homes = sorted({p.household_id for p in pending})
+        accounts: dict[int, PointAccount] = {}
+        posted: dict[str, PointEntry] = {}
+        for i in range(0, len(homes), 500):
+            chunk = homes[i : i + 500]
+            for account in db.session.scalars(
+                lock(
+                    sa.select(PointAccount)
+                    .where(PointAccount.household_id.in_(chunk))
+                    .order_by(PointAccount.id)
+                )
+            ):
+                accounts[account.household_id] = account
+        keys = [idempotency_key(p.id) for p in pending]
+        for i in range(0, len(keys), 500):
+            for entry in db.session.scalars(
+                sa.select(PointEntry).where(PointEntry.idempotency_key.in_(keys[i : i + 500]))
+            ):
+                posted[entry.idempotency_key] = entry
+        member_ids = {p.member_id for p in pending if p.member_id is not None}
+        if member_ids:
+            list(db.session.scalars(sa.select(Member).where(Member.id.in_(member_ids))))
+        note = f"批量确认导入批次 #{batch.id}"
+        for proposal in pending:
+            _approve_locked(proposal, actor, note, accounts=accounts, posted=posted)
+        audit.record(
+            "proposal.approve_batch",
+            batch,
+            actor=actor,
+            supermarket_id=batch.supermarket_id,
+            approved=len(pending),
+        )
+    logger.info("batch %s: %s proposals approved", batch_id, len(pending))
+    return len(pending)
+
+
+def list_pending(supermarket_id: int) -> list[PointProposal]:
+    """Pending proposals, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(PointProposal)
+            .where(
+                PointProposal.supermarket_id == supermarket_id,
+                PointProposal.status == PROPOSAL_PENDING,
+            )
+            .order_by(PointProposal.id)
+        )
+    )
+
+
+def list_history(supermarket_id: int, *, limit: int | None = 100) -> list[PointProposal]:
+    """Decided proposals (approved, rejected, withdrawn), newest decision first."""
+    stmt = (
+        sa.select(PointProposal)
+        .where(
+            PointProposal.supermarket_id == supermarket_id,
+            PointProposal.status != PROPOSAL_PENDING,
+        )
+        .order_by(PointProposal.decided_at.desc(), PointProposal.id.desc())
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def pending_batches(supermarket_id: int) -> list[tuple[ImportBatch, int, int]]:
+    """Imported batches with pending proposals: (batch, how many pending, their points sum)."""
+    rows = db.session.execute(
+        sa.select(
+            PointProposal.batch_id,
+            sa.func.count(PointProposal.id),
+            sa.func.sum(PointProposal.amount),
+        )
+        .where(
+            PointProposal.supermarket_id == supermarket_id,
+            PointProposal.status == PROPOSAL_PENDING,
+            PointProposal.batch_id.is_not(None),
+        )
+        .group_by(PointProposal.batch_id)
+        .order_by(PointProposal.batch_id)
+    ).all()
+    return [(db.session.get(ImportBatch, b), int(n), int(s or 0)) for b, n, s in rows]
+
+
+def check_proposals() -> list:
+    """``jifen check``: every approved proposal posted exactly one entry of its amount, and no
+    other proposal posted any."""
+    from kiosk.check import Problem
+
+    problems = []
+    rows = db.session.execute(
+        sa.select(
+            PointProposal.id,
+            PointProposal.status,
+            PointProposal.amount,
+            PointProposal.entry_id,
+            PointEntry.id,
+            PointEntry.amount,
+        ).outerjoin(
+            PointEntry,
+            PointEntry.idempotency_key
+            == sa.literal("proposal-") + sa.cast(PointProposal.id, sa.String),
+        )
+    ).all()
+    for pid, status, amount, entry_id, posted_id, posted_amount in rows:
+        subject = f"proposal {pid}"
+        if status == PROPOSAL_APPROVED:
+            if posted_id is None or entry_id != posted_id:
+                problems.append(Problem("proposals", subject, "approved but its entry is missing"))
+            elif posted_amount != amount:
+                problems.append(
+                    Problem("proposals", subject, f"entry {posted_amount} != approved {amount}")
+                )
+        elif posted_id is not None or entry_id is not None:
+            problems.append(Problem("proposals", subject, f"{status} but an entry was posted"))
+    return problems
+
+
+DEMO_SECOND_ADMIN = ("pingyi", "pingyi123", "周委员")
+_DEMO_FREE = (("乱堆柴草占道，经劝导已清理", -2), ("帮助邻居抢收小麦", 3))
+
+
+def seed_demo_intake(supermarket, users: dict[str, User], rng) -> dict[str, int]:
+    """Demo data for the intake pages: 寨里's 25 standards, a second admin of the assessment
+    group (``pingyi`` / ``pingyi123``, 周委员) so entries can be signed off, and a dozen
+    proposals — most approved (posted to the ledger), one rejected, a few pending each way."""
+    from datetime import timedelta
+
+    from kiosk import auth, standards
+
+    standards.seed_standard_items(supermarket.id, actor=users.get("admin"))
+    first = users.get("admin")
+    second = users.get(DEMO_SECOND_ADMIN[0])
+    if second is None:
+        username, password, display = DEMO_SECOND_ADMIN
+        second = auth.create_user(
+            username,
+            display_name=display,
+            role=ROLE_ADMIN,
+            password=password,
+            supermarket_id=supermarket.id,
+        )
+        users[username] = second
+    homes = list(
+        db.session.scalars(
+            sa.select(Household.id)
+            .where(Household.supermarket_id == supermarket.id)
+            .order_by(Household.id)
+        )
+    )
+    items = standards.list_items(supermarket.id, active_only=True)
+    if not homes or not items or first is None:
+        return {"proposals": 0}
+    today = standing.local_now().date()
+    counts = {"approved": 0, "rejected": 0, "pending": 0}
+    for n, home_id in enumerate(rng.sample(homes, min(12, len(homes)))):
+        home = db.session.get(Household, home_id)
+        member = rng.choice(home.members) if home.members and rng.random() < 0.6 else None
+        when = today - timedelta(days=rng.randint(1, 40))
+        if n % 5 == 4:
+            reason, amount = rng.choice(_DEMO_FREE)
+            data = ProposalInput(home_id, when, amount=amount, reason=reason, evidence="网格员记录")
+        else:
+            item = rng.choice(items)
+            data = ProposalInput(
+                home_id,
+                when,
+                standard_item_id=item.id,
+                member_id=member.id if member else None,
+                evidence=rng.choice(("照片2张", "活动签到表", "村民小组长证明", "")),
+            )
+        enterer, signer = (first, second) if n % 3 else (second, first)
+        proposal = propose(supermarket.id, data, actor=enterer)
+        if n < 8:
+            approve(proposal.id, actor=signer, note="评议小组同意")
+            counts["approved"] += 1
+        elif n == 8:
+            reject(proposal.id, actor=signer, note="证明材料不足，请补充后重新录入")
+            counts["rejected"] += 1
+        else:
+            counts["pending"] += 1
+    return counts
+
+
+__all__ = [
+    "ProposalInput",
+    "add_proposal",
+    "approve",
+    "approve_batch",
+    "check_proposal",
+    "check_proposals",
+    "list_history",
+    "list_pending",
+    "pending_batches",
+    "propose",
+    "reject",
+    "seed_demo_intake",
+    "withdraw",
+]
