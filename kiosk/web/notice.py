@@ -1,0 +1,562 @@
+"""The public notice pages (公示): draft, preview and publish a quarter's notice; the printable A4
+page, the XLSX and the village hall's large screen; objections (异议) recorded and resolved.
+
+Admins draft, publish and record or resolve objections; supervisors read every page (and the
+objection log); keepers have none of these pages. The large screen (``/notice/screen``) needs
+no login: it shows what the notice board shows — the newest published notice of this kiosk's
+supermarket, nothing else (no drafts, no old revisions, no objections; see docs/notice.md).
+Plain HTML forms, posted and redirected (PRG); a refusal shows the Chinese message on the page
+with what was typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from markupsafe import Markup, escape
+
+from kiosk import export, notice, objections, rules, standing
+from kiosk.errors import DomainError, ValidationFailed
+from kiosk.extensions import db
+from kiosk.models import (
+    NOTICE_DRAFT,
+    NOTICE_PUBLISHED,
+    NOTICE_SUPERSEDED,
+    OBJECTION_OPEN,
+    ROLE_ADMIN,
+    ROLE_SUPERVISOR,
+    Household,
+    Member,
+    Notice,
+    Objection,
+    User,
+)
+from kiosk.web.downloads import send_xlsx
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("notice", __name__, url_prefix="/notice")
+
+READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
+WRITERS = (ROLE_ADMIN,)
+# The large screen: rows per page and seconds per page (a village may pass ?seconds=).
+SCREEN_ROWS = 10
+SCREEN_SECONDS = 15
+SCREEN_SECONDS_RANGE = (5, 120)
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    user = current_user()
+    return {
+        "supermarket": current_supermarket(),
+        "user": user,
+        "can_edit": user is not None and user.role in WRITERS,
+        **extra,
+    }
+
+
+def _notice(notice_id: int) -> Notice:
+    return notice.get_notice(notice_id, current_supermarket().id)
+
+
+def _printable(notice_id: int) -> Notice:
+    """Only published notices (and superseded ones, marked) are printed or exported."""
+    n = _notice(notice_id)
+    if n.status not in (NOTICE_PUBLISHED, NOTICE_SUPERSEDED):
+        raise ValidationFailed(gettext("草稿不能打印或导出，请先发布"))
+    return n
+
+
+def hash_groups(value: str, length: int = 16) -> str:
+    """The start of a content hash in groups of four ("3f2a 09bc …"), short enough to read out
+    and never a long run of digits."""
+    head = (value or "")[:length]
+    return " ".join(head[i : i + 4] for i in range(0, len(head), 4))
+
+
+# ---------------------------------------------------------------------------
+# The chart (inline SVG, drawn here: no JavaScript library, works offline and on paper)
+# ---------------------------------------------------------------------------
+
+_BAR_COLOURS = ("#9aa5b1", "#e8a33d", "#d9642b", "#c0392b", "#8e1b12")
+
+
+def _bar_label(bar: dict[str, Any]) -> str:
+    stars = bar.get("stars") or 0
+    return ("★" * stars + " " if stars else "") + bar["label"]
+
+
+def chart_svg(distribution: dict[str, Any], *, title: str = "") -> Markup:
+    """The notice's chart: a pyramid (羊亭) or horizontal bars (寨里 stars, points bands)."""
+    bars = distribution.get("bars") or []
+
+    def unit(n: int) -> str:
+        return gettext("%(n)s户", n=n)
+
+    if distribution.get("kind") == notice.CHART_PYRAMID:
+        return _pyramid_svg(bars, unit, title)
+    row_h, label_w, bar_w, width = 46, 230, 300, 640
+    height = row_h * len(bars) + 8
+    top = max([b["count"] for b in bars] + [1])
+    parts = [
+        f'<svg class="notice-chart" role="img" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">'
+    ]
+    for i, bar in enumerate(bars):
+        y = 4 + i * row_h
+        w = round(bar_w * bar["count"] / top) if bar["count"] else 0
+        colour = _BAR_COLOURS[min(bar.get("stars") or 0, 5) - 1 if bar.get("stars") else 0]
+        if distribution.get("kind") == notice.CHART_BANDS:
+            colour = _BAR_COLOURS[min(4, 1 + i * 4 // max(1, len(bars)))]
+        parts.append(
+            f'<text x="{label_w - 10}" y="{y + row_h / 2 + 8}" text-anchor="end" '
+            f'font-size="22" fill="currentColor">{escape(_bar_label(bar))}</text>'
+            f'<rect x="{label_w}" y="{y + 6}" width="{max(w, 2)}" height="{row_h - 14}" '
+            f'rx="4" fill="{colour}"/>'
+            f'<text x="{label_w + max(w, 2) + 10}" y="{y + row_h / 2 + 8}" font-size="22" '
+            f'font-weight="bold" fill="currentColor">{escape(unit(bar["count"]))}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _pyramid_svg(levels: list[dict[str, Any]], unit: Any, title: str) -> Markup:
+    """Stacked layers of one triangle, the lowest band at the base, with name, range and count
+    beside each layer (004 "以金字塔形式直觀展現")."""
+    n = max(1, len(levels))
+    layer_h, half_base, apex_x, top_y, width = 62, 118, 122, 8, 530
+    height = top_y + layer_h * n + 8
+    parts = [
+        f'<svg class="notice-chart notice-pyramid" role="img" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">'
+    ]
+    total_h = layer_h * n
+
+    def half(y: float) -> float:
+        return half_base * (y - top_y) / total_h
+
+    colours = ("#e8a33d", "#d9642b", "#c0392b", "#8e1b12", "#6d140d")
+    for i, level in enumerate(reversed(levels)):  # i = 0 is the top layer
+        y0, y1 = top_y + i * layer_h, top_y + (i + 1) * layer_h
+        pts = [
+            (apex_x - half(y0), y0),
+            (apex_x + half(y0), y0),
+            (apex_x + half(y1), y1),
+            (apex_x - half(y1), y1),
+        ]
+        colour = colours[min(len(levels) - 1 - i, len(colours) - 1)]
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        parts.append(
+            f'<polygon points="{points}" fill="{colour}" stroke="#fff" stroke-width="2"/>'
+            f'<text x="{apex_x + half_base + 18}" y="{y0 + layer_h / 2 + 9}" font-size="26" '
+            f'fill="currentColor"><tspan font-weight="bold">{escape(level["label"])}</tspan> '
+            f"{escape(level.get('range') or '')}  "
+            f'<tspan font-weight="bold">{escape(unit(level["count"]))}</tspan></text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _chart_title(content: dict[str, Any]) -> str:
+    kind = content["distribution"]["kind"]
+    if kind == notice.CHART_STARS:
+        return gettext("诚信家庭星级分布")
+    if kind == notice.CHART_PYRAMID:
+        return gettext("信用积分金字塔")
+    return gettext("积分分布")
+
+
+def _view(n: Notice) -> dict[str, Any]:
+    """What every rendering of a notice needs."""
+    content = n.content
+    title = _chart_title(content)
+    return {
+        "n": n,
+        "c": content,
+        "red": notice.red_list(n),
+        "chart": chart_svg(content["distribution"], title=title),
+        "chart_title": title,
+        "hash_short": hash_groups(n.content_hash),
+    }
+
+
+@bp.app_template_filter("redact")
+def _redact_filter(text: str | None) -> str:
+    return notice.redact(text)
+
+
+@bp.app_template_filter("public_name")
+def _public_name_filter(text: str | None) -> str:
+    return notice.public_name(text)
+
+
+# ---------------------------------------------------------------------------
+# The list, drafting, preview, publishing
+# ---------------------------------------------------------------------------
+
+
+@bp.get("/")
+@require_roles(*READERS, page=True)
+def index_page():
+    sm = current_supermarket()
+    today = standing.local_now().date()
+    notices = notice.list_notices(sm.id)
+    return render_template(
+        "notice/index.html",
+        **_context(
+            notices=notices,
+            quarters=[(q, rules.period_label(q)) for q in notice.quarter_choices(today)],
+            months=[(m, rules.period_label(m)) for m in notice.month_choices(today)],
+            counts=objections.counts_by_period(sm.id),
+            open_count=objections.counts(sm.id)["open"],
+            users=_users({x.published_by_id for x in notices} | {x.created_by_id for x in notices}),
+            screen=notice.latest_published(sm.id),
+        ),
+    )
+
+
+def _users(ids: set[int | None]) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    return {u.id: u for u in (db.session.get(User, i) for i in ids) if u is not None}
+
+
+@bp.post("/draft")
+@require_roles(*WRITERS, page=True)
+def draft():
+    try:
+        n = notice.draft_notice(
+            current_supermarket().id, request.form.get("period", ""), actor=current_user()
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("notice.index_page"))
+    return redirect(url_for("notice.notice_page", notice_id=n.id))
+
+
+@bp.get("/<int:notice_id>")
+@require_roles(*READERS, page=True)
+def notice_page(notice_id: int):
+    n = _notice(notice_id)
+    sm = current_supermarket()
+    in_force = notice.published(sm.id, n.period)
+    objection_rows = objections.list_objections(sm.id, period=n.period)
+    return render_template(
+        "notice/notice.html",
+        **_context(
+            **_view(n),
+            stale=n.status == NOTICE_DRAFT and notice.is_stale(n),
+            in_force=in_force,
+            olist=objection_rows,
+            counts=objections.counts(sm.id, n.period),
+            objected={o.household_id for o in objection_rows if o.status == OBJECTION_OPEN},
+        ),
+    )
+
+
+@bp.post("/<int:notice_id>/publish")
+@require_roles(*WRITERS, page=True)
+def publish(notice_id: int):
+    n = _notice(notice_id)
+    try:
+        n = notice.publish_notice(n.id, actor=current_user(), note=request.form.get("note", ""))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(
+            url_for("notice.notice_page", notice_id=notice_id, note=request.form.get("note", ""))
+        )
+    flash(
+        gettext(
+            "已发布%(period)s公示（第%(rev)s版）",
+            period=rules.period_label(n.period),
+            rev=n.revision,
+        ),
+        "info",
+    )
+    return redirect(url_for("notice.notice_page", notice_id=n.id))
+
+
+@bp.post("/<int:notice_id>/discard")
+@require_roles(*WRITERS, page=True)
+def discard(notice_id: int):
+    n = _notice(notice_id)
+    try:
+        notice.discard_draft(n.id, actor=current_user())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("notice.notice_page", notice_id=notice_id))
+    flash(gettext("草稿已放弃"), "info")
+    return redirect(url_for("notice.index_page"))
+
+
+# ---------------------------------------------------------------------------
+# Print, XLSX, the large screen
+# ---------------------------------------------------------------------------
+
+
+@bp.get("/<int:notice_id>/print")
+@require_roles(*READERS, page=True)
+def print_page(notice_id: int):
+    n = _printable(notice_id)
+    return render_template("notice/print.html", **_context(**_view(n)))
+
+
+def notice_sheets(n: Notice) -> list[export.Sheet]:
+    """The notice as workbook sheets: the full list, the red list and the chart's counts."""
+    c = n.content
+    headers, rows = _table(c, c["rows"])
+    title = gettext(
+        "%(place)s%(period)s积分公示",
+        place=c["village"] or c["supermarket"],
+        period=c["period_label"],
+    )
+    subtitle = [
+        gettext("%(sm)s · %(policy)s", sm=c["supermarket"], policy=c["policy_name"]),
+        gettext("统计期间：%(start)s 至 %(end)s", start=c["from"], end=c["through"]),
+        gettext(
+            "第%(rev)s版 · 校验码 %(hash)s", rev=n.revision or "", hash=hash_groups(n.content_hash)
+        ),
+    ]
+    if n.status == NOTICE_SUPERSEDED:
+        subtitle.append(gettext("此版本已被新版本取代，仅供存档"))
+    footer = [
+        gettext("对积分有异议的，请在公示期内向村积分工作小组反映，调查核实后作出处理。"),
+        gettext("积分评议小组：            监督小组：            村两委（盖章）："),
+    ]
+    red_headers, red_rows = _table(c, notice.red_list(n))
+    return [
+        export.Sheet(
+            title=title,
+            headers=headers,
+            rows=rows,
+            subtitle=subtitle,
+            footer=footer,
+            name=gettext("公示"),
+        ),
+        export.Sheet(
+            title=gettext("红榜（前十名）"),
+            headers=red_headers,
+            rows=red_rows,
+            subtitle=[title],
+            name=gettext("红榜"),
+        ),
+        export.Sheet(
+            title=_chart_title(c),
+            headers=[gettext("档次"), gettext("户数")],
+            rows=[
+                [_bar_label(b) + (f"（{b['range']}）" if b.get("range") else ""), b["count"]]
+                for b in c["distribution"]["bars"]
+            ],
+            subtitle=[title],
+            name=gettext("分布"),
+            widths=[28, 10],
+        ),
+    ]
+
+
+def _table(c: dict[str, Any], rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Headers and cells of the notice's table, shared by the XLSX (the pages use the macro)."""
+    rank = gettext("名次")
+    if c["basis"] == notice.BASIS_SCORE:
+        headers = [
+            rank,
+            gettext("户号"),
+            gettext("户主"),
+            gettext("成员评分"),
+            gettext("家庭平均分"),
+            gettext("星级"),
+        ]
+        cells = [
+            [
+                r["rank"] or "—",
+                r["number"],
+                r["name"],
+                "、".join(
+                    f"{m['name']} {m['score'] if m['score'] is not None else '—'}"
+                    for m in r["members"] or []
+                ),
+                r["score"] or gettext("未评分"),
+                r["tier"] or "—",
+            ]
+            for r in rows
+        ]
+        return headers, cells
+    total = gettext("本年累计积分") if c["yearly"] else gettext("累计积分")
+    headers = [rank, gettext("户号"), gettext("户主")]
+    monthly = c.get("kind") == rules.PERIOD_MONTH
+    if c["has_score"]:
+        headers.append(gettext("本月评分") if monthly else gettext("本季评分"))
+    headers += [gettext("本月积分") if monthly else gettext("本季积分"), total]
+    if c["tiers"]:
+        headers.append(gettext("档次"))
+    cells = []
+    for r in rows:
+        line = [r["rank"], r["number"], r["name"]]
+        if c["has_score"]:
+            line.append(r["score"] or "—")
+        line += [r["period_points"], r["total_points"]]
+        if c["tiers"]:
+            line.append(r["tier"] or "—")
+        cells.append(line)
+    return headers, cells
+
+
+@bp.get("/<int:notice_id>/xlsx")
+@require_roles(*READERS, page=True)
+def xlsx(notice_id: int):
+    n = _printable(notice_id)
+    data = export.workbook_bytes(notice_sheets(n))
+    name = gettext("积分公示_%(period)s_第%(rev)s版.xlsx", period=n.period, rev=n.revision)
+    return send_xlsx(data, name)
+
+
+@bp.get("/screen")
+def screen_page():
+    """The village hall's TV: the newest published notice, no login (what the board shows)."""
+    sm = current_supermarket()
+    n = notice.latest_published(sm.id)
+    try:
+        seconds = int(request.args.get("seconds", SCREEN_SECONDS))
+    except ValueError:
+        seconds = SCREEN_SECONDS
+    seconds = min(max(seconds, SCREEN_SECONDS_RANGE[0]), SCREEN_SECONDS_RANGE[1])
+    view = _view(n) if n is not None else {}
+    rows = n.content["rows"] if n is not None else []
+    pages = [rows[i : i + SCREEN_ROWS] for i in range(0, len(rows), SCREEN_ROWS)] or [[]]
+    return render_template(
+        "notice/screen.html", supermarket=sm, seconds=seconds, pages=pages, **view
+    )
+
+
+# ---------------------------------------------------------------------------
+# Objections
+# ---------------------------------------------------------------------------
+
+
+def _objection_form(n: Notice, household_id: int, form: dict[str, str], error: str | None = None):
+    row = next((r for r in n.content["rows"] if r["household_id"] == household_id), None)
+    if row is None:
+        abort(404)
+    household = db.session.get(Household, household_id)
+    members = list(
+        db.session.scalars(
+            sa.select(Member)
+            .where(Member.household_id == household_id, Member.active.is_(True))
+            .order_by(Member.id)
+        )
+    )
+    return render_template(
+        "notice/objection_form.html",
+        **_context(
+            n=n,
+            row=row,
+            household=household,
+            members=members,
+            form=form,
+            error=error,
+            today=standing.local_now().date(),
+        ),
+    ), (400 if error else 200)
+
+
+@bp.get("/<int:notice_id>/objections/new")
+@require_roles(*WRITERS, page=True)
+def objection_new(notice_id: int):
+    n = _notice(notice_id)
+    if n.status != NOTICE_PUBLISHED:
+        raise ValidationFailed(gettext("只能对正在公示的版本提出异议（草稿或已被取代的版本不行）"))
+    household_id = request.args.get("household", type=int)
+    if household_id is None:
+        abort(404)
+    return _objection_form(n, household_id, {})
+
+
+@bp.post("/<int:notice_id>/objections")
+@require_roles(*WRITERS, page=True)
+def objection_create(notice_id: int):
+    n = _notice(notice_id)
+    household_id = request.form.get("household_id", type=int)
+    if household_id is None:
+        abort(404)
+    form = request.form.to_dict()
+    try:
+        member_id = request.form.get("member_id", type=int)
+        member = db.session.get(Member, member_id) if member_id is not None else None
+        if member is None or member.household_id != household_id:
+            raise ValidationFailed(gettext("请选择提出异议的家庭成员"))
+        try:
+            raised_on = date.fromisoformat(request.form.get("raised_on", ""))
+        except ValueError:
+            raise ValidationFailed(gettext("日期格式不正确，应为 YYYY-MM-DD")) from None
+        o = objections.record_objection(
+            n.id,
+            household_id,
+            raised_by=member.name,
+            raised_on=raised_on,
+            disputed=request.form.get("disputed", ""),
+            actor=current_user(),
+        )
+    except DomainError as exc:
+        return _objection_form(n, household_id, form, exc.message)
+    flash(gettext("已记录第%(id)s号异议", id=o.id), "info")
+    return redirect(url_for("notice.notice_page", notice_id=n.id) + "#objections")
+
+
+@bp.get("/objections")
+@require_roles(*READERS, page=True)
+def objections_page():
+    sm = current_supermarket()
+    status = request.args.get("status") or None
+    if status not in (None, *objections.STATUSES):
+        status = None
+    rows = objections.list_objections(sm.id, status=status)
+    return render_template(
+        "notice/objections.html",
+        **_context(olist=rows, status=status, counts=objections.counts(sm.id)),
+    )
+
+
+def _objection_page(o: Objection, form: dict[str, str], error: str | None = None):
+    return render_template(
+        "notice/objection.html",
+        **_context(o=o, form=form, error=error, users=_users({o.created_by_id, o.resolved_by_id})),
+    ), (400 if error else 200)
+
+
+@bp.get("/objections/<int:objection_id>")
+@require_roles(*READERS, page=True)
+def objection_page(objection_id: int):
+    o = objections.get_objection(objection_id, current_supermarket().id)
+    return _objection_page(o, {})
+
+
+@bp.post("/objections/<int:objection_id>/resolve")
+@require_roles(*WRITERS, page=True)
+def objection_resolve(objection_id: int):
+    o = objections.get_objection(objection_id, current_supermarket().id)
+    form = request.form.to_dict()
+    try:
+        outcome = request.form.get("outcome")
+        if outcome not in ("upheld", "rejected"):
+            raise ValidationFailed(gettext("请选择“属实，予以更正”或“不属实，驳回”"))
+        raw = (request.form.get("correction") or "").strip()
+        correction = None
+        if raw:
+            try:
+                correction = int(raw)
+            except ValueError:
+                raise ValidationFailed(gettext("更正积分必须是整数，例如 8 或 -5")) from None
+        objections.resolve_objection(
+            o.id,
+            upheld=outcome == "upheld",
+            resolution=request.form.get("resolution", ""),
+            correction=correction,
+            actor=current_user(),
+        )
+    except DomainError as exc:
+        o = objections.get_objection(objection_id, current_supermarket().id)
+        return _objection_page(o, form, exc.message)
+    flash(gettext("异议已处理"), "info")
+    return redirect(url_for("notice.objection_page", objection_id=o.id))
