@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +52,9 @@ logger = logging.getLogger(__name__)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PRINT_SENDING = "sending"  # claimed by one kiosk, on its way to the printer
 DEFAULT_MAX_ATTEMPTS = 5
+# A send takes seconds at most (network timeouts are short); a job "sending" for longer was
+# abandoned by a kiosk that stopped, and may be claimed again.
+STALE_SENDING = timedelta(minutes=2)
 
 
 def printer_config() -> dict[str, Any]:
@@ -144,8 +148,10 @@ def queue_receipt(
     requested_by: User | None,
     copy_no: int = 1,
     reprinted_at: str | None = None,
+    claim: bool = False,
 ) -> PrintJob:
-    """Save the receipt's print job in the caller's transaction."""
+    """Save the receipt's print job in the caller's transaction (``claim``: already claimed by
+    this kiosk, to be sent with :func:`deliver_claimed` right after the commit)."""
     config = printer_config()
     payload, text = render(receipt_for(redemption, copy_no, reprinted_at=reprinted_at), config)
     job = PrintJob(
@@ -158,9 +164,36 @@ def queue_receipt(
         text=text,
         requested_by_id=requested_by.id if requested_by is not None else None,
     )
+    if claim:
+        _claim_new(job, config)
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def _claim_new(job: PrintJob, config: dict[str, Any]) -> None:
+    """Claim a job in the transaction that creates it: no other kiosk can see it before the
+    commit, so the claim needs no transaction of its own. With the preview printer (no device)
+    the job is printed already: there is nothing to send, and nothing is left to commit later.
+    """
+    now = utcnow()
+    if config.get("type", "preview") == "preview":
+        job.status = PRINT_PRINTED
+        job.printed_at = now
+        job.attempts = 1
+    else:
+        job.status = PRINT_SENDING
+        job.claimed_at = now
+
+
+def deliver_claimed(job_id: int) -> PrintJob:
+    """Send a job claimed by :func:`queue_receipt` (``claim=True``) after its transaction."""
+    job = db.session.get(PrintJob, job_id)
+    if job is None:
+        raise NotFound("没有找到打印任务")
+    if job.status != PRINT_SENDING:
+        return job  # printed in its own transaction (the preview printer)
+    return _deliver(job)
 
 
 def send_job(job_id: int) -> PrintJob:
@@ -182,10 +215,17 @@ def _claim(job_id: int, from_statuses: tuple[str, ...]) -> tuple[PrintJob, bool]
         job = db.session.get(PrintJob, job_id)
         if job is None:
             raise NotFound("没有找到打印任务")
+        now = utcnow()
+        # A job left "sending" by a kiosk that stopped mid-print (power cut, crash) is claimable
+        # again once it is older than STALE_SENDING: it never stays stuck.
+        stale = sa.and_(
+            PrintJob.status == PRINT_SENDING,
+            sa.or_(PrintJob.claimed_at.is_(None), PrintJob.claimed_at < now - STALE_SENDING),
+        )
         result = db.session.execute(
             sa.update(PrintJob)
-            .where(PrintJob.id == job_id, PrintJob.status.in_(from_statuses))
-            .values(status=PRINT_SENDING)
+            .where(PrintJob.id == job_id, sa.or_(PrintJob.status.in_(from_statuses), stale))
+            .values(status=PRINT_SENDING, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
         claimed = result.rowcount == 1
@@ -241,7 +281,16 @@ def retry_failed(
             sa.select(PrintJob.id)
             .where(
                 PrintJob.supermarket_id == supermarket_id,
-                PrintJob.status == PRINT_FAILED,
+                sa.or_(
+                    PrintJob.status == PRINT_FAILED,
+                    sa.and_(
+                        PrintJob.status == PRINT_SENDING,
+                        sa.or_(
+                            PrintJob.claimed_at.is_(None),
+                            PrintJob.claimed_at < utcnow() - STALE_SENDING,
+                        ),
+                    ),
+                ),
                 PrintJob.attempts < max_attempts,
             )
             .order_by(PrintJob.id)
@@ -440,3 +489,330 @@ def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> Print
         )
         job_id = job.id
     return send_job(job_id)
+
+
+def print_donation_receipt(
+    donation_id: int, *, actor: User | None, reprint: bool = False
+) -> PrintJob:
+    """Queue and send the thank-you receipt (捐赠收据) of a donation, after it has committed.
+
+    The first print is copy 1; ``reprint`` makes the next copy, marked 补打 with its number and
+    audited with who asked. The donor's name is printed as on the public list (people masked
+    unless they agreed); contact details never.
+    """
+    from inventory import donations
+    from inventory.models import DONATION_GOODS, DONATION_REVERSED, Donation
+
+    with write_transaction():
+        donation = db.session.scalar(lock(sa.select(Donation).where(Donation.id == donation_id)))
+        if donation is None:
+            raise NotFound("没有找到该捐赠")
+        if actor is not None and actor.supermarket_id not in (None, donation.supermarket_id):
+            raise NotFound("没有找到该捐赠")
+        if not reprint and donation.copies_printed > 0:
+            raise ValidationFailed("收据已经打印过，如需再打一份请点“补打”")
+        copy_no = donation.copies_printed + 1
+        donation.copies_printed = copy_no
+        supermarket = db.session.get(Supermarket, donation.supermarket_id)
+        creator = db.session.get(User, donation.created_by_id) if donation.created_by_id else None
+        lines = []
+        if donation.form == DONATION_GOODS:
+            lines = [
+                slips.DonationItem(
+                    name=m.product.name,
+                    quantity=m.quantity,
+                    unit=m.product.unit,
+                    unit_value=yuan(m.unit_cost_fen),
+                    line_value=yuan(m.quantity * m.unit_cost_fen),
+                )
+                for m in donations.donation_movements(donation.id, originals_only=True)
+            ]
+        now = local_time(utcnow(), TIME_FORMAT)
+        data = slips.DonationReceiptData(
+            supermarket_name=supermarket.name,
+            receipt_no=donation.receipt_no,
+            donated_on=donation.donated_on.isoformat(),
+            donor_name=donations.public_name(donation.donor),
+            donor_kind=donations.DONOR_KIND_LABELS.get(donation.donor.kind, ""),
+            form=donation.form,
+            amount=yuan(donation.amount_fen),
+            amount_fen=donation.amount_fen,
+            lines=lines,
+            note=donation.note,
+            keeper=creator.display_name if creator is not None else "",
+            printed_at=now if copy_no > 1 else "",
+            copy_label=f"补打（第{copy_no}份）" if copy_no > 1 else "",
+            reversed_note=f"此捐赠已撤销：{donation.reverse_reason}"
+            if donation.status == DONATION_REVERSED
+            else "",
+        )
+        job = _queue_slip(
+            supermarket.id,
+            "donation",
+            lambda columns: slips.donation_receipt(data, columns),
+            actor,
+        )
+        job.copy_no = copy_no
+        donation.last_print_job_id = job.id
+        audit.record(
+            "donation.receipt_reprint" if copy_no > 1 else "donation.receipt_print",
+            job,
+            actor=actor,
+            supermarket_id=supermarket.id,
+            donation_id=donation.id,
+            receipt_no=donation.receipt_no,
+            copy_no=copy_no,
+        )
+        job_id = job.id
+    return send_job(job_id)
+
+
+def print_stock_in_document(stock_in_id: int, *, actor: User | None) -> PrintJob:
+    """Queue and send the slip (物品入库单) of a stock-in document, numbered; every print after
+    the first is a reprint (补打) marked with its copy number. Audited with who asked.
+
+    Called after the stock-in has committed: a failed print is a failed job, never an undone
+    stock-in.
+    """
+    from inventory.models import StockIn, StockMovement
+    from kiosk.models import AuditEvent
+
+    with write_transaction():
+        document = db.session.scalar(lock(sa.select(StockIn).where(StockIn.id == stock_in_id)))
+        if document is None:
+            raise NotFound("没有找到该入库单")
+        movements = list(
+            db.session.scalars(
+                sa.select(StockMovement)
+                .where(StockMovement.ref_type == "stock_in", StockMovement.ref_id == document.id)
+                .order_by(StockMovement.id)
+            )
+        )
+        printed = db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(
+                AuditEvent.action == "stock_in.print",
+                AuditEvent.subject_type == "StockIn",
+                AuditEvent.subject_id == document.id,
+            )
+        )
+        copy_no = (printed or 0) + 1
+        supermarket = db.session.get(Supermarket, document.supermarket_id)
+        creator = db.session.get(User, document.created_by_id) if document.created_by_id else None
+        keeper = creator or actor
+        data = slips.StockInSlipData(
+            supermarket_name=supermarket.name,
+            when=local_time(document.created_at, TIME_FORMAT),
+            supplier=document.supplier,
+            invoice_no=document.invoice_no,
+            lines=[
+                slips.StockInItem(
+                    name=m.product.name,
+                    quantity=m.quantity,
+                    unit=m.product.unit,
+                    unit_cost=yuan(m.unit_cost_fen),
+                    line_cost=yuan(m.quantity * m.unit_cost_fen),
+                )
+                for m in movements
+            ],
+            total=yuan(sum(m.quantity * m.unit_cost_fen for m in movements)),
+            keeper=keeper.display_name if keeper is not None else "",
+        )
+        printed_at = local_time(utcnow(), TIME_FORMAT)
+        job = _queue_slip(
+            supermarket.id,
+            "stock_in",
+            lambda columns: slips.stock_in_document_slip(
+                data, columns, document.display_no, copy_no, printed_at
+            ),
+            actor,
+        )
+        job.copy_no = copy_no
+        audit.record(
+            "stock_in.print",
+            document,
+            actor=actor,
+            number=document.number,
+            copy_no=copy_no,
+            print_job_id=job.id,
+        )
+        job_id = job.id
+    return send_job(job_id)
+
+
+def print_month_slip(supermarket_id: int, month: str, *, actor: User | None) -> PrintJob:
+    """Queue and send the month-end summary slip (月结汇总) of one month: the stored report
+    once closed, the live one (marked as a preview) while open."""
+    from inventory import monthend
+
+    with write_transaction():
+        supermarket = db.session.get(Supermarket, supermarket_id)
+        if supermarket is None:
+            raise NotFound("没有找到该超市")
+        report, close = monthend.report_for(supermarket_id, month)
+        if close is not None:
+            closer = db.session.get(User, close.closed_by_id) if close.closed_by_id else None
+            state = f"已结账 {local_time(close.closed_at)}" + (
+                f" {closer.display_name}" if closer is not None else ""
+            )
+        else:
+            state = "未结账（预览，数字可能还会变化）"
+        s, f, t = report["stock_totals"], report["fund"], report["tieout"]
+        unit = "额度" if t.get("spend") == "quota" else "积分"
+        data = slips.MonthSlipData(
+            supermarket_name=supermarket.name,
+            month=month,
+            state=state,
+            stock=[
+                ("期初", yuan(s["opening_value"])),
+                ("采购入库", yuan(s["purchase_value"])),
+                ("捐赠入库", yuan(s["donation_value"])),
+                ("兑换出库", yuan(-s["redeemed_value"])),
+                ("作废退回", yuan(s["void_value"])),
+                ("报损", yuan(s["adjustment_value"])),
+                ("盘点差异", yuan(s["count_value"])),
+                ("期末", yuan(s["closing_value"])),
+            ],
+            fund=[
+                ("期初", yuan(f["opening"])),
+                ("现金捐赠", yuan(f["donations"])),
+                ("采购支出", yuan(-f["purchases"])),
+                ("撤销冲回", yuan(f["reversals"])),
+                ("期末", yuan(f["closing"])),
+            ],
+            tieout=[
+                (f"兑换{unit}（净）", f"{t['points_net']}分"),
+                ("折合金额", f"{yuan(t['value_at_rate'])}元"),
+                ("发出成本", f"{yuan(t['cost_issued'])}元"),
+                ("差额", f"{yuan(t['difference'])}元"),
+                (" 进位差", f"{yuan(t['rounding'])}元"),
+                (" 免费项目", f"{yuan(t['free_items'])}元"),
+                (" 比例或价格变动", f"{yuan(t['price_changes'])}元"),
+                (" 跨月及尾差", f"{yuan(t['timing'] + t['remainder'])}元"),
+            ],
+            printed_at=local_time(utcnow(), TIME_FORMAT),
+        )
+        job = _queue_slip(
+            supermarket_id, "month_end", lambda columns: slips.month_end_slip(data, columns), actor
+        )
+        audit.record("month.print_slip", job, actor=actor, month=month)
+        job_id = job.id
+    return send_job(job_id)
+
+
+def closing_summary(supermarket_id: int, day: Any = None) -> dict[str, int]:
+    """The figures of a supermarket's closing slip (日结单) for one local day (default today):
+    redemptions made, voids made, stock-ins received and print jobs still failed that day."""
+    from datetime import timedelta
+
+    from inventory.models import MOVE_STOCK_IN, Product, StockMovement
+    from kiosk import standing
+
+    day = day or standing.local_now().date()
+    start = standing.day_start_utc(day)
+    end = standing.day_start_utc(day + timedelta(days=1))
+    made = db.session.execute(
+        sa.select(
+            sa.func.count(Redemption.id),
+            sa.func.coalesce(sa.func.sum(Redemption.total_points), 0),
+            sa.func.coalesce(sa.func.sum(Redemption.total_cost_fen), 0),
+        ).where(
+            Redemption.supermarket_id == supermarket_id,
+            Redemption.created_at >= start,
+            Redemption.created_at < end,
+        )
+    ).one()
+    voided = db.session.execute(
+        sa.select(
+            sa.func.count(Redemption.id),
+            sa.func.coalesce(sa.func.sum(Redemption.total_points), 0),
+            sa.func.coalesce(sa.func.sum(Redemption.total_cost_fen), 0),
+        ).where(
+            Redemption.supermarket_id == supermarket_id,
+            Redemption.status == REDEMPTION_VOIDED,
+            Redemption.voided_at >= start,
+            Redemption.voided_at < end,
+        )
+    ).one()
+    stock_in = db.session.execute(
+        sa.select(
+            sa.func.count(sa.distinct(StockMovement.ref_id)),
+            sa.func.count(StockMovement.id),
+            sa.func.coalesce(sa.func.sum(StockMovement.quantity * StockMovement.unit_cost_fen), 0),
+        )
+        .join(Product, Product.id == StockMovement.product_id)
+        .where(
+            Product.supermarket_id == supermarket_id,
+            StockMovement.kind == MOVE_STOCK_IN,
+            StockMovement.created_at >= start,
+            StockMovement.created_at < end,
+        )
+    ).one()
+    failures = db.session.scalar(
+        sa.select(sa.func.count(PrintJob.id)).where(
+            PrintJob.supermarket_id == supermarket_id,
+            PrintJob.status == PRINT_FAILED,
+            PrintJob.created_at >= start,
+            PrintJob.created_at < end,
+        )
+    )
+    return {
+        "redemptions": int(made[0]),
+        "redemption_points": int(made[1]),
+        "redemption_cost_fen": int(made[2]),
+        "voids": int(voided[0]),
+        "void_points": int(voided[1]),
+        "void_cost_fen": int(voided[2]),
+        # A stock-in without a document reference (older rows) counts as one document per line.
+        "stock_ins": max(int(stock_in[0]), 1 if stock_in[1] else 0),
+        "stock_in_lines": int(stock_in[1]),
+        "stock_in_cost_fen": int(stock_in[2]),
+        "print_failures": int(failures or 0),
+    }
+
+
+def print_closing_slip(supermarket_id: int, *, actor: User | None, day: Any = None) -> PrintJob:
+    """Queue and send the keeper's closing slip (日结单) with the audit chain head as it
+    stands at print time, so the paper can be checked against the chain later."""
+    from kiosk import standing
+    from kiosk.audit import chain_head
+
+    with write_transaction():
+        supermarket = db.session.get(Supermarket, supermarket_id)
+        if supermarket is None:
+            raise NotFound("没有找到该超市")
+        day = day or standing.local_now().date()
+        figures = closing_summary(supermarket_id, day)
+        seq, digest = chain_head(supermarket_id)
+        data = slips.ClosingSlipData(
+            supermarket_name=supermarket.name,
+            day=day.isoformat(),
+            printed_at=local_time(utcnow(), TIME_FORMAT),
+            keeper=actor.display_name if actor is not None else "",
+            redemptions=figures["redemptions"],
+            redemption_points=figures["redemption_points"],
+            redemption_cost=yuan(figures["redemption_cost_fen"]),
+            voids=figures["voids"],
+            void_points=figures["void_points"],
+            void_cost=yuan(figures["void_cost_fen"]),
+            net_points=figures["redemption_points"] - figures["void_points"],
+            net_cost=yuan(figures["redemption_cost_fen"] - figures["void_cost_fen"]),
+            stock_ins=figures["stock_ins"],
+            stock_in_lines=figures["stock_in_lines"],
+            stock_in_cost=yuan(figures["stock_in_cost_fen"]),
+            print_failures=figures["print_failures"],
+            chain_seq=seq,
+            chain_hash=digest[:16],
+        )
+        job = _queue_slip(
+            supermarket_id, "closing", lambda columns: slips.closing_slip(data, columns), actor
+        )
+        job_id = job.id
+    return send_job(job_id)
+
+
+def closing_job(job_id: int, supermarket_id: int) -> PrintJob | None:
+    """A closing slip's print job of this supermarket, or None."""
+    job = db.session.get(PrintJob, job_id)
+    if job is None or job.kind != "closing" or job.supermarket_id != supermarket_id:
+        return None
+    return job

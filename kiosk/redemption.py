@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from inventory import periods
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
 from inventory.stock import apply_movement, locked_products
 from kiosk import audit, printing, standing
@@ -177,6 +178,8 @@ def redeem(
                 return existing
             if household.status != ACTIVE:
                 raise HouseholdInactive()
+            # Goods leave the shelf in this month's books: never into a closed month.
+            periods.ensure_open(supermarket_id, moment)
             supermarket = db.session.get(Supermarket, supermarket_id)
             policy = policy_for(supermarket)
             products = locked_products(supermarket_id, [ln.product_id for ln in lines])
@@ -279,7 +282,7 @@ def redeem(
                 lines=[[p.id, qty, pts] for p, qty, pts in priced],
             )
             db.session.flush()
-            job = printing.queue_receipt(redemption, requested_by=keeper)
+            job = printing.queue_receipt(redemption, requested_by=keeper, claim=print_receipt)
             job_id = job.id
             created = True
     except IntegrityError:
@@ -293,7 +296,7 @@ def redeem(
         raise IdempotencyConflict() from None
     logger.info("redeemed %s", redemption.receipt_no)
     if created and print_receipt:
-        printing.send_job(job_id)
+        printing.deliver_claimed(job_id)
     return redemption
 
 
@@ -346,6 +349,9 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
             tz = current_app.config["JIFEN_TIMEZONE"]
             if local_date(redemption.created_at, tz) != local_date(utcnow(), tz):
                 raise VoidNotAllowed()
+        # The reversal is posted now, in the open month (a void of last month's redemption
+        # is a correction in this month's books, never a change to a closed month).
+        periods.ensure_open(redemption.supermarket_id)
         products = locked_products(
             redemption.supermarket_id, sorted({ln.product_id for ln in redemption.lines})
         )

@@ -433,3 +433,80 @@ def test_raster_mode_receipt_over_the_network(app, supermarket, keeper, shop, ne
     assert page.width == 384
     assert [r.data.decode() for r in zbar_decode(page)] == ["DT01-00000001"]
     assert "户主：张*丰" in job.text
+
+
+# --- claiming: one transaction for the preview printer, stale "sending" jobs reclaimed --------
+
+
+def _count_commits(monkeypatch):
+    from kiosk import database
+
+    calls = []
+    real = database.write_transaction
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    for module in (database, printing, __import__("kiosk.redemption", fromlist=["x"])):
+        monkeypatch.setattr(module, "write_transaction", counting, raising=False)
+    return calls
+
+
+def test_a_redemption_with_the_preview_printer_commits_once(
+    app, supermarket, keeper, shop, monkeypatch
+):
+    calls = _count_commits(monkeypatch)
+    _redeem(supermarket, keeper, shop)
+    assert len(calls) == 1
+    (job,) = _jobs()
+    assert (job.status, job.attempts) == ("printed", 1)
+
+
+def test_a_real_printer_is_claimed_in_the_redemption_and_sent_after_it(
+    app, supermarket, keeper, shop, tmp_path, monkeypatch
+):
+    device = tmp_path / "lp0"
+    app.config["JIFEN_PRINTER"] = {"type": "file", "device": str(device), "paper_mm": 80}
+    calls = _count_commits(monkeypatch)
+    _redeem(supermarket, keeper, shop)
+    # The redemption (with its job already claimed), then the outcome: no separate claim.
+    assert len(calls) == 2
+    (job,) = _jobs()
+    assert job.status == "printed" and job.claimed_at is not None
+    assert device.read_bytes() == job.payload
+
+
+def test_a_job_left_sending_by_a_stopped_kiosk_is_sent_again_once_stale(
+    app, supermarket, keeper, shop, tmp_path
+):
+    from datetime import timedelta
+
+    from kiosk.database import write_transaction
+    from kiosk.timeutil import utcnow
+
+    device = tmp_path / "lp0"
+    app.config["JIFEN_PRINTER"] = {"type": "file", "device": str(device), "paper_mm": 80}
+    r = redeem(
+        supermarket.id,
+        card_payload=shop[1],
+        lines=[CartLine(shop[2].id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-stale-01",
+        print_receipt=False,
+    )
+    (job,) = _jobs(r.id)
+    # A kiosk claimed it and lost power before the printer answered.
+    with write_transaction():
+        row = db.session.get(PrintJob, job.id)
+        row.status, row.claimed_at = "sending", utcnow()
+    assert printing.retry_failed(supermarket.id) == []  # still fresh: another kiosk's job
+    assert printing.send_job(job.id).status == "sending"
+    assert not device.exists()
+    with write_transaction():
+        db.session.get(PrintJob, job.id).claimed_at = utcnow() - timedelta(minutes=3)
+    (sent,) = printing.retry_failed(supermarket.id)
+    assert sent.id == job.id and sent.status == "printed"
+    assert device.read_bytes() == sent.payload
+    assert printing.send_job(job.id).status == "printed"  # never twice
+    assert device.read_bytes() == sent.payload
