@@ -112,7 +112,11 @@ class StockMovement(db.Model):
 
     product: Mapped[Product] = relationship()
 
-    __table_args__ = (sa.Index("ix_stock_movements_ref", "ref_type", "ref_id"),)
+    __table_args__ = (
+        sa.Index("ix_stock_movements_ref", "ref_type", "ref_id"),
+        # A product's movements in a date range (month-end, stocktake, ledgers).
+        sa.Index("ix_stock_movements_product_created", "product_id", "created_at"),
+    )
 
 
 class FundAccount(db.Model):
@@ -164,9 +168,156 @@ class MonthClose(db.Model):
 # ==== stock-in documents and adjustments (inventory.stock, inventory.adjustments) ====
 # (models owned by the stock work: add them below this line)
 
+# Who paid for a purchase: the fund pool, or a named other source (村集体, 镇奖励, ...).
+PAID_FROM_FUND = "fund"
+
+# Why goods are written off (报损), and the states of a write-off request.
+ADJUST_DAMAGE = "damage"  # 损坏
+ADJUST_EXPIRY = "expiry"  # 过期
+ADJUST_LOSS = "loss"  # 丢失
+ADJUST_REASONS = (ADJUST_DAMAGE, ADJUST_EXPIRY, ADJUST_LOSS)
+ADJ_PENDING = "pending"
+ADJ_APPROVED = "approved"
+ADJ_REJECTED = "rejected"
+ADJ_STATES = (ADJ_PENDING, ADJ_APPROVED, ADJ_REJECTED)
+
+
+class StockIn(db.Model):
+    """A stock-in document (入库单) of one purchase; its lines are the StockMovement rows
+    with ``ref_type="stock_in"`` and ``ref_id`` = this id. Numbered without gaps per supermarket.
+    """
+
+    __tablename__ = "stock_ins"
+    __table_args__ = (sa.UniqueConstraint("supermarket_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    number: Mapped[int]
+    supplier: Mapped[str] = mapped_column(sa.String(100), default="")
+    invoice_no: Mapped[str] = mapped_column(sa.String(50), default="")
+    # PAID_FROM_FUND, a named other source (村集体, 镇奖励), or "" when not stated (old API calls).
+    paid_from: Mapped[str] = mapped_column(sa.String(50), default="")
+    total_cost_fen: Mapped[int] = mapped_column(default=0)
+    fund_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fund_entries.id"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    @property
+    def display_no(self) -> str:
+        """The number as printed: RK000012."""
+        return f"RK{self.number:06d}"
+
+
+class StockAdjustment(db.Model):
+    """A request to write goods off (报损: damage, expiry, loss); an admin approves it, and the
+    approval posts a MOVE_ADJUSTMENT movement (``ref_type="adjustment"``)."""
+
+    __tablename__ = "stock_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    quantity: Mapped[int]  # how many units leave the shelf (positive)
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default=ADJ_PENDING, index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    movement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stock_movements.id"))
+
+    product: Mapped[Product] = relationship()
+
 
 # ==== donors and donations (inventory.donations) ====
 # (models owned by the donations work: add them below this line)
+
+from datetime import date  # noqa: E402  (kept in this section: other sections edit the top)
+
+# Donor kinds (捐赠方类别). Organisations appear by full name on the public list; people
+# (个人, 乡贤) are masked unless they agreed to have their full name published.
+DONOR_XIANGXIAN = "xiangxian"  # 乡贤
+DONOR_ENTERPRISE = "enterprise"  # 企业
+DONOR_PARTNER = "partner_unit"  # 帮扶单位
+DONOR_COLLECTIVE = "village_collective"  # 村集体
+DONOR_TOWN = "town_reward"  # 镇奖励
+DONOR_INDIVIDUAL = "individual"  # 个人
+DONOR_KINDS = (
+    DONOR_XIANGXIAN,
+    DONOR_ENTERPRISE,
+    DONOR_PARTNER,
+    DONOR_COLLECTIVE,
+    DONOR_TOWN,
+    DONOR_INDIVIDUAL,
+)
+DONOR_PERSON_KINDS = (DONOR_XIANGXIAN, DONOR_INDIVIDUAL)
+
+DONATION_CASH = "cash"
+DONATION_GOODS = "goods"
+DONATION_FORMS = (DONATION_CASH, DONATION_GOODS)
+DONATION_RECORDED = "recorded"
+DONATION_REVERSED = "reversed"
+
+
+class Donor(db.Model):
+    """Someone who gives to the supermarket (捐赠方). ``contact`` is for the office only: it is
+    never printed nor shown on the public list."""
+
+    __tablename__ = "donors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    contact: Mapped[str] = mapped_column(sa.String(200), default="")
+    # A person agreed to have their full name on the public list (otherwise masked: 张*丰).
+    publish_full_name: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind in DONOR_PERSON_KINDS
+
+
+class Donation(db.Model):
+    """One donation (捐赠), numbered without gaps per supermarket ("JZ000001").
+
+    Cash goes into the fund pool (``fund_entry_id``); goods go into stock as
+    ``MOVE_DONATION_IN`` movements with ``ref_type="donation"``. ``amount_fen`` is the cash
+    amount, or the goods' total assessed value. A mistake is reversed, never deleted.
+    """
+
+    __tablename__ = "donations"
+    __table_args__ = (
+        sa.UniqueConstraint("supermarket_id", "seq"),
+        sa.UniqueConstraint("supermarket_id", "receipt_no"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    seq: Mapped[int]
+    receipt_no: Mapped[str] = mapped_column(sa.String(16))
+    donor_id: Mapped[int] = mapped_column(sa.ForeignKey("donors.id"), index=True)
+    form: Mapped[str] = mapped_column(sa.String(8))
+    amount_fen: Mapped[int]
+    donated_on: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default=DONATION_RECORDED)
+    fund_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fund_entries.id"))
+    # Thank-you receipts printed so far (the original is copy 1; reprints are 补打).
+    copies_printed: Mapped[int] = mapped_column(default=0)
+    last_print_job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("print_jobs.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    reversed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reversed_at: Mapped[datetime | None]
+    reverse_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    donor: Mapped[Donor] = relationship()
 
 
 # ==== stocktake (inventory.stocktake) ====
@@ -200,6 +351,13 @@ class Stocktake(db.Model):
     approved_at: Mapped[datetime | None]
     posted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     posted_at: Mapped[datetime | None]
+    # The last stock movement id when the book quantities were fixed: every movement of a
+    # counted product after it happened during the count (see inventory.stocktake).
+    start_movement_id: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What was counted, in words ("全部商品" or the categories chosen), for the list and report.
+    scope: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None]
 
     lines: Mapped[list[StocktakeLine]] = relationship(
         back_populates="stocktake", order_by="StocktakeLine.id"
@@ -222,6 +380,40 @@ class StocktakeLine(db.Model):
     counted_at: Mapped[datetime | None]
     # The variance posted as a MOVE_COUNT movement when the count was approved.
     posted_variance: Mapped[int | None]
+    # The product's last stock movement id when the line was last counted: movements up to it
+    # happened before the shelf was counted and are part of the expected quantity.
+    count_movement_id: Mapped[int | None]
+    # The unit cost the variance was posted at (the product's cost at approval).
+    posted_unit_cost_fen: Mapped[int | None]
 
     stocktake: Mapped[Stocktake] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
+
+
+# What one counting action did to a line (盘点记录), append-only: "add" (a scan or a + / −
+# press, ``quantity`` is the signed delta), "set" (a typed total, ``quantity`` is the total) or
+# "clear" (back to not counted). ``result_qty`` is the line's counted quantity afterwards.
+COUNT_EVENT_ADD = "add"
+COUNT_EVENT_SET = "set"
+COUNT_EVENT_CLEAR = "clear"
+COUNT_EVENT_KINDS = (COUNT_EVENT_ADD, COUNT_EVENT_SET, COUNT_EVENT_CLEAR)
+
+
+class StocktakeCount(db.Model):
+    """One counting action on a line, by whom, from which device; never edited."""
+
+    __tablename__ = "stocktake_counts"
+    __table_args__ = (sa.UniqueConstraint("stocktake_id", "client_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stocktake_id: Mapped[int] = mapped_column(sa.ForeignKey("stocktakes.id"), index=True)
+    line_id: Mapped[int] = mapped_column(sa.ForeignKey("stocktake_lines.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    quantity: Mapped[int]
+    result_qty: Mapped[int | None]
+    # "wedge" (USB scanner), "camera", "typed" (barcode typed in), "button" (+ / − / set)
+    device: Mapped[str] = mapped_column(sa.String(16), default="")
+    # The page's own id for this action, so a retried request is not counted twice.
+    client_key: Mapped[str | None] = mapped_column(sa.String(64))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -116,9 +116,15 @@ def _print_demo(summary: Any) -> None:
 @click.option(
     "--households", default=60, show_default=True, type=click.IntRange(1, 400), help="户数"
 )
+@click.option(
+    "--scale",
+    type=click.Choice(["village", "town", "county"]),
+    default=None,
+    help="生成大规模测试数据（村/镇/县）供性能测试，不含演示登录",
+)
 @with_appcontext
 @domain_errors
-def demo_command(seed: int | None, households: int) -> None:
+def demo_command(seed: int | None, households: int, scale: str | None) -> None:
     """Load the demo village: households, cards, goods with stock, points history."""
     from kiosk import demo
     from kiosk.schema import table_names, upgrade_database
@@ -126,6 +132,9 @@ def demo_command(seed: int | None, households: int) -> None:
     if not table_names():
         click.echo("数据库还是空的，先按迁移建表……")
         upgrade_database()
+    if scale is not None:
+        _scale_demo(scale, seed)
+        return
     if demo.demo_exists():
         click.echo("演示数据已经加载过了，无需重复加载。")
         _print_demo(demo.existing_summary())
@@ -142,6 +151,31 @@ def demo_command(seed: int | None, households: int) -> None:
         f"{summary.redemptions} 张兑换单（其中 {summary.voided} 张已作废）"
     )
     _print_demo(summary)
+
+
+def _scale_demo(scale: str, seed: int | None) -> None:
+    from kiosk import scale as scaling
+
+    target = scaling.SCALES[scale]
+    click.echo(
+        f"生成{scale}规模数据：{target.supermarkets} 个超市、{target.households} 户、"
+        f"约 {target.entries} 条积分流水、约 {target.redemptions} 张兑换单"
+    )
+    with click.progressbar(length=target.supermarkets, label="超市") as bar:
+        done = 0
+
+        def progress(i: int, _n: int) -> None:
+            nonlocal done
+            bar.update(i - done)
+            done = i
+
+        summary = scaling.generate(scale, seed=2026 if seed is None else seed, progress=progress)
+    click.echo(
+        f"完成，用时 {summary.seconds:.0f} 秒：{summary.households} 户、"
+        f"{summary.point_entries} 条积分流水、{summary.redemptions} 张兑换单、"
+        f"{summary.stock_movements} 条库存流水、{summary.fund_entries} 条基金池流水"
+    )
+    click.echo("柜台登录：每个超市的店长 <超市编号小写>k（如 s0001k）/ keeper123 / PIN 1234")
 
 
 # --- users and tokens -------------------------------------------------------------------------
@@ -456,5 +490,127 @@ def register(app: Flask) -> None:
         check_command,
         policy_group,
         cycle_group,
+        import_command,
+        households_group,
+        ledger_command,
     ):
         app.cli.add_command(command)
+
+
+# --- import (kiosk.imports) -----------------------------------------------------------------
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["households", "points", "scores"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commit", is_flag=True, help="全部行无误时写入（不加此项只预检，不写入）")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@click.option("--user", "username", default=None, help="以哪位管理员的名义导入（记入操作日志）")
+@with_appcontext
+@domain_errors
+def import_command(
+    kind: str, path: str, commit: bool, supermarket_code: str | None, username: str | None
+) -> None:
+    """Import households, points (as pending proposals) or scores from XLSX or CSV.
+
+    Every row is checked first; any error is printed with its row number and nothing is
+    written (exit status 1). With --commit a clean file is written in one transaction.
+    """
+    from kiosk import imports
+    from kiosk.errors import NotFound
+    from kiosk.extensions import db
+    from kiosk.models import ROLE_ADMIN, User
+    from kiosk.supermarkets import get_supermarket
+
+    supermarket = get_supermarket(supermarket_code)
+    actor = None
+    if username:
+        actor = db.session.scalar(sa.select(User).where(User.username == username))
+        if actor is None or actor.role != ROLE_ADMIN or not actor.active:
+            raise NotFound(f"没有名为 {username} 的管理员")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    filename = os.path.basename(path)
+    # Count the rows once for the bar's length (the check reads the file again).
+    table = imports.read_table(kind, data, filename)
+    total = len(table.rows)
+    label = imports.KIND_LABELS[kind]
+    with click.progressbar(length=total, label=f"检查{label}", show_pos=True) as bar:
+        batch, checked = imports.preview_import(
+            supermarket.id, kind, filename, data, actor=actor, progress=bar.update
+        )
+    for message in checked.messages():
+        click.echo(message, err=True)
+    if not checked.ok:
+        count = len(checked.messages()) or 1
+        if not checked.messages():
+            click.echo("表格里没有数据行", err=True)
+        click.echo(f"{filename}：共 {total} 行，{count} 处错误，没有写入任何数据", err=True)
+        sys.exit(1)
+    if not commit:
+        click.echo(f"{filename}：{total} 行全部无误（批次 #{batch.id}）。加 --commit 写入。")
+        return
+    with click.progressbar(length=total * 2, label=f"写入{label}", show_pos=True) as bar:
+        result = imports.commit_import(batch.id, actor=actor, progress=bar.update)
+    written = "，".join(f"{v} {imports.WRITTEN_LABELS.get(k, k)}" for k, v in result.written.items())
+    click.echo(f"{filename}：已导入（批次 #{result.batch_id}）：{written}")
+
+
+# --- households (kiosk.households) ----------------------------------------------------------
+
+
+@click.group("households")
+def households_group() -> None:
+    """Households (户): search keys."""
+
+
+@households_group.command("reindex")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号（默认全部超市）")
+@with_appcontext
+@domain_errors
+def households_reindex_command(supermarket_code: str | None) -> None:
+    """Rebuild every household's search key (names, pinyin, initials, number).
+
+    Run once after upgrading to a version with search keys, or after editing names in the
+    database by hand; `jifen check` lists households whose key is stale.
+    """
+    from kiosk.households import rebuild_search_keys
+    from kiosk.supermarkets import get_supermarket
+
+    supermarket_id = get_supermarket(supermarket_code).id if supermarket_code else None
+    changed = rebuild_search_keys(supermarket_id)
+    click.echo(f"已更新 {changed} 户的查找关键字")
+
+
+# --- ledgers (inventory.ledgers) ------------------------------------------------------------
+
+
+@click.command("ledger")
+@click.argument("book", type=click.Choice(["stock-in", "redemption"]))
+@click.option("--from", "date_from", default=None, help="开始日期，例如 2026-11-01（默认本月1日）")
+@click.option("--to", "date_to", default=None, help="结束日期（含当天；默认本月最后一天）")
+@click.option("--out", "out_path", default=None, help="保存到的 .xlsx 文件（默认用台账名称）")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def ledger_command(
+    book: str,
+    date_from: str | None,
+    date_to: str | None,
+    out_path: str | None,
+    supermarket_code: str | None,
+) -> None:
+    """Export the stock-in ledger (物品入库台账) or the redemption / pickup ledger
+    (物品兑换领取台账) of a date range as an XLSX file to print."""
+    from pathlib import Path
+
+    from inventory import ledgers
+    from kiosk.supermarkets import get_supermarket
+
+    supermarket = get_supermarket(supermarket_code)
+    filters = ledgers.make_filters(date_from, date_to)
+    kind = "stock_in" if book == "stock-in" else "redemption"
+    data, filename = ledgers.ledger_xlsx(kind, supermarket, filters)
+    path = Path(out_path or filename)
+    path.write_bytes(data)
+    click.echo(f"已导出 {path}（{filters.date_from} 至 {filters.date_to}）")

@@ -20,11 +20,17 @@ import sqlalchemy as sa
 
 from inventory import products as product_service
 from inventory import stock as stock_service
-from inventory.models import KIND_GOODS, KIND_SERVICE, Product, StockMovement
+from inventory.donations import seed_demo_fund
+from inventory.models import KIND_GOODS, KIND_SERVICE, Product, StockIn, StockMovement
+from inventory.monthend import seed_demo_monthend
+from inventory.stock import seed_demo_stock
+from inventory.stocktake import seed_demo_stocktake
 from kiosk import auth, cards, households, points
 from kiosk.database import write_transaction
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
+from kiosk.households import seed_demo_households
+from kiosk.intake import seed_demo_intake
 from kiosk.models import (
     CARD_ACTIVE,
     ROLE_ADMIN,
@@ -39,6 +45,7 @@ from kiosk.models import (
     Supermarket,
     User,
 )
+from kiosk.notice import seed_demo_notice
 from kiosk.redemption import CartLine, redeem, void_redemption
 from kiosk.supermarkets import create_supermarket, find_supermarket
 from kiosk.timeutil import utcnow
@@ -419,6 +426,7 @@ def load_demo(
 
     entry_dates: list[dict] = []
     movement_dates: list[dict] = []
+    stock_in_dates: dict[int, datetime] = {}
     redemptions: list[tuple[int, datetime]] = []
     payloads = {
         hid: cards.payload_for(cards.active_card(db.session.get(Household, hid))) for hid in homes
@@ -433,6 +441,7 @@ def load_demo(
                 invoice_no=f"RK{event.moment:%Y%m%d}",
             )
             movement_dates += [{"id": m.id, "created_at": event.moment} for m in moves]
+            stock_in_dates[moves[0].ref_id] = event.moment
         elif event.kind in ("award", "deduct"):
             service = points.award_points if event.kind == "award" else points.deduct_points
             entry = service(
@@ -445,6 +454,14 @@ def load_demo(
                 redemptions.append((redemption.id, redemption.created_at))
 
     _backdate(entry_dates, movement_dates, redemptions, homes, start)
+    with write_transaction():  # the stock-in documents carry their movements' dates
+        for stock_in_id, moment in stock_in_dates.items():
+            db.session.execute(
+                sa.update(StockIn)
+                .where(StockIn.id == stock_in_id)
+                .values(created_at=moment)
+                .execution_options(synchronize_session=False)
+            )
 
     # A keeper handed out the wrong size; the village admin voided that slip (today).
     if redemptions:
@@ -452,8 +469,24 @@ def load_demo(
         void_redemption(target_id, actor=admin, reason="规格拿错，村民退回后重新兑换")
         summary.voided = 1
 
-    summary.households = len(homes)
-    summary.cards = len(homes)
+    # The office's books around the counter, each area's own demo data (see each function).
+    seed_demo_households(supermarket, users, rng)
+    seed_demo_fund(supermarket, users, rng)
+    seed_demo_stock(supermarket, users, rng)
+    seed_demo_intake(supermarket, users, rng)
+    seed_demo_stocktake(supermarket, users, rng)
+    seed_demo_notice(supermarket, users, rng)
+    # Last: close every month of the history that has ended (the current month stays open).
+    seed_demo_monthend(supermarket, users, rng)
+
+    summary.households = db.session.scalar(
+        sa.select(sa.func.count(Household.id)).where(Household.supermarket_id == supermarket.id)
+    )
+    summary.cards = db.session.scalar(
+        sa.select(sa.func.count(Card.id))
+        .join(Household, Household.id == Card.household_id)
+        .where(Household.supermarket_id == supermarket.id, Card.status == CARD_ACTIVE)
+    )
     summary.products = len(goods)
     summary.redemptions = len(redemptions)
     summary.point_entries = db.session.scalar(sa.select(sa.func.count(PointEntry.id))) or 0

@@ -152,3 +152,57 @@ class FundInsufficient(DomainError):
     code = "fund_insufficient"
     status = 409
     message = "基金池余额不足"
+
+
+class AdjustmentAlreadyDecided(DomainError):
+    code = "adjustment_decided"
+    status = 409
+    message = "该报损申请已经处理过了"
+
+
+class DonationAlreadyReversed(DomainError):
+    code = "donation_reversed"
+    status = 409
+    message = "该捐赠已撤销"
+
+
+class SelfApprovalRefused(DomainError):
+    code = "self_approval"
+    status = 403
+    message = "不能确认自己录入的加减分：请由评议小组的另一位管理员签字确认"
+
+
+class AlreadyDecided(DomainError):
+    code = "already_decided"
+    status = 409
+    message = "该加减分申请已经处理过了"
+
+
+class ImportInvalid(DomainError):
+    code = "import_invalid"
+    status = 422
+    message = "导入文件有错误，没有写入任何数据"
+
+
+class ImportAlreadyCommitted(DomainError):
+    code = "import_committed"
+    status = 409
+    message = "该批次已经导入过了，不能重复导入"
+
+
+class MonthCloseRefused(DomainError):
+    """A month-end close (月结) refused; ``details["reasons"]`` lists every reason in Chinese."""
+
+    code = "month_close_refused"
+    status = 409
+    message = "该月暂时不能结账"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("不能结账：" + "；".join(reasons), reasons=list(reasons))
+        self.reasons = list(reasons)
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+    message = "失败次数过多，请稍后再试"

@@ -97,6 +97,11 @@ class Household(db.Model):
     group_name: Mapped[str] = mapped_column(sa.String(50), default="")
     status: Mapped[str] = mapped_column(sa.String(16), default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why the household was deactivated (迁出, 合户...); cleared on reactivation.
+    inactive_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # Normalised search words: number, head and active members' names, their full pinyin and
+    # initials, lower-case, space-separated (kiosk.search_keys); kept by kiosk.households.
+    search_key: Mapped[str | None] = mapped_column(sa.Text)
 
     supermarket: Mapped[Supermarket] = relationship()
     members: Mapped[list[Member]] = relationship(back_populates="household", order_by="Member.id")
@@ -115,6 +120,8 @@ class Member(db.Model):
     relation: Mapped[str] = mapped_column(sa.String(20), default="")
     birth_date: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Why the member was deactivated (迁出, 去世...); cleared on reactivation.
+    inactive_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
     household: Mapped[Household] = relationship(back_populates="members")
 
@@ -178,7 +185,12 @@ class Redemption(db.Model):
     """A redemption (兑换单): one cart exchanged for points at the counter."""
 
     __tablename__ = "redemptions"
-    __table_args__ = (sa.UniqueConstraint("supermarket_id", "receipt_no"),)
+    __table_args__ = (
+        sa.UniqueConstraint("supermarket_id", "receipt_no"),
+        # A month's redemptions and voids of one supermarket by range scan (月结, 台账).
+        sa.Index("ix_redemptions_supermarket_created", "supermarket_id", "created_at"),
+        sa.Index("ix_redemptions_supermarket_voided", "supermarket_id", "voided_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -272,9 +284,16 @@ class ApiToken(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Who did what, when: one row for every write the services make."""
+    """Who did what, when: one row for every write the services make.
+
+    Rows form one hash chain per supermarket (``chain`` = the supermarket's id, 0 for the
+    global chain of rows without a supermarket): ``seq`` counts 1, 2, 3… in commit order and
+    ``hash`` = SHA-256 over the row's canonical JSON including ``prev_hash``, the hash of the
+    row before it (``kiosk.audit``). Rows written before the chain existed have no ``seq``.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (sa.UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("supermarkets.id"))
@@ -284,8 +303,37 @@ class AuditEvent(db.Model):
     subject_id: Mapped[int | None]
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    chain: Mapped[int | None]
+    seq: Mapped[int | None]
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+class AuditChainHead(db.Model):
+    """The last link of one audit chain, locked while a transaction appends to it."""
+
+    __tablename__ = "audit_chain_heads"
+
+    chain: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScanThrottle(db.Model):
+    """Failed card scans on the public self-service screen, per kiosk (client address).
+
+    Stored in the database so a lock holds across restarts and every kiosk process.
+    """
+
+    __tablename__ = "scan_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
 
 
 class PrintJob(db.Model):
@@ -306,6 +354,8 @@ class PrintJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When a kiosk claimed it for sending: a job "sending" for long was abandoned mid-print.
+    claimed_at: Mapped[datetime | None]
     printed_at: Mapped[datetime | None]
 
 
@@ -372,9 +422,191 @@ class CycleClose(db.Model):
 # ==== points intake: standard items, awards awaiting approval, imports (kiosk.intake) ====
 # (models owned by the points-intake work: add them below this line)
 
+# Point proposal status (加减分申请: entered by one admin, signed off by another)
+PROPOSAL_PENDING = "pending"
+PROPOSAL_APPROVED = "approved"
+PROPOSAL_REJECTED = "rejected"
+PROPOSAL_WITHDRAWN = "withdrawn"
+PROPOSAL_STATUSES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_REJECTED, PROPOSAL_WITHDRAWN)
+
+# Import batch kinds and status
+IMPORT_HOUSEHOLDS = "households"
+IMPORT_POINTS = "points"
+IMPORT_SCORES = "scores"
+IMPORT_KINDS = (IMPORT_HOUSEHOLDS, IMPORT_POINTS, IMPORT_SCORES)
+IMPORT_PREVIEWED = "previewed"
+IMPORT_COMMITTED = "committed"
+
+
+class StandardItem(db.Model):
+    """A scoring standard (积分标准) of a supermarket: what earns or costs how many points.
+
+    Seeded from 寨里's 25 standards (kiosk.standards); each village edits its own list. Items
+    are never deleted (proposals cite them): an unused one is made inactive.
+    """
+
+    __tablename__ = "standard_items"
+    __table_args__ = (sa.UniqueConstraint("supermarket_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(16))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    # Positive: an award; negative: a deduction.
+    points: Mapped[int]
+    category: Mapped[str] = mapped_column(sa.String(50), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportBatch(db.Model):
+    """One uploaded file (导入批次): its bytes, the preview of every row, and whether it was
+    committed. Commit re-validates from ``content``, never from what a browser sends back."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    rows: Mapped[int] = mapped_column(default=0)
+    error_rows: Mapped[int] = mapped_column(default=0)
+    # {"rows": [{"n": row number, "values": [...], "errors": [...]}, ...], "headers": [...],
+    #  "errors": [file-level errors], "totals": {...}}
+    preview: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default=IMPORT_PREVIEWED)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    committed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    committed_at: Mapped[datetime | None]
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    committed_by: Mapped[User | None] = relationship(foreign_keys=[committed_by_id])
+
+
+class PointProposal(db.Model):
+    """An award or deduction awaiting the assessment group's sign-off (签字确认).
+
+    Entered by one admin, approved or rejected by another; approval posts exactly one
+    ``PointEntry`` (``entry_id``) in the same transaction.
+    """
+
+    __tablename__ = "point_proposals"
+    __table_args__ = (sa.Index("ix_point_proposals_sm_status", "supermarket_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"))
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    standard_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("standard_items.id"))
+    # Signed: positive awards, negative deducts.
+    amount: Mapped[int]
+    occurred_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    evidence: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default=PROPOSAL_PENDING)
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batches.id"), index=True)
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("point_entries.id"))
+
+    household: Mapped[Household] = relationship()
+    member: Mapped[Member | None] = relationship()
+    standard_item: Mapped[StandardItem | None] = relationship()
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    entry: Mapped[PointEntry | None] = relationship()
+
 
 # ==== public notice and objections (kiosk.notice) ====
 # (models owned by the notice work: add them below this line)
+
+NOTICE_DRAFT = "draft"
+NOTICE_PUBLISHED = "published"
+NOTICE_SUPERSEDED = "superseded"
+NOTICE_DISCARDED = "discarded"
+
+OBJECTION_OPEN = "open"
+OBJECTION_UPHELD = "upheld"
+OBJECTION_REJECTED = "rejected"
+
+
+class Notice(db.Model):
+    """A public notice (公示) of one period: frozen rows, published once per period and
+    supermarket; a correction publishes a new revision that supersedes the old one (kept)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        # At most one published notice per supermarket and period.
+        sa.Index(
+            "uq_notices_published_period",
+            "supermarket_id",
+            "period",
+            unique=True,
+            sqlite_where=sa.text("status = 'published'"),
+            postgresql_where=sa.text("status = 'published'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    period: Mapped[str] = mapped_column(sa.String(8), index=True)  # "2024Q1"
+    revision: Mapped[int | None]  # 1, 2, ... once published
+    status: Mapped[str] = mapped_column(sa.String(16), default=NOTICE_DRAFT)
+    # "points" (大同, 高阳, 羊亭) or "score" (寨里: family average of member scores).
+    basis: Mapped[str] = mapped_column(sa.String(16))
+    policy_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The frozen content: rows, red list size, distribution (kiosk.notice.Snapshot as JSON).
+    content: Mapped[dict] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The ledgers were read up to this moment (naive UTC).
+    as_of: Mapped[datetime]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    supersedes_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notices.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]
+
+    supermarket: Mapped[Supermarket] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    published_by: Mapped[User | None] = relationship(foreign_keys=[published_by_id])
+
+
+class Objection(db.Model):
+    """An objection (异议) by a household against its row of a published notice."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("notices.id"), index=True)
+    period: Mapped[str] = mapped_column(sa.String(8), index=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    raised_by: Mapped[str] = mapped_column(sa.String(50))  # a member of the household
+    raised_on: Mapped[date]
+    disputed: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(16), default=OBJECTION_OPEN)
+    resolution: Mapped[str | None] = mapped_column(sa.String(500))
+    # Upheld with a points correction: the award/deduction entry it posted.
+    correction_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("point_entries.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+
+    notice: Mapped[Notice] = relationship()
+    household: Mapped[Household] = relationship()
+    correction_entry: Mapped[PointEntry | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
 
 
 # The inventory models share this metadata; importing them here makes every mapper resolvable

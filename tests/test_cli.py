@@ -110,7 +110,9 @@ def test_newcomer_flow_on_a_fresh_database(fresh_env, tmp_path):
     printed = _run(fresh_env, "cards", "print", "--all", "--output", str(pdf))
     assert printed.returncode == 0, printed.stderr
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert "8 张卡，1 页" in printed.stdout
+    # The 8 households asked for and the office's examples (kiosk.households.seed_demo_households:
+    # three with polyphonic surnames and cards, one moved away without a card).
+    assert "11 张卡，2 页" in printed.stdout
 
 
 def test_serve_refuses_an_uninitialised_database(fresh_env):
@@ -154,7 +156,8 @@ def test_demo_loads_a_village_whose_books_are_clean(runner):
     assert result.exit_code == 0, result.output
     assert run_checks() == []
 
-    assert _count(Household) == 60
+    # 60 households and the households pages' four examples (seed_demo_households).
+    assert _count(Household) == 64
     members = _count(Member)
     assert 60 < members <= 300
     sizes = db.session.execute(
@@ -164,8 +167,8 @@ def test_demo_loads_a_village_whose_books_are_clean(runner):
     active_cards = db.session.scalar(
         sa.select(sa.func.count(sa.distinct(Card.household_id))).where(Card.status == CARD_ACTIVE)
     )
-    assert active_cards == 60
-    assert _count(Card) == 62  # two lost cards were reissued
+    assert active_cards == 63  # (the household that moved away has none)
+    assert _count(Card) == 65  # two lost cards were reissued
 
     assert 36 <= _count(Product) <= 44
     names = set(db.session.scalars(sa.select(Category.name)))
@@ -201,7 +204,7 @@ def test_demo_loads_a_village_whose_books_are_clean(runner):
     assert again.exit_code == 0, again.output
     assert "已经加载过" in again.output
     assert PAYLOAD_RE.findall(again.output) == payloads
-    assert _count(Household) == 60
+    assert _count(Household) == 64
 
 
 def test_demo_families_are_deterministic_and_barcodes_valid():

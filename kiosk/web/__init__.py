@@ -17,6 +17,40 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(scanner_bp)
 
+    from kiosk.web.audit import bp as audit_bp
+    from kiosk.web.users import bp as users_bp
+
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(users_bp)
+
+    from kiosk.web.households import bp as households_bp
+
+    app.register_blueprint(households_bp)
+
+    from kiosk.web.stock import bp as stock_bp
+
+    app.register_blueprint(stock_bp)
+
+    from kiosk.web.stocktake import bp as stocktake_bp
+
+    app.register_blueprint(stocktake_bp)
+
+    from kiosk.web.notice import bp as notice_bp
+
+    app.register_blueprint(notice_bp)
+
+    from kiosk.web.fund import bp as fund_bp
+
+    app.register_blueprint(fund_bp)
+
+    from kiosk.web.monthend import bp as monthend_bp
+
+    app.register_blueprint(monthend_bp)
+
+    from kiosk.web.intake import bp as intake_bp
+
+    app.register_blueprint(intake_bp)
+
     from kiosk.web.nav import register_nav
 
     register_nav(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext
 
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
 
@@ -29,51 +29,63 @@ def _tab(endpoint: str, label: object, *roles: str) -> Tab:
 
 GROUPS: list[tuple[object, list[Tab]]] = [
     (
-        _l("规则"),
+        lazy_gettext("规则"),
         [
-            _tab("admin.index", _l("总览"), A, S),
-            _tab("admin.policy_page", _l("兑换规则"), A, S),
-            _tab("admin.preview_page", _l("预览各户"), A, S),
-            _tab("admin.assessments_page", _l("评分录入"), A, S),
-            _tab("admin.vetoes_page", _l("一票否决"), A, S),
+            _tab("admin.index", lazy_gettext("总览"), A, S),
+            _tab("admin.policy_page", lazy_gettext("兑换规则"), A, S),
+            _tab("admin.preview_page", lazy_gettext("预览各户"), A, S),
+            _tab("admin.assessments_page", lazy_gettext("评分录入"), A, S),
+            _tab("admin.vetoes_page", lazy_gettext("一票否决"), A, S),
         ],
     ),
     (
-        _l("户与积分"),
+        lazy_gettext("户与积分"),
         [
-            _tab("households.index_page", _l("户与积分卡"), A, S),
-            _tab("intake.index_page", _l("积分录入"), A, S),
-            _tab("intake.import_page", _l("导入"), A, S),
-            _tab("notice.index_page", _l("公示"), A, S),
+            _tab("households.index_page", lazy_gettext("户与积分卡"), A, S),
+            _tab("intake.index_page", lazy_gettext("积分录入"), A, S),
+            _tab("intake.import_page", lazy_gettext("导入"), A, S),
+            _tab("notice.index_page", lazy_gettext("公示"), A, S),
         ],
     ),
     (
-        _l("库存与账目"),
+        lazy_gettext("库存与账目"),
         [
-            _tab("stock.stock_in_page", _l("入库"), K, A, S),
-            _tab("stock.adjustments_page", _l("报损"), K, A, S),
-            _tab("stock.ledgers_page", _l("台账"), K, A, S),
-            _tab("fund.index_page", _l("捐赠与基金池"), K, A, S),
-            _tab("stocktake.index_page", _l("盘点"), K, A, S),
-            _tab("monthend.index_page", _l("月结"), K, A, S),
+            _tab("stock.stock_in_page", lazy_gettext("入库"), K, A, S),
+            _tab("stock.adjustments_page", lazy_gettext("报损"), K, A, S),
+            _tab("stock.ledgers_page", lazy_gettext("台账"), K, A, S),
+            _tab("fund.index_page", lazy_gettext("捐赠与基金池"), K, A, S),
+            _tab("stocktake.index_page", lazy_gettext("盘点"), K, A, S),
+            _tab("monthend.index_page", lazy_gettext("月结"), K, A, S),
         ],
     ),
     (
-        _l("监督"),
+        lazy_gettext("监督"),
         [
-            _tab("audit.index_page", _l("操作日志"), A, S),
-            _tab("users.index_page", _l("用户"), A, S),
+            _tab("audit.index_page", lazy_gettext("操作日志"), A, S),
+            _tab("users.index_page", lazy_gettext("用户"), A, S),
         ],
     ),
     (
-        _l("设备"),
-        [_tab("admin.printer_page", _l("打印机"), K, A, S)],
+        lazy_gettext("设备"),
+        [_tab("admin.printer_page", lazy_gettext("打印机"), K, A, S)],
     ),
 ]
 
 
-def office_nav(user: User | None) -> list[tuple[object, list[tuple[str, object]]]]:
-    """The groups of tabs this user may open, leaving out pages not (yet) registered."""
+@dataclass(frozen=True)
+class NavGroup:
+    label: object
+    items: list[tuple[str, object]]  # (endpoint, label)
+    active: bool
+    current: str | None = None  # the tab to highlight: this page's, or its area's first
+
+
+def office_nav(user: User | None, here: str | None = None) -> list[NavGroup]:
+    """The groups of tabs this user may open, leaving out pages not (yet) registered.
+
+    Two rows on screen whatever the role: the groups, then the tabs of the group the page
+    ``here`` belongs to (a 1024×600 screen has no room for every tab at once).
+    """
     if user is None:
         return []
     views = current_app.view_functions
@@ -83,7 +95,24 @@ def office_nav(user: User | None) -> list[tuple[object, list[tuple[str, object]]
             (t.endpoint, t.label) for t in tabs if user.role in t.roles and t.endpoint in views
         ]
         if items:
-            groups.append((label, items))
+            active = here is not None and any(endpoint == here for endpoint, _ in items)
+            groups.append(NavGroup(label, items, active))
+    prefix = (here or "").split(".")[0] + "."
+    if groups and not any(g.active for g in groups):
+        # A page outside the tabs (a detail page): its blueprint's group, else the first.
+        for i, g in enumerate(groups):
+            if any(endpoint.startswith(prefix) for endpoint, _ in g.items):
+                groups[i] = NavGroup(g.label, g.items, True)
+                break
+        else:
+            groups[0] = NavGroup(groups[0].label, groups[0].items, True)
+    for i, g in enumerate(groups):
+        if g.active:
+            endpoints = [endpoint for endpoint, _ in g.items]
+            current = here if here in endpoints else None
+            if current is None:
+                current = next((e for e in endpoints if e.startswith(prefix)), None)
+            groups[i] = NavGroup(g.label, g.items, True, current)
     return groups
 
 
