@@ -121,6 +121,32 @@ def _stock_in_lines(items: list[StockInItem], width: int) -> list[str]:
     return goods_table(rows, width, "金额(元)", width // 3)
 
 
+def signature_lines(labels: tuple[str, ...] | list[str], columns: int, gap: int = 2) -> list[str]:
+    """A line to sign on for each label (经办人签字：____), with room above each to write."""
+    lines: list[str] = []
+    for label in labels:
+        lines += [pad("", columns)] * gap
+        lines.append(pad(label + "_" * (columns - text_width(label)), columns))
+    return lines
+
+
+def office_slip(
+    supermarket_name: str, title: str, body: list[str], footer: list[str], columns: int
+) -> Slip:
+    """A slip of the office's (not a receipt): the supermarket's name enlarged, the title,
+    the body and the footer, with no QR code."""
+    return Slip(
+        ReceiptLayout(
+            columns=columns,
+            heading=wrap(supermarket_name, columns // 2),
+            titles=wrap(title, columns),
+            body=body,
+            footer=footer,
+        ),
+        None,
+    )
+
+
 def stock_in_slip(data: StockInSlipData, columns: int) -> Slip:
     """The stock-in slip (物品入库单): supplier, invoice, goods at cost, total, signatures."""
     rule = "-" * columns
@@ -137,20 +163,8 @@ def stock_in_slip(data: StockInSlipData, columns: int) -> Slip:
         *wrapped(f"经办人：{data.keeper}", columns),
         rule,
     ]
-    footer = []
-    for label in STOCK_IN_SIGNATURES:
-        footer += [pad("", columns), pad("", columns)]
-        footer.append(pad(label + "_" * (columns - text_width(label)), columns))
-    return Slip(
-        ReceiptLayout(
-            columns=columns,
-            heading=wrap(data.supermarket_name, columns // 2),
-            titles=wrap(STOCK_IN_TITLE, columns),
-            body=body,
-            footer=footer,
-        ),
-        None,
-    )
+    footer = signature_lines(STOCK_IN_SIGNATURES, columns)
+    return office_slip(data.supermarket_name, STOCK_IN_TITLE, body, footer, columns)
 
 
 # ---- the donation thank-you receipt (捐赠收据), appended by the donations work ----
@@ -291,20 +305,9 @@ def donation_receipt(data: DonationReceiptData, columns: int) -> Slip:
     body.append(rule)
     footer = [
         *wrapped(DONATION_THANKS, columns, "center"),
-        pad("", columns),
-        pad("", columns),
-        pad("经办人签字：" + "_" * (columns - text_width("经办人签字：")), columns),
+        *signature_lines(("经办人签字：",), columns),
     ]
-    return Slip(
-        ReceiptLayout(
-            columns=columns,
-            heading=wrap(data.supermarket_name, columns // 2),
-            titles=wrap(DONATION_TITLE, columns),
-            body=body,
-            footer=footer,
-        ),
-        None,
-    )
+    return office_slip(data.supermarket_name, DONATION_TITLE, body, footer, columns)
 
 
 def stock_in_document_slip(
@@ -376,19 +379,9 @@ def month_end_slip(data: MonthSlipData, columns: int) -> Slip:
     ]
     if data.printed_at:
         body += wrapped(f"打印时间：{data.printed_at}", columns)
-    footer = []
-    for label in MONTH_SLIP_SIGNATURES:
-        footer += [pad("", columns)]
-        footer.append(pad(label + "_" * (columns - text_width(label)), columns))
-    return Slip(
-        ReceiptLayout(
-            columns=columns,
-            heading=wrap(data.supermarket_name, columns // 2),
-            titles=wrap(f"{MONTH_SLIP_TITLE} {data.month}", columns),
-            body=body,
-            footer=footer,
-        ),
-        None,
+    footer = signature_lines(MONTH_SLIP_SIGNATURES, columns, gap=1)
+    return office_slip(
+        data.supermarket_name, f"{MONTH_SLIP_TITLE} {data.month}", body, footer, columns
     )
 
 
@@ -452,17 +445,5 @@ def closing_slip(data: ClosingSlipData, columns: int) -> Slip:
         *wrapped(f"第{data.chain_seq}号 {data.chain_hash[:16]}", columns),
         rule,
     ]
-    footer = []
-    for label in CLOSING_SIGNATURES:
-        footer += [pad("", columns), pad("", columns)]
-        footer.append(pad(label + "_" * (columns - text_width(label)), columns))
-    return Slip(
-        ReceiptLayout(
-            columns=columns,
-            heading=wrap(data.supermarket_name, columns // 2),
-            titles=wrap(CLOSING_TITLE, columns),
-            body=body,
-            footer=footer,
-        ),
-        None,
-    )
+    footer = signature_lines(CLOSING_SIGNATURES, columns)
+    return office_slip(data.supermarket_name, CLOSING_TITLE, body, footer, columns)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from inventory import periods
 from inventory.models import (
+    COUNT_APPROVED,
     COUNT_POSTED,
     COUNT_UNPOSTED,
     FUND_DONATION,
@@ -286,25 +287,32 @@ def _average_costs_at(
 def _counted(
     supermarket_id: int, start: datetime, end: datetime
 ) -> dict[int, tuple[int, int, int]]:
-    """Per product, the last count posted in the month: (counted, book at the count, unit cost)."""
+    """Per product, the last count whose variance was posted in the month (at its approval,
+    when the count movements are written): (counted, expected at the count, unit cost).
+
+    "Expected" is the book quantity at the moment the line was counted (the book at the start
+    plus what moved while counting), so counted − expected is exactly the posted variance.
+    """
     rows = db.session.execute(
         sa.select(
             StocktakeLine.product_id,
             StocktakeLine.counted_qty,
-            StocktakeLine.book_qty,
-            StocktakeLine.unit_cost_fen,
+            StocktakeLine.posted_variance,
+            sa.func.coalesce(StocktakeLine.posted_unit_cost_fen, StocktakeLine.unit_cost_fen),
         )
         .join(Stocktake, Stocktake.id == StocktakeLine.stocktake_id)
         .where(
             Stocktake.supermarket_id == supermarket_id,
-            Stocktake.status == COUNT_POSTED,
-            Stocktake.posted_at >= start,
-            Stocktake.posted_at < end,
+            Stocktake.status.in_((COUNT_APPROVED, COUNT_POSTED)),
+            Stocktake.approved_at >= start,
+            Stocktake.approved_at < end,
             StocktakeLine.counted_qty.is_not(None),
         )
-        .order_by(Stocktake.posted_at, Stocktake.id)
+        .order_by(Stocktake.approved_at, Stocktake.id)
     )
-    return {pid: (counted, book, cost) for pid, counted, book, cost in rows}
+    return {
+        pid: (counted, counted - (variance or 0), cost) for pid, counted, variance, cost in rows
+    }
 
 
 def _counts(supermarket_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:

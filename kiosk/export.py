@@ -14,13 +14,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
-
-THIN = Side(style="thin", color="000000")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-
 
 def yuan(fen: int) -> Decimal:
     """Integer fen as an exact yuan amount for a money cell (12345 → 123.45)."""
@@ -42,6 +35,8 @@ class Sheet:
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     """The .xlsx file for these sheets."""
+    from openpyxl import Workbook  # (imported on first use: the kiosk starts without it)
+
     wb = Workbook()
     wb.remove(wb.active)
     for sheet in sheets:
@@ -51,7 +46,12 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     return out.getvalue()
 
 
-def _write_sheet(wb: Workbook, sheet: Sheet) -> None:
+def _write_sheet(wb: Any, sheet: Sheet) -> None:
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    thin = Side(style="thin", color="000000")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
     name = (sheet.name or sheet.title)[:31]
     for bad in "[]:*?/\\":
         name = name.replace(bad, " ")
@@ -69,7 +69,7 @@ def _write_sheet(wb: Workbook, sheet: Sheet) -> None:
     for col in range(1, ncols + 1):
         cell = ws.cell(header_row, col)
         cell.font = Font(bold=True)
-        cell.border = BOX
+        cell.border = box
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     money = set(sheet.money_columns)
     for row in sheet.rows:
@@ -77,7 +77,7 @@ def _write_sheet(wb: Workbook, sheet: Sheet) -> None:
         r = ws.max_row
         for col in range(1, ncols + 1):
             cell = ws.cell(r, col)
-            cell.border = BOX
+            cell.border = box
             if col - 1 in money:
                 cell.number_format = "0.00"
     if sheet.footer:

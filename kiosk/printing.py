@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -46,6 +46,9 @@ from kiosk.models import (
     User,
 )
 from kiosk.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from inventory.models import StockMovement
 
 logger = logging.getLogger(__name__)
 
@@ -434,6 +437,23 @@ def print_household_card(household_id: int, *, actor: User | None) -> PrintJob:
     return send_job(job_id)
 
 
+def _stock_in_lines(movements: list[StockMovement]) -> dict[str, Any]:
+    """The goods lines and total of a stock-in slip (物品入库单), from its movements."""
+    return {
+        "lines": [
+            slips.StockInItem(
+                name=m.product.name,
+                quantity=m.quantity,
+                unit=m.product.unit,
+                unit_cost=yuan(m.unit_cost_fen),
+                line_cost=yuan(m.quantity * m.unit_cost_fen),
+            )
+            for m in movements
+        ],
+        "total": yuan(sum(m.quantity * m.unit_cost_fen for m in movements)),
+    }
+
+
 def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> PrintJob:
     """Queue and send the stock-in slip (物品入库单) of one stock-in's movements.
 
@@ -468,17 +488,7 @@ def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> Print
             when=local_time(first.created_at, TIME_FORMAT),
             supplier=first.supplier,
             invoice_no=first.invoice_no,
-            lines=[
-                slips.StockInItem(
-                    name=m.product.name,
-                    quantity=m.quantity,
-                    unit=m.product.unit,
-                    unit_cost=yuan(m.unit_cost_fen),
-                    line_cost=yuan(m.quantity * m.unit_cost_fen),
-                )
-                for m in movements
-            ],
-            total=yuan(sum(m.quantity * m.unit_cost_fen for m in movements)),
+            **_stock_in_lines(movements),
             keeper=keeper.display_name if keeper is not None else "",
         )
         job = _queue_slip(
@@ -604,17 +614,7 @@ def print_stock_in_document(stock_in_id: int, *, actor: User | None) -> PrintJob
             when=local_time(document.created_at, TIME_FORMAT),
             supplier=document.supplier,
             invoice_no=document.invoice_no,
-            lines=[
-                slips.StockInItem(
-                    name=m.product.name,
-                    quantity=m.quantity,
-                    unit=m.product.unit,
-                    unit_cost=yuan(m.unit_cost_fen),
-                    line_cost=yuan(m.quantity * m.unit_cost_fen),
-                )
-                for m in movements
-            ],
-            total=yuan(sum(m.quantity * m.unit_cost_fen for m in movements)),
+            **_stock_in_lines(movements),
             keeper=keeper.display_name if keeper is not None else "",
         )
         printed_at = local_time(utcnow(), TIME_FORMAT)

@@ -26,8 +26,6 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin, pinyin
-
 # Characters a name may carry that are not part of its reading: the middle dot of minority
 # names (阿依古丽·买买提), spaces, and the punctuation people type by mistake.
 _SEPARATORS = re.compile(r"[\s·•・\.\-_,，、;；:：'\"“”()（）]+")
@@ -47,6 +45,8 @@ def normalize_query(text: str) -> str:
 
 def _syllables(name: str) -> list[str]:
     # Non-Chinese runs (latin letters, digits) come back as one item each, lower-cased.
+    from pypinyin import lazy_pinyin  # (its dictionaries take ~0.4 s and tens of MB: not at start)
+
     return [s.lower() for s in lazy_pinyin(name, errors="default") if s.strip()]
 
 
@@ -54,6 +54,8 @@ def surname_readings(char: str) -> list[str]:
     """Every pinyin reading pypinyin knows for one character, its most common first."""
     if not _HAN.match(char):
         return []
+    from pypinyin import Style, pinyin
+
     readings = pinyin(char, style=Style.NORMAL, heteronym=True)[0]
     out: list[str] = []
     for r in readings:

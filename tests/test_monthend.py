@@ -106,6 +106,7 @@ def _posted_count(sm, product: Product, counted: int, local: datetime) -> None:
             supermarket_id=sm.id,
             status=COUNT_POSTED,
             started_at=factories.utc(local),
+            approved_at=factories.utc(local),
             posted_at=factories.utc(local),
         )
         db.session.add(st)

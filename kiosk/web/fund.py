@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
-from pypinyin import lazy_pinyin
 
 from inventory import donations, fund
 from inventory.donations import GoodsLine
@@ -112,6 +111,8 @@ def _year_start() -> date:
 
 def _donors(active_only: bool = False) -> list:
     rows = donations.list_donors(current_supermarket().id, active_only=active_only)
+    from pypinyin import lazy_pinyin  # (large dictionaries: loaded on first use, not at start)
+
     return sorted(rows, key=lambda d: (lazy_pinyin(d.name), d.id))
 
 
@@ -369,6 +370,8 @@ def _goods_products() -> list[Product]:
         )
         .order_by(Product.name, Product.id)
     )
+    from pypinyin import lazy_pinyin
+
     return sorted(rows, key=lambda p: (lazy_pinyin(p.name), p.id))
 
 

@@ -139,7 +139,9 @@ def _bad_image(message: str = "图片无法识别：请上传清晰的JPEG照片
     return jsonify({"error": {"code": "bad_image", "message": message}}), 400
 
 
-def _read_frame() -> np.ndarray | None:
+def read_frame() -> np.ndarray | None:
+    """The camera frame posted with this request (a file field ``frame`` or the raw body) as
+    greyscale, scaled down to MAX_DECODE_SIDE; None when it is missing, too big or no image."""
     upload = request.files.get("frame")
     data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
     if not data or len(data) > MAX_FRAME_BYTES:
@@ -159,7 +161,7 @@ def _read_frame() -> np.ndarray | None:
 @require_roles(ROLE_KEEPER, ROLE_ADMIN)
 def frame() -> Any:
     """Decode one posted camera frame; publish the codes not seen within the dedup window."""
-    image = _read_frame()
+    image = read_frame()
     if image is None:
         return _bad_image()
     h = hub()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
-import numpy as np
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -44,7 +42,7 @@ from kiosk.formatting import local_time
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
 from kiosk.timeutil import utcnow
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.scanner import MAX_DECODE_SIDE, MAX_FRAME_BYTES, hub
+from kiosk.web.scanner import hub, read_frame
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("stocktake", __name__, url_prefix="/stocktake")
@@ -247,22 +245,6 @@ def scan(stocktake_id: int) -> Any:
     return redirect(url_for("stocktake.count_page", stocktake_id=stocktake_id))
 
 
-def _read_frame() -> np.ndarray | None:
-    upload = request.files.get("frame")
-    data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
-    if not data or len(data) > MAX_FRAME_BYTES:
-        return None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if image is None or image.size == 0:
-        return None
-    side = max(image.shape)
-    if side > MAX_DECODE_SIDE:
-        scale = MAX_DECODE_SIDE / side
-        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return image
-
-
 @bp.post("/<int:stocktake_id>/frame")
 @require_roles(*COUNTERS)
 def frame(stocktake_id: int) -> Any:
@@ -272,7 +254,7 @@ def frame(stocktake_id: int) -> Any:
     shown to a counting phone must not land in a resident's cart at the counter.
     """
     service.get_stocktake(stocktake_id, current_supermarket().id)
-    image = _read_frame()
+    image = read_frame()
     if image is None:
         message = gettext("图片无法识别：请上传清晰的JPEG照片")
         return jsonify({"error": {"code": "bad_image", "message": message}}), 400
