@@ -257,6 +257,11 @@ def network_status(host: str, port: int = 9100, timeout: float = 1.0) -> str:
             paper = _ask(sock, DLE_EOT_PAPER)
         except OSError:
             return STATUS_OFFLINE  # the printer dropped the connection mid-question
+    return _interpret(printer, paper)
+
+
+def _interpret(printer: int, paper: int | None) -> str:
+    """The state from the DLE EOT 1 (printer) and DLE EOT 4 (paper sensor) answers."""
     if paper is not None and paper & 0x60:  # bits 5 and 6: roll paper end
         return STATUS_PAPER_OUT
     if printer & 0x08:  # bit 3: offline (cover open, error, paper out on some models)
@@ -264,12 +269,46 @@ def network_status(host: str, port: int = 9100, timeout: float = 1.0) -> str:
     return STATUS_ONLINE if paper is not None else STATUS_UNKNOWN
 
 
+def serial_status(device: str, baudrate: int = 9600, timeout: float = 1.0) -> str:
+    """A serial printer's state by DLE EOT over its port (pyserial, as python-escpos uses).
+
+    The port cannot be opened: offline. Opened but no valid answer: unknown, never "adequate".
+    """
+    try:
+        import serial
+    except ImportError:
+        return STATUS_UNKNOWN
+    try:
+        port = serial.Serial(device, baudrate=baudrate, timeout=timeout, write_timeout=timeout)
+    except (serial.SerialException, OSError, ValueError):
+        return STATUS_OFFLINE
+    with port:
+        try:
+            port.reset_input_buffer()
+            printer = _ask_port(port, DLE_EOT_PRINTER)
+            if printer is None:
+                return STATUS_UNKNOWN
+            paper = _ask_port(port, DLE_EOT_PAPER)
+        except (serial.SerialException, OSError):
+            return STATUS_OFFLINE  # unplugged mid-question
+    return _interpret(printer, paper)
+
+
+def _ask_port(port: Any, command: bytes) -> int | None:
+    port.write(command)
+    port.flush()
+    data = port.read(1)
+    if not data or not _valid_status_byte(data[0]):
+        return None
+    return data[0]
+
+
 def status(config: dict[str, Any], timeout: float = 1.0) -> str:
     """online / offline / paper_out / unknown for the configured printer, within ``timeout``.
 
-    Network printers are asked with DLE EOT; the preview printer is always online; a file
-    device is online when it exists and is writable; other connections cannot be asked
-    without taking the device from the print path and answer unknown.
+    Network and serial printers are asked with DLE EOT; the preview printer is always online;
+    a file device is online when it exists and is writable; USB and CUPS printers cannot be
+    asked without taking the device from the print path and answer unknown.
     """
     kind = config.get("type", "preview")
     if kind == "preview":
@@ -283,4 +322,9 @@ def status(config: dict[str, Any], timeout: float = 1.0) -> str:
         # Only asked, never created: a status check must not leave a file behind.
         ok = bool(device) and os.path.exists(device) and os.access(device, os.W_OK)
         return STATUS_ONLINE if ok else STATUS_OFFLINE
+    if kind == "serial":
+        device = str(config.get("device") or "")
+        if not device:
+            return STATUS_OFFLINE
+        return serial_status(device, int(config.get("baudrate", 9600)), timeout)
     return STATUS_UNKNOWN

@@ -122,3 +122,78 @@ def test_other_printer_types(tmp_path):
 def test_printing_reports_the_configured_printers_status(app, status_printer):
     app.config["JIFEN_PRINTER"] = status_printer.config()
     assert printing.printer_status(timeout=TIMEOUT) == "paper_out"
+
+
+# --- serial printers: DLE EOT over a real pseudo-terminal through pyserial --------------------
+
+
+class SerialStatusPrinter:
+    """The far end of a pty pair: answers DLE EOT n like a serial printer (or stays silent)."""
+
+    def __init__(self, answers: dict[int, int] | None) -> None:
+        import os
+        import tty
+
+        self.answers = answers
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.device = os.ttyname(self.slave)
+        self.requests: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import os
+        import select
+
+        buffer = b""
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                buffer += os.read(self.master, 64)
+            except OSError:
+                return
+            while len(buffer) >= 3 and buffer[:2] == b"\x10\x04":
+                n, buffer = buffer[2], buffer[3:]
+                self.requests.append(bytes([0x10, 0x04, n]))
+                if self.answers is not None and n in self.answers:
+                    os.write(self.master, bytes([self.answers[n]]))
+
+    def close(self) -> None:
+        import os
+
+        self._stop.set()
+        self._thread.join(timeout=1)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (ONLINE, "online"),
+        (PAPER_OUT, "paper_out"),
+        (COVER_OPEN, "offline"),
+        (NEAR_END, "online"),
+        (None, "unknown"),  # silent: never "adequate"
+    ],
+)
+def test_serial_printer_status_by_dle_eot(answers, expected):
+    fake = SerialStatusPrinter(answers)
+    try:
+        config = {"type": "serial", "device": fake.device, "baudrate": 19200}
+        assert printers.status(config, timeout=TIMEOUT) == expected
+        assert fake.requests[0] == b"\x10\x04\x01"
+        if answers is not None:
+            assert fake.requests[1] == b"\x10\x04\x04"
+    finally:
+        fake.close()
+
+
+def test_serial_printer_not_plugged_in_is_offline(tmp_path):
+    config = {"type": "serial", "device": str(tmp_path / "ttyUSB9")}
+    assert printers.status(config, timeout=TIMEOUT) == "offline"
+    assert printers.status({"type": "serial"}, timeout=TIMEOUT) == "offline"
