@@ -172,8 +172,7 @@ def main() -> None:
         f"{med(3) / med(0):.1f}× | ≤ 2 s |",
         f"| resident memory (VmRSS), camera running | {med(4):.0f} MB | {med(1):.0f} MB | "
         f"{med(4) / med(1):.1f}× | ≤ 150 MB |",
-        f"| peak memory (VmHWM) | {med(5):.0f} MB | {med(2):.0f} MB | "
-        f"{med(5) / med(2):.1f}× | |",
+        f"| peak memory (VmHWM) | {med(5):.0f} MB | {med(2):.0f} MB | {med(5) / med(2):.1f}× | |",
         "",
         "jifen's process holds the camera thread (cv2.VideoCapture on a looping 640×480 card "
         "video), the decoder worker (zxing-cpp), SQLAlchemy with the demo village's SQLite "

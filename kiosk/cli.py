@@ -552,7 +552,9 @@ def import_command(
         return
     with click.progressbar(length=total * 2, label=f"写入{label}", show_pos=True) as bar:
         result = imports.commit_import(batch.id, actor=actor, progress=bar.update)
-    written = "，".join(f"{v} {imports.WRITTEN_LABELS.get(k, k)}" for k, v in result.written.items())
+    written = "，".join(
+        f"{v} {imports.WRITTEN_LABELS.get(k, k)}" for k, v in result.written.items()
+    )
     click.echo(f"{filename}：已导入（批次 #{result.batch_id}）：{written}")
 
 

@@ -222,7 +222,9 @@ def test_route_by_role(app, client, supermarket, endpoint, method, url):
 
 
 def test_supervisors_write_nothing_but_their_sign_off():
-    writes = {endpoint for endpoint, method, _ in ROUTES if method == "POST" and S in SPEC[endpoint]}
+    writes = {
+        endpoint for endpoint, method, _ in ROUTES if method == "POST" and S in SPEC[endpoint]
+    }
     assert writes == {"stocktake.sign_off"}
 
 

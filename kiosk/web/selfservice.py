@@ -80,7 +80,9 @@ def scan_card() -> Response | tuple[Response, int]:
     except (CardInvalid, CardUnknown) as exc:
         if auth.record_scan_failure(kiosk_key, supermarket.id):
             exc = TooManyAttempts(
-                gettext("无效的卡扫描次数过多，请%(n)s分钟后再试，或请管理员帮助", n=_lock_minutes())
+                gettext(
+                    "无效的卡扫描次数过多，请%(n)s分钟后再试，或请管理员帮助", n=_lock_minutes()
+                )
             )
         return jsonify(exc.to_dict()), exc.status
     except DomainError as exc:
