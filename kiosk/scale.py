@@ -41,6 +41,7 @@ from inventory.models import (
 )
 from kiosk import presets
 from kiosk.auth import _hash_secret
+from kiosk.demo import ean13
 from kiosk.extensions import db
 from kiosk.models import (
     ENTRY_AWARD,
@@ -193,11 +194,6 @@ def _copy_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]])
         for row in rows:
             copy.write_row([row[c] for c in columns])
     cursor.close()
-
-
-def _ean13(first12: str) -> str:
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
-    return first12 + str((10 - total % 10) % 10)
 
 
 def _moments(rng: random.Random, start: datetime, end: datetime, n: int) -> list[datetime]:
@@ -368,7 +364,7 @@ def _products(
                 "id": pid,
                 "supermarket_id": sm.id,
                 "sku": f"P{i + 1:05d}",
-                "barcode": _ean13(f"69{sm.id % 10000:04d}{i + 1:06d}"),
+                "barcode": ean13(f"69{sm.id % 10000:04d}{i + 1:06d}"),
                 "name": name,
                 "unit": unit,
                 "category_id": categories[category],
