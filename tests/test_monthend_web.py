@@ -69,7 +69,7 @@ def test_admin_closes_in_order_and_sees_the_lock(client, books, admin):
     r = client.post("/month-end/2025-02/close")
     assert r.status_code == 302 and r.headers["Location"].endswith("/month-end/2025-02")
     page = client.get("/month-end/2025-02").get_data(as_text=True)
-    assert "2025-02 已结账" in page and "🔒" in page and 'id="me-close"' not in page
+    assert "2025-02 已结账" in page and "me-state-closed" in page and 'id="me-close"' not in page
     r = client.post("/month-end/2025-03/close", follow_redirects=True)
     assert "2025-03 已结账" in r.get_data(as_text=True)
     index = client.get("/month-end/").get_data(as_text=True)
