@@ -254,38 +254,30 @@ def _receipt_numbers() -> list[Problem]:
     ]
 
 
-# Every check ``jifen check`` runs, in order. Further checks (month locks, stocktakes, the audit
-# chain) are appended here by the modules that own those books.
-CHECKS = [_accounts, _entry_kinds, _stock, _fund, _redemptions, _receipt_numbers]
+# The books of each area check themselves; they import this module's Problem, so they come last.
+from inventory.donations import check_donations  # noqa: E402
+from inventory.monthend import check_problems as check_month_closes  # noqa: E402
+from inventory.stock import check_stock_ins  # noqa: E402
+from inventory.stocktake import check_problems as check_stocktakes  # noqa: E402
+from kiosk.audit import check_chains  # noqa: E402
+from kiosk.households import check_search_keys  # noqa: E402
+from kiosk.intake import check_proposals  # noqa: E402
+from kiosk.notice import check_notices  # noqa: E402
 
-from kiosk.audit import check_chains as _audit_chains  # noqa: E402
-
-CHECKS.append(_audit_chains)
-
-from inventory.stocktake import check_problems as _stocktake_check  # noqa: E402
-
-CHECKS.append(_stocktake_check)
-
-from inventory.donations import check_donations as _donations  # noqa: E402
-
-CHECKS.append(_donations)
-
-from inventory.monthend import check_problems as _monthend_check  # noqa: E402
-
-CHECKS.append(_monthend_check)
-
-from kiosk.households import check_search_keys as _search_keys  # noqa: E402
-
-CHECKS.append(_search_keys)
-
-from inventory.stock import check_stock_ins as _stock_ins  # noqa: E402
-
-CHECKS.append(_stock_ins)
-
-from kiosk.intake import check_proposals as _proposals  # noqa: E402
-
-CHECKS.append(_proposals)
-
-from kiosk.notice import check_notices as _notices  # noqa: E402
-
-CHECKS.append(_notices)
+# Every check ``jifen check`` runs, in order.
+CHECKS = [
+    _accounts,
+    _entry_kinds,
+    _stock,
+    _fund,
+    _redemptions,
+    _receipt_numbers,
+    check_chains,
+    check_stocktakes,
+    check_donations,
+    check_month_closes,
+    check_search_keys,
+    check_stock_ins,
+    check_proposals,
+    check_notices,
+]
