@@ -279,6 +279,34 @@ def _donor_for(supermarket_id: int, donor_id: int | None) -> Donor:
     return donor
 
 
+def _new_donation(
+    supermarket_id: int,
+    donor: Donor,
+    form: str,
+    amount_fen: int,
+    donated_on: date,
+    note: str,
+    actor: User | None,
+) -> Donation:
+    """A recorded donation with the next receipt number (caller holds the number's lock)."""
+    seq, receipt_no = _take_number(supermarket_id)
+    donation = Donation(
+        supermarket_id=supermarket_id,
+        seq=seq,
+        receipt_no=receipt_no,
+        donor_id=donor.id,
+        form=form,
+        amount_fen=amount_fen,
+        donated_on=donated_on,
+        note=note,
+        status=DONATION_RECORDED,
+        created_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(donation)
+    db.session.flush()
+    return donation
+
+
 def _take_number(supermarket_id: int) -> tuple[int, str]:
     """The next receipt number; the caller holds the fund pool row's lock."""
     last = db.session.scalar(
@@ -309,21 +337,10 @@ def record_cash_donation(
         periods.ensure_open(supermarket_id)
         donor = _donor_for(supermarket_id, donor_id)
         fund.locked_account(supermarket_id)
-        seq, receipt_no = _take_number(supermarket_id)
-        donation = Donation(
-            supermarket_id=supermarket_id,
-            seq=seq,
-            receipt_no=receipt_no,
-            donor_id=donor.id,
-            form=DONATION_CASH,
-            amount_fen=amount_fen,
-            donated_on=donated_on,
-            note=note,
-            status=DONATION_RECORDED,
-            created_by_id=actor.id if actor is not None else None,
+        donation = _new_donation(
+            supermarket_id, donor, DONATION_CASH, amount_fen, donated_on, note, actor
         )
-        db.session.add(donation)
-        db.session.flush()
+        receipt_no = donation.receipt_no
         entry = fund.post_entry(
             supermarket_id,
             FUND_DONATION,
@@ -391,21 +408,10 @@ def record_goods_donation(
             if not product.active:
                 raise ValidationFailed(f"{product.name} 已下架，请先上架再入库")
         fund.locked_account(supermarket_id)  # the receipt number's lock, after the products
-        seq, receipt_no = _take_number(supermarket_id)
-        donation = Donation(
-            supermarket_id=supermarket_id,
-            seq=seq,
-            receipt_no=receipt_no,
-            donor_id=donor.id,
-            form=DONATION_GOODS,
-            amount_fen=total,
-            donated_on=donated_on,
-            note=note,
-            status=DONATION_RECORDED,
-            created_by_id=actor.id if actor is not None else None,
+        donation = _new_donation(
+            supermarket_id, donor, DONATION_GOODS, total, donated_on, note, actor
         )
-        db.session.add(donation)
-        db.session.flush()
+        receipt_no = donation.receipt_no
         for line in lines:
             receive_line(
                 products[line.product_id],
