@@ -44,11 +44,16 @@ def configure_engine(engine: sa.Engine) -> None:
 
 
 @contextmanager
-def write_transaction() -> Iterator[Session]:
+def write_transaction(*, keep_loaded: bool = False) -> Iterator[Session]:
     """Open the session's write transaction, commit on success, roll back on any error.
 
     Views only read before calling a service, so a read transaction still open is ended
     first; the write transaction then starts with ``BEGIN IMMEDIATE`` on SQLite.
+
+    ``keep_loaded``: the objects the transaction loaded and wrote keep their values after
+    the commit (they are exactly what was committed, read under the transaction's locks),
+    so the caller's answer is built without reading them again. They are expired as soon as
+    the session begins its next transaction, so nothing later ever reads them stale.
     """
     session = db.session()
     if session.in_transaction():
@@ -58,10 +63,28 @@ def write_transaction() -> Iterator[Session]:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     try:
         yield session
-        session.commit()
+        if keep_loaded:
+            previous, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = previous
+            session.info[_KEPT] = True
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+_KEPT = "jifen.kept_loaded"
+
+
+@event.listens_for(Session, "after_begin")
+def _expire_kept(session: Session, _transaction, _connection) -> None:
+    """The first transaction after a ``keep_loaded`` commit reads everything afresh."""
+    if session.info.pop(_KEPT, False):
+        session.expire_all()
 
 
 def lock(stmt: sa.Select) -> sa.Select:

@@ -46,8 +46,12 @@ def post_entry(
     reverses_id: int | None = None,
     idempotency_key: str | None = None,
     counts_as_earned: bool | None = None,
+    flush: bool = True,
 ) -> PointEntry:
-    """Append an entry and move the balance snapshot with it (caller holds the lock)."""
+    """Append an entry and move the balance snapshot with it (caller holds the lock).
+
+    ``flush=False`` leaves the entry to the caller's next flush (when its id is not needed).
+    """
     account.balance += amount
     if counts_as_earned is None:
         counts_as_earned = kind in (ENTRY_AWARD, ENTRY_DEDUCTION)
@@ -66,7 +70,8 @@ def post_entry(
         created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return entry
 
 

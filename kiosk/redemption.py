@@ -166,7 +166,7 @@ def redeem(
     local = standing.utc_to_local(moment)
     created = False
     try:
-        with write_transaction():
+        with write_transaction(keep_loaded=True):
             card = resolve_card(card_payload)
             household = card.household
             if household.supermarket_id != supermarket_id:
@@ -218,6 +218,7 @@ def redeem(
 
             receipt_no = _next_receipt_no(supermarket)
             balance_before = account.balance
+            # The lines go in with the redemption (one flush) and stay loaded for the receipt.
             redemption = Redemption(
                 supermarket_id=supermarket_id,
                 receipt_no=receipt_no,
@@ -234,13 +235,8 @@ def redeem(
                 balance_before=balance_before,
                 balance_after=balance_before - spent,
                 created_at=moment,
-            )
-            db.session.add(redemption)
-            db.session.flush()
-            for product, qty, unit_points in priced:
-                db.session.add(
+                lines=[
                     RedemptionLine(
-                        redemption_id=redemption.id,
                         product_id=product.id,
                         product_name=product.name,
                         unit=product.unit,
@@ -250,7 +246,12 @@ def redeem(
                         line_points=qty * unit_points,
                         restriction_key=product.restriction_key,
                     )
-                )
+                    for product, qty, unit_points in priced
+                ],
+            )
+            db.session.add(redemption)
+            db.session.flush()
+            for product, qty, _unit_points in priced:
                 if product.tracks_stock:
                     apply_movement(
                         product,
@@ -268,6 +269,7 @@ def redeem(
                     actor=keeper,
                     reason=f"兑换 {receipt_no}",
                     redemption_id=redemption.id,
+                    flush=False,
                 )
                 account.redeemed_total += spent
             audit.record(
@@ -281,7 +283,7 @@ def redeem(
                 quota_left=quota_left,
                 lines=[[p.id, qty, pts] for p, qty, pts in priced],
             )
-            db.session.flush()
+            # The receipt's job goes out with the movements and the entry in one flush.
             job = printing.queue_receipt(redemption, requested_by=keeper, claim=print_receipt)
             job_id = job.id
             created = True

@@ -86,9 +86,16 @@ def latest_assessments(household_ids: list[int]) -> dict[int, list[Assessment]]:
     return out
 
 
-def period_usage(household_id: int, policy: Policy, moment_local: datetime) -> tuple[int, dict]:
+def period_usage(
+    household_id: int,
+    policy: Policy,
+    moment_local: datetime,
+    *,
+    points: bool = True,
+    restricted: bool = True,
+) -> tuple[int, dict]:
     """Points charged this period by completed redemptions (free lines are charged 0) and the
-    units taken of each restricted key."""
+    units taken of each restricted key (each read only when asked for: 0 and {} otherwise)."""
     start, end = period_range_utc(policy, moment_local)
     in_period = (
         Redemption.household_id == household_id,
@@ -96,33 +103,51 @@ def period_usage(household_id: int, policy: Policy, moment_local: datetime) -> t
         Redemption.created_at >= start,
         Redemption.created_at < end,
     )
-    used = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Redemption.total_points), 0)).where(*in_period)
-    )
-    restricted = dict(
-        db.session.execute(
-            sa.select(RedemptionLine.restriction_key, sa.func.sum(RedemptionLine.quantity))
-            .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
-            .where(*in_period, RedemptionLine.restriction_key.is_not(None))
-            .group_by(RedemptionLine.restriction_key)
-        ).all()
-    )
-    return int(used or 0), {k: int(v) for k, v in restricted.items()}
+    used = 0
+    if points:
+        used = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Redemption.total_points), 0)).where(*in_period)
+        )
+    taken: dict = {}
+    if restricted:
+        taken = dict(
+            db.session.execute(
+                sa.select(RedemptionLine.restriction_key, sa.func.sum(RedemptionLine.quantity))
+                .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
+                .where(*in_period, RedemptionLine.restriction_key.is_not(None))
+                .group_by(RedemptionLine.restriction_key)
+            ).all()
+        )
+    return int(used or 0), {k: int(v) for k, v in taken.items()}
 
 
 def account_state(household: Household, policy: Policy, moment_local: datetime) -> AccountState:
-    """Everything the rules need about ``household`` at ``moment_local`` (local, naive)."""
+    """Everything the rules need about ``household`` at ``moment_local`` (local, naive), read
+    for ``policy``: decide with the same policy (what it never looks at is left empty)."""
     account = household.account
     assessments = latest_assessments([household.id])[household.id]
-    members = db.session.scalars(
-        sa.select(Member)
+    # Plain rows, not objects: this runs on every scan and every redemption.
+    members = db.session.execute(
+        sa.select(Member.id, Member.birth_date)
         .where(Member.household_id == household.id, Member.active.is_(True))
         .order_by(Member.id)
     )
-    vetoes = db.session.scalars(
-        sa.select(Veto).where(Veto.household_id == household.id).order_by(Veto.on, Veto.id)
+    # What the policy never looks at is not read: vetoes only under a veto rule, the period's
+    # usage only with quotas, restricted units only with restrictions.
+    vetoes = []
+    if policy.veto != rules.VETO_NONE:
+        vetoes = db.session.execute(
+            sa.select(Veto.on, Veto.member_id, Veto.reason)
+            .where(Veto.household_id == household.id)
+            .order_by(Veto.on, Veto.id)
+        ).all()
+    used, restricted = period_usage(
+        household.id,
+        policy,
+        moment_local,
+        points=any(t.quota_yuan is not None for t in policy.tiers),
+        restricted=bool(policy.restrictions),
     )
-    used, restricted = period_usage(household.id, policy, moment_local)
     return AccountState(
         household_active=household.status == ACTIVE,
         balance=account.balance,
@@ -131,8 +156,8 @@ def account_state(household: Household, policy: Policy, moment_local: datetime) 
             rules.Assessment(period=a.period, score=a.score, member_id=a.member_id)
             for a in assessments
         ),
-        members=tuple(MemberState(m.id, m.birth_date) for m in members),
-        vetoes=tuple(VetoRecord(on=v.on, member_id=v.member_id, reason=v.reason) for v in vetoes),
+        members=tuple(MemberState(mid, birth) for mid, birth in members),
+        vetoes=tuple(VetoRecord(on=on, member_id=mid, reason=why) for on, mid, why in vetoes),
         used_this_period=used,
         restricted_used=tuple(sorted(restricted.items())),
     )

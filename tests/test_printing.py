@@ -444,9 +444,9 @@ def _count_commits(monkeypatch):
     calls = []
     real = database.write_transaction
 
-    def counting():
+    def counting(**options):
         calls.append(1)
-        return real()
+        return real(**options)
 
     for module in (database, printing, __import__("kiosk.redemption", fromlist=["x"])):
         monkeypatch.setattr(module, "write_transaction", counting, raising=False)

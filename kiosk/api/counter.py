@@ -68,10 +68,8 @@ def _cart(body: dict[str, Any]) -> list[CartLine]:
 
 def _redemption_body(redemption_id: int) -> dict[str, Any]:
     redemption = access.redemption(redemption_id)
-    return {
-        "redemption": outputs.redemption(redemption),
-        "receipt": outputs.receipt(printing.latest_receipt(redemption.id)),
-    }
+    body = outputs.redemption(redemption)  # (just redeemed: still loaded, no reading)
+    return {"redemption": body, "receipt": outputs.receipt(printing.latest_receipt(redemption_id))}
 
 
 @bp.post("/redemptions")
