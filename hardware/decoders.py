@@ -16,9 +16,10 @@ from __future__ import annotations
 import importlib
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy loads with the first frame, not at start-up
+    import numpy as np
 
 # Fastest first with a full decode rate on the benchmark's frames; see docs/decoders.md.
 PREFERENCE = ("zxingcpp", "pyzbar", "opencv")
@@ -69,6 +70,8 @@ class Decoder(Protocol):
 
 def to_grey(image: np.ndarray) -> np.ndarray:
     """A contiguous 8-bit greyscale copy (or the image itself when it already is one)."""
+    import numpy as np
+
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise ValueError("image must be a uint8 numpy array")
     if image.ndim == 2:

@@ -22,10 +22,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
@@ -35,6 +33,12 @@ from hardware.camera import Camera, Deduper, ScanBus, ScanEvent, ScanWorker
 from kiosk.errors import NotFound
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
 from kiosk.web.session import current_supermarket, current_user, require_roles
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# OpenCV and NumPy load on first use (a posted frame, the preview), not at start-up: the
+# camera thread imports them itself, off the path to the first answer.
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +150,9 @@ def read_frame() -> np.ndarray | None:
     data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
     if not data or len(data) > MAX_FRAME_BYTES:
         return None
+    import cv2
+    import numpy as np
+
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         return None
@@ -228,6 +235,8 @@ def preview() -> Response:
     fps = float(current_app.config.get("JIFEN_PREVIEW_FPS", 5))
 
     def stream() -> Iterator[bytes]:
+        import cv2
+
         deadline = time.monotonic() + max_seconds
         seq = 0
         while time.monotonic() < deadline and camera.running:
