@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask_migrate
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import current_app
 
-from kiosk.extensions import db
+from kiosk.extensions import db, real_migrate
+
+# Alembic and Flask-Migrate are imported where they are used: a serving kiosk only asks
+# for table_names() and never loads them.
 
 VERSION_TABLE = "alembic_version"
 
@@ -26,22 +25,29 @@ class SchemaMismatch(Exception):
 
 
 def _migrate_config():
-    return current_app.extensions["migrate"].migrate.get_config()
+    return real_migrate(current_app).migrate.get_config()
 
 
 def head_revision() -> str | None:
     """The newest revision among kiosk/migrations/versions."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_migrate_config()).get_current_head()
 
 
 def current_revision() -> str | None:
     """The revision the database is at (None for a database no migration has touched)."""
+    from alembic.migration import MigrationContext
+
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def schema_differences() -> list[Any]:
     """Alembic's differences between the models and the database (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(context, db.metadata))
@@ -56,6 +62,9 @@ def table_names() -> set[str]:
 def upgrade_database() -> str:
     """Bring the schema to the head revision. Returns 'created', 'upgraded', 'current' or
     'stamped' (an unversioned schema that already matched the models)."""
+    import flask_migrate
+
+    real_migrate(current_app)
     tables = table_names()
     ours = {t.name for t in db.metadata.sorted_tables}
     if VERSION_TABLE not in tables and tables & ours:
