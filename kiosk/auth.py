@@ -184,10 +184,16 @@ def user_for_token(token: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
-        return None
-    return row.user
+    # One indexed look-up per API request: the token and its user together.
+    return db.session.scalar(
+        sa.select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _hash_token(token),
+            ApiToken.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    )
 
 
 # --- managing users (用户管理) ------------------------------------------------------------------

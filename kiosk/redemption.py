@@ -24,6 +24,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import periods
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
@@ -305,16 +306,21 @@ def redeem(
 def _next_receipt_no(supermarket: Supermarket) -> str:
     """Take the supermarket's next receipt number; the row stays locked until commit, so
     numbers are gap-free (a rolled-back redemption gives its number back)."""
-    number = (
-        db.session.execute(
-            sa.update(Supermarket)
-            .where(Supermarket.id == supermarket.id)
-            .values(next_receipt_no=Supermarket.next_receipt_no + 1)
-            .returning(Supermarket.next_receipt_no)
-        ).scalar_one()
-        - 1
+    table = Supermarket.__table__
+    # A plain statement on the transaction's connection (no ORM bookkeeping); the loaded
+    # supermarket is told the new value.
+    taken = (
+        db.session.connection()
+        .execute(
+            sa.update(table)
+            .where(table.c.id == supermarket.id)
+            .values(next_receipt_no=table.c.next_receipt_no + 1)
+            .returning(table.c.next_receipt_no)
+        )
+        .scalar_one()
     )
-    return f"{supermarket.code}-{number:08d}"
+    set_committed_value(supermarket, "next_receipt_no", taken)
+    return f"{supermarket.code}-{taken - 1:08d}"
 
 
 def _existing(idempotency_key: str, fingerprint: str) -> Redemption | None:
