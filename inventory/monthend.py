@@ -11,8 +11,12 @@ The report ties the books of one local month together:
   rounding, free restricted items, prices not at the current rate, ledger timing).
 
 Everything is computed with grouped aggregate queries (a handful per month, whatever the
-number of movements). The opening of a month whose previous month is closed is that close's
-stored closing, so a month's report reads only the month's own rows.
+number of movements). The opening of a month is the latest close's stored closing plus the
+postings since (none when the previous month is closed), so a month's report reads only the
+month's own rows.
+
+:func:`build_area_report` puts one month of every supermarket of the county, or of a town,
+side by side (``jifen monthend area``), with grouped queries over all of them at once.
 
 :func:`close_month` stores the report as :class:`inventory.models.MonthClose` (a closed month
 reads the same forever) and locks the month (:func:`inventory.periods.ensure_open`).
@@ -21,7 +25,11 @@ See docs/month-end.md.
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +68,8 @@ from kiosk.extensions import db
 from kiosk.models import ROLE_ADMIN, Redemption, RedemptionLine, Supermarket, User
 from kiosk.timeutil import utcnow
 
+# A stored report of another version is not read (its month is recomputed from the ledgers);
+# the area report reads a stored report's stock_totals, fund and tieout (_stored_summaries).
 REPORT_VERSION = 1
 
 # Per-product figures: (quantity, value in fen) pairs by movement kind, as the report names them.
@@ -118,6 +128,43 @@ def _check_month(month: str) -> str:
 # ---- the report ----------------------------------------------------------------------------
 
 
+# The report's statements are built once per process, with these parameters: building a
+# SQLAlchemy statement (its expressions coerced, its cache key made) costs more than running
+# it on a village's month.
+_SID = sa.bindparam("sid", type_=sa.Integer)
+_SIDS = sa.bindparam("sids", expanding=True, type_=sa.Integer)
+_PIDS = sa.bindparam("pids", expanding=True, type_=sa.Integer)
+_MONTH = sa.bindparam("month", type_=sa.String)
+_START = sa.bindparam("start", type_=sa.DateTime)
+_END = sa.bindparam("end", type_=sa.DateTime)
+_SINCE = sa.bindparam("since", type_=sa.DateTime)
+
+
+def _of_param(column: Any, single: bool) -> Any:
+    """``column`` = :sid, or ``column`` IN :sids."""
+    return column == _SID if single else column.in_(_SIDS)
+
+
+def _since_params(since: datetime | None, start: datetime) -> dict[str, Any]:
+    return {"start": start} if since is None else {"since": since, "start": start}
+
+
+def _between_param(column: Any, bounded: bool) -> Any:
+    """``column`` in [:since, :start), or before :start when not bounded."""
+    return sa.and_(column >= _SINCE, column < _START) if bounded else column < _START
+
+
+@dataclass(frozen=True)
+class _Base:
+    """Where a month's opening starts from: the stored closing of the latest closed month
+    before it, to which the postings between that month's end (``since``) and the month's
+    start are added (none when it is the previous month)."""
+
+    month: str
+    since: datetime
+    report: dict[str, Any]
+
+
 def build_report(supermarket_id: int, month: str) -> dict[str, Any]:
     """The reconciliation report of one month, computed from the ledgers now (a dict that is
     stored as is when the month closes)."""
@@ -127,14 +174,18 @@ def build_report(supermarket_id: int, month: str) -> dict[str, Any]:
         raise NotFound("没有找到该超市")
     policy = policy_for(supermarket)
     start, end = periods.month_bounds_utc(month)
-    previous = _stored_report(supermarket_id, periods.previous_month(month))
+    base = _last_close_before(supermarket_id, month)
 
-    products = _stock_lines(supermarket_id, start, end, previous)
-    stock_totals = {f: sum(line[f] for line in products) for f in STOCK_FIELDS}
-    stock_totals["counted_value"] = sum(line["counted_value"] or 0 for line in products)
-    fund = _fund(supermarket_id, start, end, previous)
-    tieout = _tieout(supermarket_id, start, end, policy.points_per_yuan, stock_totals)
+    products, stock_totals = _stock_lines(supermarket_id, start, end, base)
+    fund = _fund(supermarket_id, start, end, base)
+    sums = _tieout_sums([supermarket_id], start, end, {supermarket_id: policy.points_per_yuan})
+    tieout = _tieout_from(
+        *sums.get(supermarket_id, ((), _NO_COUNTS)),
+        ppy=policy.points_per_yuan,
+        goods_cost_ledger=stock_totals["redeemed_value"] - stock_totals["void_value"],
+    )
     tieout["spend"] = policy.spend
+    from_close = base is not None and base.month == periods.previous_month(month)
     return {
         "version": REPORT_VERSION,
         "month": month,
@@ -142,7 +193,7 @@ def build_report(supermarket_id: int, month: str) -> dict[str, Any]:
         "generated_at": utcnow().isoformat(timespec="seconds"),
         "from_utc": start.isoformat(),
         "to_utc": end.isoformat(),
-        "opening_from": "close" if previous is not None else "ledger",
+        "opening_from": "close" if from_close else "ledger",
         "products": products,
         "stock_totals": stock_totals,
         "fund": fund,
@@ -151,78 +202,89 @@ def build_report(supermarket_id: int, month: str) -> dict[str, Any]:
     }
 
 
-def _stored_report(supermarket_id: int, month: str) -> dict[str, Any] | None:
-    report = db.session.scalar(
-        sa.select(MonthClose.report).where(
-            MonthClose.supermarket_id == supermarket_id, MonthClose.month == month
-        )
+def _last_close_before(supermarket_id: int, month: str) -> _Base | None:
+    """The latest closed month before ``month`` whose stored report this version reads.
+
+    Its stored closing is a snapshot of the books at its end, so a month's opening sums only
+    the postings since then (none when the previous month is closed) instead of the ledger
+    from the beginning; ``jifen check`` proves every stored closing equals the ledger.
+    """
+    row = db.session.execute(_last_close_sql(), {"sid": supermarket_id, "month": month}).first()
+    if row is None or not row.report or row.report.get("version") != REPORT_VERSION:
+        return None
+    return _Base(row.month, periods.month_bounds_utc(row.month)[1], row.report)
+
+
+@functools.cache
+def _last_close_sql() -> Any:
+    return (
+        sa.select(MonthClose.month, MonthClose.report)
+        .where(MonthClose.supermarket_id == _SID, MonthClose.month < _MONTH)
+        .order_by(MonthClose.month.desc())
+        .limit(1)
     )
-    if report and report.get("version") == REPORT_VERSION:
-        return report
-    return None
+
+
+def _between(column: Any, since: datetime | None, start: datetime) -> Any:
+    """``column`` in [since, start), or before ``start`` when there is no ``since``."""
+    if since is None:
+        return column < start
+    return sa.and_(column >= since, column < start)
 
 
 def _stock_lines(
-    supermarket_id: int, start: datetime, end: datetime, previous: dict | None
-) -> list[dict[str, Any]]:
-    value = StockMovement.quantity * StockMovement.unit_cost_fen
-    in_month = sa.and_(StockMovement.created_at >= start, StockMovement.created_at < end)
-    flows: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = db.session.execute(
-        sa.select(
-            StockMovement.product_id,
-            StockMovement.kind,
-            sa.func.sum(StockMovement.quantity),
-            sa.func.sum(value),
-        )
-        .join(Product, Product.id == StockMovement.product_id)
-        .where(Product.supermarket_id == supermarket_id, in_month)
-        .group_by(StockMovement.product_id, StockMovement.kind)
-    )
+    supermarket_id: int, start: datetime, end: datetime, base: _Base | None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The product lines of the month and their totals."""
+    sid = {"sid": supermarket_id}
+    flows: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    rows = db.session.execute(_stock_sql("flows"), {**sid, "start": start, "end": end})
     for pid, kind, qty, val in rows:
         name = FLOW_KINDS.get(kind, "adjustment")
-        flows[pid][name + "_qty"] = flows[pid].get(name + "_qty", 0) + int(qty or 0)
-        flows[pid][name + "_value"] = flows[pid].get(name + "_value", 0) + int(val or 0)
+        q, v = flows[pid].get(name, (0, 0))
+        flows[pid][name] = (q + int(qty or 0), v + int(val or 0))
 
     opening: dict[int, tuple[int, int]] = {}
-    if previous is not None:
-        for line in previous["products"]:
+    if base is not None:
+        for line in base.report["products"]:
             opening[line["product_id"]] = (line["closing_qty"], line["closing_value"])
-    else:
-        rows = db.session.execute(
-            sa.select(
-                StockMovement.product_id, sa.func.sum(StockMovement.quantity), sa.func.sum(value)
-            )
-            .join(Product, Product.id == StockMovement.product_id)
-            .where(Product.supermarket_id == supermarket_id, StockMovement.created_at < start)
-            .group_by(StockMovement.product_id)
-        )
-        opening = {pid: (int(q or 0), int(v or 0)) for pid, q, v in rows}
+    since = base.since if base is not None else None
+    if since is None or since < start:
+        query = _stock_sql("since" if since is not None else "before")
+        rows = db.session.execute(query, {**sid, **_since_params(since, start)})
+        for pid, qty, val in rows:
+            q, v = opening.get(pid, (0, 0))
+            opening[pid] = (q + int(qty or 0), v + int(val or 0))
 
-    ids = sorted(set(flows) | {pid for pid, (q, v) in opening.items() if q or v})
+    totals = dict.fromkeys(STOCK_FIELDS, 0)
+    totals["counted_value"] = 0
+    ids = set(flows) | {pid for pid, (q, v) in opening.items() if q or v}
     if not ids:
-        return []
-    products = {p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(ids)))}
-    averages = _average_costs_at(supermarket_id, ids, end, products)
+        return [], totals
+    # Plain rows, not ORM objects: a county supermarket has a thousand products.
+    products = {row.id: row for row in db.session.execute(_stock_sql("products"), sid)}
+    averages = _average_costs_at(supermarket_id, ids, end, products, base)
     counted = _counted(supermarket_id, start, end)
+    names = [(n, n + "_qty", n + "_value") for n in FLOW_KINDS.values()]
     lines = []
     for pid in sorted(ids, key=lambda i: (products[i].sku, i)):
         p = products[pid]
         f = flows.get(pid, {})
-        open_qty, open_value = opening.get(pid, (0, 0))
+        closing_qty, closing_value = opening.get(pid, (0, 0))
         line: dict[str, Any] = {
             "product_id": pid,
             "sku": p.sku,
             "name": p.name,
             "unit": p.unit,
-            "opening_qty": open_qty,
-            "opening_value": open_value,
+            "opening_qty": closing_qty,
+            "opening_value": closing_value,
         }
-        for name in FLOW_KINDS.values():
-            line[name + "_qty"] = f.get(name + "_qty", 0)
-            line[name + "_value"] = f.get(name + "_value", 0)
-        closing_qty = open_qty + sum(f.get(n + "_qty", 0) for n in FLOW_KINDS.values())
-        closing_value = open_value + sum(f.get(n + "_value", 0) for n in FLOW_KINDS.values())
+        for name, qty_key, value_key in names:
+            q, v = f.get(name, (0, 0))
+            line[qty_key] = q
+            line[value_key] = v
+            closing_qty += q
+            closing_value += v
         # Out is shown as a positive quantity taken off the shelf.
         line["redeemed_qty"] = -line["redeemed_qty"]
         line["redeemed_value"] = -line["redeemed_value"]
@@ -238,49 +300,99 @@ def _stock_lines(
         line["counted_qty"] = count[0] if count else None
         line["counted_book_qty"] = count[1] if count else None
         line["counted_value"] = count[0] * count[2] if count else None
+        for field in STOCK_FIELDS:
+            totals[field] += line[field]
+        totals["counted_value"] += line["counted_value"] or 0
         lines.append(line)
-    return lines
+    return lines, totals
+
+
+@functools.cache
+def _stock_sql(name: str) -> Any:
+    """One supermarket's movements of the month by product and kind ("flows"), before the
+    month ("before") or since the latest close ("since") by product, its products' rows
+    ("products"), and the products with receipts after the month ("later")."""
+    m = StockMovement
+    value = m.quantity * m.unit_cost_fen
+    of_supermarket = Product.supermarket_id == _SID
+    if name == "flows":
+        return (
+            sa.select(m.product_id, m.kind, sa.func.sum(m.quantity), sa.func.sum(value))
+            .join(Product, Product.id == m.product_id)
+            .where(of_supermarket, m.created_at >= _START, m.created_at < _END)
+            .group_by(m.product_id, m.kind)
+        )
+    if name in ("before", "since"):
+        return (
+            sa.select(m.product_id, sa.func.sum(m.quantity), sa.func.sum(value))
+            .join(Product, Product.id == m.product_id)
+            .where(of_supermarket, _between_param(m.created_at, name == "since"))
+            .group_by(m.product_id)
+        )
+    if name == "products":
+        # Plain rows, not ORM objects: a county supermarket has a thousand products.
+        return sa.select(
+            Product.id, Product.sku, Product.name, Product.unit, Product.unit_cost_fen
+        ).where(of_supermarket)
+    if name == "later":
+        # Through the supermarket's products' movement index: other supermarkets' receipts
+        # are not read.
+        return (
+            sa.select(m.product_id)
+            .join(Product, Product.id == m.product_id)
+            .where(of_supermarket, m.created_at >= _END, m.kind.in_(IN_KINDS))
+            .distinct()
+        )
+    raise KeyError(name)
+
+
+@functools.cache
+def _receipts_sql(seeded: bool) -> Any:
+    """Receipts of some products before the month's end (since the latest close if seeded)."""
+    m = StockMovement
+    query = sa.select(m.product_id, m.quantity, m.unit_cost_fen, m.quantity_after).where(
+        m.product_id.in_(_PIDS), m.kind.in_(IN_KINDS), m.created_at < _END
+    )
+    if seeded:
+        query = query.where(m.created_at >= _SINCE)
+    return query.order_by(m.product_id, m.id)
 
 
 def _average_costs_at(
-    supermarket_id: int, ids: list[int], end: datetime, products: dict[int, Product]
+    supermarket_id: int,
+    ids: set[int],
+    end: datetime,
+    products: dict[int, Any],
+    base: _Base | None,
 ) -> dict[int, int]:
     """Each product's moving-average unit cost as it stood at ``end``.
 
     A product's average changes only when goods come in (a purchase or a donation in kind).
     Without any coming in since ``end`` it is the product's current cost; otherwise it is
-    replayed from that product's receipts before ``end`` (receipts are few next to redemptions).
+    replayed through its receipts before ``end``: from the average stored at the latest close
+    (through the receipts since), or from its first receipt when that close did not list it.
     """
-    # Driven by the created_at index: usually the few days since the month ended.
-    later = set(
-        db.session.scalars(
-            sa.select(StockMovement.product_id).where(
-                StockMovement.created_at >= end, StockMovement.kind.in_(IN_KINDS)
-            )
-        )
-    ) & set(ids)
+    later = set(db.session.scalars(_stock_sql("later"), {"sid": supermarket_id, "end": end})) & ids
     averages = {pid: products[pid].unit_cost_fen for pid in ids if pid not in later}
-    if later:
-        replayed: dict[int, int] = {}
-        rows = db.session.execute(
-            sa.select(
-                StockMovement.product_id,
-                StockMovement.quantity,
-                StockMovement.unit_cost_fen,
-                StockMovement.quantity_after,
-            )
-            .where(
-                StockMovement.product_id.in_(sorted(later)),
-                StockMovement.kind.in_(IN_KINDS),
-                StockMovement.created_at < end,
-            )
-            .order_by(StockMovement.product_id, StockMovement.id)
-        )
-        for pid, qty, cost, after in rows:
+    if not later:
+        return averages
+    replayed: dict[int, int] = {}
+    since = base.since if base is not None else end
+    if base is not None:
+        for line in base.report["products"]:
+            if line["product_id"] in later and line.get("average_cost") is not None:
+                replayed[line["product_id"]] = line["average_cost"]
+    parts = []
+    if replayed:
+        parts.append((_receipts_sql(True), {"pids": sorted(replayed), "since": since}))
+    if later - set(replayed):
+        parts.append((_receipts_sql(False), {"pids": sorted(later - set(replayed))}))
+    for query, params in parts:
+        for pid, qty, cost, after in db.session.execute(query, {**params, "end": end}):
             before = replayed.get(pid, cost)
             replayed[pid] = moving_average(after - qty, before, qty, cost)
-        for pid in later:
-            averages[pid] = replayed.get(pid, products[pid].unit_cost_fen)
+    for pid in later:
+        averages[pid] = replayed.get(pid, products[pid].unit_cost_fen)
     return averages
 
 
@@ -294,40 +406,52 @@ def _counted(
     plus what moved while counting), so counted − expected is exactly the posted variance.
     """
     rows = db.session.execute(
-        sa.select(
-            StocktakeLine.product_id,
-            StocktakeLine.counted_qty,
-            StocktakeLine.posted_variance,
-            sa.func.coalesce(StocktakeLine.posted_unit_cost_fen, StocktakeLine.unit_cost_fen),
-        )
-        .join(Stocktake, Stocktake.id == StocktakeLine.stocktake_id)
-        .where(
-            Stocktake.supermarket_id == supermarket_id,
-            Stocktake.status.in_((COUNT_APPROVED, COUNT_POSTED)),
-            Stocktake.approved_at >= start,
-            Stocktake.approved_at < end,
-            StocktakeLine.counted_qty.is_not(None),
-        )
-        .order_by(Stocktake.approved_at, Stocktake.id)
+        _counts_sql("counted"), {"sid": supermarket_id, "start": start, "end": end}
     )
     return {
         pid: (counted, counted - (variance or 0), cost) for pid, counted, variance, cost in rows
     }
 
 
-def _counts(supermarket_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    rows = db.session.execute(
+@functools.cache
+def _counts_sql(name: str) -> Any:
+    """The month's counted lines by product ("counted") and posted counts ("counts")."""
+    if name == "counted":
+        return (
+            sa.select(
+                StocktakeLine.product_id,
+                StocktakeLine.counted_qty,
+                StocktakeLine.posted_variance,
+                sa.func.coalesce(StocktakeLine.posted_unit_cost_fen, StocktakeLine.unit_cost_fen),
+            )
+            .join(Stocktake, Stocktake.id == StocktakeLine.stocktake_id)
+            .where(
+                Stocktake.supermarket_id == _SID,
+                Stocktake.status.in_((COUNT_APPROVED, COUNT_POSTED)),
+                Stocktake.approved_at >= _START,
+                Stocktake.approved_at < _END,
+                StocktakeLine.counted_qty.is_not(None),
+            )
+            .order_by(Stocktake.approved_at, Stocktake.id)
+        )
+    return (
         sa.select(Stocktake.id, Stocktake.posted_at, sa.func.count(StocktakeLine.id))
         .join(StocktakeLine, StocktakeLine.stocktake_id == Stocktake.id)
         .where(
-            Stocktake.supermarket_id == supermarket_id,
+            Stocktake.supermarket_id == _SID,
             Stocktake.status == COUNT_POSTED,
-            Stocktake.posted_at >= start,
-            Stocktake.posted_at < end,
+            Stocktake.posted_at >= _START,
+            Stocktake.posted_at < _END,
             StocktakeLine.counted_qty.is_not(None),
         )
         .group_by(Stocktake.id, Stocktake.posted_at)
         .order_by(Stocktake.posted_at)
+    )
+
+
+def _counts(supermarket_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        _counts_sql("counts"), {"sid": supermarket_id, "start": start, "end": end}
     )
     return [
         {"id": sid, "posted_at": posted.isoformat(timespec="seconds"), "lines": n}
@@ -335,45 +459,74 @@ def _counts(supermarket_id: int, start: datetime, end: datetime) -> list[dict[st
     ]
 
 
-def _fund(supermarket_id: int, start: datetime, end: datetime, previous: dict | None) -> dict:
-    account_id = db.session.scalar(
-        sa.select(FundAccount.id).where(FundAccount.supermarket_id == supermarket_id)
+@functools.cache
+def _fund_sql(name: str, single: bool) -> Any:
+    """Fund entries by supermarket: the month's by kind (total, money in, entries: "month"),
+    or the sum before the month ("before") or since the latest close ("since")."""
+    E = FundEntry
+    of_area = _of_param(FundAccount.supermarket_id, single)
+    sums = (
+        sa.func.sum(E.amount_fen).label("total"),
+        sa.func.sum(sa.case((E.amount_fen > 0, E.amount_fen), else_=0)).label("money_in"),
+        sa.func.count(E.id).label("entries"),
     )
+    in_month = sa.and_(E.created_at >= _START, E.created_at < _END)
+    if name == "month" and single:
+        return (
+            sa.select(FundAccount.supermarket_id, E.kind, *sums)
+            .join(FundAccount, FundAccount.id == E.fund_account_id)
+            .where(of_area, in_month)
+            .group_by(FundAccount.supermarket_id, E.kind)
+        )
+    if name == "month":
+        # The month's entries of every account through the date index, summed by account
+        # first (joined the other way, SQLite walks each account's whole history).
+        account = (E.fund_account_id + 0).label("fund_account_id")
+        by_account = (
+            sa.select(account, E.kind, *sums)
+            .where(in_month)
+            .group_by(account, E.kind)
+            .subquery("by_account")
+        )
+        c = by_account.c
+        return (
+            sa.select(FundAccount.supermarket_id, c.kind, c.total, c.money_in, c.entries)
+            .join(FundAccount, FundAccount.id == c.fund_account_id)
+            .where(of_area)
+        )
+    before = _between_param(E.created_at, name == "since")
+    if single:
+        return (
+            sa.select(FundAccount.supermarket_id, sa.func.sum(E.amount_fen))
+            .join(FundAccount, FundAccount.id == E.fund_account_id)
+            .where(of_area, before)
+            .group_by(FundAccount.supermarket_id)
+        )
+    account = (E.fund_account_id + 0).label("fund_account_id")
+    by_account = (
+        sa.select(account, sa.func.sum(E.amount_fen).label("total"))
+        .where(before)
+        .group_by(account)
+        .subquery("by_account")
+    )
+    return (
+        sa.select(FundAccount.supermarket_id, sa.func.sum(by_account.c.total))
+        .join(FundAccount, FundAccount.id == by_account.c.fund_account_id)
+        .where(of_area)
+        .group_by(FundAccount.supermarket_id)
+    )
+
+
+def _fund_from(rows: Any, opening: int) -> dict[str, int]:
+    """The fund section from the month's (kind, total, money in, entries) rows."""
     by_kind = {FUND_DONATION: 0, FUND_PURCHASE: 0, FUND_REVERSAL: 0}
     money_in = money_out = entries = 0
-    opening = 0
-    if account_id is not None:
-        rows = db.session.execute(
-            sa.select(
-                FundEntry.kind,
-                sa.func.sum(FundEntry.amount_fen),
-                sa.func.sum(sa.case((FundEntry.amount_fen > 0, FundEntry.amount_fen), else_=0)),
-                sa.func.count(FundEntry.id),
-            )
-            .where(
-                FundEntry.fund_account_id == account_id,
-                FundEntry.created_at >= start,
-                FundEntry.created_at < end,
-            )
-            .group_by(FundEntry.kind)
-        )
-        for kind, total, positive, n in rows:
-            total, positive = int(total or 0), int(positive or 0)
-            by_kind[kind] = by_kind.get(kind, 0) + total
-            money_in += positive
-            money_out += positive - total
-            entries += n
-        if previous is not None:
-            opening = previous["fund"]["closing"]
-        else:
-            opening = int(
-                db.session.scalar(
-                    sa.select(sa.func.coalesce(sa.func.sum(FundEntry.amount_fen), 0)).where(
-                        FundEntry.fund_account_id == account_id, FundEntry.created_at < start
-                    )
-                )
-                or 0
-            )
+    for kind, total, positive, n in rows:
+        total, positive = int(total or 0), int(positive or 0)
+        by_kind[kind] = by_kind.get(kind, 0) + total
+        money_in += positive
+        money_out += positive - total
+        entries += n
     return {
         "opening": opening,
         "donations": by_kind[FUND_DONATION],
@@ -386,15 +539,86 @@ def _fund(supermarket_id: int, start: datetime, end: datetime, previous: dict | 
     }
 
 
-def _tieout(
-    supermarket_id: int, start: datetime, end: datetime, ppy: int, stock_totals: dict
-) -> dict[str, Any]:
-    """Points charged in the month against the cost of what was issued, differences explained."""
-    ppy = max(1, ppy)
+def _fund(supermarket_id: int, start: datetime, end: datetime, base: _Base | None) -> dict:
+    sid = {"sid": supermarket_id}
+    if db.session.scalar(_fund_account_sql(), sid) is None:
+        return _fund_from((), 0)
+    rows = db.session.execute(_fund_sql("month", True), {**sid, "start": start, "end": end})
+    month_rows = [(kind, total, positive, n) for _sid, kind, total, positive, n in rows]
+    opening = base.report["fund"]["closing"] if base is not None else 0
+    since = base.since if base is not None else None
+    if since is None or since < start:
+        query = _fund_sql("since" if since is not None else "before", True)
+        for _sid, total in db.session.execute(query, {**sid, **_since_params(since, start)}):
+            opening += int(total or 0)
+    return _fund_from(month_rows, opening)
+
+
+@functools.cache
+def _fund_account_sql() -> Any:
+    return sa.select(FundAccount.id).where(FundAccount.supermarket_id == _SID)
+
+
+# (redemptions, points spent from balances, voids of the month's, voids of earlier, spent voided)
+_NO_COUNTS = (0, 0, 0, 0, 0)
+
+
+def _of(column: Any, ids: list[int]) -> Any:
+    return column == ids[0] if len(ids) == 1 else column.in_(ids)
+
+
+def _tieout_sums(
+    supermarket_ids: list[int], start: datetime, end: datetime, rates: dict[int, int]
+) -> dict[int, tuple[list[tuple], tuple[int, ...]]]:
+    """Per supermarket, the month's redemption lines summed by tie-out category, goods or
+    service and whether the redemption is of an earlier month; and its redemption counts.
+    ``rates`` is each supermarket's points per yuan (a line's category depends on it)."""
+    by_rate: dict[int, list[int]] = defaultdict(list)
+    for sid in supermarket_ids:
+        by_rate[max(1, int(rates[sid]))].append(sid)
+    ppys = tuple(sorted(by_rate))
+    single = len(supermarket_ids) == 1
+    lines_sql, counts_sql = _tieout_sql(single, ppys)
+    params: dict[str, Any] = {"start": start, "end": end}
+    params.update({"sid": supermarket_ids[0]} if single else {"sids": supermarket_ids})
+    params.update({f"rate_{i}": by_rate[ppy] for i, ppy in enumerate(ppys[:-1])})
+    grouped: dict[int, list[tuple]] = defaultdict(list)
+    for sid, *row in db.session.execute(lines_sql, params):
+        grouped[sid].append(tuple(row))
+    counts = {
+        sid: tuple(int(x or 0) for x in sums)
+        for sid, *sums in db.session.execute(counts_sql, params)
+    }
+    return {
+        sid: (grouped.get(sid, []), counts.get(sid, _NO_COUNTS))
+        for sid in set(grouped) | set(counts)
+    }
+
+
+@functools.cache
+def _tieout_sql(single: bool, ppys: tuple[int, ...]) -> tuple[Any, Any]:
+    """The tie-out's two statements for one supermarket (:sid) or several (:sids) whose rates
+    are ``ppys`` (the supermarkets at each rate but the last in :rate_0, :rate_1, ...).
+
+    Each reads two index ranges: redemptions made in the month, and redemptions made in
+    another month voided in this one (``(supermarket_id, voided_at)``).
+    """
     R, L = Redemption, RedemptionLine
-    created_in = sa.and_(R.created_at >= start, R.created_at < end)
-    voided_in = sa.and_(R.voided_at.is_not(None), R.voided_at >= start, R.voided_at < end)
-    rate = sa.literal_column(str(int(ppy)))  # inlined: PostgreSQL groups by the same text
+    of_area = _of_param(R.supermarket_id, single)
+    created_in = sa.and_(R.created_at >= _START, R.created_at < _END)
+    voided_in = sa.and_(R.voided_at.is_not(None), R.voided_at >= _START, R.voided_at < _END)
+    voided_other = sa.and_(voided_in, sa.or_(R.created_at < _START, R.created_at >= _END))
+    # The rate is inlined (PostgreSQL groups by the same text): a handful of distinct rates.
+    texts = [sa.literal_column(str(int(ppy))) for ppy in ppys]
+    rate: Any = texts[-1]
+    if len(texts) > 1:
+        rate = sa.case(
+            *(
+                (R.supermarket_id.in_(sa.bindparam(f"rate_{i}", expanding=True)), text)
+                for i, text in enumerate(texts[:-1])
+            ),
+            else_=texts[-1],
+        )
     category = sa.case(
         (sa.and_(L.unit_points == 0, L.unit_cost_fen > 0), sa.literal_column("'free'")),
         (
@@ -406,36 +630,82 @@ def _tieout(
         ),
         else_=sa.literal_column("'other'"),
     )
-
-    # One pass over the supermarket's redemptions made or voided in the month; the grouping
-    # happens outside so PostgreSQL groups by plain columns.
+    is_goods = sa.case((Product.kind == KIND_GOODS, 1), else_=0)
     value = L.quantity * L.unit_cost_fen
-    lines = (
-        sa.select(
-            category.label("category"),
-            sa.case((Product.kind == KIND_GOODS, 1), else_=0).label("is_goods"),
-            sa.case((R.created_at < start, 1), else_=0).label("earlier"),
-            sa.case((created_in, L.line_points), else_=0).label("pts_in"),
-            sa.case((voided_in, L.line_points), else_=0).label("pts_void"),
-            sa.case((created_in, value), else_=0).label("cost_in"),
-            sa.case((voided_in, value), else_=0).label("cost_void"),
+    zero = sa.literal_column("0")
+
+    def lines_of(where: Any, *columns: Any) -> Any:
+        names = ("earlier", "pts_in", "pts_void", "cost_in", "cost_void")
+        return (
+            sa.select(
+                R.supermarket_id.label("sid"),
+                category.label("category"),
+                is_goods.label("is_goods"),
+                *(col.label(name) for col, name in zip(columns, names, strict=True)),
+            )
+            .select_from(L)
+            .join(R, R.id == L.redemption_id)
+            .join(Product, Product.id == L.product_id)
+            .where(of_area, where)
         )
-        .select_from(L)
-        .join(R, R.id == L.redemption_id)
-        .join(Product, Product.id == L.product_id)
-        .where(R.supermarket_id == supermarket_id, sa.or_(created_in, voided_in))
-        .subquery()
+
+    made = lines_of(
+        created_in,
+        zero,
+        L.line_points,
+        sa.case((voided_in, L.line_points), else_=0),
+        value,
+        sa.case((voided_in, value), else_=0),
     )
-    keys = (lines.c.category, lines.c.is_goods, lines.c.earlier)
-    rows = db.session.execute(
-        sa.select(
-            *keys,
-            sa.func.sum(lines.c.pts_in),
-            sa.func.sum(lines.c.pts_void),
-            sa.func.sum(lines.c.cost_in),
-            sa.func.sum(lines.c.cost_void),
-        ).group_by(*keys)
+    undone = lines_of(
+        voided_other,
+        sa.case((R.created_at < _START, 1), else_=0),
+        zero,
+        L.line_points,
+        zero,
+        value,
     )
+    # The grouping happens outside so PostgreSQL groups by plain columns.
+    lines = sa.union_all(made, undone).subquery("lines")
+    c = list(lines.c)
+    keys = c[:4]  # supermarket, category, goods, earlier
+    lines_sql = sa.select(*keys, *(sa.func.sum(col) for col in c[4:])).group_by(*keys)
+
+    def redemptions_of(where: Any, *columns: Any) -> Any:
+        names = ("issued", "spent_in", "void_same", "void_earlier", "spent_void")
+        return sa.select(
+            R.supermarket_id.label("sid"),
+            *(col.label(name) for col, name in zip(columns, names, strict=True)),
+        ).where(of_area, where)
+
+    made_n = redemptions_of(
+        created_in,
+        sa.literal_column("1"),
+        R.spent_points,
+        sa.case((voided_in, 1), else_=0),
+        zero,
+        sa.case((voided_in, R.spent_points), else_=0),
+    )
+    undone_n = redemptions_of(
+        voided_other,
+        zero,
+        zero,
+        sa.case((R.created_at >= _START, 1), else_=0),
+        sa.case((R.created_at < _START, 1), else_=0),
+        R.spent_points,
+    )
+    counted = sa.union_all(made_n, undone_n).subquery("counted")
+    c = list(counted.c)
+    counts_sql = sa.select(c[0], *(sa.func.sum(col) for col in c[1:])).group_by(c[0])
+    return lines_sql, counts_sql
+
+
+def _tieout_from(
+    rows: Any, counts: tuple[int, ...], *, ppy: int, goods_cost_ledger: int
+) -> dict[str, Any]:
+    """Points charged in the month against the cost of what was issued, differences explained
+    (from :func:`_tieout_sums`' rows and counts and the stock ledger's goods out)."""
+    ppy = max(1, ppy)
     by_cat = {c: [0, 0] for c in (CAT_RATE, CAT_FREE, CAT_OTHER)}  # net points, net cost
     by_kind = {"goods": [0, 0], "services": [0, 0]}
     issued = [0, 0]
@@ -455,21 +725,10 @@ def _tieout(
         target = voided_earlier if was_earlier else voided_same
         target[0] += pts_void
         target[1] += cost_void
-
-    counts = db.session.execute(
-        sa.select(
-            sa.func.sum(sa.case((created_in, 1), else_=0)),
-            sa.func.sum(sa.case((created_in, R.spent_points), else_=0)),
-            sa.func.sum(sa.case((sa.and_(voided_in, R.created_at >= start), 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(voided_in, R.created_at < start), 1), else_=0)),
-            sa.func.sum(sa.case((voided_in, R.spent_points), else_=0)),
-        ).where(R.supermarket_id == supermarket_id, sa.or_(created_in, voided_in))
-    ).one()
-    n_issued, spent_in, n_void_same, n_void_earlier, spent_void = (int(x or 0) for x in counts)
+    n_issued, spent_in, n_void_same, n_void_earlier, spent_void = counts
 
     points_net = issued[0] - voided_same[0] - voided_earlier[0]
     value_at_rate = _round_div(points_net * 100, ppy)
-    goods_cost_ledger = stock_totals["redeemed_value"] - stock_totals["void_value"]
     services_cost = by_kind["services"][1]
     cost_issued = goods_cost_ledger + services_cost
     difference = value_at_rate - cost_issued
@@ -508,6 +767,421 @@ def _tieout(
         "timing": timing,
         "remainder": remainder,
     }
+
+
+# ---- the area report (town / county) -------------------------------------------------------
+
+# The stock values of an area line (quantities of different goods are not added up).
+AREA_STOCK_FIELDS = (
+    "opening_value",
+    "purchase_value",
+    "donation_value",
+    "redeemed_value",
+    "void_value",
+    "adjustment_value",
+    "count_value",
+    "closing_value",
+)
+FUND_FIELDS = (
+    "opening",
+    "donations",
+    "purchases",
+    "reversals",
+    "money_in",
+    "money_out",
+    "entries",
+    "closing",
+)
+# The tie-out's headline: points net, their value at the rate, the cost issued, the difference
+# and its explained parts.
+TIEOUT_HEADLINE = (
+    "points_net",
+    "value_at_rate",
+    "cost_issued",
+    "difference",
+    "rounding",
+    "free_items",
+    "price_changes",
+    "timing",
+    "remainder",
+)
+
+
+def build_area_report(month: str, *, town: str | None = None) -> dict[str, Any]:
+    """One month across every supermarket of the county, or of one town (``Supermarket.town``):
+    a line per supermarket (stock values, fund pool, the tie-out's headline, closed or not)
+    and the totals.
+
+    A supermarket whose month is closed shows its stored report. The others are computed
+    together, with grouped queries over all of them at once (a handful, whatever their
+    number): the month's stock movements, fund entries and redemptions grouped by supermarket,
+    the opening from each one's latest stored close (the previous month's when closed) plus
+    the postings since, exactly as :func:`build_report` does for one supermarket.
+    """
+    _check_month(month)
+    query = sa.select(Supermarket).order_by(Supermarket.code, Supermarket.id)
+    if town is not None:
+        query = query.where(Supermarket.town == town)
+    supermarkets = list(db.session.scalars(query))
+    if not supermarkets:
+        raise NotFound(f"没有找到{town}的超市" if town else "还没有超市")
+    ids = [s.id for s in supermarkets]
+    policies = _policies(supermarkets)
+    start, end = periods.month_bounds_utc(month)
+    previous = periods.previous_month(month)
+
+    # The month's own closes: figures as stored when the month was closed.
+    closes = {
+        sid: (closed_at, summary)
+        for (sid, _month), (closed_at, summary) in _stored_summaries(
+            sa.and_(MonthClose.month == month, _of(MonthClose.supermarket_id, ids))
+        ).items()
+    }
+    live = [sid for sid in ids if closes.get(sid, (None, None))[1] is None]
+    everyone = town is None and len(live) == len(ids)
+    computed = _area_live(live, month, start, end, policies, everyone=everyone) if live else {}
+
+    lines = []
+    for s in supermarkets:
+        closed_at, stored = closes.get(s.id, (None, None))
+        if stored is not None:
+            figures = stored | {"opening_from": "stored"}
+            stock = {f: int(stored["stock_totals"][f]) for f in AREA_STOCK_FIELDS}
+        else:
+            figures = computed[s.id]
+            stock = figures["stock"]
+        lines.append(
+            {
+                "supermarket": {
+                    "id": s.id,
+                    "code": s.code,
+                    "name": s.name,
+                    "town": s.town,
+                    "village": s.village,
+                },
+                "closed": closed_at is not None,
+                "closed_at": closed_at.isoformat(timespec="seconds") if closed_at else None,
+                "opening_from": figures["opening_from"],
+                "stock": stock,
+                "fund": {f: int(figures["fund"][f]) for f in FUND_FIELDS},
+                "tieout": figures["tieout"],
+            }
+        )
+    totals = {
+        "stock": {f: sum(line["stock"][f] for line in lines) for f in AREA_STOCK_FIELDS},
+        "fund": {f: sum(line["fund"][f] for line in lines) for f in FUND_FIELDS},
+        "tieout": {f: sum(int(line["tieout"][f]) for line in lines) for f in TIEOUT_HEADLINE},
+    }
+    return {
+        "month": month,
+        "previous_month": previous,
+        "town": town,
+        "generated_at": utcnow().isoformat(timespec="seconds"),
+        "from_utc": start.isoformat(),
+        "to_utc": end.isoformat(),
+        "supermarkets": len(lines),
+        "closed": sum(1 for line in lines if line["closed"]),
+        "lines": lines,
+        "totals": totals,
+    }
+
+
+# How json.dumps (SQLAlchemy's JSON serializer) writes the key of the first section after the
+# product lines; the stored report's text from here on holds the totals, fund and tie-out.
+_SUMMARY_KEY = '"stock_totals": {'
+_VERSION_HEAD = re.compile(r'^\{"version": (\d+),')
+
+
+def _stored_summaries(where: Any) -> dict[tuple[int, str], tuple[datetime, dict | None]]:
+    """(supermarket, month) → (closed at, the stored report's ``stock_totals``, ``fund`` and
+    ``tieout``, or None when the stored report is not of this REPORT_VERSION), for the closes
+    matching ``where``.
+
+    A county supermarket's stored report is half a megabyte, nearly all of it product lines;
+    the area report needs only its totals. On SQLite, json_extract reads them (SQLite parses
+    the row's JSON once for the four paths). On PostgreSQL the column is ``json`` (text): every
+    ``->`` parses the whole document again, so the text after the product lines is cut off
+    with split_part (a byte search) and only that tail is parsed here. Should the text not
+    have the expected form, the whole report is read instead.
+    """
+    out: dict[tuple[int, str], tuple[datetime, dict | None]] = {}
+    keys = (MonthClose.supermarket_id, MonthClose.month, MonthClose.closed_at)
+    full: list[tuple[int, str]] = []
+    if db.session.get_bind().dialect.name == "postgresql":
+        text = sa.cast(MonthClose.report, sa.Text)
+        rows = db.session.execute(
+            sa.select(
+                *keys, sa.func.substr(text, 1, 24), sa.func.split_part(text, _SUMMARY_KEY, 2)
+            ).where(where)
+        )
+        for sid, month, closed_at, head, tail in rows:
+            found = _VERSION_HEAD.match(head or "")
+            try:
+                parts = json.loads("{" + _SUMMARY_KEY + tail) if found and tail else None
+            except ValueError:
+                parts = None
+            if parts is None:
+                full.append((sid, month))
+                continue
+            readable = int(found.group(1)) == REPORT_VERSION
+            out[(sid, month)] = (closed_at, _summary(parts) if readable else None)
+    else:
+        report = MonthClose.report
+        rows = db.session.execute(
+            sa.select(
+                *keys,
+                report["version"].as_integer(),
+                report["stock_totals"],
+                report["fund"],
+                report["tieout"],
+            ).where(where)
+        )
+        for sid, month, closed_at, version, stock, fund, tieout in rows:
+            parts = {"stock_totals": stock, "fund": fund, "tieout": tieout}
+            out[(sid, month)] = (closed_at, _summary(parts) if version == REPORT_VERSION else None)
+    for sid, month in full:
+        closed_at, report = db.session.execute(
+            sa.select(MonthClose.closed_at, MonthClose.report).where(
+                MonthClose.supermarket_id == sid, MonthClose.month == month
+            )
+        ).one()
+        readable = bool(report) and report.get("version") == REPORT_VERSION
+        out[(sid, month)] = (closed_at, _summary(report) if readable else None)
+    return out
+
+
+def _summary(parts: dict) -> dict | None:
+    """The totals, fund and tie-out of a stored report (None if any is missing)."""
+    if not all(isinstance(parts.get(k), dict) for k in ("stock_totals", "fund", "tieout")):
+        return None
+    return {k: parts[k] for k in ("stock_totals", "fund", "tieout")}
+
+
+AREA_HEADERS = (
+    "超市编号",
+    "超市",
+    "镇（街道）",
+    "状态",
+    "期初库存",
+    "采购入库",
+    "捐赠入库",
+    "兑换出库",
+    "作废退回",
+    "报损",
+    "盘点差异",
+    "期末库存",
+    "基金池期初",
+    "基金池收入",
+    "基金池支出",
+    "基金池期末",
+    "兑换积分净额",
+    "折合金额",
+    "发出成本",
+    "差额",
+    "进位差",
+    "免费项目",
+    "价格变动",
+    "记账跨月",
+    "折算尾差",
+)
+
+
+def _area_cells(stock: dict, fund: dict, tieout: dict) -> list:
+    from kiosk.export import yuan
+
+    return [
+        *(yuan(stock[f]) for f in AREA_STOCK_FIELDS),
+        *(yuan(fund[f]) for f in ("opening", "money_in", "money_out", "closing")),
+        tieout["points_net"],
+        *(yuan(tieout[f]) for f in TIEOUT_HEADLINE[1:]),
+    ]
+
+
+def area_report_xlsx(report: dict[str, Any]) -> tuple[bytes, str]:
+    """The area report as a printable workbook (one row per supermarket and a 合计 row) and
+    its file name."""
+    from kiosk import export
+
+    rows = []
+    for line in report["lines"]:
+        sm = line["supermarket"]
+        rows.append(
+            [
+                sm["code"],
+                sm["name"],
+                sm["town"],
+                "已结账" if line["closed"] else "未结账",
+                *_area_cells(line["stock"], line["fund"], line["tieout"]),
+            ]
+        )
+    t = report["totals"]
+    rows.append(
+        [
+            "合计",
+            f"{report['supermarkets']}个超市",
+            "",
+            f"已结账{report['closed']}个",
+            *_area_cells(t["stock"], t["fund"], t["tieout"]),
+        ]
+    )
+    where = report["town"] or "全县"
+    sheet = export.Sheet(
+        title=f"{where}积分超市{report['month']}月结汇总",
+        subtitle=[
+            f"月份：{report['month']}　超市：{report['supermarkets']}个（已结账"
+            f"{report['closed']}个）　金额单位：元",
+            "已结账的超市按结账时保存的报表；未结账的按台账当前数据计算。",
+        ],
+        headers=AREA_HEADERS,
+        rows=rows,
+        footer=["经办人：　　　　　　审核人：　　　　　　监督小组："],
+        widths=(9, 18, 10, 8, *([12] * 12), 10, *([11] * 8)),
+        money_columns=(*range(4, 16), *range(17, 25)),
+        name=f"{report['month']}月结汇总",
+    )
+    return export.workbook_bytes([sheet]), f"月结汇总_{where}_{report['month']}.xlsx"
+
+
+def _policies(supermarkets: list[Supermarket]) -> dict[int, Any]:
+    """Each supermarket's policy, parsed once per distinct rule set (a county runs a few)."""
+    parsed: dict[str, Any] = {}
+    out = {}
+    for s in supermarkets:
+        key = json.dumps(s.policy, sort_keys=True) + f"|{s.points_per_yuan}"
+        if key not in parsed:
+            parsed[key] = policy_for(s)
+        out[s.id] = parsed[key]
+    return out
+
+
+def _area_live(
+    ids: list[int],
+    month: str,
+    start: datetime,
+    end: datetime,
+    policies: dict[int, Any],
+    *,
+    everyone: bool,
+) -> dict[int, dict[str, Any]]:
+    """Stock values, fund and tie-out of the month for supermarkets whose month is open, from
+    grouped queries over all of them at once (``everyone``: they are all the supermarkets
+    there are)."""
+    m = StockMovement
+    value = m.quantity * m.unit_cost_fen
+
+    # Openings: each one's latest close before the month (only its totals are read).
+    latest = (
+        sa.select(MonthClose.supermarket_id, sa.func.max(MonthClose.month).label("month"))
+        .where(MonthClose.month < month, _of(MonthClose.supermarket_id, ids))
+        .group_by(MonthClose.supermarket_id)
+        .subquery("latest")
+    )
+    bases: dict[int, tuple[str, int, int]] = {}
+    stored = _stored_summaries(
+        sa.tuple_(MonthClose.supermarket_id, MonthClose.month).in_(sa.select(latest))
+    )
+    for (sid, base_month), (_closed_at, summary) in stored.items():
+        if summary is not None:
+            bases[sid] = (
+                base_month,
+                int(summary["stock_totals"]["closing_value"]),
+                int(summary["fund"]["closing"]),
+            )
+    stock_open = {sid: bases[sid][1] if sid in bases else 0 for sid in ids}
+    fund_open = {sid: bases[sid][2] if sid in bases else 0 for sid in ids}
+    # The postings between each base and the month: one query per distinct base month
+    # (usually one: the previous month is closed everywhere, and then there is nothing).
+    by_since: dict[datetime | None, list[int]] = defaultdict(list)
+    for sid in ids:
+        since = periods.month_bounds_utc(bases[sid][0])[1] if sid in bases else None
+        if since is None or since < start:
+            by_since[since].append(sid)
+    for since, sids in by_since.items():
+        before = _between(m.created_at, since, start)
+        if everyone and len(sids) == len(ids):
+            # Every supermarket from the same point (no close yet): through the date index,
+            # summed by product first, then joined to the products ("+ 0": grouped by an
+            # expression, SQLite does not walk the whole product index instead). With little
+            # history before the month this reads next to nothing, where one range per product
+            # costs a county's 300,000 index seeks.
+            product = (m.product_id + 0).label("product_id")
+            by_product = (
+                sa.select(product, sa.func.sum(value).label("value"))
+                .where(before)
+                .group_by(product)
+                .subquery("by_product")
+            )
+            opening_sql = (
+                sa.select(Product.supermarket_id, sa.func.sum(by_product.c.value))
+                .join(Product, Product.id == by_product.c.product_id)
+                .group_by(Product.supermarket_id)
+            )
+        else:
+            opening_sql = (
+                sa.select(Product.supermarket_id, sa.func.sum(value))
+                .join(Product, Product.id == m.product_id)
+                .where(_of(Product.supermarket_id, sids), before)
+                .group_by(Product.supermarket_id)
+            )
+        for sid, val in db.session.execute(opening_sql):
+            stock_open[sid] += int(val or 0)
+        query = _fund_sql("since" if since is not None else "before", False)
+        for sid, total in db.session.execute(query, {"sids": sids, **_since_params(since, start)}):
+            fund_open[sid] += int(total or 0)
+
+    # The month's stock movements by supermarket and kind, through the supermarkets' products
+    # and their movement index. (Summing by product through the date index first and joining
+    # the sums to the products, as the openings below do, took 1.7× the CPU on SQLite for a
+    # month of a million movements: the per-product ranges read the rows in index order.)
+    in_month = sa.and_(m.created_at >= start, m.created_at < end)
+    flows_sql = (
+        sa.select(Product.supermarket_id, m.kind, sa.func.sum(value))
+        .join(Product, Product.id == m.product_id)
+        .where(_of(Product.supermarket_id, ids), in_month)
+        .group_by(Product.supermarket_id, m.kind)
+    )
+    live = set(ids)
+    flows: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOW_KINDS.values(), 0))
+    for sid, kind, val in db.session.execute(flows_sql):
+        if sid in live:
+            flows[sid][FLOW_KINDS.get(kind, "adjustment")] += int(val or 0)
+    fund_rows: dict[int, list[tuple]] = defaultdict(list)
+    month_params = {"sids": ids, "start": start, "end": end}
+    for sid, *row in db.session.execute(_fund_sql("month", False), month_params):
+        fund_rows[sid].append(tuple(row))
+    rates = {sid: policies[sid].points_per_yuan for sid in ids}
+    sums = _tieout_sums(ids, start, end, rates)
+
+    out = {}
+    for sid in ids:
+        f = flows[sid]
+        opening = stock_open[sid]
+        stock = {
+            "opening_value": opening,
+            "purchase_value": f["purchase"],
+            "donation_value": f["donation"],
+            "redeemed_value": -f["redeemed"],
+            "void_value": f["void"],
+            "adjustment_value": f["adjustment"],
+            "count_value": f["count"],
+            "closing_value": opening + sum(f.values()),
+        }
+        tieout = _tieout_from(
+            *sums.get(sid, ((), _NO_COUNTS)),
+            ppy=rates[sid],
+            goods_cost_ledger=stock["redeemed_value"] - stock["void_value"],
+        )
+        tieout["spend"] = policies[sid].spend
+        base = bases.get(sid)
+        out[sid] = {
+            "opening_from": "close"
+            if base and base[0] == periods.previous_month(month)
+            else "ledger",
+            "stock": stock,
+            "fund": _fund_from(fund_rows.get(sid, ()), fund_open[sid]),
+            "tieout": tieout,
+        }
+    return out
 
 
 # ---- closing -------------------------------------------------------------------------------

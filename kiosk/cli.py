@@ -493,6 +493,7 @@ def register(app: Flask) -> None:
         import_command,
         households_group,
         ledger_command,
+        monthend_group,
     ):
         app.cli.add_command(command)
 
@@ -616,3 +617,78 @@ def ledger_command(
     path = Path(out_path or filename)
     path.write_bytes(data)
     click.echo(f"已导出 {path}（{filters.date_from} 至 {filters.date_to}）")
+
+
+# --- month-end across supermarkets (inventory.monthend) -------------------------------------
+
+
+@click.group("monthend")
+def monthend_group() -> None:
+    """Month-end (月结) reports across supermarkets."""
+
+
+@monthend_group.command("area")
+@click.option("--month", required=True, help="月份，例如 2026-10")
+@click.option("--town", default=None, help="只看这个镇（街道）的超市，例如 第1镇（默认全县）")
+@click.option(
+    "--xlsx",
+    "xlsx_path",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    help="另存为 .xlsx 文件",
+)
+@with_appcontext
+@domain_errors
+def monthend_area_command(month: str, town: str | None, xlsx_path: str | None) -> None:
+    """The month across every supermarket of the county (or of one town): stock, fund pool
+    and points tie-out per supermarket, with the totals (月结汇总)."""
+    from pathlib import Path
+
+    from inventory.monthend import area_report_xlsx, build_area_report
+    from kiosk.formatting import yuan
+
+    report = build_area_report(month, town=town)
+    where = town or "全县"
+    click.echo(
+        f"{where} {month} 月结汇总：{report['supermarkets']} 个超市，"
+        f"已结账 {report['closed']} 个（已结账的按结账时保存的报表）"
+    )
+    for line in report["lines"]:
+        sm, stock, fund, tieout = (
+            line["supermarket"],
+            line["stock"],
+            line["fund"],
+            line["tieout"],
+        )
+        state = "已结账" if line["closed"] else "未结账"
+        click.echo(
+            f"  {sm['code']} {sm['name']}（{state}）：库存 {yuan(stock['opening_value'])} → "
+            f"{yuan(stock['closing_value'])} 元，基金池 {yuan(fund['opening'])} → "
+            f"{yuan(fund['closing'])} 元，兑换 {tieout['points_net']} 分 折合 "
+            f"{yuan(tieout['value_at_rate'])} 元，发出成本 {yuan(tieout['cost_issued'])} 元，"
+            f"差额 {yuan(tieout['difference'])} 元（未解释 {yuan(tieout['remainder'])} 元）"
+        )
+    t = report["totals"]
+    stock, fund, tieout = t["stock"], t["fund"], t["tieout"]
+    click.echo(
+        f"合计：库存 期初 {yuan(stock['opening_value'])} 元，采购 "
+        f"{yuan(stock['purchase_value'])} 元，捐赠 {yuan(stock['donation_value'])} 元，兑换出库 "
+        f"{yuan(stock['redeemed_value'])} 元，作废退回 {yuan(stock['void_value'])} 元，报损 "
+        f"{yuan(stock['adjustment_value'])} 元，盘点差异 {yuan(stock['count_value'])} 元，期末 "
+        f"{yuan(stock['closing_value'])} 元"
+    )
+    click.echo(
+        f"合计：基金池 期初 {yuan(fund['opening'])} 元，收入 {yuan(fund['money_in'])} 元，"
+        f"支出 {yuan(fund['money_out'])} 元，期末 {yuan(fund['closing'])} 元"
+    )
+    click.echo(
+        f"合计：兑换 {tieout['points_net']} 分，折合 {yuan(tieout['value_at_rate'])} 元，"
+        f"发出成本 {yuan(tieout['cost_issued'])} 元，差额 {yuan(tieout['difference'])} 元"
+        f"（进位 {yuan(tieout['rounding'])}，免费项目 {yuan(tieout['free_items'])}，价格变动 "
+        f"{yuan(tieout['price_changes'])}，跨月 {yuan(tieout['timing'])}，尾差 "
+        f"{yuan(tieout['remainder'])}）"
+    )
+    if xlsx_path:
+        data, _name = area_report_xlsx(report)
+        Path(xlsx_path).write_bytes(data)
+        click.echo(f"已导出 {xlsx_path}")
