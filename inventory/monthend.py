@@ -1333,29 +1333,59 @@ def check_problems() -> list:
     close, nothing dated before the first closed month, and each stored report's closing stock,
     fund and net points equal the ledgers.
 
-    Each closed month's rows are read once (one range join per ledger for all supermarkets that
-    closed that month), so the check grows with the data like the other checks do.
+    Supermarkets are checked a group at a time: each group's closed months are read with one
+    range join per ledger, and its stored reports one at a time, so a county's check holds one
+    group's flows and one report in memory (a county's reports together are gigabytes).
     """
     from kiosk.check import Problem
 
-    closes = db.session.execute(
-        sa.select(
-            MonthClose.supermarket_id, MonthClose.month, MonthClose.closed_at, MonthClose.report
-        ).order_by(MonthClose.supermarket_id, MonthClose.month)
-    ).all()
-    if not closes:
-        return []
     problems: list[Problem] = []
-    by_sm: dict[int, list] = defaultdict(list)
-    for sid, month, closed_at, report in closes:
+    by_sm: dict[int, list[tuple[str, datetime | None]]] = defaultdict(list)
+    for sid, month, closed_at in db.session.execute(
+        sa.select(MonthClose.supermarket_id, MonthClose.month, MonthClose.closed_at).order_by(
+            MonthClose.supermarket_id, MonthClose.month
+        )
+    ):
         try:
             periods.parse_month(month)
         except ValueError:
             problems.append(Problem("month", f"supermarket {sid}", f"bad month {month!r}"))
             continue
-        by_sm[sid].append((month, closed_at, report or {}))
-    months = sorted({m for rows in by_sm.values() for m, _, _ in rows})
+        by_sm[sid].append((month, closed_at))
+    if not by_sm:
+        return problems
 
+    m, R = StockMovement, Redemption
+    # The earliest posting of each supermarket with closes (nothing may predate its books).
+    earliest: dict[int, datetime] = {}
+    for query in (
+        sa.select(Product.supermarket_id, sa.func.min(m.created_at))
+        .join(Product, Product.id == m.product_id)
+        .group_by(Product.supermarket_id),
+        sa.select(FundAccount.supermarket_id, sa.func.min(FundEntry.created_at))
+        .join(FundAccount, FundAccount.id == FundEntry.fund_account_id)
+        .group_by(FundAccount.supermarket_id),
+        sa.select(R.supermarket_id, sa.func.min(R.created_at)).group_by(R.supermarket_id),
+    ):
+        for sid, first in db.session.execute(query):
+            if sid in by_sm and first is not None:
+                earliest[sid] = min(earliest.get(sid, first), first)
+
+    sids = sorted(by_sm)
+    for i in range(0, len(sids), _SUPERMARKETS_PER_PASS):
+        group = sids[i : i + _SUPERMARKETS_PER_PASS]
+        flows = _closed_month_flows(group, sorted({mo for s in group for mo, _ in by_sm[s]}))
+        for sid in group:
+            problems += _check_supermarket_closes(sid, by_sm[sid], earliest.get(sid), flows)
+    return problems
+
+
+_SUPERMARKETS_PER_PASS = 20
+
+
+def _closed_month_flows(sids: list[int], months: list[str]) -> dict[str, dict]:
+    """What the ledgers posted in each of ``months`` for the supermarkets ``sids``: stock per
+    product, the fund pool, net points, and the latest posting's stamp."""
     stock: dict[tuple[int, str], dict[int, tuple[int, int]]] = defaultdict(dict)
     fund: dict[tuple[int, str], int] = defaultdict(int)
     points: dict[tuple[int, str], int] = defaultdict(int)
@@ -1380,6 +1410,7 @@ def check_problems() -> list:
             .select_from(m)
             .join(rng, sa.and_(m.created_at >= rng.c.start, m.created_at < rng.c.end))
             .join(Product, Product.id == m.product_id)
+            .where(Product.supermarket_id.in_(sids))
             .group_by(rng.c.month, Product.supermarket_id, m.product_id)
         ):
             stock[(sid, month)][pid] = (int(qty or 0), int(val or 0))
@@ -1397,6 +1428,7 @@ def check_problems() -> list:
                 sa.and_(FundEntry.created_at >= rng.c.start, FundEntry.created_at < rng.c.end),
             )
             .join(FundAccount, FundAccount.id == FundEntry.fund_account_id)
+            .where(FundAccount.supermarket_id.in_(sids))
             .group_by(rng.c.month, FundAccount.supermarket_id)
         ):
             fund[(sid, month)] = int(total or 0)
@@ -1411,93 +1443,101 @@ def check_problems() -> list:
                     rng,
                     sa.and_(stamp.is_not(None), stamp >= rng.c.start, stamp < rng.c.end),
                 )
+                .where(R.supermarket_id.in_(sids))
                 .group_by(rng.c.month, R.supermarket_id)
             ):
                 points[(sid, month)] += sign * int(total or 0)
                 seen(sid, month, last)
+    return {"stock": stock, "fund": fund, "points": points, "latest": latest}
 
-    # The earliest posting of each supermarket with closes (nothing may predate its books).
-    earliest: dict[int, datetime] = {}
-    for query in (
-        sa.select(Product.supermarket_id, sa.func.min(m.created_at))
-        .join(Product, Product.id == m.product_id)
-        .group_by(Product.supermarket_id),
-        sa.select(FundAccount.supermarket_id, sa.func.min(FundEntry.created_at))
-        .join(FundAccount, FundAccount.id == FundEntry.fund_account_id)
-        .group_by(FundAccount.supermarket_id),
-        sa.select(R.supermarket_id, sa.func.min(R.created_at)).group_by(R.supermarket_id),
-    ):
-        for sid, first in db.session.execute(query):
-            if sid in by_sm and first is not None:
-                earliest[sid] = min(earliest.get(sid, first), first)
 
-    for sid, rows in by_sm.items():
-        first_start, _ = periods.month_bounds_utc(rows[0][0])
-        if sid in earliest and earliest[sid] < first_start:
+def _check_supermarket_closes(
+    sid: int,
+    closes: list[tuple[str, datetime | None]],
+    earliest: datetime | None,
+    flows: dict[str, dict],
+) -> list:
+    """One supermarket's closed months against its ledgers, its stored reports read in
+    month order one at a time."""
+    from kiosk.check import Problem
+
+    problems: list[Problem] = []
+    stock, fund, points, latest = flows["stock"], flows["fund"], flows["points"], flows["latest"]
+    first_start, _ = periods.month_bounds_utc(closes[0][0])
+    if earliest is not None and earliest < first_start:
+        problems.append(
+            Problem(
+                "month",
+                f"supermarket {sid}",
+                f"a posting stamped {earliest:%Y-%m-%d %H:%M:%S} is dated before the "
+                f"first closed month {closes[0][0]}",
+            )
+        )
+    closed_at_of = dict(closes)
+    running: dict[int, tuple[int, int]] = {}
+    fund_running = 0
+    reports = db.session.execute(
+        sa.select(MonthClose.month, MonthClose.report)
+        .where(MonthClose.supermarket_id == sid, MonthClose.month.in_(list(closed_at_of)))
+        .order_by(MonthClose.month)
+        .execution_options(yield_per=1)
+    )
+    for month, report in reports:
+        report = report or {}
+        closed_at = closed_at_of[month]
+        subject = f"supermarket {sid} month {month}"
+        last = latest.get((sid, month))
+        if last is not None and closed_at is not None and last > closed_at:
             problems.append(
                 Problem(
                     "month",
-                    f"supermarket {sid}",
-                    f"a posting stamped {earliest[sid]:%Y-%m-%d %H:%M:%S} is dated before the "
-                    f"first closed month {rows[0][0]}",
+                    subject,
+                    f"a posting stamped {last:%Y-%m-%d %H:%M:%S} inside the month is later "
+                    f"than its close at {closed_at:%Y-%m-%d %H:%M:%S}",
                 )
             )
-        running: dict[int, tuple[int, int]] = {}
-        fund_running = 0
-        for month, closed_at, report in rows:
-            subject = f"supermarket {sid} month {month}"
-            last = latest.get((sid, month))
-            if last is not None and closed_at is not None and last > closed_at:
+        for pid, (q, v) in stock.get((sid, month), {}).items():
+            old_q, old_v = running.get(pid, (0, 0))
+            running[pid] = (old_q + q, old_v + v)
+        fund_running += fund.get((sid, month), 0)
+        if report.get("version") != REPORT_VERSION:
+            problems.append(Problem("month", subject, "the stored report is missing"))
+            continue
+        stored = {
+            line["product_id"]: (line["closing_qty"], line["closing_value"])
+            for line in report["products"]
+        }
+        for pid in sorted(set(stored) | set(running)):
+            book = running.get(pid, (0, 0))
+            kept = stored.get(pid, (0, 0))
+            if book != kept:
                 problems.append(
                     Problem(
                         "month",
-                        subject,
-                        f"a posting stamped {last:%Y-%m-%d %H:%M:%S} inside the month is later "
-                        f"than its close at {closed_at:%Y-%m-%d %H:%M:%S}",
+                        f"{subject} product {pid}",
+                        f"report closes at {kept[0]} ({kept[1]} fen) but the stock ledger "
+                        f"says {book[0]} ({book[1]} fen)",
                     )
                 )
-            for pid, (q, v) in stock.get((sid, month), {}).items():
-                old_q, old_v = running.get(pid, (0, 0))
-                running[pid] = (old_q + q, old_v + v)
-            fund_running += fund.get((sid, month), 0)
-            if report.get("version") != REPORT_VERSION:
-                problems.append(Problem("month", subject, "the stored report is missing"))
-                continue
-            stored = {
-                line["product_id"]: (line["closing_qty"], line["closing_value"])
-                for line in report["products"]
-            }
-            for pid in sorted(set(stored) | set(running)):
-                book = running.get(pid, (0, 0))
-                kept = stored.get(pid, (0, 0))
-                if book != kept:
-                    problems.append(
-                        Problem(
-                            "month",
-                            f"{subject} product {pid}",
-                            f"report closes at {kept[0]} ({kept[1]} fen) but the stock ledger "
-                            f"says {book[0]} ({book[1]} fen)",
-                        )
-                    )
-            if report["fund"]["closing"] != fund_running:
-                problems.append(
-                    Problem(
-                        "month",
-                        f"{subject} fund",
-                        f"report closes the fund at {report['fund']['closing']} fen but the "
-                        f"ledger says {fund_running}",
-                    )
+        if report["fund"]["closing"] != fund_running:
+            problems.append(
+                Problem(
+                    "month",
+                    f"{subject} fund",
+                    f"report closes the fund at {report['fund']['closing']} fen but the "
+                    f"ledger says {fund_running}",
                 )
-            net = points.get((sid, month), 0)
-            if report["tieout"]["points_net"] != net:
-                problems.append(
-                    Problem(
-                        "month",
-                        f"{subject} points",
-                        f"report has {report['tieout']['points_net']} points redeemed net but "
-                        f"the redemptions say {net}",
-                    )
+            )
+        net = points.get((sid, month), 0)
+        if report["tieout"]["points_net"] != net:
+            problems.append(
+                Problem(
+                    "month",
+                    f"{subject} points",
+                    f"report has {report['tieout']['points_net']} points redeemed net but "
+                    f"the redemptions say {net}",
                 )
+            )
     return problems
 
 
