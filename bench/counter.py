@@ -33,7 +33,7 @@ import sqlalchemy as sa
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.stats import percentile  # noqa: E402
+from bench.stats import percentile, write_results  # noqa: E402
 from inventory.models import Product, StockMovement  # noqa: E402
 from inventory.stock import StockInLine, receive_stock  # noqa: E402
 from kiosk import (  # noqa: E402
@@ -745,16 +745,7 @@ def main() -> None:
     text = render(results, args.n)
     print(text)
     if not args.no_write:
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        notes = ""
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                old = f.read()
-            # Everything from the notes marker on is written by hand and kept across runs.
-            if NOTES_MARKER in old:
-                notes = old[old.index(NOTES_MARKER) :]
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text + ("\n" + notes if notes else ""))
+        write_results(os.path.join(ROOT, "docs", "benchmarks.md"), text, NOTES_MARKER)
 
 
 if __name__ == "__main__":
