@@ -474,3 +474,42 @@ def test_check_finds_tampered_stock_and_receipt_gap(app, supermarket, keeper, sh
     db.session.execute(sa.update(Supermarket).values(next_receipt_no=5))
     db.session.commit()
     assert sorted(p.check for p in run_checks()) == ["receipts", "stock"]
+
+
+def test_what_a_redemption_committed_stays_loaded_until_the_next_transaction(
+    app, supermarket, keeper, shop
+):
+    """The answer is built from the committed objects without reading them again, and the
+    session's next transaction reads them afresh (another kiosk may have moved them)."""
+    from sqlalchemy import event
+
+    hh, payload, rice, _soap = shop
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(rice.id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-kept-000001",
+    )
+    account = db.session.get(PointAccount, r.account_id)
+    statements: list[str] = []
+
+    def count(*_args) -> None:
+        statements.append("x")
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        # Loaded: no statement to read what was just committed.
+        assert (r.receipt_no, r.balance_after, len(r.lines)) == ("DT01-00000001", 74, 1)
+        assert account.balance == 74
+        assert statements == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    # Another kiosk (another connection) awards points meanwhile.
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.update(PointAccount).where(PointAccount.id == account.id).values(balance=500)
+        )
+    # The session's next transaction sees it, not the kept value.
+    db.session.execute(sa.select(1))
+    assert account.balance == 500
