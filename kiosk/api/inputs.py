@@ -164,6 +164,14 @@ def choice(
     return value
 
 
+def _today() -> date:
+    """Today in the supermarket's time zone (not the server's: at 01:00 in the village it is
+    still yesterday in UTC)."""
+    from kiosk.standing import local_now
+
+    return local_now().date()
+
+
 def optional_date(body: dict[str, Any], field: str, *, path: str | None = None) -> date | None:
     """An ISO date (YYYY-MM-DD) or nothing."""
     name = path or field
@@ -176,7 +184,7 @@ def optional_date(body: dict[str, Any], field: str, *, path: str | None = None) 
         parsed = date.fromisoformat(value.strip())
     except ValueError:
         raise invalid(name, "必须是日期，格式为 YYYY-MM-DD") from None
-    if parsed > date.today() or parsed.year < 1880:
+    if parsed > _today() or parsed.year < 1880:
         raise invalid(name, "日期不合理")
     return parsed
 
@@ -245,7 +253,7 @@ def a_date(body: dict[str, Any], field: str, *, allow_future: bool = False) -> d
         parsed = date.fromisoformat(value.strip())
     except ValueError:
         raise invalid(field, "必须是日期，格式为 YYYY-MM-DD") from None
-    if parsed.year < 2000 or (not allow_future and parsed > date.today()):
+    if parsed.year < 2000 or (not allow_future and parsed > _today()):
         raise invalid(field, "日期不合理")
     return parsed
 

@@ -8,7 +8,7 @@ on this page does that).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -442,7 +442,7 @@ def export() -> Response:
         widths=[8, 20, 12, 18, 16, 60, 20],
         footer=[gettext("监督小组："), gettext("审核人：")],
     )
-    stamp = datetime.now().strftime("%Y%m%d")
+    stamp = local_now().strftime("%Y%m%d")
     return send_xlsx(workbook_bytes([sheet]), f"操作日志-{supermarket.code}-{stamp}.xlsx")
 
 
