@@ -33,7 +33,7 @@ import sqlalchemy as sa
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.stats import percentile, write_results  # noqa: E402
+from bench.stats import percentile, throwaway_database, write_results  # noqa: E402
 from inventory.models import Product, StockMovement  # noqa: E402
 from inventory.stock import StockInLine, receive_stock  # noqa: E402
 from kiosk import (  # noqa: E402
@@ -62,10 +62,6 @@ from kiosk.models import (  # noqa: E402
 from kiosk.points import award_points  # noqa: E402
 from kiosk.scale import generate  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "JIFEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
 
 def timed(fn: Callable[[int], object], n: int) -> list[float]:
     """Milliseconds for each of n calls of fn(i), after a short warm-up."""
@@ -87,20 +83,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def make_database(backend: str, workdir: str) -> tuple[str, Callable[[], None]]:
-    if backend == "sqlite":
-        return f"sqlite:///{os.path.join(workdir, 'bench.sqlite3')}", lambda: None
-    name = f"jifen_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    return url, drop
+    return throwaway_database(backend, workdir, "jifen_bench")
 
 
 def bench_app(url: str):

@@ -30,13 +30,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,16 +45,13 @@ import sqlalchemy as sa
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.stats import percentile, write_results  # noqa: E402
+from bench.stats import percentile, throwaway_database, write_results  # noqa: E402
 from inventory import monthend, periods  # noqa: E402
 from inventory.models import MonthClose, Product, StockMovement  # noqa: E402
 from kiosk import create_app, scale, standing  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Supermarket  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "JIFEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 NOTES_MARKER = "<!-- notes: written by hand, kept by bench/monthend.py -->"
 GOALS = (
     "Issue 7's goals: a village month ≤ 50 ms, a county month (about 1 million movements) ≤ 2 s."
@@ -67,25 +62,7 @@ GOALS = (
 
 
 def make_database(backend: str, workdir: str) -> tuple[str, Callable[[], None]]:
-    """A throw-away database: a file on SQLite, ``monthend_bench_*`` on PostgreSQL."""
-    if backend == "sqlite":
-        return (
-            f"sqlite:///{os.path.join(workdir, 'bench.sqlite3')}",
-            lambda: shutil.rmtree(workdir, ignore_errors=True),
-        )
-    name = f"monthend_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    return url, drop
+    return throwaway_database(backend, workdir, "monthend_bench")
 
 
 def bench_app(url: str):
