@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
 
         g.pop("jifen_user", None)
         g.pop("jifen_auth", None)
+        g.pop("jifen_supermarket", None)
         g.pop("_flask_babel", None)  # Flask-Babel's per-context locale cache
 
 

@@ -134,7 +134,7 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
     """Verify a card and decide what its household may redeem now (reads only).
 
     ``moment`` is naive UTC (default now); the rules see it as local time."""
-    card = resolve_card(payload)
+    card = resolve_card(payload, with_account=True)
     household = card.household
     if household.supermarket_id != supermarket_id:
         raise NotFound("这张卡不属于本超市")
@@ -174,6 +174,9 @@ def redeem(
                 raise NotFound("这张卡不属于本超市")
             fingerprint = cart_hash(card.serial, lines)
             account = locked_account(household.id)
+            # The locked row is the household's account: the rules read it through the
+            # relationship without loading it a second time.
+            set_committed_value(household, "account", account)
             existing = _existing(idempotency_key, fingerprint)
             if existing is not None:
                 return existing

@@ -13,6 +13,7 @@ through this module so tests can pin it.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -97,50 +98,74 @@ def period_usage(
     """Points charged this period by completed redemptions (free lines are charged 0) and the
     units taken of each restricted key (each read only when asked for: 0 and {} otherwise)."""
     start, end = period_range_utc(policy, moment_local)
-    in_period = (
-        Redemption.household_id == household_id,
-        Redemption.status == REDEMPTION_COMPLETED,
-        Redemption.created_at >= start,
-        Redemption.created_at < end,
-    )
+    params = {"hid": household_id, "start": start, "end": end}
     used = 0
     if points:
-        used = db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Redemption.total_points), 0)).where(*in_period)
-        )
+        used = db.session.scalar(_state_sql("used_points"), params)
     taken: dict = {}
     if restricted:
-        taken = dict(
-            db.session.execute(
-                sa.select(RedemptionLine.restriction_key, sa.func.sum(RedemptionLine.quantity))
-                .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
-                .where(*in_period, RedemptionLine.restriction_key.is_not(None))
-                .group_by(RedemptionLine.restriction_key)
-            ).all()
-        )
+        taken = dict(db.session.execute(_state_sql("restricted_units"), params).all())
     return int(used or 0), {k: int(v) for k, v in taken.items()}
+
+
+@functools.cache
+def _state_sql(name: str) -> sa.Select:
+    """account_state's statements, built once per process (as plain-row selects)."""
+    hid = sa.bindparam("hid")
+    if name == "assessments":
+        return (
+            sa.select(Assessment.member_id, Assessment.period, Assessment.score)
+            .where(Assessment.household_id == hid)
+            .order_by(Assessment.id)
+        )
+    if name == "members":
+        return (
+            sa.select(Member.id, Member.birth_date)
+            .where(Member.household_id == hid, Member.active.is_(True))
+            .order_by(Member.id)
+        )
+    if name == "vetoes":
+        return (
+            sa.select(Veto.on, Veto.member_id, Veto.reason)
+            .where(Veto.household_id == hid)
+            .order_by(Veto.on, Veto.id)
+        )
+    in_period = (
+        Redemption.household_id == hid,
+        Redemption.status == REDEMPTION_COMPLETED,
+        Redemption.created_at >= sa.bindparam("start"),
+        Redemption.created_at < sa.bindparam("end"),
+    )
+    if name == "used_points":
+        return sa.select(sa.func.coalesce(sa.func.sum(Redemption.total_points), 0)).where(
+            *in_period
+        )
+    if name == "restricted_units":
+        return (
+            sa.select(RedemptionLine.restriction_key, sa.func.sum(RedemptionLine.quantity))
+            .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
+            .where(*in_period, RedemptionLine.restriction_key.is_not(None))
+            .group_by(RedemptionLine.restriction_key)
+        )
+    raise KeyError(name)
 
 
 def account_state(household: Household, policy: Policy, moment_local: datetime) -> AccountState:
     """Everything the rules need about ``household`` at ``moment_local`` (local, naive), read
     for ``policy``: decide with the same policy (what it never looks at is left empty)."""
     account = household.account
-    assessments = latest_assessments([household.id])[household.id]
+    # The latest row (by id) per (member, period) counts, as in latest_assessments: plain rows.
+    latest: dict[tuple[int | None, str], int] = {}
+    of_household = {"hid": household.id}
+    for member_id, period, score in db.session.execute(_state_sql("assessments"), of_household):
+        latest[(member_id, period)] = score
     # Plain rows, not objects: this runs on every scan and every redemption.
-    members = db.session.execute(
-        sa.select(Member.id, Member.birth_date)
-        .where(Member.household_id == household.id, Member.active.is_(True))
-        .order_by(Member.id)
-    )
+    members = db.session.execute(_state_sql("members"), of_household)
     # What the policy never looks at is not read: vetoes only under a veto rule, the period's
     # usage only with quotas, restricted units only with restrictions.
     vetoes = []
     if policy.veto != rules.VETO_NONE:
-        vetoes = db.session.execute(
-            sa.select(Veto.on, Veto.member_id, Veto.reason)
-            .where(Veto.household_id == household.id)
-            .order_by(Veto.on, Veto.id)
-        ).all()
+        vetoes = db.session.execute(_state_sql("vetoes"), of_household).all()
     used, restricted = period_usage(
         household.id,
         policy,
@@ -153,8 +178,10 @@ def account_state(household: Household, policy: Policy, moment_local: datetime) 
         balance=account.balance,
         earned_total=account.earned_total,
         assessments=tuple(
-            rules.Assessment(period=a.period, score=a.score, member_id=a.member_id)
-            for a in assessments
+            rules.Assessment(period=period, score=score, member_id=member_id)
+            for (member_id, period), score in sorted(
+                latest.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0)
+            )
         ),
         members=tuple(MemberState(mid, birth) for mid, birth in members),
         vetoes=tuple(VetoRecord(on=on, member_id=mid, reason=why) for on, mid, why in vetoes),

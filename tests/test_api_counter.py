@@ -91,6 +91,36 @@ def test_scan_returns_household_balance_and_decision(as_keeper, shop):
     assert "张三丰" not in r.get_data(as_text=True)
 
 
+def test_scan_reads_card_household_and_account_in_one_statement(as_keeper, shop):
+    """The scan's reads (issue 7): card, household and account in one joined statement, the
+    supermarket once per request (kept for the request, not read again by the services)."""
+    fresh()
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(" ".join(statement.split()))
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = as_keeper.post("/api/v1/scan", {"payload": shop["payload"]})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert r.status_code == 200
+    assert r.get_json()["account"]["balance"] == 100
+
+    def reading(table: str) -> list[str]:
+        return [s for s in seen if f" FROM {table} " in s + " " or f"JOIN {table} " in s]
+
+    card_reads = reading("cards")
+    assert len(card_reads) == 1
+    assert "JOIN households" in card_reads[0] and "JOIN point_accounts" in card_reads[0]
+    assert reading("households") == card_reads
+    assert reading("point_accounts") == card_reads
+    assert len(reading("supermarkets")) == 1
+
+
 def test_scan_accepts_the_digits_typed_without_jf(as_keeper, shop):
     typed = " ".join([shop["payload"][2:6], shop["payload"][6:]])
     r = as_keeper.post("/api/v1/scan", {"payload": typed})

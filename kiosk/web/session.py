@@ -93,15 +93,28 @@ def log_in(user: User) -> None:
     session["login_at"] = session["seen"] = _now()
     session["auth_v"] = _auth_version(user)
     g.jifen_user = user
+    g.pop("jifen_supermarket", None)
 
 
 def log_out() -> None:
     _clear_session()
     g.jifen_user = None
+    g.pop("jifen_supermarket", None)
 
 
 def current_supermarket() -> Supermarket:
-    """The supermarket this kiosk serves: the user's own, the configured one, or the first."""
+    """The supermarket this kiosk serves: the user's own, the configured one, or the first.
+
+    Cached on ``g`` for the request: it also keeps the object in the session's (weak)
+    identity map, so services that ``get`` it by id again do not read it again."""
+    if "jifen_supermarket" in g:
+        return g.jifen_supermarket
+    supermarket = _find_supermarket()
+    g.jifen_supermarket = supermarket
+    return supermarket
+
+
+def _find_supermarket() -> Supermarket:
     user = current_user()
     if user is not None and user.supermarket_id is not None:
         return db.session.get(Supermarket, user.supermarket_id)
