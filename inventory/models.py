@@ -161,6 +161,11 @@ class MonthClose(db.Model):
     month: Mapped[str] = mapped_column(sa.String(7))  # "2026-10", the supermarket's local month
     # The reconciliation report as closed, kept so that the month reads the same ever after.
     report: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The report's headline (its version, stock_totals, fund and tieout: a few hundred bytes
+    # where the report is half a megabyte for a county supermarket), for the area report and
+    # the openings of later months. None for a report without them. ``jifen check`` proves it
+    # equals the report's own sections.
+    summary: Mapped[dict | None] = mapped_column(sa.JSON)
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1129,6 +1129,7 @@ class _History:
                 "supermarket_id": self.sm.id,
                 "month": month,
                 "report": report,
+                "summary": monthend.report_summary(report),
                 "closed_by_id": self.sm.admin_id,
                 "closed_at": when,
             },

@@ -401,9 +401,24 @@ def test_check_finds_a_report_edited_after_close(books, supermarket, admin):
         )
     subjects = sorted(p.subject for p in _problems())
     assert subjects == [
+        f"supermarket {supermarket.id} month 2025-02",  # the summary no longer says the same
         f"supermarket {supermarket.id} month 2025-02 fund",
         f"supermarket {supermarket.id} month 2025-02 points",
     ]
+
+
+def test_check_finds_a_summary_that_differs_from_its_report(books, supermarket, admin):
+    close = monthend.close_month(supermarket.id, "2025-02", actor=admin)
+    assert _problems() == []
+    summary = dict(close.summary)
+    summary["fund"] = dict(summary["fund"], closing=summary["fund"]["closing"] + 100)
+    with write_transaction():
+        db.session.execute(
+            sa.update(MonthClose).where(MonthClose.id == close.id).values(summary=summary)
+        )
+    problems = [str(p) for p in _problems()]
+    assert len(problems) == 1
+    assert "summary differs from its stored report" in problems[0]
 
 
 def test_a_rate_change_mid_month_shows_as_price_changes(books, supermarket, admin):

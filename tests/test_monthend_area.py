@@ -156,7 +156,10 @@ def test_a_stored_report_of_another_version_is_computed_from_the_ledger(county):
         db.session.execute(
             sa.update(MonthClose)
             .where(MonthClose.id == close.id)
-            .values(report=dict(close.report, version=0, fund={"closing": -1}))
+            .values(
+                report=dict(close.report, version=0, fund={"closing": -1}),
+                summary=dict(close.summary, version=0, fund={"closing": -1}),
+            )
         )
     february = monthend.build_area_report("2025-02")
     line = next(ln for ln in february["lines"] if ln["supermarket"]["id"] == sid)
@@ -167,6 +170,25 @@ def test_a_stored_report_of_another_version_is_computed_from_the_ledger(county):
     line = next(ln for ln in march["lines"] if ln["supermarket"]["id"] == sid)
     assert line["opening_from"] == "ledger"
     assert line["fund"] == monthend.build_report(sid, "2025-03")["fund"]
+
+
+def test_a_close_without_a_summary_is_computed_from_the_ledger(county):
+    village = county["DT01"]
+    sid = village["supermarket"].id
+    close = monthend.close_month(sid, "2025-02", actor=village["admin"])
+    assert close.summary == monthend.report_summary(close.report)
+    assert close.summary["fund"] == close.report["fund"]
+    with write_transaction():
+        db.session.execute(
+            sa.update(MonthClose).where(MonthClose.id == close.id).values(summary=None)
+        )
+    line = next(
+        ln
+        for ln in monthend.build_area_report("2025-02")["lines"]
+        if ln["supermarket"]["id"] == sid
+    )
+    assert line["closed"] and line["opening_from"] == "ledger"
+    assert line["fund"] == close.report["fund"]
 
 
 def test_one_town(county):
