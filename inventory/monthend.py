@@ -818,6 +818,10 @@ def build_area_report(month: str, *, town: str | None = None) -> dict[str, Any]:
     the postings since, exactly as :func:`build_report` does for one supermarket.
     """
     _check_month(month)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Group the month's lines in memory: with the default 4 MB the tie-out sorted a
+        # million-movement month's lines on disk (1.95 → 1.72 s for a county month).
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     query = sa.select(Supermarket).order_by(Supermarket.code, Supermarket.id)
     if town is not None:
         query = query.where(Supermarket.town == town)

@@ -253,3 +253,18 @@ def test_cli_prints_the_lines_and_totals_and_writes_xlsx(county, runner, tmp_pat
     assert town.exit_code == 0 and "高阳镇 2025-03 月结汇总：1 个超市" in town.output
     bad = runner.invoke(args=["monthend", "area", "--month", "2025-3"])
     assert bad.exit_code == 1 and "月份格式应为" in bad.output
+
+
+def test_the_area_report_groups_in_memory_for_its_transaction_only(county):
+    """On PostgreSQL the report raises work_mem for its own transaction (a county month's
+    lines were sorted on disk with the default); the next transaction has the default."""
+    db.session.rollback()
+    conn = db.session.connection()
+    if db.engine.dialect.name != "postgresql":
+        assert monthend.build_area_report("2025-03")["supermarkets"] == len(county)
+        return
+    default = conn.exec_driver_sql("SHOW work_mem").scalar()
+    monthend.build_area_report("2025-03")
+    assert db.session.connection().exec_driver_sql("SHOW work_mem").scalar() == "64MB"
+    db.session.rollback()
+    assert db.session.connection().exec_driver_sql("SHOW work_mem").scalar() == default != "64MB"
