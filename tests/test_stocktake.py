@@ -461,6 +461,44 @@ def test_check_finds_a_tampered_count(app, supermarket, keeper, admin, goods):
     ]
 
 
+def test_check_finds_each_kind_of_wrong_count_line(app, supermarket, keeper, admin, goods):
+    """The check asks the database for the wrong lines only; each kind is still found."""
+    st = stocktake.start_count(supermarket.id, actor=keeper)
+    stocktake.record_count(st.id, actor=keeper, barcode="6970000000011", kind="set", quantity=7)
+    stocktake.submit(st.id, actor=keeper)
+    stocktake.approve(st.id, actor=admin)
+    open_count = stocktake.start_count(supermarket.id, actor=keeper)
+    assert run_checks() == []
+    rice = _line(st.id, goods["rice"].id)
+    uncounted = next(ln for ln in st.lines if ln.counted_qty is None)
+    idle = _line(open_count.id, goods["rice"].id)
+    with write_transaction():
+        db.session.execute(  # approved: counted, but its variance is gone (and its movement)
+            sa.update(StocktakeLine).where(StocktakeLine.id == rice.id).values(posted_variance=None)
+        )
+        db.session.execute(  # approved: never counted, yet a variance is posted
+            sa.update(StocktakeLine)
+            .where(StocktakeLine.id == uncounted.id)
+            .values(posted_variance=0)
+        )
+        db.session.execute(  # still counting, yet a variance is posted
+            sa.update(StocktakeLine).where(StocktakeLine.id == idle.id).values(posted_variance=1)
+        )
+    found = sorted(str(p) for p in run_checks() if p.check == "stocktake")
+    assert found == sorted(
+        [
+            f"[stocktake] stocktake {st.id} product {goods['rice'].id}: counted but no variance "
+            "posted",
+            f"[stocktake] stocktake {st.id} product {goods['rice'].id}: posted variance None but "
+            "movements -3",
+            f"[stocktake] stocktake {st.id} product {uncounted.product_id}: variance posted but "
+            "not counted",
+            f"[stocktake] stocktake {open_count.id} product {goods['rice'].id}: counting count "
+            "has postings",
+        ]
+    )
+
+
 def test_demo_seed_leaves_a_signed_off_count(app, supermarket, keeper, admin, supervisor, goods):
     import random
 
