@@ -449,17 +449,35 @@ def _active_names(household_ids: list[int]) -> dict[int, list[str]]:
 
 def stale_search_keys(supermarket_id: int | None = None) -> list[Household]:
     """Households whose stored search key is not what their names give now."""
-    stmt = sa.select(Household).order_by(Household.id)
-    if supermarket_id is not None:
-        stmt = stmt.where(Household.supermarket_id == supermarket_id)
-    homes = list(db.session.scalars(stmt))
+    # A thousand households at a time, as plain rows (a county has 200,000): only the stale
+    # ones are loaded as objects.
+    stale_ids: list[int] = []
+    after = 0
+    while True:
+        stmt = (
+            sa.select(Household.id, Household.number, Household.head_name, Household.search_key)
+            .where(Household.id > after)
+            .order_by(Household.id)
+            .limit(1000)
+        )
+        if supermarket_id is not None:
+            stmt = stmt.where(Household.supermarket_id == supermarket_id)
+        chunk = db.session.execute(stmt).all()
+        if not chunk:
+            break
+        names = _active_names([row.id for row in chunk])
+        for hid, number, head, key in chunk:
+            if key != build_search_key(number, [head, *names.get(hid, [])]):
+                stale_ids.append(hid)
+        after = chunk[-1].id
+    if not stale_ids:
+        return []
     stale = []
-    for start in range(0, len(homes), 1000):
-        chunk = homes[start : start + 1000]
-        names = _active_names([h.id for h in chunk])
-        for h in chunk:
-            if h.search_key != build_search_key(h.number, [h.head_name, *names.get(h.id, [])]):
-                stale.append(h)
+    for start in range(0, len(stale_ids), 1000):
+        ids = stale_ids[start : start + 1000]
+        stale += db.session.scalars(
+            sa.select(Household).where(Household.id.in_(ids)).order_by(Household.id)
+        )
     return stale
 
 
