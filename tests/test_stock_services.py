@@ -542,6 +542,44 @@ def test_jifen_check_finds_a_tampered_document_and_write_off(
     assert ("adjustments", "movement does not match") in found
 
 
+def test_jifen_check_finds_documents_without_lines_or_with_the_wrong_fund_entry(
+    app, supermarket, keeper, admin, stocked
+):
+    """The check asks the database for the wrong documents only; each kind is still found."""
+    _donate(supermarket, 10_000)
+    paid = create_stock_in(
+        supermarket.id, [StockInLine(stocked.id, 2, 450)], actor=keeper, paid_from="fund"
+    )
+    other = create_stock_in(
+        supermarket.id, [StockInLine(stocked.id, 1, 450)], actor=keeper, paid_from="村集体"
+    )
+    bare = create_stock_in(
+        supermarket.id, [StockInLine(stocked.id, 1, 450)], actor=keeper, paid_from="村集体"
+    )
+    assert [p for p in run_checks() if p.check == "stock_ins"] == []
+    with write_transaction():  # edits behind the services' back
+        entry_id = db.session.get(StockIn, paid.id).fund_entry_id
+        db.session.get(StockIn, paid.id).fund_entry_id = None
+        db.session.get(StockIn, other.id).fund_entry_id = entry_id
+        db.session.execute(
+            sa.update(StockMovement)
+            .where(StockMovement.ref_type == "stock_in", StockMovement.ref_id == bare.id)
+            .values(ref_id=None)
+        )
+    found = sorted((p.subject, p.detail) for p in run_checks() if p.check == "stock_ins")
+    sm = supermarket.id
+    assert found == sorted(
+        [
+            (f"stock_in {paid.display_no} (supermarket {sm})", "paid from the fund, no fund entry"),
+            (
+                f"stock_in {other.display_no} (supermarket {sm})",
+                "fund entry for a non-fund purchase",
+            ),
+            (f"stock_in {bare.display_no} (supermarket {sm})", "document has no lines"),
+        ]
+    )
+
+
 def test_the_demo_seed_leaves_clean_books(app, supermarket, keeper, admin):
     import random
 
