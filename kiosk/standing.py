@@ -14,7 +14,9 @@ through this module so tests can pin it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -78,12 +80,20 @@ def latest_assessments(household_ids: list[int]) -> dict[int, list[Assessment]]:
         .where(Assessment.household_id.in_(household_ids))
         .order_by(Assessment.id)
     )
-    latest: dict[tuple[int, int | None, str], Assessment] = {}
+    latest = _latest_per_period(rows)
+    return {hid: latest.get(hid, []) for hid in household_ids}
+
+
+def _latest_per_period(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    """Of assessment rows in id order (objects or plain rows with ``household_id``,
+    ``member_id``, ``period``), the one that counts for each (household, member, period): the
+    latest. Each household's in period order, the household's own before its members'."""
+    latest: dict[tuple[int, int | None, str], Any] = {}
     for row in rows:
         latest[(row.household_id, row.member_id, row.period)] = row
-    out: dict[int, list[Assessment]] = {hid: [] for hid in household_ids}
+    out: dict[int, list[Any]] = {}
     for row in sorted(latest.values(), key=lambda a: (a.period, a.member_id or 0)):
-        out[row.household_id].append(row)
+        out.setdefault(row.household_id, []).append(row)
     return out
 
 
@@ -114,7 +124,9 @@ def _state_sql(name: str) -> sa.Select:
     hid = sa.bindparam("hid")
     if name == "assessments":
         return (
-            sa.select(Assessment.member_id, Assessment.period, Assessment.score)
+            sa.select(
+                Assessment.household_id, Assessment.member_id, Assessment.period, Assessment.score
+            )
             .where(Assessment.household_id == hid)
             .order_by(Assessment.id)
         )
@@ -154,12 +166,11 @@ def account_state(household: Household, policy: Policy, moment_local: datetime) 
     """Everything the rules need about ``household`` at ``moment_local`` (local, naive), read
     for ``policy``: decide with the same policy (what it never looks at is left empty)."""
     account = household.account
-    # The latest row (by id) per (member, period) counts, as in latest_assessments: plain rows.
-    latest: dict[tuple[int | None, str], int] = {}
-    of_household = {"hid": household.id}
-    for member_id, period, score in db.session.execute(_state_sql("assessments"), of_household):
-        latest[(member_id, period)] = score
     # Plain rows, not objects: this runs on every scan and every redemption.
+    of_household = {"hid": household.id}
+    assessments = _latest_per_period(
+        db.session.execute(_state_sql("assessments"), of_household)
+    ).get(household.id, [])
     members = db.session.execute(_state_sql("members"), of_household)
     # What the policy never looks at is not read: vetoes only under a veto rule, the period's
     # usage only with quotas, restricted units only with restrictions.
@@ -178,10 +189,8 @@ def account_state(household: Household, policy: Policy, moment_local: datetime) 
         balance=account.balance,
         earned_total=account.earned_total,
         assessments=tuple(
-            rules.Assessment(period=period, score=score, member_id=member_id)
-            for (member_id, period), score in sorted(
-                latest.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0)
-            )
+            rules.Assessment(period=a.period, score=a.score, member_id=a.member_id)
+            for a in assessments
         ),
         members=tuple(MemberState(mid, birth) for mid, birth in members),
         vetoes=tuple(VetoRecord(on=on, member_id=mid, reason=why) for on, mid, why in vetoes),
