@@ -451,25 +451,17 @@ def stale_search_keys(supermarket_id: int | None = None) -> list[Household]:
     """Households whose stored search key is not what their names give now."""
     # A thousand households at a time, as plain rows (a county has 200,000): only the stale
     # ones are loaded as objects.
+    stmt = sa.select(
+        Household.id, Household.number, Household.head_name, Household.search_key
+    ).order_by(Household.id)
+    if supermarket_id is not None:
+        stmt = stmt.where(Household.supermarket_id == supermarket_id)
     stale_ids: list[int] = []
-    after = 0
-    while True:
-        stmt = (
-            sa.select(Household.id, Household.number, Household.head_name, Household.search_key)
-            .where(Household.id > after)
-            .order_by(Household.id)
-            .limit(1000)
-        )
-        if supermarket_id is not None:
-            stmt = stmt.where(Household.supermarket_id == supermarket_id)
-        chunk = db.session.execute(stmt).all()
-        if not chunk:
-            break
+    for chunk in db.session.execute(stmt.execution_options(yield_per=1000)).partitions():
         names = _active_names([row.id for row in chunk])
         for hid, number, head, key in chunk:
             if key != build_search_key(number, [head, *names.get(hid, [])]):
                 stale_ids.append(hid)
-        after = chunk[-1].id
     if not stale_ids:
         return []
     stale = []
