@@ -313,7 +313,12 @@ def _take_number(supermarket_id: int) -> tuple[int, str]:
         sa.select(sa.func.max(Donation.seq)).where(Donation.supermarket_id == supermarket_id)
     )
     seq = (last or 0) + 1
-    return seq, f"{RECEIPT_PREFIX}{seq:06d}"
+    return seq, receipt_label(seq)
+
+
+def receipt_label(seq: int) -> str:
+    """A donation receipt's number as printed: JZ000012."""
+    return f"{RECEIPT_PREFIX}{seq:06d}"
 
 
 def record_cash_donation(

@@ -211,7 +211,12 @@ class StockIn(db.Model):
     @property
     def display_no(self) -> str:
         """The number as printed: RK000012."""
-        return f"RK{self.number:06d}"
+        return stock_in_label(self.number)
+
+
+def stock_in_label(number: int) -> str:
+    """A stock-in document's number as printed: RK000012."""
+    return f"RK{number:06d}"
 
 
 class StockAdjustment(db.Model):

@@ -323,7 +323,12 @@ def _next_receipt_no(supermarket: Supermarket) -> str:
         .scalar_one()
     )
     set_committed_value(supermarket, "next_receipt_no", taken)
-    return f"{supermarket.code}-{taken - 1:08d}"
+    return receipt_number(supermarket.code, taken - 1)
+
+
+def receipt_number(code: str, number: int) -> str:
+    """A redemption's receipt number as printed: the supermarket's code and 8 digits."""
+    return f"{code}-{number:08d}"
 
 
 def _existing(idempotency_key: str, fingerprint: str) -> Redemption | None:

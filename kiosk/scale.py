@@ -59,7 +59,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from inventory import monthend, periods
-from inventory.donations import RECEIPT_PREFIX
+from inventory.donations import receipt_label
 from inventory.models import (
     COUNT_EVENT_SET,
     COUNT_POSTED,
@@ -93,6 +93,7 @@ from inventory.models import (
     Stocktake,
     StocktakeCount,
     StocktakeLine,
+    stock_in_label,
 )
 from inventory.stock import REF_STOCK_IN
 from inventory.stocktake import REASON_COUNT, REF_STOCKTAKE
@@ -117,6 +118,7 @@ from kiosk.models import (
     Supermarket,
     User,
 )
+from kiosk.redemption import receipt_number
 from kiosk.search_keys import build_search_key
 from kiosk.standing import local_to_utc, utc_to_local
 from kiosk.timeutil import utcnow
@@ -770,7 +772,7 @@ class _History:
         if short:
             self._purchase(self._at(when - timedelta(minutes=30)), short)
         self.receipt_no += 1
-        receipt = f"{sm.code}-{self.receipt_no:06d}"
+        receipt = receipt_number(sm.code, self.receipt_no)
         rid = ids.take(Redemption)
         before = self.balances[index]
         self.balances[index] -= total
@@ -908,7 +910,7 @@ class _History:
     ) -> tuple[int, str, dict[str, Any]]:
         """A donation row with the next receipt number (its pool entry is the caller's)."""
         self.donation_seq += 1
-        receipt_no = f"{RECEIPT_PREFIX}{self.donation_seq:06d}"
+        receipt_no = receipt_label(self.donation_seq)
         donation_id = self.ids.take(Donation)
         row = {
             "id": donation_id,
@@ -983,7 +985,7 @@ class _History:
             gift = -(-(total - self.fund_balance) // 100_000) * 100_000 + 100_000
             self._cash_donation(when, donor, gift, "补充采购资金")
         self.stock_in_no += 1
-        number = f"RK{self.stock_in_no:06d}"
+        number = stock_in_label(self.stock_in_no)
         supplier = rng.choice(SUPPLIERS)
         invoice_no = f"FP{self.sm.id:04d}{self.stock_in_no:06d}"
         doc_id = self.ids.take(StockIn)

@@ -36,6 +36,7 @@ from kiosk import scale
 from kiosk.check import run_checks
 from kiosk.extensions import db
 from kiosk.models import PointAccount, PointEntry, Redemption, Supermarket, User
+from kiosk.redemption import receipt_number
 from kiosk.standing import local_now, utc_to_local
 from kiosk.timeutil import utcnow
 
@@ -78,6 +79,13 @@ def _totals_and_running_balances(summary: scale.ScaleSummary) -> None:
             sa.select(sa.func.count(Redemption.id)).where(Redemption.supermarket_id == sm.id)
         )
         assert sm.next_receipt_no == count + 1
+        # Printed as the counter prints them (a keeper searches the generated ones too).
+        numbers = db.session.scalars(
+            sa.select(Redemption.receipt_no)
+            .where(Redemption.supermarket_id == sm.id)
+            .order_by(Redemption.id)
+        ).all()
+        assert numbers == [receipt_number(sm.code, n) for n in range(1, count + 1)]
 
 
 def _ids_grow_with_time_in_every_ledger() -> None:
