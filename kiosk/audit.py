@@ -1,7 +1,9 @@
 """Audit events: every service write records who did what to which row, in a hash chain.
 
-``record(...)`` adds a row to the caller's transaction. Its link in the chain is made when the
-transaction commits (a ``before_commit`` hook): the chain's head row is locked then — always
+``record(...)`` keeps a row for the caller's transaction. Its link in the chain is made when the
+transaction commits (a ``before_commit`` hook), and the row goes to the database then, once,
+complete (never inserted first and linked by a second statement): the chain's head row is
+locked then — always
 the last lock a transaction takes, so it cannot deadlock with the services' own row locks, and
 it is held only for the commit — the row gets the next ``seq``, the head's hash as
 ``prev_hash``, and ``hash`` = SHA-256 of the canonical JSON of (seq, supermarket, actor,
@@ -45,8 +47,9 @@ def record(
     before: Any = None,
     after: Any = None,
     **data: Any,
-) -> AuditEvent:
-    """Add an audit row to the current transaction (the caller commits).
+) -> None:
+    """Add an audit row to the current transaction (the caller commits; the row is written
+    with its link in the chain at the commit).
 
     ``before`` / ``after`` (optional) hold what a change replaced and what it wrote; they are
     stored in ``data`` under those keys. Never pass secrets (passwords, PINs, tokens).
@@ -69,10 +72,7 @@ def record(
         created_at=utcnow(),
         chain=supermarket_id if supermarket_id is not None else GLOBAL_CHAIN,
     )
-    session = db.session()
-    session.add(event_row)
-    session.info.setdefault(_PENDING, []).append(event_row)
-    return event_row
+    db.session().info.setdefault(_PENDING, []).append(event_row)
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -123,47 +123,54 @@ def row_hash(row: AuditEvent | Any, prev_hash: str) -> str:
     ).hexdigest()
 
 
-def _head_for_update(session: Session, chain: int) -> AuditChainHead:
-    """The chain's head row, made on first use and locked until the commit."""
-    stmt = lock(sa.select(AuditChainHead).where(AuditChainHead.chain == chain))
-    # populate_existing: the locked row as it is now, not as this session last saw it.
-    head = session.scalar(stmt.execution_options(populate_existing=True))
+_HEADS = AuditChainHead.__table__
+_EVENTS = AuditEvent.__table__
+
+
+def _head_for_update(conn: sa.Connection, chain: int) -> tuple[int, str]:
+    """The chain's head (seq, hash), made on first use and locked until the commit."""
+    stmt = lock(sa.select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.chain == chain))
+    head = conn.execute(stmt).one_or_none()
     if head is not None:
-        return head
-    dialect = session.get_bind().dialect.name
+        return head.seq, head.hash
     values = {"chain": chain, "seq": 0, "hash": GENESIS, "updated_at": utcnow()}
-    if dialect == "postgresql":
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     # Two first writers of a chain: one inserts, the other waits on the lock below.
-    session.execute(insert(AuditChainHead).values(**values).on_conflict_do_nothing())
-    return session.scalar(stmt.execution_options(populate_existing=True))
+    conn.execute(insert(_HEADS).values(**values).on_conflict_do_nothing())
+    seq, digest = conn.execute(stmt).one()
+    return seq, digest
 
 
 @event.listens_for(Session, "before_commit")
 def _link_pending(session: Session) -> None:
-    """Give this transaction's new audit rows their place in their chains."""
+    """Give this transaction's new audit rows their place in their chains and write them:
+    plain statements on the transaction's connection (the rows need none of the ORM's
+    bookkeeping), after the transaction's own changes are flushed."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    rows = [r for r in pending if r in session and r.seq is None]
+    session.flush()
+    conn = session.connection()
     by_chain: dict[int, list[AuditEvent]] = {}
-    for row in rows:
+    for row in pending:
         by_chain.setdefault(row.chain, []).append(row)
     # Chains in a fixed order, so two transactions touching two chains cannot deadlock.
     for chain in sorted(by_chain):
-        with session.no_autoflush:  # the rows go out once, complete, in the commit's flush
-            head = _head_for_update(session, chain)
-        seq, prev = head.seq, head.hash
+        seq, prev = _head_for_update(conn, chain)
+        values = []
         for row in by_chain[chain]:
             seq += 1
             row.seq = seq
             row.prev_hash = prev
             row.hash = prev = row_hash(row, prev)
-        session.execute(
-            sa.update(AuditChainHead)
-            .where(AuditChainHead.chain == chain)
+            values.append({c.key: getattr(row, c.key) for c in _EVENTS.c if c.key != "id"})
+        conn.execute(sa.insert(_EVENTS), values)
+        conn.execute(
+            sa.update(_HEADS)
+            .where(_HEADS.c.chain == chain)
             .values(seq=seq, hash=prev, updated_at=utcnow())
         )
 

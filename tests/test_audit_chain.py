@@ -55,11 +55,11 @@ def test_every_write_is_a_link(app, supermarket, admin):
 
 def test_before_and_after_are_stored_in_data(app, supermarket, admin):
     with write_transaction():
-        ev = audit.record(
+        audit.record(
             "test.change", supermarket, actor=admin, before={"name": "旧"}, after={"name": "新"}
         )
-    db.session.refresh(ev)
-    assert ev.data == {"before": {"name": "旧"}, "after": {"name": "新"}}
+    ev = _events(audit.GLOBAL_CHAIN)[-1]  # (a supermarket's own row: the global chain)
+    assert ev.action == "test.change" and ev.data == {"before": {"name": "旧"}, "after": {"name": "新"}}
     assert run_checks() == []
 
 
@@ -263,13 +263,26 @@ def test_rows_from_before_the_chain_are_counted_not_flagged(app, supermarket):
     assert run_checks() == []
 
 
-def test_a_row_flushed_before_the_commit_is_still_linked(app, supermarket, admin):
-    with write_transaction():
-        audit.record("test.early", supermarket, actor=admin, supermarket_id=supermarket.id)
-        # a query in the same transaction autoflushes the row before its link is made
-        assert db.session.scalar(
-            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "test.early")
-        )
+def test_a_row_is_written_once_linked_at_the_commit(app, supermarket, admin):
+    """The row goes to the database at the commit, with its link: one INSERT, never an INSERT
+    that a second statement links afterwards, even when a query autoflushes before it."""
+    statements: list[str] = []
+
+    def capture(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.split("(")[0].strip().upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with write_transaction():
+            audit.record("test.early", supermarket, actor=admin, supermarket_id=supermarket.id)
+            # a query in the same transaction autoflushes: the row is not written yet
+            assert not db.session.scalar(
+                sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "test.early")
+            )
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert statements.count("INSERT INTO AUDIT_EVENTS") == 1
+    assert not [s for s in statements if s.startswith("UPDATE AUDIT_EVENTS")]
     row = _events(supermarket.id)[-1]
     assert row.action == "test.early" and row.seq is not None
     assert run_checks() == []
