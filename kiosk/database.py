@@ -8,7 +8,7 @@ PostgreSQL: services lock the rows they decrease with ``SELECT ... FOR UPDATE``;
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -62,11 +62,16 @@ def _postgresql_session(dbapi_conn, _record) -> None:
 
 
 @contextmanager
-def write_transaction(*, keep_loaded: bool = False) -> Iterator[Session]:
+def write_transaction(
+    *, keep_loaded: bool = False, carry: Iterable[object] = ()
+) -> Iterator[Session]:
     """Open the session's write transaction, commit on success, roll back on any error.
 
     Views only read before calling a service, so a read transaction still open is ended
-    first; the write transaction then starts with ``BEGIN IMMEDIATE`` on SQLite.
+    first; the write transaction then starts with ``BEGIN IMMEDIATE`` on SQLite. What that
+    read transaction loaded is read afresh in the write transaction, except the ``carry``
+    objects: the request's own context (the signed-in user acting), which the request stands
+    on whatever it read, so reading it a second time would only cost a statement.
 
     ``keep_loaded``: the objects the transaction loaded and wrote keep their values after
     the commit (they are exactly what was committed, read under the transaction's locks),
@@ -74,11 +79,14 @@ def write_transaction(*, keep_loaded: bool = False) -> Iterator[Session]:
     the session begins its next transaction, so nothing later ever reads them stale.
     """
     session = db.session()
+    carry = tuple(carry)
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("unflushed changes outside a service transaction")
-        session.commit()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        if not _continues(session, carry):
+            _end_read_transaction(session, carry)
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     try:
         yield session
         if keep_loaded:
@@ -95,14 +103,51 @@ def write_transaction(*, keep_loaded: bool = False) -> Iterator[Session]:
         raise
 
 
+def _continues(session: Session, carry: Iterable[object]) -> bool:
+    """On PostgreSQL a read transaction that loaded nothing but the carried objects becomes the
+    write transaction. Under read committed every statement reads what is committed when it
+    runs, so ending it and beginning another would read nothing anew: it would only cost a
+    COMMIT, a BEGIN and a second checkout of a pooled connection (with its ping). SQLite must
+    end it: its write transaction begins IMMEDIATE."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    kept = {id(obj) for obj in carry}
+    # (objects a committed transaction expired are read afresh wherever they are used)
+    return bool(kept) and all(
+        id(obj) in kept or sa.inspect(obj).expired for obj in session.identity_map.values()
+    )
+
+
+def _end_read_transaction(session: Session, carry: Iterable[object]) -> None:
+    kept = {id(obj) for obj in carry}
+    if not kept:
+        session.commit()
+        return
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+    for obj in list(session.identity_map.values()):
+        if id(obj) not in kept:
+            session.expire(obj)
+
+
 _KEPT = "jifen.kept_loaded"
 
 
 @event.listens_for(Session, "after_begin")
 def _expire_kept(session: Session, _transaction, _connection) -> None:
-    """The first transaction after a ``keep_loaded`` commit reads everything afresh."""
-    if session.info.pop(_KEPT, False):
-        session.expire_all()
+    """The first transaction after a ``keep_loaded`` commit reads everything afresh, but for
+    a change made to a kept object meanwhile: it stays, to be written by this transaction."""
+    if not session.info.pop(_KEPT, False):
+        return
+    for obj in list(session.identity_map.values()):
+        state = sa.inspect(obj)
+        if state.modified:
+            session.expire(obj, list(state.unmodified))
+        else:
+            session.expire(obj)
 
 
 def lock(stmt: sa.Select) -> sa.Select:

@@ -123,3 +123,31 @@ def test_sqlite_write_transactions_take_the_write_lock_first(app, supermarket, k
     else:
         assert any("FOR UPDATE" in s and "POINT_ACCOUNTS" in s for s in seen)
         assert any("FOR UPDATE" in s and "PRODUCTS" in s for s in seen)
+
+
+def test_only_the_signed_in_user_is_carried_into_the_write_transaction(app, supermarket, keeper):
+    """A view reads before it calls a service; the service's write transaction reads again
+    under its locks whatever that read loaded (another kiosk may have moved it meanwhile),
+    and carries only the signed-in user, which it does not read again."""
+    from inventory.stock import locked_products
+    from kiosk.database import write_transaction
+
+    soap = factories.product(supermarket, name="香皂", cost_fen=100, stock_qty=5)
+    db.session.commit()
+    user = db.session.get(User, keeper.id)  # the sign-in's read
+    assert db.session.get(Product, soap.id).stock_qty == 5  # the view's read
+    with db.engine.begin() as conn:  # another kiosk takes 3 meanwhile
+        conn.execute(sa.update(Product).where(Product.id == soap.id).values(stock_qty=2))
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with write_transaction(carry=(user,)):
+            assert locked_products(supermarket.id, [soap.id])[soap.id].stock_qty == 2
+            assert user.role == "keeper"
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in reads if "FROM users" in s]

@@ -513,3 +513,21 @@ def test_what_a_redemption_committed_stays_loaded_until_the_next_transaction(
     # The session's next transaction sees it, not the kept value.
     db.session.execute(sa.select(1))
     assert account.balance == 500
+
+
+def test_a_change_to_a_kept_object_is_written_not_dropped(app, supermarket, keeper, shop):
+    """The next transaction reads kept objects afresh, but a change made to one meanwhile is
+    this session's own: it is written, never silently dropped."""
+    _hh, payload, rice, _soap = shop
+    r = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(rice.id, 1)],
+        keeper=keeper,
+        idempotency_key="cart-kept-000002",
+    )
+    r.void_reason = "测试"  # on the kept object, before any new transaction
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Redemption, r.id).void_reason == "测试"
+
