@@ -223,6 +223,8 @@ class Redemption(db.Model):
     lines: Mapped[list[RedemptionLine]] = relationship(
         back_populates="redemption", order_by="RedemptionLine.id"
     )
+    # The receipt's print jobs, the original first, then each reprint (补打).
+    receipts: Mapped[list[PrintJob]] = relationship(viewonly=True, order_by="PrintJob.id")
 
 
 class RedemptionLine(db.Model):

@@ -167,7 +167,7 @@ def redeem(
     local = standing.utc_to_local(moment)
     created = False
     try:
-        with write_transaction(keep_loaded=True):
+        with write_transaction(keep_loaded=True, carry=(keeper,)):
             card = resolve_card(card_payload)
             household = card.household
             if household.supermarket_id != supermarket_id:
@@ -289,6 +289,8 @@ def redeem(
             )
             # The receipt's job goes out with the movements and the entry in one flush.
             job = printing.queue_receipt(redemption, requested_by=keeper, claim=print_receipt)
+            # A new redemption's receipts are this one job: the answer needs no read-back.
+            set_committed_value(redemption, "receipts", [job])
             job_id = job.id
             created = True
     except IntegrityError:

@@ -224,6 +224,47 @@ def test_product_by_barcode(as_keeper, shop):
 # Redemptions --------------------------------------------------------------------------------
 
 
+def test_a_redemption_reads_nothing_twice_and_writes_each_row_once(as_keeper, shop):
+    """Issue 7's statements per redemption: the signed-in keeper is read once (by the sign-in,
+    not again by the service), the supermarket once (in the write transaction), the receipt
+    not read back for the answer, and the audit row inserted once with its chain link. On
+    PostgreSQL the sign-in's read transaction goes on as the write transaction (one BEGIN);
+    SQLite ends it and begins IMMEDIATE."""
+    body = cart(shop)  # (the test's own reads, before the request's)
+    fresh()
+    seen: list[str] = []
+    begins: list[int] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    def begin(conn) -> None:
+        begins.append(1)
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    sa.event.listen(engine, "begin", begin)
+    try:
+        r = as_keeper.post("/api/v1/redemptions", body)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+        sa.event.remove(engine, "begin", begin)
+    assert r.status_code == 201
+    answer = r.get_json()
+    assert answer["receipt"]["text"] and answer["receipt"]["copy_no"] == 1
+
+    def reading(table: str) -> list[str]:
+        return [s for s in seen if s.upper().startswith("SELECT") and f" FROM {table} " in s + " "]
+
+    assert len(reading("users")) == 1
+    assert len(reading("supermarkets")) == 1
+    assert reading("print_jobs") == []
+    assert sum(s.startswith("INSERT INTO audit_events ") for s in seen) == 1
+    assert not [s for s in seen if s.startswith("UPDATE audit_events ")]
+    assert len(begins) == (1 if engine.dialect.name == "postgresql" else 2)
+    assert run_checks() == []
+
+
 def test_redeem_creates_redemption_deducts_points_and_stock(as_keeper, shop, supermarket):
     r = as_keeper.post("/api/v1/redemptions", cart(shop))
     assert r.status_code == 201

@@ -10,9 +10,10 @@ from inventory.products import catalogue, categories, find_by_barcode, policy_fo
 from kiosk import printing
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.errors import NotFound
+from kiosk.models import PrintJob, Redemption
 from kiosk.redemption import CartLine, redeem, scan, void_redemption
 from kiosk.timeutil import utcnow
-from kiosk.web.session import current_supermarket, require_roles
+from kiosk.web.session import current_supermarket, current_supermarket_id, require_roles
 
 MAX_PAYLOAD_LENGTH = 64
 
@@ -66,10 +67,12 @@ def _cart(body: dict[str, Any]) -> list[CartLine]:
     return lines
 
 
-def _redemption_body(redemption_id: int) -> dict[str, Any]:
-    redemption = access.redemption(redemption_id)
+def _redemption_body(redemption: Redemption, receipt: PrintJob | None = None) -> dict[str, Any]:
+    """A redemption with its latest receipt (``receipt``: the one just made, or read here)."""
     body = outputs.redemption(redemption)  # (just redeemed: still loaded, no reading)
-    return {"redemption": body, "receipt": outputs.receipt(printing.latest_receipt(redemption_id))}
+    if receipt is None:
+        receipt = printing.latest_receipt(redemption.id)
+    return {"redemption": body, "receipt": outputs.receipt(receipt)}
 
 
 @bp.post("/redemptions")
@@ -85,22 +88,23 @@ def create_redemption():
     # request race, which a look-up of the key before the call cannot.
     moment = utcnow()
     redemption = redeem(
-        current_supermarket().id,
+        current_supermarket_id(),
         card_payload=payload,
         lines=lines,
         keeper=access.me(),
         idempotency_key=key,
         moment=moment,
     )
-    status = 201 if redemption.created_at == moment else 200
-    return jsonify(_redemption_body(redemption.id)), status
+    if redemption.created_at == moment:  # made now: its one receipt is still loaded
+        return jsonify(_redemption_body(redemption, redemption.receipts[-1])), 201
+    return jsonify(_redemption_body(redemption)), 200
 
 
 @bp.get("/redemptions/<int:redemption_id>")
 @require_roles(*access.READERS)
 def get_redemption(redemption_id: int):
     """One redemption with its latest receipt."""
-    return jsonify(_redemption_body(redemption_id))
+    return jsonify(_redemption_body(access.redemption(redemption_id)))
 
 
 @bp.post("/redemptions/<int:redemption_id>/void")
@@ -110,8 +114,8 @@ def void(redemption_id: int):
     body = inputs.json_body()
     reason = inputs.string(body, "reason", max_len=200)
     access.redemption(redemption_id)
-    void_redemption(redemption_id, actor=access.me(), reason=reason)
-    return jsonify(_redemption_body(redemption_id))
+    redemption = void_redemption(redemption_id, actor=access.me(), reason=reason)
+    return jsonify(_redemption_body(redemption))
 
 
 @bp.get("/redemptions/<int:redemption_id>/receipt")

@@ -114,6 +114,17 @@ def current_supermarket() -> Supermarket:
     return supermarket
 
 
+def current_supermarket_id() -> int:
+    """The id of :func:`current_supermarket`, without reading the row when the signed-in user
+    belongs to a supermarket (a service that needs the row reads it in its own transaction)."""
+    if "jifen_supermarket" in g:
+        return g.jifen_supermarket.id
+    user = current_user()
+    if user is not None and user.supermarket_id is not None:
+        return user.supermarket_id
+    return current_supermarket().id
+
+
 def _find_supermarket() -> Supermarket:
     user = current_user()
     if user is not None and user.supermarket_id is not None:
