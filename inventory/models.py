@@ -62,7 +62,8 @@ class Product(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    # (no index of its own: the unique (supermarket_id, sku) index begins with it)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"))
     sku: Mapped[str] = mapped_column(sa.String(32))
     barcode: Mapped[str | None] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.String(100))
@@ -91,7 +92,8 @@ class StockMovement(db.Model):
     __tablename__ = "stock_movements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    # (no index of its own: ix_stock_movements_product_created begins with it)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
     kind: Mapped[str] = mapped_column(sa.String(16))
     quantity: Mapped[int]
     unit_cost_fen: Mapped[int]

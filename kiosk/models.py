@@ -193,7 +193,8 @@ class Redemption(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    # (no index of its own: ix_redemptions_supermarket_created begins with it)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"))
     receipt_no: Mapped[str] = mapped_column(sa.String(32))
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("point_accounts.id"))
