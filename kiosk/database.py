@@ -79,22 +79,22 @@ def write_transaction(
     the session begins its next transaction, so nothing later ever reads them stale.
     """
     session = db.session()
-    carry = tuple(carry)
+    kept = frozenset(id(obj) for obj in carry)
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("unflushed changes outside a service transaction")
-        if not _continues(session, carry):
-            _end_read_transaction(session, carry)
+        if not _continues(session, kept):
+            if kept:
+                _commit_unexpired(session)
+                _expire_all_but(session, kept)
+            else:
+                session.commit()
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     try:
         yield session
         if keep_loaded:
-            previous, session.expire_on_commit = session.expire_on_commit, False
-            try:
-                session.commit()
-            finally:
-                session.expire_on_commit = previous
+            _commit_unexpired(session)
             session.info[_KEPT] = True
         else:
             session.commit()
@@ -103,33 +103,39 @@ def write_transaction(
         raise
 
 
-def _continues(session: Session, carry: Iterable[object]) -> bool:
-    """On PostgreSQL a read transaction that loaded nothing but the carried objects becomes the
-    write transaction. Under read committed every statement reads what is committed when it
-    runs, so ending it and beginning another would read nothing anew: it would only cost a
-    COMMIT, a BEGIN and a second checkout of a pooled connection (with its ping). SQLite must
-    end it: its write transaction begins IMMEDIATE."""
+def _continues(session: Session, kept: frozenset[int]) -> bool:
+    """On PostgreSQL a read transaction that loaded nothing but the carried objects (``kept``:
+    their ids) becomes the write transaction. Under read committed every statement reads what
+    is committed when it runs, so ending it and beginning another would read nothing anew: it
+    would only cost a COMMIT, a BEGIN and a second checkout of a pooled connection (with its
+    ping). SQLite must end it: its write transaction begins IMMEDIATE."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    kept = {id(obj) for obj in carry}
     # (objects a committed transaction expired are read afresh wherever they are used)
     return bool(kept) and all(
         id(obj) in kept or sa.inspect(obj).expired for obj in session.identity_map.values()
     )
 
 
-def _end_read_transaction(session: Session, carry: Iterable[object]) -> None:
-    kept = {id(obj) for obj in carry}
-    if not kept:
-        session.commit()
-        return
+def _commit_unexpired(session: Session) -> None:
+    """Commit, leaving the loaded objects' values in place (the caller says what expires)."""
     previous, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()
     finally:
         session.expire_on_commit = previous
+
+
+def _expire_all_but(session: Session, kept: frozenset[int] = frozenset()) -> None:
+    """Expire every loaded object but those in ``kept`` (ids), so the next read reads afresh;
+    a change made to an object and not yet written stays, to be written."""
     for obj in list(session.identity_map.values()):
-        if id(obj) not in kept:
+        if id(obj) in kept:
+            continue
+        state = sa.inspect(obj)
+        if state.modified:
+            session.expire(obj, list(state.unmodified))
+        else:
             session.expire(obj)
 
 
@@ -140,14 +146,8 @@ _KEPT = "jifen.kept_loaded"
 def _expire_kept(session: Session, _transaction, _connection) -> None:
     """The first transaction after a ``keep_loaded`` commit reads everything afresh, but for
     a change made to a kept object meanwhile: it stays, to be written by this transaction."""
-    if not session.info.pop(_KEPT, False):
-        return
-    for obj in list(session.identity_map.values()):
-        state = sa.inspect(obj)
-        if state.modified:
-            session.expire(obj, list(state.unmodified))
-        else:
-            session.expire(obj)
+    if session.info.pop(_KEPT, False):
+        _expire_all_but(session)
 
 
 def lock(stmt: sa.Select) -> sa.Select:
