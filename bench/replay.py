@@ -8,8 +8,9 @@ sends the statements one API redemption sends, in the same order, with the same 
 writes (the sign-in's token look-up, the card, the account and goods locked, the idempotency
 and month checks, the standing reads, the receipt number, the redemption and its lines, the
 stock, the balance, the receipt's print job, the movements, the point entry, the audit row
-and its chain head; the pool's ping; one transaction), 32 clients at once, on a copy of the
-given database, against distinct households (one village each) and against four hot ones.
+and its chain head; the pool's ping; one transaction), paced as a kiosk box paces them (and
+back to back), 32 clients at once, on a copy of the given database, against distinct
+households (one village each) and against four hot ones.
 
 In the same run, the app itself redeems on the same copy (``bench/counter.py``'s kiosks), and
 both report PostgreSQL's own CPU per redemption, read from /proc: the replay is only a fair
@@ -17,8 +18,8 @@ stand-in for the app where the two are close, and the table shows both.
 
     python bench/replay.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/county_pg
 
-The copy (``<database>_replay``, made with ``CREATE DATABASE ... TEMPLATE``, so nothing may be
-connected to the source) is dropped afterwards. Results go to ``docs/replay-benchmarks.md``.
+The copy (``jifen_replay_<random>``, made with ``CREATE DATABASE ... TEMPLATE``, so nothing may
+be connected to the source) is dropped afterwards. Results go to ``docs/replay-benchmarks.md``.
 The replayed rows are real rows in the copy, but their audit hashes are not the app's (pgbench
 cannot compute the app's canonical JSON), which is why it runs on a copy.
 """
@@ -46,7 +47,7 @@ from bench.counter import (  # noqa: E402
     _run_clients,
     bench_app,
 )
-from bench.stats import write_results  # noqa: E402
+from bench.stats import throwaway_database, write_results  # noqa: E402
 from kiosk.auth import _hash_token  # noqa: E402
 from kiosk.cards import parse_payload  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
@@ -151,9 +152,9 @@ COMMIT;
 """
 
 
-def _plans(url: str, clients: int) -> dict[str, list[tuple]]:
-    """The kiosks' plans, as bench/counter.py makes them (points and stock through the app's
-    services), with what pgbench needs to send the app's statements."""
+def _plans(url: str, clients: int) -> tuple[dict[str, list], dict[str, list[tuple]], str]:
+    """The kiosks' plans as bench/counter.py makes them (points and stock through the app's
+    services), the rows pgbench reads them from, and the supermarkets' month."""
     app = bench_app(url)
     with app.app_context():
         work = _prepare_throughput(clients)
@@ -186,10 +187,10 @@ def _plans(url: str, clients: int) -> dict[str, list[tuple]]:
                     )
                 )
         month = f"{local_now():%Y-%m}"  # the supermarket's month, as the counter checks it
-    return out | {"work": work, "month": month}
+    return work, out, month
 
 
-def _store_plans(url: str, plans: dict[str, list[tuple]]) -> None:
+def _store_plans(url: str, rows: dict[str, list[tuple]]) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -211,7 +212,7 @@ def _store_plans(url: str, plans: dict[str, list[tuple]]) -> None:
                             strict=True,
                         )
                     )
-                    for row in plans[mode]
+                    for row in rows[mode]
                 ],
             )
     engine.dispose()
@@ -276,32 +277,6 @@ def _pgbench(url: str, script: str, mode: str, month: str, clients: int, seconds
         "client_cpu_ms": client_cpu * 1000 / max(done, 1),
         "pg_cpu_ms": pg_cpu * 1000 / max(done, 1) if pg_cpu is not None else None,
     }
-
-
-def _copy(url: str) -> tuple[str, str]:
-    source = sa.make_url(url)
-    name = f"{source.database}_replay"
-    admin = sa.create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        # FILE_COPY: the files copied and a checkpoint, not the whole database written
-        # through the WAL (WAL_LOG, PostgreSQL 15's default), whose checkpoints would then
-        # run during the measured minutes.
-        conn.exec_driver_sql(
-            f'CREATE DATABASE "{name}" TEMPLATE "{source.database}" STRATEGY = FILE_COPY'
-        )
-        conn.exec_driver_sql("CHECKPOINT")
-    admin.dispose()
-    return source.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop(url: str, name: str) -> None:
-    admin = sa.create_engine(
-        sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 STATEMENTS = sum(1 for line in SCRIPT.splitlines() if line.rstrip().endswith((";", "\\gset")))
@@ -405,16 +380,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    url, name = _copy(args.pg)
+    workdir = tempfile.mkdtemp(prefix="jifen-replay-")
+    url, drop = throwaway_database("postgresql", workdir, "jifen_replay", template=args.pg)
     rows = []
     try:
-        plans = _plans(url, args.clients)
-        _store_plans(url, plans)
+        work, plan_rows, month = _plans(url, args.clients)
+        _store_plans(url, plan_rows)
         _checkpoint(url)  # the set-up's writes out of the way of the measured runs
-        workdir = tempfile.mkdtemp(prefix="jifen-replay-")
         # One kiosk through the app first: its CPU per redemption, spread over the
         # statements, is the pace at which a kiosk sends them.
-        app1 = _app(url, plans["work"]["distinct"][:1], args.seconds)
+        app1 = _app(url, work["distinct"][:1], args.seconds)
         pace_us = round(app1["cpu_ms"] * 1000 / STATEMENTS)
         scripts = {
             "back to back": _script(workdir, "unpaced.sql", SCRIPT),
@@ -428,18 +403,17 @@ def main() -> None:
         )
         for mode, clients, label, pace in runs:
             print(f"replaying {label}, {pace} ...", file=sys.stderr)
-            replay = _pgbench(url, scripts[pace], mode, plans["month"], clients, args.seconds)
+            replay = _pgbench(url, scripts[pace], mode, month, clients, args.seconds)
             if clients == 1:
                 app = app1
             elif pace == "paced":
-                app = _app(url, plans["work"][mode][:clients], args.seconds)
+                app = _app(url, work[mode][:clients], args.seconds)
             else:
                 app = None
             print(f"  replay {replay}, app {app}", file=sys.stderr)
             rows.append({"label": label, "pace": pace, "replay": replay, "app": app})
-        shutil.rmtree(workdir, ignore_errors=True)
     finally:
-        _drop(args.pg, name)
+        drop()
     source = sa.make_url(args.pg).database
     text = render(rows, source, args.clients, args.seconds, pace_us)
     print(text)
