@@ -102,12 +102,43 @@ def shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"))
 
 
+# Controls a finger cannot reach: shown, but beyond the window's left or right edge and not
+# inside something that scrolls sideways (the page itself never does: overflow-x is hidden, so
+# the document's width alone cannot tell a cut-off button).
+_OUT_OF_REACH = """() => {
+  const out = [];
+  const controls = 'a[href], button, input:not([type=hidden]), select, textarea, [role=button]';
+  for (const e of document.querySelectorAll(controls)) {
+    const r = e.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(e).visibility === 'hidden') continue;
+    let scrolls = false;
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') { scrolls = true; break; }
+    }
+    if (scrolls) continue;
+    if (r.right > window.innerWidth + 1 || r.left < -1) {
+      const label = (e.textContent || e.value || e.name || '').trim().slice(0, 16);
+      out.push(`${e.id || e.tagName.toLowerCase()} "${label}" at ${Math.round(r.left)}–${Math.round(r.right)}px`);
+    }
+  }
+  return out;
+}"""
+
+
+def out_of_reach(page: Any) -> list[str]:
+    """The controls shown beyond the window's sides (see ``_OUT_OF_REACH``)."""
+    return page.evaluate(_OUT_OF_REACH)
+
+
 def assert_fits(page: Any) -> None:
-    """No horizontal scrolling at this viewport."""
+    """No horizontal scrolling at this viewport, and every control within reach."""
     scroll_width, inner_width = page.evaluate(
         "[document.documentElement.scrollWidth, window.innerWidth]"
     )
     assert scroll_width <= inner_width, f"page is {scroll_width}px wide in a {inner_width}px window"
+    cut = out_of_reach(page)
+    assert not cut, f"out of reach in a {inner_width}px window: {cut}"
 
 
 def wedge_scan(page: Any, text: str, delay: float = 5) -> None:
