@@ -67,7 +67,7 @@ SELECT 1;
 BEGIN;
 SELECT users.id, users.supermarket_id, users.username, users.display_name, users.role,
        users.password_hash, users.pin_hash, users.failed_attempts, users.locked_until,
-       users.active, users.created_at,
+       users.active, users.created_at, api_tokens.id AS tid, api_tokens.last_used_at AS tlu,
        plan.serial AS sr, plan.issue_no AS iss, plan.household_id AS hid,
        plan.supermarket_id AS sid, plan.keeper_id AS kid, plan.card_id AS cid, plan.p1,
        plan.p2, plan.code

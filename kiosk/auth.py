@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk import audit
@@ -28,6 +30,8 @@ from kiosk.errors import (
 from kiosk.extensions import db
 from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, ScanThrottle, User
 from kiosk.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "jf_"
 
@@ -181,12 +185,44 @@ def revoke_token(token_id: int, *, actor: User) -> None:
         )
 
 
+# A token's last use is written at most this often: the users page can tell a kiosk's live
+# token from a forgotten one, and a busy kiosk's requests do not each write a row.
+TOKEN_USE_RECORDED_EVERY = timedelta(minutes=10)
+
+
 def user_for_token(token: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     # One indexed look-up per API request: the token and its user together.
-    return db.session.scalar(_token_user_sql(), {"token_hash": _hash_token(token)})
+    row = db.session.execute(_token_user_sql(), {"token_hash": _hash_token(token)}).one_or_none()
+    if row is None:
+        return None
+    user, token_id, last_used_at = row
+    now = utcnow()
+    if last_used_at is None or now - last_used_at >= TOKEN_USE_RECORDED_EVERY:
+        _record_token_use(token_id, now)
+    return user
+
+
+def _record_token_use(token_id: int, now: datetime) -> None:
+    """Note the token's use in a transaction of its own, on a connection of its own: the
+    request's session (and the transaction its write may go on in) is left as it was. The
+    time is a hint for the users page, not a ledger: when the database is busy it is skipped
+    (the next request tries again), never the request refused."""
+    table = ApiToken.__table__
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.update(table)
+                .where(
+                    table.c.id == token_id,
+                    sa.or_(table.c.last_used_at.is_(None), table.c.last_used_at < now),
+                )
+                .values(last_used_at=now)
+            )
+    except OperationalError:
+        logger.warning("could not record the use of API token %s", token_id, exc_info=True)
 
 
 @functools.cache
@@ -194,7 +230,7 @@ def _token_user_sql() -> sa.Select:
     # Built once per process: building it cost more than running it (per-request work that
     # belongs at start-up; the same for the counter's other statements).
     return (
-        sa.select(User)
+        sa.select(User, ApiToken.id, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == sa.bindparam("token_hash"),

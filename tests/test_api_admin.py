@@ -525,10 +525,12 @@ def test_admin_issues_lists_and_revokes_tokens(
     token_id = r.get_json()["record"]["id"]
     as_new_keeper = Api(client, token)
     assert as_new_keeper.get("/api/v1/products").status_code == 200
+    db.session.rollback()  # (the test's requests share its session: let the listing read anew)
     listed = as_supervisor.get(f"/api/v1/users/{keeper.id}/tokens")
     assert listed.status_code == 200
     check_schema(listed.get_json(), "TokenList")
     assert [t["label"] for t in listed.get_json()["tokens"]] == ["柜台平板"]
+    assert listed.get_json()["tokens"][0]["last_used_at"].endswith("+08:00")  # used above
     assert token not in listed.get_data(as_text=True)
     revoked = as_admin.post(f"/api/v1/tokens/{token_id}/revoke")
     assert revoked.status_code == 200

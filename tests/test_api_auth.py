@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from kiosk.models import (
     User,
 )
 from kiosk.redemption import CartLine, redeem
+from kiosk.timeutil import utcnow
 from kiosk.web.session import _auth_version
 from tests import factories
 from tests.test_api_helpers import Api, api_for, error_code
@@ -237,6 +239,41 @@ def test_revoked_token_is_refused(client, keeper, admin, supermarket):
     assert r.status_code == 401
     assert error_code(r) == "unauthorized"
     assert api.post("/api/v1/scan", {"payload": "x"}).status_code == 401
+
+
+def test_a_tokens_last_use_is_written_at_most_every_ten_minutes(
+    app, client, keeper, supermarket, monkeypatch
+):
+    """The users page tells a kiosk's live token from a forgotten one; a busy kiosk's requests
+    do not each write a row (the redemption's statements stay what issue 7 measured)."""
+    token = auth.issue_token(keeper.id)
+    api = Api(client, token)
+    row = db.session.scalar(sa.select(ApiToken).order_by(ApiToken.id.desc()))
+    assert row.last_used_at is None
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            writes.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert api.get("/api/v1/products").status_code == 200
+        db.session.rollback()  # (a new snapshot)
+        first = db.session.get(ApiToken, row.id).last_used_at
+        assert first is not None and abs((utcnow() - first).total_seconds()) < 60
+        assert len(writes) == 1
+        assert api.get("/api/v1/products").status_code == 200
+        assert api.post("/api/v1/scan", {"payload": "x"}).status_code == 422
+        assert len(writes) == 1  # within ten minutes: read, not written
+        later = first + timedelta(minutes=11)
+        monkeypatch.setattr(auth, "utcnow", lambda: later)
+        assert api.get("/api/v1/products").status_code == 200
+        assert len(writes) == 2
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    db.session.rollback()  # (a new snapshot)
+    assert db.session.get(ApiToken, row.id).last_used_at == later
 
 
 def test_token_of_deactivated_user_is_refused(client, keeper, supermarket):

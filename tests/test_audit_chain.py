@@ -59,7 +59,10 @@ def test_before_and_after_are_stored_in_data(app, supermarket, admin):
             "test.change", supermarket, actor=admin, before={"name": "旧"}, after={"name": "新"}
         )
     ev = _events(audit.GLOBAL_CHAIN)[-1]  # (a supermarket's own row: the global chain)
-    assert ev.action == "test.change" and ev.data == {"before": {"name": "旧"}, "after": {"name": "新"}}
+    assert ev.action == "test.change" and ev.data == {
+        "before": {"name": "旧"},
+        "after": {"name": "新"},
+    }
     assert run_checks() == []
 
 

@@ -530,4 +530,3 @@ def test_a_change_to_a_kept_object_is_written_not_dropped(app, supermarket, keep
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Redemption, r.id).void_reason == "测试"
-

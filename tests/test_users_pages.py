@@ -15,6 +15,7 @@ from kiosk.check import run_checks
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import ApiToken, AuditEvent, User
+from kiosk.timeutil import to_local
 from tests import factories
 
 
@@ -203,11 +204,23 @@ def test_token_is_shown_once_works_and_is_revoked(client, admin, keeper):
     api = client.application.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/products", headers=headers).status_code == 200
+    spare = auth.issue_token(keeper.id, label="备用平板")  # issued, never used
+    db.session.rollback()  # (the test's requests share its session: the page reads anew)
     listing = client.get("/users").get_data(as_text=True)
     assert token not in listing and "扫码枪平板" in listing
-    issued = _audits("token.issue")[-1]
-    assert token not in str(issued.data)
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == keeper.id))
+    # The token was just used: the page tells it from a forgotten one.
+    used, unused = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == keeper.id).order_by(ApiToken.id)
+    ).all()
+    assert spare.startswith("jf_") and unused.label == "备用平板"
+
+    def line(t: ApiToken) -> str:
+        return listing.split(f'id="token-{t.id}"')[1].split("</li>")[0]
+
+    shown = to_local(used.last_used_at, client.application.config["JIFEN_TIMEZONE"])
+    assert f"最后使用{shown:%Y-%m-%d %H:%M}" in line(used) and "从未使用" in line(unused)
+    assert all(token not in str(issued.data) for issued in _audits("token.issue"))
+    row = used
     page = client.post(f"/users/tokens/{row.id}/revoke", follow_redirects=True).get_data(
         as_text=True
     )
