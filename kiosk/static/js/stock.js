@@ -204,7 +204,7 @@
         tr.setAttribute("data-product-id", p.id);
         var name = cell("td", "stock-line-name");
         name.appendChild(cell("strong", "", p.name));
-        name.appendChild(cell("small", "muted", fmt(t.stock, { n: p.stock }) + " · " + fmt(t.cost, { yuan: yuan(p.cost) })));
+        name.appendChild(cell("small", "muted", fmt(t.stock, { n: p.stock, unit: p.unit }) + " · " + fmt(t.cost, { yuan: yuan(p.cost) })));
         name.appendChild(hidden("product_id", p.id));
         tr.appendChild(name);
 
@@ -322,7 +322,7 @@
         btn.setAttribute("data-product-id", p.id);
         btn.appendChild(cell("span", "stock-product-name", p.name));
         btn.appendChild(cell("span", "stock-product-meta",
-          (p.category ? p.category + " · " : "") + fmt(t.stock, { n: p.stock }) + p.unit));
+          (p.category ? p.category + " · " : "") + fmt(t.stock, { n: p.stock, unit: p.unit })));
         btn.addEventListener("click", function () { addProduct(p); });
         li.appendChild(btn);
         listEl.appendChild(li);
