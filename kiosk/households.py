@@ -165,29 +165,34 @@ def add_household(
     village: str,
     group_name: str,
     members: list[MemberInput],
+    flush: bool = True,
 ) -> Household:
     """Add a household, its members and its empty account inside the caller's transaction.
 
-    Bulk loaders (the Excel import) call this in their own transaction; the search key is
-    filled here, so an imported household is searchable at once.
+    Bulk loaders (the Excel import) call this in their own transaction with ``flush=False``
+    and flush many households at once (one INSERT a table for the lot, not three round trips
+    a household); the search key is filled here, so an imported household is searchable at
+    once.
     """
+    people = [_member_values(m) for m in members]
     household = Household(
         supermarket_id=supermarket_id,
         number=number,
         head_name=head_name,
         village=village,
         group_name=group_name,
+        # What refresh_search_key computes: the head, then the (all active) members in the
+        # order they are inserted, which is the order of their ids.
+        search_key=build_search_key(number, [head_name] + [name for name, _, _ in people]),
+        members=[
+            Member(name=name, relation=relation, birth_date=birth_date)
+            for name, relation, birth_date in people
+        ],
+        account=PointAccount(),
     )
     db.session.add(household)
-    db.session.flush()
-    for m in members:
-        name, relation, birth_date = _member_values(m)
-        db.session.add(
-            Member(household_id=household.id, name=name, relation=relation, birth_date=birth_date)
-        )
-    db.session.add(PointAccount(household_id=household.id))
-    refresh_search_key(household)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return household
 
 

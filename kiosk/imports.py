@@ -857,26 +857,38 @@ def commit_import(
     return CommitResult(batch_id, batch.kind, len(checked.rows), written)
 
 
+# Households written per flush: each flush inserts the lot with one statement a table.
+HOUSEHOLDS_PER_FLUSH = 500
+
+
 def _write_households(
     batch: ImportBatch, checked: Checked, actor: User | None, tick: Progress
 ) -> dict[str, int]:
-    groups = checked.totals["_groups"]
+    groups = list(checked.totals["_groups"].items())
     members = 0
-    for number, group in groups.items():
-        people = [row.payload[1] for row in group["rows"]]
-        household = households.add_household(
-            batch.supermarket_id,
-            number=number,
-            head_name=group["head"],
-            village=group["village"],
-            group_name=group["group"],
-            members=people,
-        )
-        audit.record(
-            "household.create", household, actor=actor, number=number, import_batch=batch.id
-        )
-        members += len(people)
-        tick(len(people))
+    for start in range(0, len(groups), HOUSEHOLDS_PER_FLUSH):
+        chunk = groups[start : start + HOUSEHOLDS_PER_FLUSH]
+        added = []
+        for number, group in chunk:
+            people = [row.payload[1] for row in group["rows"]]
+            added.append(
+                households.add_household(
+                    batch.supermarket_id,
+                    number=number,
+                    head_name=group["head"],
+                    village=group["village"],
+                    group_name=group["group"],
+                    members=people,
+                    flush=False,
+                )
+            )
+            members += len(people)
+            tick(len(people))
+        db.session.flush()  # the ids the audit rows name
+        for (number, _group), household in zip(chunk, added, strict=True):
+            audit.record(
+                "household.create", household, actor=actor, number=number, import_batch=batch.id
+            )
     return {"households": len(groups), "members": members}
 
 
