@@ -170,9 +170,9 @@ def add_household(
     """Add a household, its members and its empty account inside the caller's transaction.
 
     Bulk loaders (the Excel import) call this in their own transaction with ``flush=False``
-    and flush many households at once (one INSERT a table for the lot, not three round trips
-    a household); the search key is filled here, so an imported household is searchable at
-    once.
+    and flush many households at once (PostgreSQL inserts the lot with one statement a
+    table), not three flushes a household; the search key is filled here, so an imported
+    household is searchable at once.
     """
     people = [_member_values(m) for m in members]
     household = Household(

@@ -857,7 +857,7 @@ def commit_import(
     return CommitResult(batch_id, batch.kind, len(checked.rows), written)
 
 
-# Households written per flush: each flush inserts the lot with one statement a table.
+# Households written per flush (PostgreSQL inserts each lot with one statement a table).
 HOUSEHOLDS_PER_FLUSH = 500
 
 
