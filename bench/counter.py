@@ -497,6 +497,19 @@ def _prepare_throughput(clients: int) -> dict[str, list]:
     return out
 
 
+def post_redemption(client, token: str, payload: str, product_ids: list[int], prefix: str):
+    """A kiosk's two-line redemption through the app, one of each product, a fresh key."""
+    return client.post(
+        "/api/v1/redemptions",
+        json={
+            "card": payload,
+            "lines": [{"product_id": p, "quantity": 1} for p in product_ids],
+            "idempotency_key": f"{prefix}-{uuid.uuid4().hex}",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
 def _worker(url: str, mode: str, work: list, seconds: float, queue, ready, go) -> None:
     """One process: len(work) kiosk threads redeeming (or running the bare transaction),
     started when every process is ready (start-up is not part of the measured work)."""
@@ -511,16 +524,7 @@ def _worker(url: str, mode: str, work: list, seconds: float, queue, ready, go) -
     def once(i: int, client) -> bool:
         token, payload, household_id, sm_id, keeper_id, product_ids = work[i]
         if mode == "app":
-            r = client.post(
-                "/api/v1/redemptions",
-                json={
-                    "card": payload,
-                    "lines": [{"product_id": p, "quantity": 1} for p in product_ids],
-                    "idempotency_key": f"tp-{uuid.uuid4().hex}",
-                },
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            return r.status_code == 201
+            return post_redemption(client, token, payload, product_ids, "tp").status_code == 201
         bare_transaction(engine, household_id, sm_id, keeper_id, product_ids)
         return True
 
@@ -665,15 +669,7 @@ def lock_holds(app, plan: tuple, n: int = 120) -> dict[str, float]:
     try:
         for i in range(n + 10):
             marks.clear()
-            r = client.post(
-                "/api/v1/redemptions",
-                json={
-                    "card": payload,
-                    "lines": [{"product_id": p, "quantity": 1} for p in product_ids],
-                    "idempotency_key": f"lh-{uuid.uuid4().hex}",
-                },
-                headers={"Authorization": f"Bearer {token}"},
-            )
+            r = post_redemption(client, token, payload, product_ids, "lh")
             assert r.status_code == 201, r.get_json()
             if i < 10:
                 continue  # first uses: start-up, not the work
