@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk import audit
@@ -208,8 +208,9 @@ def user_for_token(token: str) -> User | None:
 def _record_token_use(token_id: int, now: datetime) -> None:
     """Note the token's use in a transaction of its own, on a connection of its own: the
     request's session (and the transaction its write may go on in) is left as it was. The
-    time is a hint for the users page, not a ledger: when the database is busy it is skipped
-    (the next request tries again), never the request refused."""
+    time is a hint for the users page, not a ledger: when the database is busy (or the pool
+    has no connection to spare) it is skipped and the next request tries again; the request
+    itself is never refused for it."""
     table = ApiToken.__table__
     try:
         with db.engine.begin() as conn:
@@ -221,7 +222,7 @@ def _record_token_use(token_id: int, now: datetime) -> None:
                 )
                 .values(last_used_at=now)
             )
-    except OperationalError:
+    except SQLAlchemyError:
         logger.warning("could not record the use of API token %s", token_id, exc_info=True)
 
 

@@ -276,6 +276,29 @@ def test_a_tokens_last_use_is_written_at_most_every_ten_minutes(
     assert db.session.get(ApiToken, row.id).last_used_at == later
 
 
+def test_a_busy_database_skips_the_tokens_last_use_not_the_request(
+    client, keeper, supermarket, caplog
+):
+    token = auth.issue_token(keeper.id)
+
+    def busy(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            raise sa.exc.OperationalError(statement, {}, Exception("database is locked"))
+
+    sa.event.listen(db.engine, "before_cursor_execute", busy)
+    try:
+        assert Api(client, token).get("/api/v1/products").status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", busy)
+    assert "could not record the use of API token" in caplog.text
+    db.session.rollback()
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == keeper.id))
+    assert row.last_used_at is None  # the next request tries again
+    assert Api(client, token).get("/api/v1/products").status_code == 200
+    db.session.rollback()
+    assert db.session.get(ApiToken, row.id).last_used_at is not None
+
+
 def test_token_of_deactivated_user_is_refused(client, keeper, supermarket):
     api = api_for(client, keeper)
     db.session.get(User, keeper.id).active = False
