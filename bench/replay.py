@@ -296,15 +296,20 @@ def _pgbench(url: str, script: str, mode: str, month: str, clients: int, seconds
     }
 
 
-STATEMENTS = sum(1 for line in SCRIPT.splitlines() if line.rstrip().endswith((";", "\\gset")))
+def _ends_statement(line: str) -> bool:
+    return line.rstrip().endswith((";", "\\gset"))
+
+
+STATEMENTS = sum(1 for line in SCRIPT.splitlines() if _ends_statement(line))
 
 
 def paced(script: str, pace_us: int) -> str:
-    """The script with a pause after each statement: the kiosk's own work between them."""
+    """The script with a pause after each statement (as many as ``STATEMENTS`` counts): the
+    kiosk's own work between them."""
     out = []
     for line in script.splitlines():
         out.append(line)
-        if line.rstrip().endswith((";", "\\gset")):
+        if _ends_statement(line):
             out.append(f"\\sleep {pace_us} us")
     return "\n".join(out) + "\n"
 
