@@ -266,6 +266,9 @@ class User(db.Model):
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised by logout, a password or PIN change, deactivation and a role change: every
+    # session opened under an older version ends at its next request (server-side logout).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     supermarket: Mapped[Supermarket | None] = relationship()
 
@@ -518,6 +521,8 @@ class PointProposal(db.Model):
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str] = mapped_column(sa.String(200), default="")
     entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("point_entries.id"))
+    # The client's idempotency key (API, phone): a retried POST returns the same proposal.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
 
     household: Mapped[Household] = relationship()
     member: Mapped[Member | None] = relationship()
