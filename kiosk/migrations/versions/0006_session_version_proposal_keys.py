@@ -29,9 +29,7 @@ def upgrade():
         )
     with op.batch_alter_table("point_proposals", schema=None) as batch_op:
         batch_op.add_column(sa.Column("idempotency_key", sa.String(length=100), nullable=True))
-        batch_op.create_unique_constraint(
-            "uq_point_proposals_idempotency_key", ["idempotency_key"]
-        )
+        batch_op.create_unique_constraint("uq_point_proposals_idempotency_key", ["idempotency_key"])
 
 
 def downgrade():
