@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from kiosk.errors import DomainError
+from kiosk.install import install_command, uninstall_command
 
 
 def _create_app() -> Flask:
@@ -29,6 +30,11 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """jifen: the village points supermarket kiosk (积分超市)."""
+
+
+# install/uninstall set the box up; they load no app (nor make an instance folder).
+main.add_command(install_command)
+main.add_command(uninstall_command)
 
 
 def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
