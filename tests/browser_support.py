@@ -91,6 +91,9 @@ def new_page(browser: Any, size: tuple[int, int]) -> Any:
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A script, handler or style the Content-Security-Policy refuses is no exception, only a
+    # console message: count it as an error too, so every browser test checks the policy.
+    page.on("console", lambda m: "Content Security Policy" in m.text and errors.append(m.text))
     page.js_errors = errors  # type: ignore[attr-defined]
     return page
 

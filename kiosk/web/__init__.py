@@ -54,3 +54,7 @@ def register_web(app: Flask) -> None:
     from kiosk.web.nav import register_nav
 
     register_nav(app)
+
+    from kiosk.web.headers import register_headers
+
+    register_headers(app)
