@@ -10,13 +10,21 @@ the new year starts from the base for everyone.
 
 A year may be closed once it has ended, or during its December (the committee closes the
 books at year end).
+
+A household that joins during the year gets that year's base when it is registered
+(:func:`grant_joining_base`, called by the household services), not at the next year's close:
+a household registered in May has its 100 base points in May. Every base grant carries the key
+``base:<household id>:<year>``, so a year's base is granted to a household at most once: a close
+skips the households that already hold the next year's base (they joined after the closed year
+ended, so nothing of theirs lapses), and a household joining in December after its year was
+closed gets the next year's base.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -31,11 +39,13 @@ from kiosk.models import (
     ENTRY_EXPIRY,
     CycleClose,
     Household,
+    PointAccount,
+    PointEntry,
     Supermarket,
     User,
 )
 from kiosk.points import locked_account, post_entry
-from kiosk.rules import CYCLE_YEAR
+from kiosk.rules import CYCLE_YEAR, Policy
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +92,97 @@ def _closed(supermarket_id: int, year: int) -> CycleClose | None:
     )
 
 
+def base_reason(year: int) -> str:
+    """The reason on a year's base grant entry ("2025年度基础分")."""
+    return f"{year}年度基础分"
+
+
+def base_key(household_id: int, year: int) -> str:
+    """The idempotency key of a household's base grant for ``year``."""
+    return f"base:{household_id}:{year}"
+
+
+def _granted(account_ids: list[int], year: int) -> set[int]:
+    """Of ``account_ids``, the accounts that already hold ``year``'s base (by key, or by the
+    reason of a grant written before grants carried keys)."""
+    if not account_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(PointEntry.account_id).where(
+                PointEntry.account_id.in_(account_ids),
+                PointEntry.kind == ENTRY_BASE_GRANT,
+                PointEntry.reason == base_reason(year),
+            )
+        )
+    )
+
+
+def joining_year(supermarket_id: int, policy: Policy, today: date) -> int | None:
+    """The year whose base a household registered on ``today`` gets, or None when the policy
+    grants no yearly base: this year, or the next one once this year has been closed."""
+    if policy.cycle != CYCLE_YEAR or policy.base_grant <= 0:
+        return None
+    if _closed(supermarket_id, today.year) is not None:
+        return today.year + 1
+    return today.year
+
+
+def grant_joining_base(
+    households: list[Household], *, actor: User | None, today: date | None = None
+) -> int:
+    """Grant newly registered households the year's base points (高阳 "每年赋予每户基础分100分"),
+    inside the caller's transaction; returns the points granted (0 under other policies).
+
+    Each household of one supermarket; a household already holding the year's base (a second
+    call) gets nothing. ``today`` is the local date (default :func:`kiosk.standing.local_now`).
+    """
+    from kiosk.policies import policy_for
+
+    homes = [h for h in households if h.status == ACTIVE]
+    if not homes:
+        return 0
+    supermarket = db.session.get(Supermarket, homes[0].supermarket_id)
+    policy = policy_for(supermarket)
+    year = joining_year(supermarket.id, policy, today or standing.local_now().date())
+    if year is None:
+        return 0
+    accounts = {
+        a.household_id: a
+        for a in db.session.scalars(
+            sa.select(PointAccount).where(PointAccount.household_id.in_([h.id for h in homes]))
+        )
+    }
+    done = _granted([a.id for a in accounts.values()], year)
+    granted = 0
+    for home in homes:
+        account = accounts[home.id]
+        if account.id in done:
+            continue
+        post_entry(
+            account,
+            ENTRY_BASE_GRANT,
+            policy.base_grant,
+            actor=actor,
+            reason=base_reason(year),
+            idempotency_key=base_key(home.id, year),
+            counts_as_earned=True,
+            flush=False,
+        )
+        audit.record(
+            "cycle.base_grant",
+            home,
+            actor=actor,
+            supermarket_id=supermarket.id,
+            household_id=home.id,
+            year=year,
+            amount=policy.base_grant,
+        )
+        granted += policy.base_grant
+    db.session.flush()
+    return granted
+
+
 def close_cycle(
     supermarket_id: int, year: int, *, actor: User | None, moment: datetime | None = None
 ) -> CycleResult:
@@ -123,9 +224,23 @@ def close_cycle(
                 .where(Household.supermarket_id == supermarket_id)
                 .order_by(Household.id)
             ).all()
+            # Households registered after the year ended hold next year's base already:
+            # nothing of theirs belongs to the closed year.
+            joined_later = _granted(
+                list(
+                    db.session.scalars(
+                        sa.select(PointAccount.id)
+                        .join(Household, Household.id == PointAccount.household_id)
+                        .where(Household.supermarket_id == supermarket_id)
+                    )
+                ),
+                year + 1,
+            )
             expired = granted = 0
             for home in homes:
                 account = locked_account(home.id)
+                if account.id in joined_later:
+                    continue
                 if account.balance != 0:
                     expired += account.balance
                     post_entry(
@@ -143,10 +258,11 @@ def close_cycle(
                         ENTRY_BASE_GRANT,
                         policy.base_grant,
                         actor=actor,
-                        reason=f"{year + 1}年度基础分",
+                        reason=base_reason(year + 1),
+                        idempotency_key=base_key(home.id, year + 1),
                         counts_as_earned=True,
                     )
-            row.households = len(homes)
+            row.households = len(homes) - len(joined_later)
             row.expired_points = expired
             row.granted_points = granted
             db.session.flush()
@@ -156,7 +272,7 @@ def close_cycle(
                 actor=actor,
                 supermarket_id=supermarket_id,
                 year=year,
-                households=len(homes),
+                households=row.households,
                 expired_points=expired,
                 granted_points=granted,
             )

@@ -154,7 +154,16 @@ def create_household(
             members=members or [MemberInput(head_name, "户主")],
         )
         audit.record("household.create", household, actor=actor, number=number)
+        # 高阳: a household joining during the year gets the year's base now.
+        grant_joining_base([household], actor=actor)
     return household
+
+
+def grant_joining_base(households: list[Household], *, actor: User | None) -> int:
+    """The year's base points for newly registered households, where the policy grants one."""
+    from kiosk.cycle import grant_joining_base as grant
+
+    return grant(households, actor=actor)
 
 
 def add_household(

@@ -889,6 +889,7 @@ def _write_households(
             audit.record(
                 "household.create", household, actor=actor, number=number, import_batch=batch.id
             )
+        households.grant_joining_base(added, actor=actor)  # 高阳: the year's base on joining
     return {"households": len(groups), "members": members}
 
 

@@ -70,9 +70,9 @@ def test_policy_import_refuses_a_bad_file_and_keeps_the_old_policy(runner, super
 
 def test_cycle_close_once_per_year(runner, supermarket, monkeypatch):
     factories.pin_clock(monkeypatch, datetime(2025, 1, 3, 9, 0))
-    factories.policy(supermarket, "gaoyang")
-    factories.household(supermarket, points=130)
+    factories.household(supermarket, points=130)  # registered before 高阳's rules (no base)
     factories.household(supermarket)
+    factories.policy(supermarket, "gaoyang")
     first = runner.invoke(args=["cycle", "close", "--year", "2024"])
     assert first.exit_code == 0, first.output
     assert "2 户" in first.output and "清零 130 分" in first.output
