@@ -153,7 +153,9 @@ def test_a_bad_policy_edit_shows_the_chinese_error(browser, village):  # noqa: F
     use.click()
     assert "确定改用" in use.inner_text()
     use.click()
-    page.wait_for_function("document.getElementById('policy-name').textContent.includes('高阳')")
+    page.wait_for_function(
+        "() => document.getElementById('policy-name').textContent.includes('高阳')"
+    )
     assert "基础分100分不能兑换" in page.inner_text("#policy-sentences")
     assert page.js_errors == []
     page.context.close()

@@ -110,7 +110,7 @@ def test_count_by_scanning_with_two_people(browser, shop):  # noqa: F811
 
     # The kiosk sees the phone's counts without reloading (polling).
     qty_is(kiosk, RICE, 3)
-    kiosk.wait_for_function("document.getElementById('st-counted').textContent === '2'")
+    kiosk.wait_for_function("() => document.getElementById('st-counted').textContent === '2'")
     assert "李主任" in row(kiosk, "立白洗衣粉").inner_text()
 
     # − on the soap, then a typed total for the soap on the on-screen keypad.
@@ -185,7 +185,7 @@ def test_count_page_fits_the_kiosk(browser, shop, size):  # noqa: F811
     page.wait_for_url(shop["url"] + "/stocktake/1/count")
     nothing_focused(page)
     wedge_scan(page, OIL)
-    page.wait_for_function("document.getElementById('st-counted').textContent === '1'")
+    page.wait_for_function("() => document.getElementById('st-counted').textContent === '1'")
     assert_fits(page)
     shoot(page, "stocktake-count")
     page.goto(shop["url"] + "/stocktake")

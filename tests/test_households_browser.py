@@ -89,7 +89,9 @@ def test_find_a_household_by_initials_on_the_touch_keypad(browser, office, size)
     keys.locator("[data-key='S']").tap()
     assert page.input_value("#hh-q") == "ZS"
     # 张三 (initials zs) before 李张胜 (lzs); 曾国藩 and 钱七 are gone.
-    page.wait_for_function("document.querySelectorAll('#hh-result-list .hh-result').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hh-result-list .hh-result').length === 2"
+    )
     assert result_names(page) == ["张三", "李张胜"]
     assert "找到2户" in page.inner_text("#hh-count")
     assert page.url.endswith("/households?q=ZS")
@@ -98,18 +100,24 @@ def test_find_a_household_by_initials_on_the_touch_keypad(browser, office, size)
 
     # Backspace, then a key that finds nothing, then clear.
     keys.locator("[data-key='back']").tap()
-    page.wait_for_function("document.querySelectorAll('#hh-result-list .hh-result').length === 3")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hh-result-list .hh-result').length === 3"
+    )
     keys.locator("[data-key='Q']").tap()
     keys.locator("[data-key='Q']").tap()
     page.wait_for_selector("#hh-empty")
     assert "没有找到“ZQQ”" in page.inner_text("#hh-empty")
     keys.locator("[data-key='clear']").tap()
-    page.wait_for_function("document.querySelectorAll('#hh-result-list .hh-result').length === 4")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hh-result-list .hh-result').length === 4"
+    )
 
     # Initials again, then open the household with a tap.
     for k in "ZS":
         keys.locator(f"[data-key='{k}']").tap()
-    page.wait_for_function("document.querySelectorAll('#hh-result-list .hh-result').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hh-result-list .hh-result').length === 2"
+    )
     page.locator("#hh-result-list .hh-result").first.tap()
     page.wait_for_url(f"{url}/households/{office['ids']['zhang']}")
     assert page.inner_text("#hh-head") == "张三"
@@ -150,7 +158,9 @@ def test_physical_keyboard_polyphonic_surname_and_card_scan(browser, office, siz
     page.goto(url + "/households")
     # The box has the focus: a USB keyboard types straight into it.
     page.keyboard.type("zgf", delay=30)
-    page.wait_for_function("document.querySelectorAll('#hh-result-list .hh-result').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hh-result-list .hh-result').length === 1"
+    )
     assert result_names(page) == ["曾国藩"]  # 曾 read as the surname zeng
     page.fill("#hh-q", "")
     page.locator("#hh-q").blur()

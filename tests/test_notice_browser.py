@@ -93,7 +93,7 @@ def test_large_screen_pages_through_the_list(browser, village):  # noqa: F811
     )
     assert px >= 28
     page.wait_for_function(
-        "!document.querySelector('.nt-screen-page[data-page=\"2\"]').hidden", timeout=8000
+        "() => !document.querySelector('.nt-screen-page[data-page=\"2\"]').hidden", timeout=8000
     )
     assert pages.nth(0).is_hidden()
     assert "第2页" in page.locator("#page-no").inner_text()

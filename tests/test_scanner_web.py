@@ -212,7 +212,7 @@ def test_browser_page_receives_scan_by_sse(tmp_path, browser):  # noqa: F811
             headers={"Content-Type": "image/jpeg", "X-CSRFToken": token},
         )
         assert response.status == 200 and response.json()["published"] == 1
-        page.wait_for_function("window.__scans.length > 0")
+        page.wait_for_function("() => window.__scans.length > 0")
         scans = page.evaluate("window.__scans")
         assert [(s["text"], s["kind"], s["source"]) for s in scans] == [(PAYLOAD, "qr", "tablet")]
         page.evaluate("window.__source.close()")

@@ -405,7 +405,7 @@ def test_the_month_end_print_button_prints(browser, demo):  # noqa: F811
         "() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }"
     )
     page.locator("#me-print-now").click()
-    page.wait_for_function("window.__printed === 1")
+    page.wait_for_function("() => window.__printed === 1")
     shoot(page, "csp-monthend-print")
     assert violations == []
     assert page.js_errors == []

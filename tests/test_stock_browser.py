@@ -72,10 +72,10 @@ def test_stock_in_by_wedge_scan(browser, shop, size):  # noqa: F811
     page.wait_for_timeout(1600)  # the scanner ignores the same code twice within 1.5 s
     nothing_focused(page)
     wedge_scan(page, RICE)
-    page.wait_for_function("document.querySelector('.stock-qty-input').value === '2'")
+    page.wait_for_function("() => document.querySelector('.stock-qty-input').value === '2'")
     nothing_focused(page)
     wedge_scan(page, SOAP)
-    page.wait_for_function("document.querySelectorAll('.stock-line').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.stock-line').length === 2")
     # Last costs are offered; the keeper types today's.
     rows = page.locator(".stock-line")
     assert rows.nth(0).locator(".stock-cost-input").input_value() == "25.00"
@@ -93,7 +93,7 @@ def test_stock_in_by_wedge_scan(browser, shop, size):  # noqa: F811
     # A scan while the cost field has focus still adds goods and leaves the typed cost alone.
     rows.nth(1).locator(".stock-cost-input").click()
     wedge_scan(page, RICE)
-    page.wait_for_function("document.querySelector('.stock-qty-input').value === '11'")
+    page.wait_for_function("() => document.querySelector('.stock-qty-input').value === '11'")
     assert page.locator(".stock-line").nth(1).locator(".stock-cost-input").input_value() == "12.5"
     page.locator(".stock-line").nth(0).locator(".stock-minus").click()
     assert page.inner_text("#stock-total") == "305.00"
@@ -112,11 +112,11 @@ def test_stock_in_by_wedge_scan(browser, shop, size):  # noqa: F811
     page.click("#supplier")
     wedge_scan(page, SOAP)
     soap_qty = "document.querySelectorAll('.stock-qty-input')[1].value"
-    page.wait_for_function(f"{soap_qty} === '3'")
+    page.wait_for_function(f"() => {soap_qty} === '3'")
     assert page.input_value("#supplier") == "县粮油公司"
     assert page.url.endswith("/stock/in")
     page.locator(".stock-line").nth(1).locator(".stock-minus").click()
-    page.wait_for_function(f"{soap_qty} === '2'")
+    page.wait_for_function(f"() => {soap_qty} === '2'")
     shoot(page, "stock-in-lines")
     assert_fits(page)
     page.fill("#np-name", "老干妈")
@@ -124,7 +124,7 @@ def test_stock_in_by_wedge_scan(browser, shop, size):  # noqa: F811
     page.fill("#np-category", "调味")
     page.locator("#np-save").click()
     # Back on the form: the lines and the header survived, and the new goods are a line.
-    page.wait_for_function("document.querySelectorAll('.stock-line').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('.stock-line').length === 3")
     assert "added=" not in page.url
     assert page.input_value("#supplier") == "县粮油公司"
     assert page.input_value("#paid-from-other") == "村集体"
@@ -178,7 +178,9 @@ def test_stock_in_by_wedge_scan(browser, shop, size):  # noqa: F811
     assert_fits(page)
     nothing_focused(page)
     wedge_scan(page, SOAP)
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'adjust-qty'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'adjust-qty'"
+    )
     with seeded(shop["app"]):
         soap_id = db.session.scalar(sa.select(Product.id).where(Product.barcode == SOAP))
     assert page.input_value("#adjust-product") == str(soap_id)
