@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
 
@@ -638,10 +638,13 @@ def decide(
     policy: Policy,
     moment: datetime,
     cart: tuple[CartItem, ...] | list[CartItem] | None = None,
+    *,
+    look_ahead: bool = True,
 ) -> Decision:
     """Decide whether the household may redeem now (and this cart, if given), with reasons.
 
-    ``moment`` is the supermarket's local wall-clock time.
+    ``moment`` is the supermarket's local wall-clock time. ``next_open`` (下次可兑换) is given
+    only when the household, as things stand, may redeem on that day (``look_ahead``).
     """
     if cart is not None and len({item.product_id for item in cart}) != len(cart):
         # Decision.charged is per product: a cart must hold one line per product (the
@@ -899,6 +902,12 @@ def decide(
                 )
 
     may_redeem = not any(r.blocking for r in reasons)
+    if (
+        next_open is not None
+        and look_ahead
+        and not _redeemable_on(state, policy, moment, next_open)
+    ):
+        next_open = None
     return Decision(
         may_redeem=may_redeem,
         spendable=0 if barred else max(0, spendable),
@@ -908,3 +917,15 @@ def decide(
         next_open=next_open,
         charged=charged,
     )
+
+
+def _redeemable_on(state: AccountState, policy: Policy, moment: datetime, day: date) -> bool:
+    """Whether the household, as things stand now, may redeem on ``day`` (its next opening):
+    a new period starts with its quota unused, and a new calendar-year cycle with the base."""
+    today = moment.date() if isinstance(moment, datetime) else moment
+    if period_key(day, policy.period) != period_key(today, policy.period):
+        state = replace(state, used_this_period=0, restricted_used=())
+    if policy.cycle == CYCLE_YEAR and day.year > today.year:
+        state = replace(state, balance=max(0, policy.base_grant))
+    at = datetime.combine(day, moment.time()) if isinstance(moment, datetime) else day
+    return decide(state, policy, at, look_ahead=False).may_redeem
