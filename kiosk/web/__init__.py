@@ -51,6 +51,10 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(intake_bp)
 
+    from kiosk.web.device import bp as device_bp
+
+    app.register_blueprint(device_bp)
+
     from kiosk.web.nav import register_nav
 
     register_nav(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from kiosk import health
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
@@ -45,4 +46,5 @@ def page() -> str:
         user=current_user(),
         done_seconds=int(config.get("JIFEN_COUNTER_DONE_SECONDS", 10)),
         printer_type=(config.get("JIFEN_PRINTER") or {}).get("type", "preview"),
+        device_warnings=health.counter_warnings(),
     )

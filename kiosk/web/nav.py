@@ -67,7 +67,10 @@ GROUPS: list[tuple[object, list[Tab]]] = [
     ),
     (
         lazy_gettext("设备"),
-        [_tab("admin.printer_page", lazy_gettext("打印机"), K, A, S)],
+        [
+            _tab("admin.printer_page", lazy_gettext("打印机"), K, A, S),
+            _tab("device.page", lazy_gettext("设备状态"), K, A, S),
+        ],
     ),
 ]
 
