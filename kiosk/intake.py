@@ -12,6 +12,12 @@ records what the group decided; redemption never spends below zero).
 
 Imported points (kiosk.imports) become pending proposals of their batch; another admin
 approves them one by one or the whole batch at once (:func:`approve_batch`).
+
+This is the only way a person's award or deduction reaches the ledger: the office's /intake,
+imports and the API (``/api/v1/proposals``, and ``POST /api/v1/households/<id>/points``, which
+now makes a proposal too) all enter proposals here. A client's retry is safe by its
+idempotency key (:func:`submit_proposal`). Entries the rules post themselves (conversion, veto,
+year close) do not pass through here.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from kiosk import audit, standing
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     AlreadyDecided,
+    IdempotencyConflict,
     NotFound,
     PermissionDenied,
     SelfApprovalRefused,
@@ -73,7 +81,17 @@ class ProposalInput:
 
 
 def idempotency_key(proposal_id: int) -> str:
+    """The key of the one ledger entry a proposal's approval posts."""
     return f"proposal-{proposal_id}"
+
+
+MAX_CLIENT_KEY = 100  # point_proposals.idempotency_key
+
+
+def client_key(user_id: int, key: str, *, channel: str = "api") -> str:
+    """A client's idempotency key as stored on its proposal: namespaced by channel and user, so
+    two users (or the API and a phone) choosing the same key never meet."""
+    return f"{channel}:{user_id}:{key}"
 
 
 def _require_admin(actor: User | None, what: str) -> None:
@@ -137,9 +155,11 @@ def add_proposal(
     today: date | None = None,
     audit_row: bool = True,
     flush: bool = True,
+    idempotency_key: str | None = None,
 ) -> PointProposal:
     """Add a pending proposal inside the caller's transaction (a bulk caller may skip the
-    per-row audit event and flush once itself)."""
+    per-row audit event and flush once itself). ``idempotency_key`` is the client's key as
+    stored (see :func:`client_key`); the column is unique, so a raced twin fails to insert."""
     household, member, item, amount, reason = check_proposal(supermarket_id, data, today=today)
     proposal = PointProposal(
         supermarket_id=supermarket_id,
@@ -153,6 +173,7 @@ def add_proposal(
         status=PROPOSAL_PENDING,
         batch_id=batch_id,
         entered_by_id=actor.id if actor is not None else None,
+        idempotency_key=idempotency_key,
     )
     db.session.add(proposal)
     if flush or audit_row:
@@ -170,13 +191,81 @@ def add_proposal(
     return proposal
 
 
-def propose(supermarket_id: int, data: ProposalInput, *, actor: User | None) -> PointProposal:
+def propose(
+    supermarket_id: int,
+    data: ProposalInput,
+    *,
+    actor: User | None,
+    idempotency_key: str | None = None,
+) -> PointProposal:
     """Enter an award or deduction; it counts once another admin approves it."""
+    return submit_proposal(supermarket_id, data, actor=actor, idempotency_key=idempotency_key)[0]
+
+
+def submit_proposal(
+    supermarket_id: int,
+    data: ProposalInput,
+    *,
+    actor: User | None,
+    idempotency_key: str | None = None,
+) -> tuple[PointProposal, bool]:
+    """Enter an award or deduction: (the proposal, whether it was made now).
+
+    With a key, a retry of the same request returns the proposal the first one made, whatever
+    has happened to it since; the same key with a different request is refused
+    (``idempotency_conflict``). Two copies racing each other make one proposal: the second
+    waits on the unique key (PostgreSQL) or the write lock (SQLite) and then finds the first.
+    """
     _require_admin(actor, "录入加减分")
-    with write_transaction():
-        proposal = add_proposal(supermarket_id, data, actor=actor)
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_CLIENT_KEY:
+        raise ValidationFailed("请求编号太长")
+    try:
+        with write_transaction():
+            if idempotency_key is not None:
+                existing = find_by_key(idempotency_key)
+                if existing is not None:
+                    _must_match(existing, supermarket_id, data)
+                    return existing, False
+            proposal = add_proposal(
+                supermarket_id, data, actor=actor, idempotency_key=idempotency_key
+            )
+    except IntegrityError:
+        # A twin with the same key committed between our look-up and our insert.
+        existing = find_by_key(idempotency_key) if idempotency_key is not None else None
+        if existing is None:
+            raise
+        _must_match(existing, supermarket_id, data)
+        return existing, False
     logger.info("proposal %s entered", proposal.id)
-    return proposal
+    return proposal, True
+
+
+def find_by_key(key: str) -> PointProposal | None:
+    """The proposal a client's stored idempotency key made, if any."""
+    return db.session.scalar(sa.select(PointProposal).where(PointProposal.idempotency_key == key))
+
+
+def _must_match(proposal: PointProposal, supermarket_id: int, data: ProposalInput) -> None:
+    """Refuse a key reused for a different request (what was left out may default)."""
+    reason = (data.reason or "").strip()
+    same = (
+        proposal.supermarket_id == supermarket_id
+        and proposal.household_id == data.household_id
+        and proposal.member_id == data.member_id
+        and proposal.standard_item_id == data.standard_item_id
+        and proposal.occurred_on == data.occurred_on
+        and (
+            proposal.amount == data.amount
+            if data.amount is not None
+            else data.standard_item_id is not None
+        )
+        and (proposal.reason == reason if reason else True)
+        and proposal.evidence == (data.evidence or "").strip()
+    )
+    if not same:
+        raise IdempotencyConflict(
+            "同一个请求编号已用于另一笔不同的加减分申请", proposal_id=proposal.id
+        )
 
 
 def _locked(proposal_id: int, supermarket_id: int | None) -> PointProposal:
@@ -555,11 +644,14 @@ __all__ = [
     "approve_batch",
     "check_proposal",
     "check_proposals",
+    "client_key",
+    "find_by_key",
     "list_history",
     "list_pending",
     "pending_batches",
     "propose",
     "reject",
     "seed_demo_intake",
+    "submit_proposal",
     "withdraw",
 ]
