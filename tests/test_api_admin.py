@@ -3,6 +3,8 @@ API tokens, with masked names for keepers and refusals for bad input."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,10 +12,11 @@ from inventory.models import Product
 from kiosk.cards import parse_payload
 from kiosk.check import run_checks
 from kiosk.extensions import db
-from kiosk.models import Card, Household, PointAccount, PointEntry
+from kiosk.models import Card, Household, PointAccount, PointEntry, PointProposal
 from tests import factories
 from tests.test_api_helpers import (  # noqa: F401  (fixtures)
     Api,
+    api_for,
     as_admin_fixture,
     as_keeper_fixture,
     as_supervisor_fixture,
@@ -289,26 +292,47 @@ def test_card_errors(as_admin, supermarket):
 # Point entries ------------------------------------------------------------------------------
 
 
-def test_award_and_deduct_points(as_admin, supermarket):
+_second = itertools.count(1)
+
+
+def _approved_by_second_admin(client, supermarket, response) -> dict:
+    """A second admin signs off the proposal the points route made: the entry it posted, with
+    the account after it."""
+    assert response.status_code == 202, response.get_json()
+    second = api_for(
+        client,
+        factories.user(f"admin-{next(_second)}", "admin", supermarket, display_name="周委员"),
+    )
+    proposal = response.get_json()["proposal"]
+    r = second.post(f"/api/v1/proposals/{proposal['id']}/approve")
+    assert r.status_code == 200, r.get_json()
+    history = second.get(f"/api/v1/households/{proposal['household_id']}/points").get_json()
+    entry = next(e for e in history["entries"] if e["id"] == r.get_json()["proposal"]["entry_id"])
+    return {**entry, "account": r.get_json()["account"]}
+
+
+def test_award_and_deduct_points(client, as_admin, supermarket):
+    """Awards and deductions through the points route count once a second admin approves."""
     hh = factories.household(supermarket)
     r = as_admin.post(
         f"/api/v1/households/{hh.id}/points", {"kind": "award", "amount": 20, "reason": "环境整治"}
     )
-    assert r.status_code == 201
-    check_schema(r.get_json(), "PointEntryResult")
-    entry = r.get_json()["entry"]
+    assert r.status_code == 202
+    check_schema(r.get_json(), "ProposalResult")
+    assert balance(hh.id) == 0
+    entry = _approved_by_second_admin(client, supermarket, r)
     assert (entry["kind"], entry["amount"], entry["balance_after"], entry["created_by"]) == (
         "award",
         20,
         20,
-        "李主任",
+        "周委员",
     )
     r = as_admin.post(
         f"/api/v1/households/{hh.id}/points", {"kind": "deduct", "amount": 5, "reason": "乱堆乱放"}
     )
-    assert r.status_code == 201
-    assert r.get_json()["entry"]["amount"] == -5
-    assert r.get_json()["account"] == {"balance": 15, "earned_total": 15, "redeemed_total": 0}
+    entry = _approved_by_second_admin(client, supermarket, r)
+    assert entry["amount"] == -5
+    assert entry["account"] == {"balance": 15, "earned_total": 15, "redeemed_total": 0}
     history = as_admin.get(f"/api/v1/households/{hh.id}/points")
     assert history.status_code == 200
     check_schema(history.get_json(), "PointHistory")
@@ -335,14 +359,14 @@ def test_points_retry_with_key_is_idempotent(as_admin, supermarket):
     }
     first = as_admin.post(f"/api/v1/households/{hh.id}/points", body)
     retry = as_admin.post(f"/api/v1/households/{hh.id}/points", body)
-    assert (first.status_code, retry.status_code) == (201, 200)
-    assert retry.get_json()["entry"]["id"] == first.get_json()["entry"]["id"]
-    assert balance(hh.id) == 8
+    assert (first.status_code, retry.status_code) == (202, 200)
+    assert retry.get_json()["proposal"]["id"] == first.get_json()["proposal"]["id"]
+    assert balance(hh.id) == 0  # pending until a second admin approves
     conflict = as_admin.post(f"/api/v1/households/{hh.id}/points", {**body, "amount": 9})
     assert conflict.status_code == 409
     assert error_code(conflict) == "idempotency_conflict"
-    assert balance(hh.id) == 8
-    assert db.session.scalar(sa.select(sa.func.count(PointEntry.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(PointProposal.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(PointEntry.id))) == 0
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
 
 from inventory.models import Product, StockMovement
-from kiosk import auth, policies, presets
+from kiosk import auth, intake, policies, presets
 from kiosk.extensions import db
 from kiosk.models import (
     ApiToken,
@@ -61,6 +61,17 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
         {A},
         {"kind": "award", "amount": 1, "reason": "好人好事"},
     ),
+    # Proposals (two signatures for every award): the world's proposal is another admin's for
+    # approve and reject, the matrix admin's own for withdraw (see ``world``).
+    ("GET", "/api/v1/proposals"): ({A, S}, None),
+    ("POST", "/api/v1/proposals"): (
+        {A},
+        {"household_id": "{household_id}", "amount": 1, "reason": "好人好事"},
+    ),
+    ("GET", "/api/v1/proposals/<int:proposal_id>"): ({A, S}, None),
+    ("POST", "/api/v1/proposals/<int:proposal_id>/approve"): ({A}, None),
+    ("POST", "/api/v1/proposals/<int:proposal_id>/reject"): ({A}, {"note": "证明材料不足"}),
+    ("POST", "/api/v1/proposals/<int:proposal_id>/withdraw"): ({A}, None),
     ("POST", "/api/v1/stock-ins"): (
         {K, A},
         {"lines": [{"product_id": "{product}", "quantity": 1, "unit_cost_fen": 100}]},
@@ -108,7 +119,7 @@ def api_routes(app) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(supermarket, keeper):
+def world(request, supermarket, keeper, admin):
     """One of everything the endpoints address, ids ready to put in URLs and bodies."""
     hh = factories.household(supermarket, points=500)
     card, payload = factories.card(hh)
@@ -122,6 +133,19 @@ def world(supermarket, keeper):
     )
     auth.issue_token(keeper.id, label="to revoke")
     token_id = db.session.scalar(sa.select(sa.func.max(ApiToken.id)))
+    # A pending proposal: the matrix's admin entered it for the withdraw route (the recorder's),
+    # another admin for the others (approve and reject are anyone's but the recorder's).
+    route = request.node.callspec.params.get("route") if hasattr(request.node, "callspec") else None
+    recorder = (
+        admin
+        if route and route[1].endswith("/withdraw")
+        else factories.user("admin-w", "admin", supermarket)
+    )
+    proposal = intake.propose(
+        supermarket.id,
+        intake.ProposalInput(hh.id, date(2024, 3, 1), amount=5, reason="好人好事"),
+        actor=recorder,
+    )
     return {
         "household_id": hh.id,
         "card_id": card.id,
@@ -131,6 +155,7 @@ def world(supermarket, keeper):
         "redemption_id": red.id,
         "user_id": keeper.id,
         "token_id": token_id,
+        "proposal_id": proposal.id,
     }
 
 

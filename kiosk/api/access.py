@@ -38,6 +38,10 @@ RULES_READERS = ADMIN_READERS
 PRINTER_READERS = READERS
 PRINTER_WRITERS = COUNTER
 PRINTER_ADMINS = ADMINS
+# Proposals (two signatures for every award): admins propose, approve, reject and withdraw;
+# supervisors read them; keepers neither.
+PROPOSAL_WRITERS = ADMINS
+PROPOSAL_READERS = ADMIN_READERS
 
 
 def me() -> User:

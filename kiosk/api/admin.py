@@ -13,11 +13,11 @@ from flask import jsonify, request
 from inventory.models import KIND_GOODS, KIND_SERVICE, Product
 from inventory.products import create_product, policy_for
 from inventory.stock import StockInLine, receive_stock
-from kiosk import auth, cards, households, points, printing
-from kiosk.api import access, bp, inputs, outputs
+from kiosk import auth, cards, households, intake, points, printing
+from kiosk.api import access, bp, inputs, outputs, proposals
 from kiosk.errors import NotFound
 from kiosk.extensions import db
-from kiosk.models import ApiToken, Household, PointEntry
+from kiosk.models import ApiToken, Household
 from kiosk.web.session import current_supermarket, require_roles
 
 logger = logging.getLogger(__name__)
@@ -155,26 +155,31 @@ def revoke_card(card_id: int):
 
 
 @bp.post("/households/<int:household_id>/points")
-@require_roles(*access.ADMINS)
+@require_roles(*access.PROPOSAL_WRITERS)
 def post_points(household_id: int):
-    """Award or deduct points; a retry with the same idempotency key returns the entry (200)."""
+    """Propose an award or deduction (202): it counts only when another admin approves it.
+
+    Kept for the clients written against the one-signature version of this route: the same body
+    now makes a pending proposal, exactly as POST /proposals does (the same key namespace, so a
+    retry returns the same proposal, 200); the ledger is not touched until a second admin
+    approves it at /proposals/<id>/approve or at the office's /intake."""
     body = inputs.json_body()
     kind = inputs.choice(body, "kind", ("award", "deduct"))
     amount = inputs.integer(body, "amount", minimum=1, maximum=points.MAX_ADJUSTMENT)
-    reason = inputs.string(body, "reason", max_len=200)
-    key = inputs.idempotency_key(body, required=False)
+    reason = inputs.string(body, "reason", max_len=intake.MAX_REASON)
+    key = proposals.stored_key(proposals.request_key(body))
     access.household(household_id)
-    # The service returns the earlier entry for a known key (or refuses a different one).
-    seen = (
-        key is not None
-        and db.session.scalar(sa.select(PointEntry.id).where(PointEntry.idempotency_key == key))
-        is not None
+    data = intake.ProposalInput(
+        household_id=household_id,
+        occurred_on=proposals.default_day(key),
+        amount=amount if kind == "award" else -amount,
+        reason=reason,
     )
-    service = points.award_points if kind == "award" else points.deduct_points
-    entry = service(household_id, amount, reason=reason, actor=access.me(), idempotency_key=key)
-    return jsonify(
-        {"entry": outputs.point_entry(entry), "account": outputs.account(entry.account)}
-    ), (200 if seen else 201)
+    row, created = intake.submit_proposal(
+        current_supermarket().id, data, actor=access.me(), idempotency_key=key
+    )
+    answer = proposals.result(row, message=proposals.PENDING_MESSAGE)
+    return jsonify(answer), 202 if created else 200
 
 
 @bp.get("/households/<int:household_id>/points")

@@ -62,6 +62,11 @@ FIELD_LABELS = {
     "on": "日期",
     "year": "年份",
     "date": "日期",
+    # Proposals (two signatures for every award).
+    "standard_item_id": "积分标准",
+    "occurred_on": "发生日期",
+    "evidence": "证明材料",
+    "status": "状态",
 }
 
 # An assessment period: a quarter ("2024Q1") or a month ("2024-03").

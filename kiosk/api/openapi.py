@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import jsonify
 
-from kiosk.api import bp
+from kiosk.api import bp, openapi_proposals
 
 # Stable error codes (kiosk.errors, plus the web layer's own). Never rename one.
 ERROR_CODES: dict[str, tuple[int, str]] = {
@@ -1175,6 +1175,9 @@ DOCUMENT: dict[str, Any] = {
         "schemas": SCHEMAS,
     },
 }
+
+# The proposals (two signatures for every award) are documented in their own module.
+openapi_proposals.merge(DOCUMENT)
 
 
 @bp.get("/openapi.json")
