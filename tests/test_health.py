@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from kiosk import create_app, health
 from kiosk.backup import write_status
 from kiosk.extensions import db
 from tests import factories
+from tests.browser_support import browser  # noqa: F401  (the fixture)
 from tests.conftest import TEST_CONFIG
 
 Usage = namedtuple("Usage", "total used free")
@@ -228,3 +230,49 @@ def test_read_backup_status_follows_the_backup_contract(app, instance):
     status = health.read_backup_status(str(instance))
     assert status["last_good_at"] == "2026-12-01T02:30:00+00:00"
     assert status["last_copy_path"] is None and status["last_error"] is None
+
+
+# --- what the keeper sees (Playwright, Debian's chromium) -------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "size", [(1280, 800), (1024, 600), (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
+def test_device_page_and_counter_warning_fit_the_screen(browser, tmp_path, size):  # noqa: F811
+    from tests.browser_support import LiveServer, assert_fits, browser_app, new_page, seeded, shoot
+
+    app = browser_app(tmp_path)
+    app.instance_path = str(tmp_path / "instance")
+    os.makedirs(app.instance_path)
+    with seeded(app):
+        sm = factories.supermarket()
+        factories.user("keeper1", "keeper", sm, pin="1234", display_name="王店长")
+    # A backup two days old, with a long path, never copied off the box.
+    write_status(
+        app.instance_path,
+        last_good_at=(datetime.now(UTC) - timedelta(hours=50)).isoformat(),
+        last_good_path=app.instance_path + "/backups/jifen-DT01-20261204T023012Z-nightly.jifenbak",
+        last_failed_at=datetime.now(UTC).isoformat(),
+        last_error="U盘已满：No space left on device",
+    )
+    with LiveServer(app) as server:
+        page = new_page(browser, size)
+        page.goto(server.url + "/login?mode=password")
+        page.fill("input[name=username]", "keeper1")
+        page.fill("input[name=password]", "secret123")
+        page.locator("form.password-form button[type=submit]").click()
+        page.wait_for_url(server.url + "/counter")
+        warning = page.locator("#device-warning")
+        assert warning.is_visible()
+        assert "备份已超过 50 小时" in warning.inner_text()
+        shoot(page, "counter-device-warning")
+        assert_fits(page)
+        warning.click()
+        page.wait_for_url(server.url + "/device")
+        for section in ("#backup-stale", "#backup-local-only", "#backup-failed", "#device-printer"):
+            assert page.locator(section).is_visible(), section
+        shoot(page, "device")
+        assert_fits(page)
+        assert not page.js_errors
+        page.context.close()

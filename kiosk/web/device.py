@@ -45,7 +45,8 @@ def page() -> str:
         "device/index.html",
         supermarket=current_supermarket(),
         user=user,
-        can_edit=False,
+        # Nothing to change here; the layout's 只读 mark is for supervisors, as on the printer page.
+        can_edit=user is not None and user.role in (ROLE_KEEPER, ROLE_ADMIN),
         health=state,
         checks=state["checks"],
         backup_good_at=_naive_utc(backup["last_good_at"]),
