@@ -40,6 +40,7 @@ import struct
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -637,7 +638,8 @@ def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict:
         manifest = None
         hashes: dict[str, str] = {}
         try:
-            with tarfile.open(fileobj=source, mode="r|gz") as tar:
+            gz = gzip.GzipFile(fileobj=source, mode="rb")
+            with tarfile.open(fileobj=gz, mode="r|") as tar:
                 for info in tar:
                     name = info.name
                     if not info.isfile() or name.startswith("/") or ".." in name.split("/"):
@@ -655,7 +657,9 @@ def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict:
                             digest.update(block)
                             out.write(block)
                     hashes[name] = digest.hexdigest()
-        except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeDecodeError) as exc:
+            while gz.read(CHUNK):  # to the end: the gzip checksum is verified there
+                pass
+        except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as exc:
             if isinstance(exc, OSError) and exc.errno == 28:
                 raise BackupFailed("磁盘空间不足，无法解开备份文件：请先腾出空间") from None
             raise BackupFailed(f"备份文件已损坏，无法读取：{exc}") from None
@@ -665,7 +669,7 @@ def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict:
     if set(expected) != set(hashes):
         missing = sorted(set(expected) - set(hashes))
         extra = sorted(set(hashes) - set(expected))
-        raise BackupFailed(f"备份文件不完整：缺少 {missing}，多出 {extra}")
+        raise BackupFailed(f"备份文件已损坏或不完整：缺少 {missing}，多出 {extra}")
     for name, digest in hashes.items():
         if expected[name] != digest:
             raise BackupFailed(f"备份文件已损坏：{name} 的校验值（sha256）与清单不符")
@@ -716,7 +720,6 @@ def run_backup(
     """Write, verify, copy and rotate one backup; the result (``ok`` False when it failed
     verification: it is then in ``failed/`` and the state says so)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    from kiosk.extensions import db
 
     directory = os.path.abspath(directory or default_backup_dir(app))
     passphrase = configured_passphrase(app)
@@ -744,7 +747,6 @@ def run_backup(
             raise BackupFailed(f"备份没有写成：{exc}") from None
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        db.session.remove()
         error = verify_backup(final, passphrase, base=app, written=manifest)
     except BackupFailed as exc:
         write_status(app.instance_path, last_failed_at=_now_iso(), last_error=exc.message)
