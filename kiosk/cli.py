@@ -78,6 +78,7 @@ def init_command(code: str, name: str, town: str, village: str) -> None:
     os.makedirs(current_app.instance_path, exist_ok=True)
     click.echo(f"实例目录：{current_app.instance_path}")
     click.echo(f"数据库：{_database_label()}")
+    _backup_before_upgrade()
     try:
         outcome = upgrade_database()
     except SchemaMismatch as exc:
@@ -97,6 +98,25 @@ def init_command(code: str, name: str, town: str, village: str) -> None:
     else:
         click.echo(f"超市：{supermarket.code} {supermarket.name}（已存在）")
     click.echo("下一步：jifen demo 载入演示村，或 jifen user add 添加管理员，然后 jifen serve")
+
+
+def _backup_before_upgrade() -> None:
+    """An existing database with migrations to run is backed up first (kiosk.backup)."""
+    from kiosk.backup import BackupFailed, run_backup
+    from kiosk.schema import VERSION_TABLE, current_revision, head_revision, table_names
+
+    if VERSION_TABLE not in table_names() or current_revision() in (None, head_revision()):
+        return
+    click.echo(f"数据库结构需要从 {current_revision()} 升级到 {head_revision()}，先做一次备份……")
+    try:
+        result = run_backup(reason="upgrade")
+    except BackupFailed as exc:
+        raise click.ClickException(f"升级前的备份失败，没有升级：{exc.message}") from None
+    if not result.ok:
+        raise click.ClickException(
+            f"升级前的备份检验没有通过，没有升级：{result.error}（备份另放在 {result.path}）"
+        )
+    click.echo(f"升级前的备份：{result.path}")
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -486,6 +506,10 @@ def check_command() -> None:
 
 def register(app: Flask) -> None:
     """Add jifen's commands to the app's CLI (``jifen ...`` and ``flask --app kiosk ...``)."""
+    from kiosk.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     for command in (
         init_command,
         demo_command,
