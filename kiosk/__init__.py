@@ -33,6 +33,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = os.environ.get("JIFEN_INSTANCE") or app.instance_path
     app.instance_path = instance_path
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(instance_path)
+    # Before anything imports python-escpos: its capability cache goes under the instance.
+    from hardware.escpos_cache import pin_capability_cache
+
+    pin_capability_cache(os.path.join(instance_path, "cache", "escpos"))
     if test_config is None:
         os.makedirs(instance_path, exist_ok=True)
         # Generated secrets first, so that the village's own jifen.cfg and then the

@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -219,9 +220,7 @@ def verify_units(root: Path, units: list[str]) -> subprocess.CompletedProcess:
     """
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is missing: apt install systemd (./run test installs it)"
-    shutil.copytree(
-        "/usr/lib/systemd/system", at(root, "/usr/lib/systemd/system"), symlinks=True
-    )
+    shutil.copytree("/usr/lib/systemd/system", at(root, "/usr/lib/systemd/system"), symlinks=True)
     for unit in units:
         for line in at(root, unit).read_text().splitlines():
             if re.match(r"Exec\w*=", line):
@@ -359,3 +358,31 @@ def test_wait_for_returns_once_the_server_answers_even_503():
         server.server_close()
     assert not inst.wait_for(f"http://127.0.0.1:{_free_port()}/healthz", timeout=0.3, interval=0.1)
     assert inst.main(["wait", f"http://127.0.0.1:{_free_port()}/", "0.2"]) == 1
+
+
+# --- nothing left behind ---------------------------------------------------------------------
+
+
+def test_starting_jifen_twice_leaves_no_folder_in_tmp(tmp_path):
+    """python-escpos's capability cache lives under the instance, not in a new /tmp folder."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    instance = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
+    env.update(
+        TMPDIR=str(tmpdir),
+        JIFEN_INSTANCE=str(instance),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'jifen.sqlite3'}",
+    )
+    # The app as `jifen serve` makes it, then what a receipt needs from python-escpos.
+    script = (
+        "from kiosk import create_app; create_app(); "
+        "from hardware.printers import printer_profile; printer_profile(80)"
+    )
+    jifen = os.path.join(os.path.dirname(sys.executable), "jifen")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+        subprocess.run([jifen, "check"], env=env, capture_output=True, timeout=120)
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+    cache = instance / "cache" / "escpos"
+    assert [p.name for p in cache.iterdir() if p.name.endswith(".capabilities.pickle")]
