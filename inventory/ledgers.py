@@ -24,7 +24,7 @@ from inventory.models import (
     StockIn,
     StockMovement,
 )
-from kiosk import export
+from kiosk import export, parsing
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
@@ -90,7 +90,7 @@ def make_filters(
         if value in (None, ""):
             return None
         try:
-            return int(value)
+            return parsing.db_id(value)
         except (TypeError, ValueError):
             raise ValidationFailed(f"{label}不正确") from None
 

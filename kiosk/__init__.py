@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Chinese in JSON as UTF-8, readable in logs and by people reading the API's answers.
     app.json.ensure_ascii = False
+    register_request_guards(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -74,6 +75,13 @@ def _load_or_create_secrets(app: Flask) -> None:
             f.write(f"SECRET_KEY = {secrets.token_hex(32)!r}\n")
             f.write(f"JIFEN_CARD_SECRET = {secrets.token_hex(32)!r}\n")
     app.config.from_pyfile(path)
+
+
+def register_request_guards(app: Flask) -> None:
+    """Bounded ids, body sizes, JSON depth and no control characters, before any view runs."""
+    from kiosk.web.guards import install
+
+    install(app)
 
 
 def register_extensions(app: Flask) -> None:

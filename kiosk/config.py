@@ -35,6 +35,11 @@ class DefaultConfig:
     JIFEN_SELF_SCAN_MAX_FAILURES = 10
     JIFEN_SELF_SCAN_WINDOW_MINUTES = 10
     JIFEN_SELF_SCAN_LOCK_MINUTES = 5
+    # Request limits (kiosk.web.guards): the largest body anything may send (a 20 MB import
+    # and its form), the default for JSON and forms, and how deep a JSON body may nest.
+    MAX_CONTENT_LENGTH = 21 * 1024 * 1024
+    JIFEN_MAX_BODY_BYTES = 1024 * 1024
+    JIFEN_MAX_JSON_DEPTH = 32
 
 
 def database_url_from_env(instance_path: str) -> str:

@@ -206,3 +206,11 @@ class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     status = 429
     message = "失败次数过多，请稍后再试"
+
+
+class TooLarge(DomainError):
+    """A file or request beyond its limit (bytes, or an image's pixels before decoding)."""
+
+    code = "too_large"
+    status = 413
+    message = "文件或请求内容太大"

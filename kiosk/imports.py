@@ -37,7 +37,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kiosk import assessments, audit, households, intake, standards, standing
+from kiosk import assessments, audit, households, intake, parsing, standards, standing
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     DomainError,
@@ -299,21 +299,22 @@ def parse_date(value: Any) -> date:
     return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
+_FULL_WIDTH_NUMBER = str.maketrans("０１２３４５６７８９＋－．　", "0123456789+-. ")
+
+
 def parse_int(value: Any) -> int:
-    """ "+4", "-2", 4.0, "４" → an int; anything else raises ValueError."""
+    """ "+4", "-2", 4.0, "４" (full-width, as a Chinese keyboard types it) → an int within the
+    database's range; anything else ("²", "1e3", 2**40) raises ValueError."""
     if isinstance(value, bool):
         raise ValueError(value)
-    if isinstance(value, int):
-        return value
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError(value)
-        return int(value)
-    s = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
-    s = s.removesuffix("分")
-    if re.fullmatch(r"[+-]?\d+(\.0+)?", s):
-        return int(float(s))
-    raise ValueError(s)
+        value = int(value)
+    if isinstance(value, int):
+        return parsing.parse_int(value)
+    s = str(value).translate(_FULL_WIDTH_NUMBER).replace(" ", "").removesuffix("分")
+    return parsing.parse_int(re.sub(r"\.0+$", "", s))
 
 
 # --- checking rows ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from flask import current_app
 
 from hardware import printers
-from kiosk import audit
+from kiosk import audit, parsing
 from kiosk.database import write_transaction
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
@@ -122,8 +122,8 @@ def _int(value: Any, field: str, minimum: int, maximum: int) -> int:
     """A whole number in range, given as a number or as decimal digits."""
     if isinstance(value, bool):
         raise _invalid(field, "必须是整数")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = parsing.optional_int(value, signed=False)
     if not isinstance(value, int):
         raise _invalid(field, "必须是整数")
     if not minimum <= value <= maximum:
@@ -209,8 +209,8 @@ def validate(settings: Any) -> dict[str, Any]:
         out["name"] = name
 
     paper = settings.get("paper_mm", 80)
-    if isinstance(paper, str) and paper.strip().isdigit():
-        paper = int(paper.strip())
+    if isinstance(paper, str):
+        paper = parsing.optional_int(paper, signed=False)
     if isinstance(paper, bool) or paper not in printers.PAPER_MM:
         raise _invalid("paper_mm", "只能是58或80毫米")
     out["paper_mm"] = paper

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import request
 
+from kiosk import parsing
 from kiosk.errors import ValidationFailed
 
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
@@ -69,6 +70,10 @@ FIELD_LABELS = {
     "status": "状态",
 }
 
+# Text fields that may hold several lines (tab and line breaks allowed); every other text field
+# is one line. No text field may hold other control characters (NUL, ESC, ...).
+MULTILINE_FIELDS = frozenset({"note", "reason", "toml"})
+
 # An assessment period: a quarter ("2024Q1") or a month ("2024-03").
 PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4])|-(0[1-9]|1[0-2]))$")
 
@@ -112,6 +117,9 @@ def string(
         raise invalid(name, "不能为空")
     if len(value) > max_len:
         raise invalid(name, f"不能超过{max_len}个字")
+    bad = parsing.bad_character(value, multiline=field in MULTILINE_FIELDS)
+    if bad is not None:
+        raise invalid(name, f"含有不允许的控制字符（{parsing.describe_character(bad)}）")
     return value
 
 
@@ -133,7 +141,11 @@ def integer(
     default: int | None = None,
     path: str | None = None,
 ) -> int | None:
-    """A whole-number field (JSON true/false and 1.5 are refused)."""
+    """A whole-number field (JSON true/false and 1.5 are refused), within the given bounds and
+    always within the database's integer column (±2³¹): a larger id is refused here, not by
+    PostgreSQL."""
+    minimum = parsing.DB_INT_MIN if minimum is None else max(minimum, parsing.DB_INT_MIN)
+    maximum = parsing.DB_INT_MAX if maximum is None else min(maximum, parsing.DB_INT_MAX)
     name = path or field
     value = body.get(field, _MISSING)
     if value is _MISSING or value is None:
@@ -142,9 +154,9 @@ def integer(
         return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(name, "必须是整数")
-    if minimum is not None and value < minimum:
+    if value < minimum:
         raise invalid(name, "必须是正整数" if minimum == 1 else f"不能小于{minimum}")
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise invalid(name, f"不能大于{maximum}")
     return value
 
@@ -229,12 +241,9 @@ def query_int(name: str, *, default: int, minimum: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        return parsing.parse_int(raw, minimum=minimum, maximum=maximum)
     except ValueError:
-        raise invalid(name, "必须是整数") from None
-    if not minimum <= value <= maximum:
-        raise invalid(name, f"应在{minimum}到{maximum}之间")
-    return value
+        raise invalid(name, f"应为{minimum}到{maximum}之间的整数") from None
 
 
 def period(body: dict[str, Any], field: str = "period") -> str:

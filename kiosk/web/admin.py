@@ -18,7 +18,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
 from hardware import printers
-from kiosk import assessments, policies, presets, printer_settings, printing, rules, vetoes
+from kiosk import assessments, parsing, policies, presets, printer_settings, printing, rules, vetoes
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Household, Redemption
@@ -255,9 +255,7 @@ def vetoes_page() -> str:
     policy = policies.policy_for(supermarket)
     today = local_now().date()
     year = today.year
-    raw = request.args.get("year") or ""
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
-        year = int(raw)
+    year = parsing.optional_int(request.args.get("year"), minimum=2000, maximum=2100) or year
     homes = _households()
     members = {
         h.id: [{"id": m.id, "name": m.name, "relation": m.relation} for m in h.members if m.active]

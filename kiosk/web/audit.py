@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
-from kiosk import audit, printing
+from kiosk import audit, parsing, printing
 from kiosk.auth import list_users
 from kiosk.errors import DomainError
 from kiosk.export import Sheet, workbook_bytes
@@ -314,15 +314,14 @@ def _filters() -> tuple[audit.LogFilter, dict[str, Any], list[str]]:
     subject_id = None
     raw_subject = (request.args.get("subject_id") or "").strip()
     if raw_subject:
-        if raw_subject.isdigit():
-            subject_id = int(raw_subject)
-        else:
+        subject_id = parsing.optional_int(raw_subject, minimum=0, signed=False)
+        if subject_id is None:
             errors.append(gettext("对象编号应为数字"))
     f = audit.LogFilter(
         supermarket_id=supermarket.id,
         start=day_start_utc(day_from) if day_from else None,
         end=day_start_utc(day_to + timedelta(days=1)) if day_to else None,
-        actor_id=request.args.get("actor", type=int),
+        actor_id=request.args.get("actor", type=parsing.db_id),
         action=(request.args.get("action") or "").strip()[:50],
         subject_type=(request.args.get("subject") or "").strip()[:50],
         subject_id=subject_id,
@@ -354,13 +353,15 @@ def index_page() -> str:
     supermarket = current_supermarket()
     user = current_user()
     f, query, errors = _filters()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = request.args.get(
+        "page", 1, type=lambda raw: parsing.parse_int(raw, minimum=1, maximum=100_000)
+    )
     events, total = audit.search_log(f, page=page, per_page=PER_PAGE)
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     actions, kinds = audit.known_values(supermarket.id)
     head_seq, head_hash = audit.chain_head(supermarket.id)
     paper = None
-    paper_seq = request.args.get("paper_seq", type=int)
+    paper_seq = request.args.get("paper_seq", type=parsing.count)
     paper_hash = (request.args.get("paper_hash") or "").strip()
     if paper_seq is not None or paper_hash:
         if paper_seq is None or len(paper_hash) < 8:

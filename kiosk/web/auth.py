@@ -11,6 +11,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from kiosk import auth as auth_service
+from kiosk import parsing
 from kiosk.errors import AccountLocked, LoginFailed
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, User
 from kiosk.web.session import (
@@ -79,7 +80,7 @@ def login() -> tuple[str, int] | Response:
     if user is not None and request.args.get("switch") is None:
         return redirect(_landing(user, request.args.get("next")))
     mode = request.args.get("mode")
-    keeper_id = request.args.get("keeper", type=int)
+    keeper_id = request.args.get("keeper", type=parsing.db_id)
     error = gettext("登录已超时，请重新登录") if session_expired_notice() else None
     return _render(
         mode=mode if mode in ("pin", "password") else None, keeper_id=keeper_id, error=error
@@ -89,7 +90,7 @@ def login() -> tuple[str, int] | Response:
 @bp.post("/login/pin")
 def login_pin() -> tuple[str, int] | Response:
     """Check a keeper's PIN typed on the keypad."""
-    keeper_id = request.form.get("keeper_id", type=int)
+    keeper_id = request.form.get("keeper_id", type=parsing.db_id)
     pin = request.form.get("pin", "").strip()
     if keeper_id is None:
         return _render(error=gettext("请先点选您的名字"), status=400, mode="pin")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from kiosk.errors import DomainError
 
@@ -19,8 +20,27 @@ _HTTP_MESSAGES = {
 }
 
 
+# Headers an HTTP error keeps on its own answer (405 says which methods the URL allows).
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _size(n: int) -> str:
+    """A byte limit as people say it: 1 MB, 64 KB."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.0f} MB"
+    return f"{max(1, n // 1024)} KB"
+
+
+def too_large_message() -> str:
+    """What a 413 says: that the file or request is too large, and the limit."""
+    limit = request.max_content_length
+    if limit is None:
+        return gettext("文件或请求内容太大")
+    return gettext("文件或请求内容太大：最大 %(size)s", size=_size(limit))
 
 
 def register(app: Flask) -> None:
@@ -42,9 +62,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code, message = _HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or ""))
+        if isinstance(exc, RequestEntityTooLarge):
+            message = too_large_message()
+        headers = [(k, v) for k, v in exc.get_headers() if k in _KEPT_HEADERS]
         if _wants_json():
-            return jsonify({"error": {"code": code, "message": message}}), exc.code
-        return render_template("error.html", code=code, message=message), exc.code
+            return jsonify({"error": {"code": code, "message": message}}), exc.code, headers
+        return render_template("error.html", code=code, message=message), exc.code, headers
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

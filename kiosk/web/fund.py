@@ -31,7 +31,7 @@ from inventory.models import (
     Donation,
     Product,
 )
-from kiosk import printing
+from kiosk import parsing, printing
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.export import yuan as yuan_cell
@@ -432,15 +432,17 @@ def _parse_lines(typed: list[dict[str, str]]) -> list[GoodsLine]:
         pid, qty, value = row["product_id"], row["quantity"], row["unit_value"]
         if not (pid or qty or value):
             continue
-        if not pid.isdigit():
+        product_id = parsing.optional_int(pid, minimum=1, signed=False)
+        quantity = parsing.optional_int(qty, minimum=1, signed=False)
+        if product_id is None:
             raise ValidationFailed(gettext("第%(n)s行：请选择物品", n=i))
-        if not qty.isdigit() or int(qty) <= 0:
+        if quantity is None:
             raise ValidationFailed(gettext("第%(n)s行：数量应为正整数", n=i))
         try:
             fen = donations.fen_from_yuan(value, gettext("评估单价"))
         except ValidationFailed as exc:
             raise ValidationFailed(gettext("第%(n)s行：", n=i) + exc.message) from exc
-        parsed.append(GoodsLine(int(pid), int(qty), fen))
+        parsed.append(GoodsLine(product_id, quantity, fen))
     return parsed
 
 
@@ -460,7 +462,7 @@ def create_donation() -> Response | tuple[str, int]:
     typed = _typed_rows(request.form) if kind == DONATION_GOODS else []
     try:
         on = _parse_day(form.get("donated_on", ""))
-        donor_id = int(form["donor_id"]) if (form.get("donor_id") or "").isdigit() else 0
+        donor_id = parsing.optional_int(form.get("donor_id"), minimum=1, signed=False) or 0
         if kind == DONATION_CASH:
             donation = donations.record_cash_donation(
                 sm.id,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from kiosk import imports, intake, standards
+from kiosk import imports, intake, parsing, standards
 from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
@@ -150,7 +150,7 @@ def propose():
         household_id, member_id = _household_and_member(
             supermarket.id, form.get("number", ""), form.get("member", "")
         )
-        item_id = int(form["item"]) if form.get("item", "").isdigit() else None
+        item_id = parsing.optional_int(form.get("item"), minimum=1, signed=False)
         amount = None
         if form.get("amount"):
             try:
@@ -378,7 +378,7 @@ def update_standard(item_id: int):
             points=_points_field(form.get("points", "")),
             category=form.get("category", ""),
             active=form.get("active") == "1",
-            sort_order=int(order) if order.isdigit() else None,
+            sort_order=parsing.optional_int(order, minimum=0, signed=False),
             actor=current_user(),
             supermarket_id=current_supermarket().id,
         )
@@ -490,7 +490,7 @@ def batch_page(batch_id: int):
     shown = [r for r in rows if r["errors"]] if only_errors else rows
     pages = max(1, (len(shown) + PREVIEW_PAGE_ROWS - 1) // PREVIEW_PAGE_ROWS)
     page = request.args.get("page", "1")
-    page = min(max(int(page) if page.isdigit() else 1, 1), pages)
+    page = min(parsing.optional_int(page, minimum=1) or 1, pages)
     start = (page - 1) * PREVIEW_PAGE_ROWS
     error_rows = sum(1 for r in rows if r["errors"])
     problems = preview.get("problems", [])

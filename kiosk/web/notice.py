@@ -19,7 +19,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from kiosk import export, notice, objections, rules, standing
+from kiosk import export, notice, objections, parsing, rules, standing
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
@@ -417,10 +417,7 @@ def screen_page():
     """The village hall's TV: the newest published notice, no login (what the board shows)."""
     sm = current_supermarket()
     n = notice.latest_published(sm.id)
-    try:
-        seconds = int(request.args.get("seconds", SCREEN_SECONDS))
-    except ValueError:
-        seconds = SCREEN_SECONDS
+    seconds = request.args.get("seconds", SCREEN_SECONDS, type=parsing.count)
     seconds = min(max(seconds, SCREEN_SECONDS_RANGE[0]), SCREEN_SECONDS_RANGE[1])
     view = _view(n) if n is not None else {}
     rows = n.content["rows"] if n is not None else []
@@ -467,7 +464,7 @@ def objection_new(notice_id: int):
     n = _notice(notice_id)
     if n.status != NOTICE_PUBLISHED:
         raise ValidationFailed(gettext("只能对正在公示的版本提出异议（草稿或已被取代的版本不行）"))
-    household_id = request.args.get("household", type=int)
+    household_id = request.args.get("household", type=parsing.db_id)
     if household_id is None:
         abort(404)
     return _objection_form(n, household_id, {})
@@ -477,12 +474,12 @@ def objection_new(notice_id: int):
 @require_roles(*WRITERS, page=True)
 def objection_create(notice_id: int):
     n = _notice(notice_id)
-    household_id = request.form.get("household_id", type=int)
+    household_id = request.form.get("household_id", type=parsing.db_id)
     if household_id is None:
         abort(404)
     form = request.form.to_dict()
     try:
-        member_id = request.form.get("member_id", type=int)
+        member_id = request.form.get("member_id", type=parsing.db_id)
         member = db.session.get(Member, member_id) if member_id is not None else None
         if member is None or member.household_id != household_id:
             raise ValidationFailed(gettext("请选择提出异议的家庭成员"))
@@ -545,7 +542,7 @@ def objection_resolve(objection_id: int):
         correction = None
         if raw:
             try:
-                correction = int(raw)
+                correction = parsing.parse_int(raw)
             except ValueError:
                 raise ValidationFailed(gettext("更正积分必须是整数，例如 8 或 -5")) from None
         objections.resolve_objection(

@@ -30,8 +30,10 @@ from werkzeug.wrappers import Response
 
 from hardware import decoders
 from hardware.camera import Camera, Deduper, ScanBus, ScanEvent, ScanWorker
-from kiosk.errors import NotFound
+from kiosk import parsing
+from kiosk.errors import NotFound, TooLarge
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
+from kiosk.web.guards import body_limit
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
 if TYPE_CHECKING:
@@ -45,6 +47,11 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("scanner", __name__, url_prefix="/scanner")
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+# A frame's request: the frame and a multipart envelope around it.
+MAX_FRAME_REQUEST_BYTES = MAX_FRAME_BYTES + 64 * 1024
+# Pixels a posted frame may declare, checked in its header before decoding (a 279 kB PNG can
+# declare 16000×16000, 256 MB decoded); 4096×4096 is more than any camera sends.
+MAX_FRAME_PIXELS = 4096 * 4096
 MAX_DECODE_SIDE = 960  # tablets send up to 1280×720; decoding at this size is plenty
 
 # One camera per source per process, whatever number of apps the process makes.
@@ -145,11 +152,21 @@ def _bad_image(message: str = "图片无法识别：请上传清晰的JPEG照片
 
 def read_frame() -> np.ndarray | None:
     """The camera frame posted with this request (a file field ``frame`` or the raw body) as
-    greyscale, scaled down to MAX_DECODE_SIDE; None when it is missing, too big or no image."""
+    greyscale, scaled down to MAX_DECODE_SIDE; None when it is missing or no image.
+
+    A frame over MAX_FRAME_BYTES or MAX_FRAME_PIXELS raises TooLarge (413) before decoding.
+    """
     upload = request.files.get("frame")
     data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
-    if not data or len(data) > MAX_FRAME_BYTES:
+    if len(data) > MAX_FRAME_BYTES:
+        raise TooLarge(f"图片太大：最大 {MAX_FRAME_BYTES // (1024 * 1024)} MB")
+    if not data:
         return None
+    pixels = parsing.image_pixels(data)
+    if pixels is None:
+        return None
+    if pixels > MAX_FRAME_PIXELS:
+        raise TooLarge("图片太大：最多 4096×4096 像素")
     import cv2
     import numpy as np
 
@@ -165,6 +182,7 @@ def read_frame() -> np.ndarray | None:
 
 
 @bp.post("/frame")
+@body_limit(MAX_FRAME_REQUEST_BYTES)
 @require_roles(ROLE_KEEPER, ROLE_ADMIN)
 def frame() -> Any:
     """Decode one posted camera frame; publish the codes not seen within the dedup window."""

@@ -19,6 +19,7 @@ from inventory import adjustments, fund, ledgers
 from inventory import stock as stock_service
 from inventory.models import ADJ_PENDING, ADJUST_REASONS, PAID_FROM_FUND, FundEntry
 from inventory.products import catalogue, categories, policy_for
+from kiosk import parsing
 from kiosk.errors import DomainError, FundInsufficient, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import yuan
@@ -154,16 +155,19 @@ def _parse_lines(
         return [], raw, gettext("入库单的内容不完整，请重新填写")
     lines = []
     for n, row in enumerate(raw, start=1):
-        pid, qty = row["product_id"].strip(), row["quantity"].strip()
-        if not pid.isdigit():
+        pid = parsing.optional_int(row["product_id"], minimum=1, signed=False)
+        qty = parsing.optional_int(
+            row["quantity"], minimum=1, maximum=stock_service.MAX_QUANTITY, signed=False
+        )
+        if pid is None:
             return [], raw, gettext("第%(n)s行：没有选择商品", n=n)
-        if not qty.isdigit() or not 0 < int(qty) <= stock_service.MAX_QUANTITY:
+        if qty is None:
             return [], raw, gettext("第%(n)s行：数量必须是正整数", n=n)
         try:
             cost = stock_service.parse_yuan(row["unit_cost"])
         except ValidationFailed as exc:
             return [], raw, gettext("第%(n)s行：%(message)s", n=n, message=exc.message)
-        lines.append(stock_service.StockInLine(int(pid), int(qty), cost))
+        lines.append(stock_service.StockInLine(pid, qty, cost))
     return lines, raw, None
 
 
@@ -339,15 +343,17 @@ def adjustment_request():
         "reason": request.form.get("reason", ""),
         "note": request.form.get("note", "").strip(),
     }
-    if not form["product_id"].isdigit():
+    product_id = parsing.optional_int(form["product_id"], minimum=1, signed=False)
+    quantity = parsing.optional_int(form["quantity"], minimum=0, signed=False)
+    if product_id is None:
         return _adjustments_page(status=422, error=gettext("请选择要报损的商品"), form=form)
-    if not form["quantity"].isdigit():
+    if quantity is None:
         return _adjustments_page(status=422, error=gettext("报损数量必须是正整数"), form=form)
     try:
         adjustments.request_adjustment(
             current_supermarket().id,
-            int(form["product_id"]),
-            int(form["quantity"]),
+            product_id,
+            quantity,
             form["reason"],
             note=form["note"],
             actor=current_user(),
@@ -418,8 +424,7 @@ def ledgers_page():
             "points": sum(r.points for r in rows),
         }
     pages = max(1, -(-len(rows) // PAGE_SIZE))
-    page = request.args.get("page", "1")
-    page = min(max(int(page), 1), pages) if page.isdigit() else 1
+    page = min(parsing.optional_int(request.args.get("page"), minimum=1) or 1, pages)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     query = {
         "book": book,

@@ -35,6 +35,7 @@ from inventory.models import (
     COUNT_EVENT_KINDS,
     COUNT_SUBMITTED,
 )
+from kiosk import parsing
 from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes, yuan
 from kiosk.extensions import db
@@ -42,7 +43,8 @@ from kiosk.formatting import local_time
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
 from kiosk.timeutil import utcnow
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.scanner import hub, read_frame
+from kiosk.web.guards import body_limit
+from kiosk.web.scanner import MAX_FRAME_REQUEST_BYTES, hub, read_frame
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("stocktake", __name__, url_prefix="/stocktake")
@@ -122,8 +124,9 @@ def start() -> Any:
     note = request.form.get("note", "")
     chosen: list[int] = []
     for raw in request.form.getlist("category"):
-        if raw.isdigit():
-            chosen.append(int(raw))
+        category_id = parsing.optional_int(raw, minimum=1, signed=False)
+        if category_id is not None:
+            chosen.append(category_id)
     if scope == "categories" and not chosen:
         return _start_form(gettext("请至少选择一个分类，或选择盘点全部商品"), chosen, note)
     try:
@@ -186,12 +189,10 @@ def _int(value: Any, default: int | None = None) -> int | None:
         return default
     if isinstance(value, bool):
         raise ValidationFailed(gettext("数量必须是整数"))
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    raise ValidationFailed(gettext("数量必须是整数"))
+    try:
+        return parsing.parse_int(value if isinstance(value, int) else str(value))
+    except ValueError:
+        raise ValidationFailed(gettext("数量必须是整数")) from None
 
 
 @bp.post("/<int:stocktake_id>/scan")
@@ -246,6 +247,7 @@ def scan(stocktake_id: int) -> Any:
 
 
 @bp.post("/<int:stocktake_id>/frame")
+@body_limit(MAX_FRAME_REQUEST_BYTES)
 @require_roles(*COUNTERS)
 def frame(stocktake_id: int) -> Any:
     """Decode one phone camera frame and return the codes; the page counts each new one.
