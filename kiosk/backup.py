@@ -40,6 +40,7 @@ import struct
 import subprocess
 import tarfile
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -690,6 +691,7 @@ class BackupResult:
     deleted: list[str] = field(default_factory=list)
     error: str | None = None
     copy_errors: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def default_backup_dir(app: Flask | None = None) -> str:
@@ -735,7 +737,9 @@ def run_backup(
     work = tempfile.mkdtemp(prefix=".tmp-backup-", dir=directory)
     try:
         try:
+            started = time.perf_counter()
             manifest, parts = _snapshot(app, url, kind, work, moment, reason)
+            packing = time.perf_counter()
             partial = os.path.join(work, name)
             _write_archive(partial, parts, manifest, passphrase)
             os.replace(partial, final)
@@ -747,6 +751,7 @@ def run_backup(
             raise BackupFailed(f"备份没有写成：{exc}") from None
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        verifying = time.perf_counter()
         error = verify_backup(final, passphrase, base=app, written=manifest)
     except BackupFailed as exc:
         write_status(app.instance_path, last_failed_at=_now_iso(), last_error=exc.message)
@@ -765,6 +770,12 @@ def run_backup(
         logger.error("backup %s failed verification: %s", aside, error)
         return BackupResult(aside, False, manifest, error=error)
     result = BackupResult(final, True, manifest)
+    result.seconds = {
+        **manifest["seconds"],
+        "archive": round(verifying - packing, 3),
+        "verify": round(time.perf_counter() - verifying, 3),
+        "total": round(time.perf_counter() - started, 3),
+    }
     for folder in copy_folders(app):
         try:
             copy = os.path.join(folder, name)
@@ -791,6 +802,7 @@ def _snapshot(
     app: Flask, url: sa.URL, kind: str, work: str, moment: datetime, reason: str
 ) -> tuple[dict, dict[str, str]]:
     """The database snapshot and the instance files in ``work``; the manifest and parts."""
+    started = time.perf_counter()
     if kind == "sqlite":
         if not url.database or not os.path.isfile(url.database):
             raise BackupFailed(f"找不到数据库文件 {url.database}：请先运行 jifen init")
@@ -799,6 +811,7 @@ def _snapshot(
             sqlite_snapshot(url.database, snapshot)
         except sqlite3.Error as exc:
             raise BackupFailed(f"读取数据库失败：{exc}") from None
+        snapshot_seconds = time.perf_counter() - started
         if _revision_of_sqlite(snapshot) == _head(app):
             checked = inspect_database(
                 sa.make_url(f"sqlite:///{snapshot}"), scratch=False, base=app
@@ -809,6 +822,7 @@ def _snapshot(
     else:
         snapshot = os.path.join(work, "jifen.dump")
         pg_dump(url, snapshot)
+        snapshot_seconds = time.perf_counter() - started
         checked = _inspect_pg_dump(app, url, snapshot)
         member = PG_MEMBER
     parts = {member: snapshot, **instance_parts(app)}
@@ -830,6 +844,12 @@ def _snapshot(
             "at_revision": checked.checked_at_revision,
         },
         "parts": {name: _sha256(path) for name, path in parts.items()},
+        # How long the database was read (what the kiosks share the database with) and
+        # how long the snapshot's facts and checks took.
+        "seconds": {
+            "snapshot": round(snapshot_seconds, 3),
+            "checks": round(time.perf_counter() - started - snapshot_seconds, 3),
+        },
     }
     return manifest, parts
 
@@ -1002,6 +1022,7 @@ class RestoreResult:
     files: list[str]
     revision_before: str | None
     revision_after: str | None
+    problems: list[str] = field(default_factory=list)
 
 
 def newer_data(current: dict[str, str | None], current_counts: dict[str, int], manifest: dict):
@@ -1104,6 +1125,7 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
             files,
             found.revision,
             found.checked_at_revision,
+            ([found.integrity] if found.integrity != "ok" else []) + found.problems,
         )
     except OSError as exc:
         if exc.errno == 28:
@@ -1241,7 +1263,13 @@ def backup_command(directory: str | None, keep_daily: int, keep_weekly: int, kee
         click.echo(f"已另存一份到 {copy}", err=True)
     for old in result.deleted:
         click.echo(f"按保留规则删除了旧备份 {old}", err=True)
-    click.echo(f"备份已写好并检验通过（{_counts_line(result.manifest['counts'])}）：", err=True)
+    t = result.seconds
+    click.echo(
+        f"备份已写好并检验通过（{_counts_line(result.manifest['counts'])}；用时 {t['total']:.1f} 秒："
+        f"读数据库 {t['snapshot']:.1f}、检查 {t['checks']:.1f}、打包 {t['archive']:.1f}、"
+        f"检验 {t['verify']:.1f}）：",
+        err=True,
+    )
     click.echo(result.path)
 
 
@@ -1272,4 +1300,10 @@ def restore_command(path: str, force: bool) -> None:
     for target in result.files:
         click.echo(f"已恢复 {target}")
     click.echo(f"被替换的数据库和文件另存在 {result.replaced_dir}（不会自动删除）")
-    click.echo("账目检查通过。请重新启动 jifen 服务（sudo systemctl restart jifen）。")
+    if result.problems:
+        for problem in result.problems:
+            click.echo(problem, err=True)
+        click.echo(f"注意：账目检查发现 {len(result.problems)} 处问题（用了 --force）", err=True)
+    else:
+        click.echo("账目检查通过。")
+    click.echo("请重新启动 jifen 服务（sudo systemctl restart jifen）。")
