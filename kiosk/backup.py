@@ -356,6 +356,12 @@ def sqlite_snapshot(source: str, target: str) -> None:
         src.close()
 
 
+def _sqlite_message(what: str, exc: sqlite3.Error) -> str:
+    if "disk is full" in str(exc) or "disk I/O" in str(exc):
+        return f"{what}：磁盘空间不足或磁盘出错（{exc}），请先腾出空间或检查磁盘"
+    return f"{what}：{exc}"
+
+
 def _libpq(url: sa.URL) -> tuple[str, dict[str, str]]:
     """A libpq connection string without the password, and the environment carrying it."""
     env = dict(os.environ)
@@ -544,7 +550,12 @@ def inspect_database(url: sa.URL, *, scratch: bool, base: Flask | None = None) -
         if revision != head:
             if not scratch:
                 raise RuntimeError("an old-revision database is checked on a scratch copy only")
-            upgrade_database()
+            try:
+                upgrade_database()
+            except Exception as exc:  # noqa: BLE001 - any failure of a migration is the finding
+                logger.exception("upgrading a copy from %s failed", revision)
+                failure = f"数据库结构从 {revision} 升级到 {head} 失败：{exc.__class__.__name__}"
+                return Inspection(revision, counts, latest, integrity, [failure], head)
         problems = [str(p) for p in run_checks()]
         return Inspection(revision, counts, latest, integrity, problems, head)
 
@@ -810,7 +821,7 @@ def _snapshot(
         try:
             sqlite_snapshot(url.database, snapshot)
         except sqlite3.Error as exc:
-            raise BackupFailed(f"读取数据库失败：{exc}") from None
+            raise BackupFailed(_sqlite_message("读取数据库失败", exc)) from None
         snapshot_seconds = time.perf_counter() - started
         if _revision_of_sqlite(snapshot) == _head(app):
             checked = inspect_database(
@@ -1098,6 +1109,10 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
         # 3. keep aside what is replaced (never deleted)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         replaced_dir = os.path.join(app.instance_path, f"replaced-{stamp}")
+        n = 1
+        while os.path.exists(replaced_dir):
+            n += 1
+            replaced_dir = os.path.join(app.instance_path, f"replaced-{stamp}-{n}")
         os.makedirs(replaced_dir)
         replaced_database = None
         db.engine.dispose()
@@ -1108,8 +1123,7 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
         elif has_tables:
             replaced_database = os.path.join(replaced_dir, "jifen.dump")
             pg_dump(url, replaced_database)
-        files = _restore_instance_files(app, work, replaced_dir)
-        # 4. the database
+        # 4. the database (the step that can fail), then the small files
         if kind == "sqlite":
             _sqlite_replace(restored, url.database)
         else:
@@ -1117,6 +1131,7 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
             pg_new = None
             if kept:
                 replaced_database = f"{replaced_database}（另保留数据库 {kept}）"
+        files = _restore_instance_files(app, work, replaced_dir)
         return RestoreResult(
             manifest,
             found.counts,
@@ -1131,6 +1146,8 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
         if exc.errno == 28:
             raise BackupFailed("磁盘空间不足，无法恢复：请先腾出空间") from None
         raise BackupFailed(f"恢复失败：{exc}") from None
+    except sqlite3.Error as exc:
+        raise BackupFailed(_sqlite_message("恢复失败", exc)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if pg_new is not None:

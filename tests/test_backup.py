@@ -207,6 +207,12 @@ def sqlite_box(tmp_path, monkeypatch):
         db.engine.dispose()
 
 
+def sqlite_box_supermarket():
+    from kiosk.supermarkets import find_supermarket
+
+    return find_supermarket()
+
+
 def _counts() -> dict[str, int]:
     return backup.database_facts()[1]
 
@@ -458,6 +464,34 @@ def test_init_backs_up_a_database_with_pending_migrations(tmp_path, monkeypatch)
     assert manifest["counts"]["supermarkets"] == 1
     again = app.test_cli_runner().invoke(args=["init"])
     assert "升级前的备份" not in again.output  # nothing pending: no backup
+
+    # That 0005 backup restores onto this jifen: upgraded to the head on the way.
+    restored = app.test_cli_runner().invoke(
+        args=["restore", str(tmp_path / "a" / "backups" / files[0])]
+    )
+    assert restored.exit_code == 0, restored.output
+    assert "已从 0005 升级到" in restored.output
+    with app.app_context():
+        assert current_revision() == head_revision()
+        assert backup.database_facts()[1]["supermarkets"] == 1
+        db.engine.dispose()
+
+
+def test_a_full_disk_during_restore_changes_nothing(sqlite_box, monkeypatch):
+    path = run_backup().path
+    secrets_cfg = Path(sqlite_box.instance_path) / "secrets.cfg"
+    secrets_cfg.write_text("JIFEN_CARD_SECRET = 'changed since'\n")
+    factories.points_award(factories.household(sqlite_box_supermarket()), 3)
+    before = _counts()
+
+    def full(*_args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(backup, "_sqlite_replace", full)
+    with pytest.raises(BackupFailed, match="磁盘空间不足"):
+        run_restore(path, force=True)
+    assert _counts() == before
+    assert secrets_cfg.read_text() == "JIFEN_CARD_SECRET = 'changed since'\n"
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
