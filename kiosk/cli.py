@@ -124,20 +124,30 @@ def _backup_before_upgrade() -> None:
 
 def _print_demo(summary: Any) -> None:
     click.echo("")
+    if summary.policy:
+        click.echo(f"兑换规则：{summary.policy}")
+    if summary.window_note:
+        click.echo(f"兑换日：{summary.window_note}")
     click.echo("演示登录（用户名 / 密码 / PIN）：")
     for username, password, pin, display in summary.logins:
         role_pin = f" / PIN {pin}" if pin else ""
         click.echo(f"  {display:<4} {username} / {password}{role_pin}")
     if summary.sample_cards:
-        click.echo("演示积分卡（在柜台扫码框里输入卡号，或用键盘输入后回车）：")
+        click.echo("演示积分卡（在柜台点“输入卡号”输入，或扫码）和今天柜台上的结果：")
         for card in summary.sample_cards:
             click.echo(
-                f"  户号 {card.household_no}  {card.masked_name}  余额 {card.balance} 分  "
-                f"卡号 {card.payload}"
+                f"  {card.payload}  户号 {card.household_no} {card.masked_name}  {card.shows}"
             )
 
 
 @click.command("demo")
+@click.option(
+    "--preset",
+    type=click.Choice(["datong", "gaoyang", "zhaili", "yangting"]),
+    default="datong",
+    show_default=True,
+    help="演示村采用的兑换规则（大同镇、高阳镇、寨里镇、羊亭镇）",
+)
 @click.option("--seed", default=None, type=int, help="随机种子（默认固定，结果可重复）")
 @click.option(
     "--households", default=60, show_default=True, type=click.IntRange(1, 400), help="户数"
@@ -150,8 +160,9 @@ def _print_demo(summary: Any) -> None:
 )
 @with_appcontext
 @domain_errors
-def demo_command(seed: int | None, households: int, scale: str | None) -> None:
-    """Load the demo village: households, cards, goods with stock, points history."""
+def demo_command(seed: int | None, households: int, scale: str | None, preset: str) -> None:
+    """Load the demo village under a rule set (--preset, 大同 by default): households, cards,
+    goods with stock, points history, and cards that show the rule set at the counter today."""
     from kiosk import demo
     from kiosk.schema import table_names, upgrade_database
 
@@ -167,7 +178,9 @@ def demo_command(seed: int | None, households: int, scale: str | None) -> None:
         return
     try:
         summary = demo.load_demo(
-            seed=demo.DEFAULT_SEED if seed is None else seed, households_count=households
+            seed=demo.DEFAULT_SEED if seed is None else seed,
+            households_count=households,
+            preset=preset,
         )
     except demo.DatabaseNotEmpty as exc:
         raise click.ClickException(str(exc)) from None

@@ -7,13 +7,24 @@ it. The content is deterministic (a seeded random generator); only the dates fol
 The history is spread over the past six months so that the counter and self-service screens
 show realistic dates: events are applied in date order and their ledger rows get the date the
 event happened, so ids and dates agree.
+
+The village then adopts a rule set (``preset``: 大同 by default, the demo village's own town,
+or 高阳, 寨里, 羊亭) and gets what makes that rule set visible at the counter on the day it is
+loaded (:func:`_apply_preset`): households that may redeem and households refused for each of
+the rule set's reasons (大同: the score gate not met, 一票否决, no score yet; 高阳: only the base;
+寨里: quota used up, 取消资格, no star; 羊亭: no points). A rule set with a window has it open on
+the day it is loaded: 大同's demo policy makes today the month's last market day (its market
+days are the 逢三逢八 days before today's date, and today's), 高阳's adds this month to the
+first months of the quarters. Both are plain fields of the demo's stored policy, shown by
+``jifen policy show`` and the policy page; ``jifen demo`` says so. The cards it prints, with
+what each shows, are read from the counter's own scan (:func:`showcase`).
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,19 +36,21 @@ from inventory.models import KIND_GOODS, KIND_SERVICE, Product, StockIn, StockMo
 from inventory.monthend import seed_demo_monthend
 from inventory.stock import seed_demo_stock
 from inventory.stocktake import seed_demo_stocktake
-from kiosk import auth, cards, households, points
+from kiosk import assessments, auth, cards, cycle, households, points, presets, rules, vetoes
 from kiosk.database import write_transaction
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
 from kiosk.households import seed_demo_households
-from kiosk.intake import seed_demo_intake
+from kiosk.intake import DEMO_SECOND_ADMIN, seed_demo_intake
 from kiosk.models import (
+    ACTIVE,
     CARD_ACTIVE,
     ROLE_ADMIN,
     ROLE_KEEPER,
     ROLE_SUPERVISOR,
     Card,
     Household,
+    Member,
     PointAccount,
     PointEntry,
     PrintJob,
@@ -46,7 +59,9 @@ from kiosk.models import (
     User,
 )
 from kiosk.notice import seed_demo_notice
-from kiosk.redemption import CartLine, redeem, void_redemption
+from kiosk.policies import policy_for, set_policy
+from kiosk.redemption import CartLine, redeem, scan, void_redemption
+from kiosk.standing import period_usage, utc_to_local
 from kiosk.supermarkets import create_supermarket, find_supermarket
 from kiosk.timeutil import utcnow
 
@@ -54,12 +69,22 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20240601
 HISTORY_DAYS = 180
+# The rule set the demo village runs unless told otherwise: 大同, the town of 大同镇东村.
+DEFAULT_PRESET = "datong"
+PRESET_KEYS = ("datong", "gaoyang", "zhaili", "yangting")
+# At most this many cards are printed, one per outcome the counter shows.
+SHOWCASE_CARDS = 7
 
 # (username, password, PIN, display name, role)
 DEMO_USERS = (
     ("keeper", "keeper123", "1234", "王秀兰", ROLE_KEEPER),
     ("admin", "admin123", None, "李建国", ROLE_ADMIN),
     ("supervisor", "super123", None, "赵德明", ROLE_SUPERVISOR),
+)
+# Every demo login, with who signs second (the intake's second admin, seed_demo_intake).
+ALL_DEMO_LOGINS = (
+    *((u, pw, pin, name) for u, pw, pin, name, _ in DEMO_USERS),
+    (DEMO_SECOND_ADMIN[0], DEMO_SECOND_ADMIN[1], None, DEMO_SECOND_ADMIN[2]),
 )
 
 SURNAMES = "王王王李李李张张张刘刘陈陈杨杨赵黄周吴徐孙马朱胡郭何高林罗郑梁宋谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"
@@ -148,12 +173,13 @@ class DatabaseNotEmpty(Exception):
 
 @dataclass
 class DemoCard:
-    """A demo card a newcomer can type at the counter."""
+    """A demo card a newcomer can type at the counter, and what the counter shows for it."""
 
     household_no: str
     masked_name: str
     balance: int
     payload: str
+    shows: str = ""
 
 
 @dataclass
@@ -161,6 +187,8 @@ class DemoSummary:
     """What ``jifen demo`` loaded."""
 
     supermarket: str
+    policy: str = ""
+    window_note: str = ""
     households: int = 0
     members: int = 0
     cards: int = 0
@@ -272,8 +300,11 @@ def load_demo(
     households_count: int = 60,
     supermarket_code: str | None = None,
     now: datetime | None = None,
+    preset: str = DEFAULT_PRESET,
 ) -> DemoSummary:
-    """Load the demo village into the database; DemoExists or DatabaseNotEmpty when it cannot."""
+    """Load the demo village into the database under a rule set (``preset``); DemoExists or
+    DatabaseNotEmpty when it cannot."""
+    presets.preset(preset)  # NotFound for a key that is not a preset, before anything is written
     if demo_exists():
         raise DemoExists("演示数据已经加载过了")
     supermarket = find_supermarket(supermarket_code)
@@ -307,6 +338,7 @@ def load_demo(
             supermarket_id=supermarket.id,
         )
         summary.logins.append((username, password, pin, display))
+    summary.logins.append(ALL_DEMO_LOGINS[-1])  # made by seed_demo_intake, below
     keeper, admin = users["keeper"], users["admin"]
 
     # Households, members and cards.
@@ -345,6 +377,8 @@ def load_demo(
             barcode=barcode,
             kind=kind,
             unit_cost_fen=cost if kind == KIND_SERVICE else 0,
+            # 寨里's free meal for elders (the policy's restriction "elder_canteen").
+            restriction_key="elder_canteen" if preset == "zhaili" and "长者食堂" in name else None,
             actor=admin,
         )
         goods.append((product.id, kind))
@@ -375,13 +409,20 @@ def load_demo(
                 {"lines": lines, "supplier": SUPPLIERS[0 if factor == 1 else 1]},
             )
         )
+    # 大同 scores the quarterly inspections (评分) and converts them into points: the scores
+    # are recorded once the village runs 大同's rules (_apply_preset), not awarded as points.
+    inspection_scores: dict[int, list[int]] = {}
     for home_id in homes:
         for quarter_days, label in ((150, "上季度"), (60, "本季度")):
             score = rng.randint(78, 98)
             amount = max(1, round(score / 10))
+            moment = at(quarter_days + rng.random() * 5, 10)
+            inspection_scores.setdefault(home_id, []).append(score)
+            if preset == "datong":
+                continue
             events.append(
                 _Event(
-                    at(quarter_days + rng.random() * 5, 10),
+                    moment,
                     next(seq),
                     "award",
                     {
@@ -476,8 +517,12 @@ def load_demo(
     seed_demo_intake(supermarket, users, rng)
     seed_demo_stocktake(supermarket, users, rng)
     seed_demo_notice(supermarket, users, rng)
-    # Last: close every month of the history that has ended (the current month stays open).
+    # Close every month of the history that has ended (the current month stays open).
     seed_demo_monthend(supermarket, users, rng)
+    # Last: the village runs its rule set, with what shows it at the counter today.
+    _apply_preset(
+        preset, supermarket, users, homes, inspection_scores, random.Random(seed + 1), now
+    )
 
     summary.households = db.session.scalar(
         sa.select(sa.func.count(Household.id)).where(Household.supermarket_id == supermarket.id)
@@ -490,7 +535,10 @@ def load_demo(
     summary.products = len(goods)
     summary.redemptions = len(redemptions)
     summary.point_entries = db.session.scalar(sa.select(sa.func.count(PointEntry.id))) or 0
-    summary.sample_cards = existing_summary().sample_cards
+    shown = existing_summary()
+    summary.sample_cards = shown.sample_cards
+    summary.policy = shown.policy
+    summary.window_note = shown.window_note
     logger.info("demo village loaded: %s households, %s redemptions", len(homes), len(redemptions))
     return summary
 
@@ -573,22 +621,346 @@ def _backdate(
         )
 
 
+# ---------------------------------------------------------------------------------------------
+# The rule set, and what shows it at the counter on the day the demo is loaded
+# ---------------------------------------------------------------------------------------------
+
+
+def demo_policy(key: str, today: date) -> rules.Policy:
+    """The preset ``key`` with its redemption window open on ``today`` (local date).
+
+    大同: the month's last market day is today (the 逢三逢八 days before today's date, and
+    today's, are the market days); 高阳: this month joins the first months of the quarters.
+    """
+    policy = presets.preset(key)
+    window = policy.window
+    if window.kind == rules.WINDOW_LAST_MARKET_DAY:
+        days = tuple(d for d in presets.DATONG_MARKET_DAYS if d < today.day) + (today.day,)
+        window = replace(window, market_days=days, every_months=1)
+    elif window.kind == rules.WINDOW_MONTHS and today.month not in window.months:
+        window = replace(window, months=tuple(sorted({*window.months, today.month})))
+    if window == policy.window:
+        return policy
+    return replace(policy, name=f"{policy.name}（演示）", window=window)
+
+
+def window_note(policy: rules.Policy, today: date) -> str:
+    """How the demo policy's window differs from the preset's, in a sentence (or "")."""
+    original = presets.PRESETS.get(policy.preset or "")
+    if original is None or policy.window == original.window:
+        return ""
+    window = policy.window
+    if window.kind == rules.WINDOW_LAST_MARKET_DAY:
+        days = "、".join(f"{d}日" for d in window.market_days)
+        last = rules.last_market_day(window, today.year, today.month)
+        when = "今天" if last == today else (f"{last.month}月{last.day}日" if last else "无")
+        return (
+            f"演示把赶场日设为每月{days}，本月最后一个赶场天是{when}，柜台只在这一天开放兑换"
+            f"（本镇的赶场日为每月{'、'.join(str(d) for d in original.window.market_days)}日，"
+            "在“规则管理”或 jifen policy 里改回）"
+        )
+    if window.kind == rules.WINDOW_MONTHS:
+        extra = sorted(set(window.months) - set(original.window.months))
+        months = "、".join(f"{m}月" for m in extra)
+        return (
+            f"演示在每季度第一个月之外加上了{months}，柜台这个月开放兑换"
+            "（在“规则管理”或 jifen policy 里去掉）"
+        )
+    return ""
+
+
+def _apply_preset(
+    key: str,
+    supermarket: Supermarket,
+    users: dict[str, User],
+    homes: list[int],
+    inspection_scores: dict[int, list[int]],
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """Switch the demo village to the rule set ``key`` and write, through the services, the
+    data each of its outcomes needs at the counter today (see the module docstring)."""
+    admin = users["admin"]
+    today = utc_to_local(now).date()
+    first_day = utc_to_local(now - timedelta(days=HISTORY_DAYS)).date()
+    policy = set_policy(supermarket.id, demo_policy(key, today), actor=admin)
+    balances = dict(
+        db.session.execute(
+            sa.select(PointAccount.household_id, PointAccount.balance).where(
+                PointAccount.household_id.in_(homes)
+            )
+        ).all()
+    )
+    # The richest households carry the showcase (ties by number, which is the id order).
+    ranked = sorted(homes, key=lambda hid: (-balances[hid], hid))
+    if key == "datong":
+        _datong(supermarket, admin, ranked, inspection_scores, rng, today)
+    elif key == "gaoyang":
+        _gaoyang(supermarket, admin, homes, rng, today, first_day)
+    elif key == "zhaili":
+        _zhaili(supermarket, users, ranked, rng, today, now)
+    elif key == "yangting":
+        # A household at the pyramid's top (塔尖: 300 points earned).
+        earned = db.session.scalar(
+            sa.select(PointAccount.earned_total).where(PointAccount.household_id == ranked[0])
+        )
+        points.award_points(
+            ranked[0], max(50, 320 - earned), reason="年度信用示范户（信用健康1+1）", actor=admin
+        )
+    logger.info("demo village runs %s", policy.name)
+
+
+def _datong(
+    supermarket: Supermarket,
+    admin: User,
+    ranked: list[int],
+    inspection_scores: dict[int, list[int]],
+    rng: random.Random,
+    today: date,
+) -> None:
+    """大同: two quarters' scores per household (converted into points), one household that
+    meets the gate, one that does not, one vetoed (一票否决) and one not yet scored."""
+    eligible, gate_fail, vetoed, unscored = (ranked + [None] * 4)[:4]
+    current = rules.period_key(today, rules.PERIOD_QUARTER)
+    periods = [rules.previous_period(current), current]
+    if current.endswith(("Q1", "Q3")):
+        # Scores convert by half-year (Q1+Q2, Q3+Q4): one more quarter completes the last one.
+        periods.insert(0, rules.previous_period(periods[0]))
+    scores: dict[int, list[int]] = {}
+    for hid, (last, this) in inspection_scores.items():
+        if hid == unscored:
+            continue
+        scores[hid] = [rng.randint(80, 98), last, this][-len(periods) :]
+    forced = {eligible: [88, 90, 93], gate_fail: [91, 90, 80], vetoed: [90, 87, 89]}
+    for hid, values in forced.items():
+        if hid is not None:
+            scores[hid] = values[-len(periods) :]
+    for i, period in enumerate(periods):
+        rows = [assessments.AssessmentInput(hid, s[i]) for hid, s in sorted(scores.items())]
+        if rows:
+            assessments.record_assessments(supermarket.id, period, rows, actor=admin)
+    if vetoed is not None:
+        vetoes.record_veto(
+            vetoed,
+            on=max(date(today.year, 1, 1), today - timedelta(days=12)),
+            reason="焚烧秸秆被镇里通报（负面清单）",
+            actor=admin,
+        )
+
+
+def _gaoyang(
+    supermarket: Supermarket,
+    admin: User,
+    homes: list[int],
+    rng: random.Random,
+    today: date,
+    first_day: date,
+) -> None:
+    """高阳: every household holds this year's 100 base points (a history reaching into last
+    year is closed first: its points lapse), and a household registered today holds only the
+    base (the year's base on joining)."""
+    if first_day.year < today.year:
+        cycle.close_cycle(supermarket.id, today.year - 1, actor=admin)
+    with write_transaction():
+        everyone = list(
+            db.session.scalars(
+                sa.select(Household)
+                .where(Household.supermarket_id == supermarket.id, Household.status == ACTIVE)
+                .order_by(Household.id)
+            )
+        )
+        cycle.grant_joining_base(everyone, actor=admin, today=today)
+    number = _free_number(supermarket.id, homes)
+    members = _family(rng, today)
+    newcomer = households.create_household(
+        supermarket.id,
+        number=number,
+        head_name=members[0].name,
+        village=supermarket.village or "东村",
+        group_name=GROUPS[-1],
+        members=members,
+        actor=admin,
+    )  # 高阳: the year's base on joining
+    cards.issue_card(newcomer.id, actor=admin)
+
+
+def _free_number(supermarket_id: int, homes: list[int]) -> str:
+    """The next household number after the demo's last one."""
+    last = db.session.scalar(
+        sa.select(sa.func.max(Household.number)).where(Household.id.in_(homes))
+    )
+    taken = set(
+        db.session.scalars(
+            sa.select(Household.number).where(Household.supermarket_id == supermarket_id)
+        )
+    )
+    number = int(last) + 1
+    while f"{number:05d}" in taken:
+        number += 1
+    return f"{number:05d}"
+
+
+def _zhaili(
+    supermarket: Supermarket,
+    users: dict[str, User],
+    ranked: list[int],
+    rng: random.Random,
+    today: date,
+    now: datetime,
+) -> None:
+    """寨里: this quarter's score for every member; a household with its quota left, one that
+    used up its three-star quotas (today, or earlier this quarter), one disqualified (取消资格),
+    one below three stars, one not yet scored."""
+    admin, keeper = users["admin"], users["keeper"]
+    policy = policy_for(supermarket)
+    current = rules.period_key(today, policy.period)
+    local_now = datetime.combine(today, utc_to_local(now).time())
+    members: dict[int, list[int]] = {}
+    for hid, mid in db.session.execute(
+        sa.select(Member.household_id, Member.id)
+        .where(Member.household_id.in_(ranked), Member.active.is_(True))
+        .order_by(Member.id)
+    ):
+        members.setdefault(hid, []).append(mid)
+    unused = [
+        hid for hid in ranked if period_usage(hid, policy, local_now, restricted=False)[0] == 0
+    ]
+    eligible = unused[0] if unused else ranked[0]
+    quota_used = next((h for h in ranked if h != eligible), None)
+    rest = [h for h in ranked if h not in (eligible, quota_used)]
+    disqualified, no_star, unscored = (rest + [None] * 3)[:3]
+    forced = {eligible: 93, quota_used: 75, no_star: 62, disqualified: 88}
+    rows = []
+    for hid in sorted(members):
+        if hid == unscored:
+            continue
+        for mid in members[hid]:
+            score = forced.get(hid) or rng.randint(68, 98)
+            rows.append(assessments.AssessmentInput(hid, score, member_id=mid))
+    assessments.record_assessments(supermarket.id, current, rows, actor=admin)
+    if disqualified is not None:
+        start, _ = rules.period_bounds(current)
+        vetoes.record_veto(
+            disqualified,
+            on=max(start, today - timedelta(days=10)),
+            reason="酒后驾驶被查处（取消资格）",
+            actor=admin,
+        )
+    if quota_used is not None:
+        # The household's three-star quotas (50 yuan a member) taken at the counter today.
+        home = db.session.get(Household, quota_used)
+        payload = cards.payload_for(cards.active_card(home))
+        left = scan(supermarket.id, payload).decision.quota_left or 0
+        if left > 0:
+            redeem(
+                supermarket.id,
+                card_payload=payload,
+                lines=_exact_cart(supermarket.id, left),
+                keeper=keeper,
+                idempotency_key=f"demo-quota-{quota_used}",
+            )
+
+
+def _exact_cart(supermarket_id: int, target: int) -> list[CartLine]:
+    """Goods on the shelf whose points add up to exactly ``target`` (a few of each at most)."""
+    shelf = db.session.execute(
+        sa.select(Product.id, Product.points_price, Product.stock_qty)
+        .where(
+            Product.supermarket_id == supermarket_id,
+            Product.active.is_(True),
+            Product.kind == KIND_GOODS,
+            Product.points_price > 0,
+        )
+        .order_by(Product.points_price.desc(), Product.id)
+    ).all()
+    # reach[total] = the cart reaching it; each product used once, up to 3 units.
+    reach: dict[int, tuple[tuple[int, int], ...]] = {0: ()}
+    for pid, price, stock in shelf:
+        for total, cart in list(reach.items()):
+            for qty in range(1, min(3, stock - 2) + 1):
+                new = total + qty * price
+                if new <= target and new not in reach:
+                    reach[new] = (*cart, (pid, qty))
+        if target in reach:
+            break
+    if target not in reach:
+        raise ValueError(f"no cart of exactly {target} points on the demo's shelf")
+    return [CartLine(pid, qty) for pid, qty in reach[target]]
+
+
+def _headline(result) -> str:
+    """What the counter shows for a scanned card, in one line."""
+    decision = result.decision
+    if not decision.may_redeem:
+        reason = decision.blocking_reason
+        return f"不能兑换：{reason.message if reason else ''}"
+    policy = policy_for(result.household.supermarket)
+    parts = ["可兑换"]
+    if policy.spend == rules.SPEND_QUOTA:
+        left = (decision.quota_left or 0) // max(1, policy.points_per_yuan)
+        parts.append(f"{rules._this_period_word(policy.period)}额度剩余 {left} 元")
+    elif policy.reserved_base:
+        parts.append(f"总积分 {result.account.balance} 分，可兑换 {decision.spendable} 分")
+    else:
+        parts.append(f"余额 {result.account.balance} 分")
+    if decision.tier:
+        parts.append(decision.tier)
+    elders = [r.message for r in decision.reasons if r.code == "restricted_eligible"]
+    parts += elders
+    return " · ".join(parts)
+
+
+def _outcome(result) -> tuple[str, str]:
+    """The kind of outcome a scan shows: ("may_redeem", tier) or (blocking code, "")."""
+    decision = result.decision
+    if decision.may_redeem:
+        return "may_redeem", decision.tier or ""
+    reason = decision.blocking_reason
+    code = reason.code if reason else "refused"
+    # "No score yet" is an outcome of its own (大同's gate, 寨里's stars).
+    return code, "unscored" if reason and "尚无评分" in reason.message else ""
+
+
+def showcase(supermarket_id: int, limit: int = SHOWCASE_CARDS) -> list[DemoCard]:
+    """One card for each outcome the counter shows today, read from the counter's own scan:
+    households that may redeem first (the most to spend), then each refusal (by number)."""
+    rows = db.session.execute(
+        sa.select(Household.number, Household.head_name, Card)
+        .join(Card, sa.and_(Card.household_id == Household.id, Card.status == CARD_ACTIVE))
+        .where(Household.supermarket_id == supermarket_id)
+        .order_by(Household.number)
+    ).all()
+    scanned = []
+    for number, head, card in rows:
+        payload = cards.payload_for(card)
+        result = scan(supermarket_id, payload)
+        scanned.append((number, head, payload, result))
+    scanned.sort(key=lambda r: (not r[3].decision.may_redeem, -r[3].decision.spendable, r[0]))
+    first: dict[tuple[str, str], DemoCard] = {}
+    for number, head, payload, result in scanned:
+        outcome = _outcome(result)
+        if outcome not in first:
+            first[outcome] = DemoCard(
+                number, mask_name(head), result.account.balance, payload, _headline(result)
+            )
+    # The household with the most to spend, every refusal, then the other tiers that may redeem.
+    kinds = list(first)
+    may = [k for k in kinds if k[0] == "may_redeem"]
+    chosen = set((may[:1] + [k for k in kinds if k[0] != "may_redeem"] + may[1:])[:limit])
+    return [first[k] for k in kinds if k in chosen]
+
+
 def existing_summary() -> DemoSummary:
-    """The logins and a few typeable cards of a demo village loaded earlier."""
+    """The logins, the rule set and a few typeable cards (with what each shows today) of a
+    demo village loaded earlier."""
     keeper = db.session.scalar(sa.select(User).where(User.username == DEMO_USERS[0][0]))
     supermarket = db.session.get(Supermarket, keeper.supermarket_id) if keeper else None
     summary = DemoSummary(supermarket=supermarket.name if supermarket else "")
-    summary.logins = [(u, pw, pin, name) for u, pw, pin, name, _ in DEMO_USERS]
-    rows = db.session.execute(
-        sa.select(Household, PointAccount.balance, Card)
-        .join(PointAccount, PointAccount.household_id == Household.id)
-        .join(Card, sa.and_(Card.household_id == Household.id, Card.status == CARD_ACTIVE))
-        .where(Household.supermarket_id == (supermarket.id if supermarket else None))
-        .order_by(PointAccount.balance.desc(), Household.number)
-        .limit(3)
-    ).all()
-    for home, balance, card in rows:
-        summary.sample_cards.append(
-            DemoCard(home.number, mask_name(home.head_name), balance, cards.payload_for(card))
-        )
+    summary.logins = list(ALL_DEMO_LOGINS)
+    if supermarket is None:
+        return summary
+    policy = policy_for(supermarket)
+    summary.policy = policy.name + (f"，预设 {policy.preset}" if policy.preset else "")
+    summary.window_note = window_note(policy, utc_to_local(utcnow()).date())
+    summary.sample_cards = showcase(supermarket.id)
     return summary
