@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 INSTANCE_DIR = "/var/lib/jifen"
 MANIFEST_PATH = "/etc/jifen/install-manifest.json"
 UNIT_DIR = "/etc/systemd/system"
-DOCS_URL = "/usr/share/doc/jifen/deploy.md"
 
 SERVICE_UNITS = ("jifen.service", "jifen-backup.timer")
 KIOSK_UNIT = "jifen-kiosk.service"
@@ -126,7 +125,6 @@ def render_template(name: str, options: InstallOptions) -> str:
         "@PYTHON@": options.python_bin or os.path.abspath(sys.executable),
         "@CAGE@": "/usr/bin/cage",
         "@CHROMIUM@": _chromium(options.root),
-        "@DOCS@": DOCS_URL,
     }
     for key, value in values.items():
         text = text.replace(key, value)
