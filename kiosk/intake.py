@@ -14,10 +14,11 @@ Imported points (kiosk.imports) become pending proposals of their batch; another
 approves them one by one or the whole batch at once (:func:`approve_batch`).
 
 This is the only way a person's award or deduction reaches the ledger: the office's /intake,
-imports and the API (``/api/v1/proposals``, and ``POST /api/v1/households/<id>/points``, which
-now makes a proposal too) all enter proposals here. A client's retry is safe by its
-idempotency key (:func:`submit_proposal`). Entries the rules post themselves (conversion, veto,
-year close) do not pass through here.
+imports, an upheld objection's correction (kiosk.objections, key ``objection:<id>``) and the
+API (``/api/v1/proposals``, and ``POST /api/v1/households/<id>/points``, which now makes a
+proposal too) all enter proposals here. A client's retry is safe by its idempotency key
+(:func:`submit_proposal`). Entries the rules post themselves (conversion, veto, year close)
+do not pass through here.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from kiosk.models import (
     Household,
     ImportBatch,
     Member,
+    Objection,
     PointAccount,
     PointEntry,
     PointProposal,
@@ -86,6 +88,12 @@ def idempotency_key(proposal_id: int) -> str:
 
 
 MAX_CLIENT_KEY = 100  # point_proposals.idempotency_key
+OBJECTION_KEY = "objection:"
+
+
+def correction_key(objection_id: int) -> str:
+    """The stored key of the proposal an upheld objection's correction makes (one at most)."""
+    return f"{OBJECTION_KEY}{objection_id}"
 
 
 def client_key(user_id: int, key: str, *, channel: str = "api") -> str:
@@ -342,6 +350,16 @@ def _post(
     return entry
 
 
+def _link_correction(proposal: PointProposal, entry: PointEntry) -> None:
+    """An objection's correction, once approved, is the objection's correction entry: the
+    notice counts it in the period objected to (kiosk.notice)."""
+    key = proposal.idempotency_key or ""
+    if key.startswith(OBJECTION_KEY) and key[len(OBJECTION_KEY) :].isdigit():
+        objection = db.session.get(Objection, int(key[len(OBJECTION_KEY) :]))
+        if objection is not None and objection.household_id == proposal.household_id:
+            objection.correction_entry_id = entry.id
+
+
 def _approve_locked(
     proposal: PointProposal,
     actor: User,
@@ -353,6 +371,7 @@ def _approve_locked(
     _must_be_pending(proposal)
     _must_be_other(proposal, actor)
     entry = _post(proposal, actor, accounts=accounts, posted=posted)
+    _link_correction(proposal, entry)
     proposal.status = PROPOSAL_APPROVED
     proposal.decided_by_id = actor.id
     proposal.decided_at = utcnow()
@@ -645,6 +664,7 @@ __all__ = [
     "check_proposal",
     "check_proposals",
     "client_key",
+    "correction_key",
     "find_by_key",
     "list_history",
     "list_pending",

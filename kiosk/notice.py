@@ -718,7 +718,7 @@ def member_names(household_id: int) -> list[str]:
 def seed_demo_notice(supermarket: Supermarket, users: dict[str, User], rng: Any) -> None:
     """Demo data: last quarter's notice published, one objection upheld (with a correction under
     a points rule) and revision 2 published, one objection left open, this quarter drafted."""
-    from kiosk import objections
+    from kiosk import intake, objections
 
     admin = users.get("admin")
     today = standing.local_now().date()
@@ -747,6 +747,11 @@ def seed_demo_notice(supermarket: Supermarket, users: dict[str, User], rng: Any)
             correction=5 if points_rule else None,
             actor=admin,
         )
+        # The correction is a proposal: the assessment group's second admin signs it off.
+        correction = objections.correction_proposal(o)
+        signer = users.get(intake.DEMO_SECOND_ADMIN[0])
+        if correction is not None and signer is not None:
+            intake.approve(correction.id, actor=signer, note="评议小组同意")
         objections.record_objection(
             first.id,
             open_row["household_id"],

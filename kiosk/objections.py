@@ -3,10 +3,11 @@
 003: "农户对积分有异议的，可进行反映，调查核实后可根据情况作出处理". An admin records the
 objection against the household's row of the notice in force (who of the household raised it,
 when, what is disputed); it stays open until it is upheld or rejected with a resolution note.
-Upholding may correct the household's points: an award or deduction entry in the points ledger
-(:func:`kiosk.points.post_entry`), in the same transaction, whose reason names the objection.
-That entry counts in the quarter objected to (:mod:`kiosk.notice`), so the next revision of the
-notice, drafted and published as usual, shows the corrected points.
+Upholding may correct the household's points: a proposal (:mod:`kiosk.intake`) whose reason
+names the objection, made in the same transaction. Like every person's award or deduction it
+counts only when another admin approves it; its entry then becomes the objection's
+``correction_entry`` and counts in the quarter objected to (:mod:`kiosk.notice`), so the next
+revision of the notice, drafted and published as usual, shows the corrected points.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from kiosk import audit, rules, standing
+from kiosk import audit, intake, rules, standing
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
-    ENTRY_AWARD,
-    ENTRY_DEDUCTION,
     NOTICE_PUBLISHED,
     OBJECTION_OPEN,
     OBJECTION_REJECTED,
@@ -31,9 +30,10 @@ from kiosk.models import (
     Member,
     Notice,
     Objection,
+    PointProposal,
     User,
 )
-from kiosk.points import MAX_ADJUSTMENT, locked_account, post_entry
+from kiosk.points import MAX_ADJUSTMENT
 from kiosk.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -144,27 +144,27 @@ def resolve_objection(
             raise NotFound("没有找到该异议")
         if row.status != OBJECTION_OPEN:
             raise ValidationFailed("该异议已经处理过了")
-        entry = None
+        proposal = None
         if correction is not None and row.notice.basis != "points":
             # 寨里 publishes scores: a wrong score is corrected by a new score (评分录入).
             raise ValidationFailed("这份公示按评分排名，请到“评分录入”更正评分，不要更正积分")
         if correction is not None:
-            account = locked_account(row.household_id)
-            kind = ENTRY_AWARD if correction > 0 else ENTRY_DEDUCTION
+            # A correction is a person's award or deduction: a proposal that counts (and becomes
+            # this objection's correction entry) only when another admin approves it.
             reason = (
                 f"异议更正（{rules.period_label(row.period)}公示，第{row.id}号异议）：{resolution}"
             )[:200]
-            entry = post_entry(account, kind, correction, actor=actor, reason=reason)
-            row.correction_entry_id = entry.id
-            audit.record(
-                f"points.{kind}",
-                entry,
+            proposal = intake.add_proposal(
+                row.supermarket_id,
+                intake.ProposalInput(
+                    row.household_id,
+                    min(row.raised_on, standing.local_now().date()),
+                    amount=correction,
+                    reason=reason,
+                    evidence=f"第{row.id}号异议：{row.disputed}"[: intake.MAX_EVIDENCE],
+                ),
                 actor=actor,
-                supermarket_id=row.supermarket_id,
-                household_id=row.household_id,
-                amount=correction,
-                reason=reason,
-                objection_id=row.id,
+                idempotency_key=intake.correction_key(row.id),
             )
         row.status = OBJECTION_UPHELD if upheld else OBJECTION_REJECTED
         row.resolution = resolution
@@ -180,10 +180,19 @@ def resolve_objection(
             household_id=row.household_id,
             resolution=resolution,
             correction=correction,
-            entry_id=entry.id if entry is not None else None,
+            proposal_id=proposal.id if proposal is not None else None,
         )
     logger.info("objection %s %s", objection_id, row.status)
     return row
+
+
+def correction_proposal(objection: Objection) -> PointProposal | None:
+    """The proposal an upheld objection's correction made (pending, approved or rejected)."""
+    return db.session.scalar(
+        sa.select(PointProposal).where(
+            PointProposal.idempotency_key == intake.correction_key(objection.id)
+        )
+    )
 
 
 def get_objection(objection_id: int, supermarket_id: int) -> Objection:

@@ -1,7 +1,7 @@
 """The quarterly notice (季公示) and objections (异议) as services, on both databases: ranking
 with shared ranks, the red list, 寨里's family stars from member scores, 羊亭's pyramid bands,
-frozen snapshots, revisions that supersede, and objections upheld (with a correction entry) or
-rejected — every write audited."""
+frozen snapshots, revisions that supersede, and objections upheld (with a correction that counts
+once a second admin approves it) or rejected — every write audited."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from kiosk import assessments, notice, objections, points, rules, standing, vetoes
+from kiosk import assessments, intake, notice, objections, points, rules, standing, vetoes
 from kiosk.database import write_transaction
-from kiosk.errors import ValidationFailed
+from kiosk.errors import SelfApprovalRefused, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
     NOTICE_DISCARDED,
@@ -20,8 +20,10 @@ from kiosk.models import (
     NOTICE_SUPERSEDED,
     AuditEvent,
     Notice,
+    Objection,
     PointAccount,
     PointEntry,
+    PointProposal,
 )
 from tests import factories
 
@@ -329,7 +331,13 @@ def _published(supermarket, admin, q=None):
     )
 
 
-def test_objection_upheld_posts_a_correction_and_the_revision_shows_it(supermarket, admin):
+def approve_correction(o: Objection, supermarket) -> PointProposal:
+    """A second admin of the assessment group signs off the objection's correction."""
+    signer = factories.user(f"signer{o.id}", "admin", supermarket, display_name="周委员")
+    return intake.approve(objections.correction_proposal(o).id, actor=signer)
+
+
+def test_objection_upheld_proposes_a_correction_that_counts_once_approved(supermarket, admin):
     hh = factories.household(supermarket, number="O01", head_name="张三丰", points=10)
     other = factories.household(supermarket, number="O02", points=12)
     q = this_quarter()
@@ -353,15 +361,29 @@ def test_objection_upheld_posts_a_correction_and_the_revision_shows_it(supermark
     o = objections.resolve_objection(
         o.id, upheld=True, resolution="核实属实，补记8分", correction=8, actor=admin
     )
-    assert o.status == "upheld" and o.correction_entry_id is not None
+    # Upheld, but the correction is a proposal: one admin alone moves no points.
+    assert o.status == "upheld" and o.correction_entry_id is None
+    proposal = objections.correction_proposal(o)
+    assert (proposal.status, proposal.amount, proposal.entered_by_id) == ("pending", 8, admin.id)
+    assert f"第{o.id}号异议" in proposal.reason
+    log = actions()
+    assert log[-3:] == ["objection.recorded", "proposal.create", "objection.upheld"]
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "objection.upheld"))
+    assert event.data["correction"] == 8 and event.data["proposal_id"] == proposal.id
+    assert db.session.get(PointAccount, hh.account.id).earned_total == 10
+    assert (
+        rows_by_number(notice.draft_notice(supermarket.id, q, actor=admin))["O01"]["total_points"]
+        == 10
+    )
+    with pytest.raises(SelfApprovalRefused):
+        intake.approve(proposal.id, actor=admin)
+    approve_correction(o, supermarket)
+    o = db.session.get(Objection, o.id)
     entry = db.session.get(PointEntry, o.correction_entry_id)
     assert (entry.kind, entry.amount) == ("award", 8)
     assert f"第{o.id}号异议" in entry.reason
     assert db.session.get(PointAccount, entry.account_id).earned_total == 18
-    log = actions()
-    assert log[-3:] == ["objection.recorded", "points.award", "objection.upheld"]
-    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "objection.upheld"))
-    assert event.data["correction"] == 8 and event.data["entry_id"] == entry.id
+    assert actions()[-2:] == ["points.award", "proposal.approve"]
     revised = notice.publish_notice(
         notice.draft_notice(supermarket.id, q, actor=admin).id, actor=admin, note="异议更正"
     )
@@ -391,6 +413,7 @@ def test_correction_for_an_earlier_quarter_counts_in_that_quarter(supermarket, a
         actor=admin,
     )
     objections.resolve_objection(o.id, upheld=True, resolution="补记", correction=4, actor=admin)
+    approve_correction(o, supermarket)
     revised = notice.draft_notice(supermarket.id, prev, actor=admin)
     assert (rows_by_number(revised)["O11"]["period_points"]) == 14
     current = notice.draft_notice(supermarket.id, q, actor=admin)
@@ -506,7 +529,10 @@ def test_demo_seed_publishes_a_revised_notice_with_objections(supermarket, admin
 
     for i in range(6):
         factories.household(supermarket, number=f"M{i}", points=5 * i, members=["张三丰", "李梅"])
-    notice.seed_demo_notice(supermarket, {"admin": admin}, random.Random(7))
+    # The demo's second admin (seed_demo_intake's) signs off the objection's correction.
+    second = factories.user(intake.DEMO_SECOND_ADMIN[0], "admin", supermarket)
+    users = {"admin": admin, intake.DEMO_SECOND_ADMIN[0]: second}
+    notice.seed_demo_notice(supermarket, users, random.Random(7))
     prev = rules.previous_period(this_quarter())
     in_force = notice.published(supermarket.id, prev)
     assert in_force.revision == 2 and in_force.supersedes_id is not None
@@ -555,6 +581,7 @@ def test_monthly_notice_counts_the_month(supermarket, admin):
         actor=admin,
     )
     objections.resolve_objection(o.id, upheld=True, resolution="补记", correction=2, actor=admin)
+    approve_correction(o, supermarket)
     again = notice.draft_notice(supermarket.id, this_month(), actor=admin)
     assert rows_by_number(again)["MO1"]["period_points"] == 6
 

@@ -155,10 +155,13 @@ def test_admin_records_an_objection_by_touch(browser, tmp_path, size):  # noqa: 
         page.fill("#correction", "8")
         page.click("#resolve-go")
         page.wait_for_selector("#objection[data-status='upheld']")
+        # The correction is a proposal until a second admin approves it.
+        assert page.locator("#correction-proposal[data-status='pending']").count() == 1
         assert_fits(page)
         shoot(page, "notice-objection-upheld")
         assert page.js_errors == []
     with seeded(app):
         (o,) = objections.list_objections(notice.get_notice(ids["notice"], 1).supermarket_id)
-        assert o.status == "upheld" and o.correction_entry.amount == 8
+        assert o.status == "upheld" and o.correction_entry is None
+        assert objections.correction_proposal(o).amount == 8
         assert o.raised_by.endswith(("小红", "小兰"))

@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from kiosk import export, notice, objections, rules, standing
+from kiosk import export, intake, notice, objections, rules, standing
 from kiosk.database import write_transaction
 from kiosk.extensions import db
 from kiosk.models import Household, Member, Notice, Objection, PointEntry
@@ -228,6 +228,14 @@ def test_objection_recorded_and_upheld_through_the_forms(client, admin, supermar
     db.session.expire_all()
     o = db.session.get(Objection, o.id)
     assert o.status == "upheld"
+    # The correction waits for a second admin (two signatures for every award).
+    assert o.correction_entry_id is None
+    shown = client.get(f"/notice/objections/{o.id}").get_data(as_text=True)
+    assert 'id="correction-proposal" data-status="pending"' in shown
+    signer = factories.user("signer", "admin", supermarket, display_name="周委员")
+    intake.approve(objections.correction_proposal(o).id, actor=signer)
+    db.session.expire_all()
+    o = db.session.get(Objection, o.id)
     assert db.session.get(PointEntry, o.correction_entry_id).amount == 8
     log = client.get("/notice/objections?status=upheld").get_data(as_text=True)
     assert "（积分+8）" in log

@@ -518,7 +518,13 @@ def objections_page():
 def _objection_page(o: Objection, form: dict[str, str], error: str | None = None):
     return render_template(
         "notice/objection.html",
-        **_context(o=o, form=form, error=error, users=_users({o.created_by_id, o.resolved_by_id})),
+        **_context(
+            o=o,
+            form=form,
+            error=error,
+            users=_users({o.created_by_id, o.resolved_by_id}),
+            correction=objections.correction_proposal(o),
+        ),
     ), (400 if error else 200)
 
 
@@ -555,5 +561,8 @@ def objection_resolve(objection_id: int):
     except DomainError as exc:
         o = objections.get_objection(objection_id, current_supermarket().id)
         return _objection_page(o, form, exc.message)
-    flash(gettext("异议已处理"), "info")
+    if correction is not None and outcome == "upheld":
+        flash(gettext("异议已处理；积分更正须由另一位管理员在“积分录入”确认后才计入"), "info")
+    else:
+        flash(gettext("异议已处理"), "info")
     return redirect(url_for("notice.objection_page", objection_id=o.id))
