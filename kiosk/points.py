@@ -2,6 +2,13 @@
 
 ``PointAccount.balance`` is a snapshot that changes only in :func:`post_entry`, in the same
 transaction as the entry it reflects.
+
+A person's award or deduction (the office, an import, the API, an objection's correction)
+never comes straight here: it is a proposal (:mod:`kiosk.intake`) that posts its entry only
+when a second admin approves it. Entries
+posted directly are the rules' own (conversion, veto, year close, base grant, expiry),
+redemptions and their voids, and the generated data of the demo and scale villages
+(:func:`award_points` / :func:`deduct_points`, also the tests' factories).
 """
 
 from __future__ import annotations
@@ -83,7 +90,8 @@ def award_points(
     actor: User | None,
     idempotency_key: str | None = None,
 ) -> PointEntry:
-    """Award points (positive) to a household. A retry with the same key returns the entry."""
+    """Award points (positive) to a household at once, with no second signature: for generated
+    data (demo, scale, tests) only. A retry with the same key returns the entry."""
     return _adjust(household_id, ENTRY_AWARD, amount, reason, actor, idempotency_key)
 
 
@@ -95,8 +103,9 @@ def deduct_points(
     actor: User | None,
     idempotency_key: str | None = None,
 ) -> PointEntry:
-    """Deduct points for misconduct. The balance may go below zero: the ledger records what the
-    assessment group decided; redemption never spends below zero."""
+    """Deduct points at once, with no second signature: for generated data only (a person's
+    deduction is a proposal). The balance may go below zero; redemption never spends below
+    zero."""
     return _adjust(household_id, ENTRY_DEDUCTION, -amount, reason, actor, idempotency_key)
 
 
