@@ -167,7 +167,10 @@ def _validate(options: InstallOptions) -> None:
 
 
 def install(
-    options: InstallOptions, *, run: Callable[[list[str]], None] | None = None
+    options: InstallOptions,
+    *,
+    run: Callable[[list[str]], None] | None = None,
+    on_box: bool | None = None,
 ) -> InstallReport:
     """Write the files of :func:`planned_files` under the root; on ``/`` also set the box up.
 
@@ -177,7 +180,10 @@ def install(
     """
     _validate(options)
     root = options.root
-    on_box = os.path.realpath(root) == "/"
+    if on_box is None:  # the box itself: users and systemctl too (tests say so explicitly)
+        on_box = os.path.realpath(root) == "/"
+    if on_box and os.geteuid() != 0:
+        raise InstallError("在本机安装需要 root：请用 sudo jifen install …")
     previous = read_manifest(root)
     previous_files = {entry["path"]: entry for entry in (previous or {}).get("files", [])}
     previous_dirs = list((previous or {}).get("created_dirs", []))
@@ -237,14 +243,20 @@ def install(
     return report
 
 
-def uninstall(root: str = "/", *, run: Callable[[list[str]], None] | None = None) -> list[str]:
+def uninstall(
+    root: str = "/",
+    *,
+    run: Callable[[list[str]], None] | None = None,
+    on_box: bool | None = None,
+) -> list[str]:
     """Remove what install wrote (by its manifest); keep /var/lib/jifen. The paths removed."""
     if not os.path.isabs(root) or not os.path.isdir(root):
         raise InstallError(f"--root 必须是存在的绝对路径：{root}")
     manifest = read_manifest(root)
     if manifest is None:
         raise InstallError(f"没有找到安装清单 {MANIFEST_PATH}：这里没有用 jifen install 安装过")
-    on_box = os.path.realpath(root) == "/"
+    if on_box is None:
+        on_box = os.path.realpath(root) == "/"
     run = run or _run
     if on_box:
         units = [u for u in manifest.get("units", []) if isinstance(u, str)]
@@ -332,8 +344,6 @@ def _set_up_box(
     run: Callable[[list[str]], None],
 ) -> None:
     """On the box itself: users, data folder owner, translations, then systemctl."""
-    if os.geteuid() != 0:
-        raise InstallError("在本机安装需要 root：请用 sudo jifen install …")
     if not _user_exists(options.user):
         run(
             [
@@ -359,8 +369,8 @@ def _set_up_box(
 
     ensure_compiled(resources.files("kiosk").joinpath("translations"))  # type: ignore[arg-type]
     if options.kiosk:
-        for binary in ("/usr/bin/cage", _chromium("/")):
-            if not os.path.exists(binary):
+        for binary in ("/usr/bin/cage", _chromium(options.root)):
+            if not os.path.exists(_target(options.root, binary)):
                 report.actions.append(
                     f"注意：没有 {binary}，柜台屏幕起不来：apt install cage chromium"
                 )

@@ -387,3 +387,46 @@ def test_starting_jifen_twice_leaves_no_folder_in_tmp(tmp_path):
     assert sorted(p.name for p in tmpdir.iterdir()) == []
     cache = instance / "cache" / "escpos"
     assert [p.name for p in cache.iterdir() if p.name.endswith(".capabilities.pickle")]
+
+
+# --- on the box itself: users and systemctl (the commands recorded, not run) -----------------
+
+
+def test_on_the_box_install_makes_the_users_and_starts_the_units(root, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(inst, "_user_exists", lambda name: False)
+    commands: list[list[str]] = []
+    options = inst.InstallOptions(root=str(root), user="jifen", kiosk=True, port=8000)
+    report = inst.install(options, run=commands.append, on_box=True)
+    assert ["systemctl", "daemon-reload"] in commands
+    useradd = [c for c in commands if c[0] == "useradd"]
+    assert [c[-1] for c in useradd] == ["jifen", "jifen-kiosk"]
+    assert "--system" in useradd[0] and "/usr/sbin/nologin" in useradd[0]
+    assert ["chown", "-R", "jifen:jifen", "/var/lib/jifen"] in commands
+    enable = commands.index(["systemctl", "enable", "jifen.service", "jifen-backup.timer"])
+    assert commands.index(["systemctl", "daemon-reload"]) < enable
+    assert ["systemctl", "enable", "jifen-kiosk.service"] in commands
+    assert ["udevadm", "control", "--reload"] in commands
+    # cage and chromium are not in this root: the report says what to install
+    assert any("apt install cage chromium" in a for a in report.actions)
+
+    commands.clear()
+    inst.uninstall(str(root), run=commands.append, on_box=True)
+    assert commands[0] == [
+        "systemctl",
+        "disable",
+        "--now",
+        "jifen.service",
+        "jifen-backup.timer",
+        "jifen-kiosk.service",
+    ]
+    assert ["systemctl", "daemon-reload"] in commands
+
+
+def test_on_the_box_install_needs_root(root, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    options = inst.InstallOptions(root=str(root))
+    before = snapshot(root)
+    with pytest.raises(inst.InstallError, match="需要 root"):
+        inst.install(options, run=lambda argv: None, on_box=True)
+    assert snapshot(root) == before
