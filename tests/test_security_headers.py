@@ -292,6 +292,7 @@ PAGES = [
     "/admin/vetoes",
     "/admin/preview",
     "/admin/printer",
+    "/device",
 ]
 
 _OFFICE_ONLY = {p for p in PAGES if p.startswith(("/households", "/intake", "/notice/", "/audit"))}
