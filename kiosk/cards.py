@@ -68,6 +68,13 @@ def normalize_payload(text: str) -> str:
     return text
 
 
+def is_card_shaped(text: str) -> bool:
+    """Whether text has a card payload's form (its signature right or not): a guess at a card.
+
+    A product barcode or a payment QR is not: it can never pass, so it tells nothing."""
+    return _PAYLOAD_RE.match(normalize_payload(text)) is not None
+
+
 def parse_payload(text: str, secret: bytes | None = None) -> tuple[int, int]:
     """Verify a payload's form and signature; return (serial, issue_no) or raise CardInvalid."""
     payload = normalize_payload(text)

@@ -30,11 +30,18 @@ class DefaultConfig:
     # A session ends this long after the last request (the counter left logged in); the
     # absolute limit from login is PERMANENT_SESSION_LIFETIME.
     JIFEN_SESSION_IDLE_MINUTES = 30
-    # The public self-service screen: this many failed card scans from one kiosk (address)
-    # within the window lock that kiosk's scanning for JIFEN_SELF_SCAN_LOCK_MINUTES.
+    # Forged card codes (kiosk.scan_guard): per window, MAX_FAILURES forged or unknown codes
+    # are answered; the next ones get 429 for LOCK_MINUTES (valid cards are still answered),
+    # and HALT_FAILURES of them in one window and its lock stop all scanning for LOCK_MINUTES.
+    # SELF: per self-service kiosk (address); COUNTER: per API token and per user.
     JIFEN_SELF_SCAN_MAX_FAILURES = 10
-    JIFEN_SELF_SCAN_WINDOW_MINUTES = 10
+    JIFEN_SELF_SCAN_WINDOW_MINUTES = 5
     JIFEN_SELF_SCAN_LOCK_MINUTES = 5
+    JIFEN_SELF_SCAN_HALT_FAILURES = 30
+    JIFEN_COUNTER_SCAN_MAX_FAILURES = 20
+    JIFEN_COUNTER_SCAN_WINDOW_MINUTES = 10
+    JIFEN_COUNTER_SCAN_LOCK_MINUTES = 10
+    JIFEN_COUNTER_SCAN_HALT_FAILURES = 60
     # Request limits (kiosk.web.guards): the largest body anything may send (a 20 MB import
     # and its form), the default for JSON and forms, and how deep a JSON body may nest.
     MAX_CONTENT_LENGTH = 21 * 1024 * 1024

@@ -282,14 +282,14 @@ def test_self_service_locks_a_kiosk_after_10_bad_scans(app, client, supermarket)
     hh = factories.household(supermarket, points=5)
     _, good = factories.card(hh)
     forged = good[:-1] + ("0" if good[-1] != "0" else "1")
-    for i in range(9):
+    for i in range(10):
         response = _scan(client, forged)
         assert response.status_code == 422, i
-    assert _scan(client, forged).status_code == 429  # the 10th locks
-    response = _scan(client, good)
-    assert response.status_code == 429  # even a good card waits: the kiosk is locked
+    response = _scan(client, forged)
+    assert response.status_code == 429  # the 11th is refused: the lock starts
     assert "分钟后再试" in response.get_json()["error"]["message"]
-    assert _scan(client, good, ip="10.0.0.8").status_code == 200  # another kiosk is not
+    assert _scan(client, good).status_code == 200  # a valid card is still answered
+    assert _scan(client, forged, ip="10.0.0.8").status_code == 422  # another kiosk is not
     db.session.rollback()
     row = db.session.get(ScanThrottle, "self:10.0.0.7")
     assert row.locked_until > utcnow()
@@ -304,18 +304,20 @@ def test_self_service_locks_a_kiosk_after_10_bad_scans(app, client, supermarket)
     # the lock lives in the database: it ends when its time is over
     with write_transaction():
         db.session.get(ScanThrottle, "self:10.0.0.7").locked_until = utcnow() - timedelta(seconds=1)
-    assert _scan(client, good).status_code == 200
+    assert _scan(client, forged).status_code == 422
 
 
-def test_good_scans_clear_the_count(app, client, supermarket):
+def test_good_scans_do_not_clear_the_count(app, client, supermarket):
     hh = factories.household(supermarket, points=5)
     _, good = factories.card(hh)
+    answers = []
     for _ in range(3):
         for _ in range(9):
-            assert _scan(client, "JF" + "1" * 20).status_code == 422
+            answers.append(_scan(client, "JF" + "1" * 20).status_code)
         assert _scan(client, good).status_code == 200
+    assert answers == [422] * 10 + [429] * 17
     db.session.rollback()
-    assert db.session.get(ScanThrottle, "self:10.0.0.7").failures == 0
+    assert db.session.get(ScanThrottle, "self:10.0.0.7").failures == 27
 
 
 def test_scan_lock_holds_for_a_restarted_app(app, supermarket):

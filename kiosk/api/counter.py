@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
-from flask import jsonify
+from flask import g, jsonify, request
 
 from inventory.products import catalogue, categories, find_by_barcode, policy_for
-from kiosk import printing
+from kiosk import printing, scan_guard
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.errors import NotFound
 from kiosk.models import PrintJob, Redemption
@@ -24,7 +25,9 @@ def scan_card():
     """Verify a card and say what its household may redeem now."""
     body = inputs.json_body()
     payload = inputs.string(body, "payload", max_len=MAX_PAYLOAD_LENGTH)
-    result = scan(current_supermarket().id, payload)
+    supermarket_id = current_supermarket().id
+    with _guarded(payload, supermarket_id):
+        result = scan(supermarket_id, payload)
     return jsonify(
         {
             "card_id": result.card_id,
@@ -33,6 +36,17 @@ def scan_card():
             "decision": result.decision.to_dict(),
         }
     )
+
+
+def _guarded(payload: str, supermarket_id: int) -> AbstractContextManager[None]:
+    """Count forged card codes sent with this request's token and by its user (the counter
+    page's session: by its user), and refuse them past the limits (kiosk.scan_guard)."""
+    user = access.me()
+    keys = [scan_guard.user_key(user.id)]
+    header = request.headers.get("Authorization", "")
+    if g.get("jifen_auth") == "token" and header.startswith("Bearer "):
+        keys.append(scan_guard.token_key(header[len("Bearer ") :].strip()))
+    return scan_guard.guarded(keys, payload, supermarket_id=supermarket_id, actor=user)
 
 
 @bp.get("/products")
@@ -87,14 +101,15 @@ def create_redemption():
     # earlier row with its own moment. This tells them apart even when two copies of the same
     # request race, which a look-up of the key before the call cannot.
     moment = utcnow()
-    redemption = redeem(
-        current_supermarket_id(),
-        card_payload=payload,
-        lines=lines,
-        keeper=access.me(),
-        idempotency_key=key,
-        moment=moment,
-    )
+    with _guarded(payload, current_supermarket_id()):
+        redemption = redeem(
+            current_supermarket_id(),
+            card_payload=payload,
+            lines=lines,
+            keeper=access.me(),
+            idempotency_key=key,
+            moment=moment,
+        )
     if redemption.created_at == moment:  # made now: its one receipt is still loaded
         return jsonify(_redemption_body(redemption, redemption.receipts[-1])), 201
     return jsonify(_redemption_body(redemption)), 200

@@ -713,7 +713,8 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
-CARD_CODES = ("card_invalid", "card_unknown", "card_revoked")
+# A card check answers 429 too: forged codes past kiosk.scan_guard's limits (Retry-After).
+CARD_CODES = ("card_invalid", "card_unknown", "card_revoked", "too_many_attempts")
 
 PATHS: dict[str, Any] = {
     "/api/v1/scan": {

@@ -106,6 +106,7 @@ ACTION_LABELS = {
     "token.issue": lazy_gettext("发放API令牌"),
     "token.revoke": lazy_gettext("吊销API令牌"),
     "selfservice.scan_locked": lazy_gettext("自助查询机因无效扫卡过多暂停"),
+    "counter.scan_locked": lazy_gettext("柜台因无效扫卡过多限流"),
     "points.conversion": lazy_gettext("评分折换积分"),
     "stock.in": lazy_gettext("入库"),
     "card.print_pdf": lazy_gettext("打印积分卡(PDF)"),
@@ -143,7 +144,7 @@ SUBJECT_LABELS = {
     "Stocktake": lazy_gettext("盘点"),
     "MonthClose": lazy_gettext("月结"),
     "PrintJob": lazy_gettext("打印任务"),
-    "ScanThrottle": lazy_gettext("自助查询机"),
+    "ScanThrottle": lazy_gettext("扫卡限流"),
 }
 FIELD_LABELS = {
     "username": lazy_gettext("用户名"),

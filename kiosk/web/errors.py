@@ -46,9 +46,13 @@ def too_large_message() -> str:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        # A refusal that knows how long to wait (kiosk.scan_guard) says it in Retry-After too.
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
         if _wants_json():
-            return jsonify(exc.to_dict()), exc.status
-        return render_template("error.html", code=exc.code, message=exc.message), exc.status
+            return jsonify(exc.to_dict()), exc.status, headers
+        page = render_template("error.html", code=exc.code, message=exc.message)
+        return page, exc.status, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -15,10 +15,9 @@ from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
 from inventory.products import catalogue
-from kiosk import auth, points
+from kiosk import points, scan_guard
 from kiosk.errors import (
     CardInvalid,
-    CardUnknown,
     DomainError,
     TooManyAttempts,
     ValidationFailed,
@@ -69,26 +68,28 @@ def scan_card() -> Response | tuple[Response, int]:
         exc: DomainError = ValidationFailed(gettext("请扫描您的积分卡"))
         return jsonify(exc.to_dict()), exc.status
     supermarket = current_supermarket()
-    # A public screen and 10-digit signatures: failed scans are counted per kiosk in the
-    # database, and too many lock that kiosk's scanning for a while (kiosk.auth).
-    kiosk_key = _kiosk_key()
+    # A public screen and 10-digit signatures: forged codes are counted per kiosk in the
+    # database, and too many are refused for a while (kiosk.scan_guard); a valid card is
+    # always answered, and never clears the count. A kiosk is its address (behind a proxy,
+    # configure ProxyFix, or every kiosk shares the proxy's).
     try:
-        auth.check_scan_allowed(kiosk_key)
-        if len(payload) > MAX_PAYLOAD_LENGTH:
-            raise CardInvalid(gettext("卡片无效：不是本系统的积分卡"))
-        result = scan(supermarket.id, payload)
-    except (CardInvalid, CardUnknown) as exc:
-        if auth.record_scan_failure(kiosk_key, supermarket.id):
-            exc = TooManyAttempts(
-                gettext(
-                    "无效的卡扫描次数过多，请%(n)s分钟后再试，或请管理员帮助", n=_lock_minutes()
-                )
-            )
-        return jsonify(exc.to_dict()), exc.status
+        with scan_guard.guarded(
+            (scan_guard.self_key(request.remote_addr),), payload, supermarket_id=supermarket.id
+        ):
+            if len(payload) > MAX_PAYLOAD_LENGTH:
+                raise CardInvalid(gettext("卡片无效：不是本系统的积分卡"))
+            result = scan(supermarket.id, payload)
+    except scan_guard.ScanThrottled as exc:
+        refusal = TooManyAttempts(
+            gettext("无效的卡扫描次数过多，请%(n)s分钟后再试，或请管理员帮助", n=exc.minutes),
+            retry_after=exc.retry_after,
+        )
+        response = jsonify(refusal.to_dict())
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response, refusal.status
     except DomainError as exc:
         # Always JSON, whatever the Accept header: the page shows the message as it is.
         return jsonify(exc.to_dict()), exc.status
-    auth.clear_scan_failures(kiosk_key)
     household, account, decision = result.household, result.account, result.decision
     return jsonify(
         {
@@ -110,15 +111,6 @@ def scan_card() -> Response | tuple[Response, int]:
             ],
         }
     )
-
-
-def _kiosk_key() -> str:
-    """Which kiosk is scanning: its address (behind a proxy, configure ProxyFix)."""
-    return "self:" + (request.remote_addr or "unknown")
-
-
-def _lock_minutes() -> int:
-    return int(current_app.config["JIFEN_SELF_SCAN_LOCK_MINUTES"])
 
 
 def _goods(supermarket_id: int, may_redeem: bool, spendable: int) -> list[dict[str, Any]]:
