@@ -507,7 +507,10 @@ def cycle_close_command(year: int, supermarket_code: str | None) -> None:
 def check_command() -> None:
     """Verify that every balance equals its entries and every stock its movements."""
     from kiosk.check import run_checks
+    from kiosk.schema import table_names
 
+    if not table_names():
+        raise click.ClickException("数据库还是空的（没有建表）：先运行 jifen init，或 ./run demo")
     problems = run_checks()
     for problem in problems:
         click.echo(str(problem), err=True)

@@ -113,3 +113,17 @@ def _households_hold_this_years_base(output: str, supermarket) -> None:
     assert refused
     for payload in refused:
         assert scan(supermarket.id, payload).account.balance == 100
+
+
+def test_check_before_init_says_what_to_do(tmp_path):
+    # README: `./run jifen check` on a fresh clone, before any database exists.
+    from kiosk import create_app
+    from tests.conftest import TEST_CONFIG
+
+    app = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    )
+    result = app.test_cli_runner().invoke(args=["check"])
+    assert result.exit_code == 1
+    assert "先运行 jifen init" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
