@@ -211,15 +211,28 @@ def test_counter_warns_when_backups_are_stale_or_the_disk_nearly_full(
 ):
     login(client, "keeper1")
     fresh_backup(instance, hours=2)
-    assert 'id="device-warning"' not in client.get("/counter").get_data(as_text=True)
+    html = client.get("/counter").get_data(as_text=True)
+    assert 'data-url="/device/warnings" hidden>' in html
+    assert client.get("/device/warnings").get_json() == {"warnings": []}
     fresh_backup(instance, hours=50)
     html = client.get("/counter").get_data(as_text=True)
-    assert 'id="device-warning"' in html and "备份已超过 50 小时" in html
+    assert 'data-url="/device/warnings">' in html and "备份已超过 50 小时" in html
+    assert client.get("/device/warnings").get_json() == {"warnings": ["备份已超过 50 小时"]}
+    assert client.get("/device/warnings?lang=en").get_json() == {
+        "warnings": ["Last backup over 50 hours ago"]
+    }
     fresh_backup(instance, hours=2)
     gib = 1024**3
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: Usage(32 * gib, 31 * gib, gib // 2))
-    html = client.get("/counter").get_data(as_text=True)
+    html = client.get("/counter?lang=zh").get_data(as_text=True)
     assert "磁盘快满了" in html and 'href="/device"' in html
+
+
+def test_device_warnings_are_for_the_counter_staff(app, client, instance, supermarket):
+    assert client.get("/device/warnings").status_code == 401
+    factories.user("super9", "supervisor", supermarket)
+    login(client, "super9")
+    assert client.get("/device/warnings").status_code == 403
 
 
 def test_read_backup_status_follows_the_backup_contract(app, instance):
@@ -268,6 +281,24 @@ def test_device_page_and_counter_warning_fit_the_screen(browser, tmp_path, size)
         assert "备份已超过 50 小时" in warning.inner_text()
         shoot(page, "counter-device-warning")
         assert_fits(page)
+        # The page stays open for days: a backup made meanwhile clears the warning when the
+        # counter asks again (every few minutes, and when the screen is shown again).
+        fresh_path = app.instance_path + "/backups/fresh.jifenbak"
+        write_status(
+            app.instance_path,
+            last_good_at=datetime.now(UTC).isoformat(),
+            last_good_path=fresh_path,
+            last_failed_at=None,
+        )
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        page.locator("#device-warning-box").wait_for(state="hidden")
+        write_status(
+            app.instance_path,
+            last_good_at=(datetime.now(UTC) - timedelta(hours=50)).isoformat(),
+            last_failed_at=datetime.now(UTC).isoformat(),
+        )
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        warning.wait_for(state="visible")
         warning.click()
         page.wait_for_url(server.url + "/device")
         for section in ("#backup-stale", "#backup-local-only", "#backup-failed", "#device-printer"):

@@ -29,6 +29,15 @@ def healthz() -> tuple[Response, int]:
     return response, 503 if state["status"] == health.STATUS_DOWN else 200
 
 
+@bp.get("/device/warnings")
+@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+def warnings() -> Response:
+    """The counter's device warnings, in the user's language (the counter asks every few minutes)."""
+    response = jsonify({"warnings": health.counter_warnings()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _naive_utc(value: str | None) -> datetime | None:
     moment = health._parse_time(value)
     return moment.astimezone(UTC).replace(tzinfo=None) if moment else None
