@@ -70,12 +70,21 @@ class PlannedFile:
     path: str  # absolute path on the target system (under the root)
     template: str  # file name in kiosk/deploy/
     mode: int = 0o644
+    # Settings the technician edits (/etc/default/jifen, the log limits): once edited, neither
+    # a new install nor uninstall overwrites or removes them.
+    config: bool = False
 
 
 @dataclass
 class InstallReport:
     written: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UninstallReport:
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # settings edited since install wrote them
 
 
 def planned_files(options: InstallOptions) -> list[PlannedFile]:
@@ -85,8 +94,8 @@ def planned_files(options: InstallOptions) -> list[PlannedFile]:
         PlannedFile(f"{UNIT_DIR}/jifen-backup.service", "jifen-backup.service"),
         PlannedFile(f"{UNIT_DIR}/jifen-backup.timer", "jifen-backup.timer"),
         PlannedFile("/etc/udev/rules.d/70-jifen-printers.rules", "70-jifen-printers.rules"),
-        PlannedFile("/etc/systemd/journald.conf.d/jifen.conf", "journald-jifen.conf"),
-        PlannedFile("/etc/default/jifen", "default-jifen"),
+        PlannedFile("/etc/systemd/journald.conf.d/jifen.conf", "journald-jifen.conf", config=True),
+        PlannedFile("/etc/default/jifen", "default-jifen", config=True),
     ]
     if options.kiosk:
         files += [
@@ -209,9 +218,17 @@ def install(
         created_dirs.append(directory)
     entries = []
     for f in files:
+        earlier = previous_files.get(f.path)
+        if f.config and earlier and _edited(_target(root, f.path), earlier):
+            entries.append({**earlier, "config": True})  # what install wrote, to compare later
+            report.actions.append(f"保留了改动过的 {f.path}（没有覆盖）")
+            continue
         data = rendered[f.path]
         _write_atomic(_target(root, f.path), data, f.mode)
-        entries.append({"path": f.path, "sha256": _sha256(data)})
+        entry = {"path": f.path, "sha256": _sha256(data)}
+        if f.config:
+            entry["config"] = True
+        entries.append(entry)
         report.written.append(f.path)
     # Files of an earlier install this one does not write any more (--kiosk → --no-kiosk).
     for path in previous_files:
@@ -243,13 +260,22 @@ def install(
     return report
 
 
+def _edited(path: str, entry: dict) -> bool:
+    """Has the file at ``path`` changed since install wrote it (its sha256 in the manifest)?"""
+    try:
+        with open(path, "rb") as fh:
+            return _sha256(fh.read()) != entry.get("sha256")
+    except FileNotFoundError:
+        return False
+
+
 def uninstall(
     root: str = "/",
     *,
     run: Callable[[list[str]], None] | None = None,
     on_box: bool | None = None,
-) -> list[str]:
-    """Remove what install wrote (by its manifest); keep /var/lib/jifen. The paths removed."""
+) -> UninstallReport:
+    """Remove what install wrote (by its manifest); keep /var/lib/jifen and edited settings."""
     if not os.path.isabs(root) or not os.path.isdir(root):
         raise InstallError(f"--root 必须是存在的绝对路径：{root}")
     manifest = read_manifest(root)
@@ -263,28 +289,34 @@ def uninstall(
         if units:
             _try(run, ["systemctl", "disable", "--now", *units])
         _try(run, ["systemctl", "stop", "jifen-backup.service"])
-    removed = []
+    report = UninstallReport()
     for entry in manifest["files"]:
         path = str(entry.get("path", ""))
-        if not path.startswith("/") or ".." in path.split("/"):
+        if not _safe(path):
             continue  # a hand-edited manifest never makes uninstall leave the root
         target = _target(root, path)
-        if os.path.lexists(target):
+        if entry.get("config") and _edited(target, entry):
+            report.kept.append(path)
+        elif os.path.lexists(target):
             os.unlink(target)
-            removed.append(path)
+            report.removed.append(path)
     os.unlink(_target(root, MANIFEST_PATH))
-    removed.append(MANIFEST_PATH)
+    report.removed.append(MANIFEST_PATH)
     # Folders install made, deepest first, when nothing else was put into them since.
     for directory in sorted(manifest.get("created_dirs", []), key=len, reverse=True):
         target = _target(root, str(directory))
-        if os.path.isdir(target) and not os.listdir(target):
+        if _safe(str(directory)) and os.path.isdir(target) and not os.listdir(target):
             os.rmdir(target)
-            removed.append(str(directory))
+            report.removed.append(str(directory))
     if on_box:
         _try(run, ["systemctl", "daemon-reload"])
         _try(run, ["udevadm", "control", "--reload"])
         _try(run, ["systemctl", "try-restart", "systemd-journald.service"])
-    return removed
+    return report
+
+
+def _safe(path: str) -> bool:
+    return path.startswith("/") and ".." not in path.split("/")
 
 
 def _dirs_needed(paths: list[str], root: str) -> list[str]:
@@ -439,11 +471,13 @@ def install_command(root: str, user: str, kiosk: bool, port: int, host: str) -> 
 def uninstall_command(root: str) -> None:
     """Remove what jifen install wrote; the data in /var/lib/jifen is kept."""
     try:
-        removed = uninstall(os.path.abspath(root))
+        report = uninstall(os.path.abspath(root))
     except InstallError as exc:
         raise click.ClickException(str(exc)) from None
-    for path in removed:
+    for path in report.removed:
         click.echo(f"已删除 {path}")
+    for path in report.kept:
+        click.echo(f"保留了安装后改动过的 {path}（里面是你的设置；不要时请自己删除）")
     click.echo(f"数据目录 {INSTANCE_DIR} 保留未动；服务用户也保留（userdel 可删除）")
 
 

@@ -430,3 +430,21 @@ def test_on_the_box_install_needs_root(root, monkeypatch):
     with pytest.raises(inst.InstallError, match="需要 root"):
         inst.install(options, run=lambda argv: None, on_box=True)
     assert snapshot(root) == before
+
+
+def test_edited_settings_survive_a_new_install_and_uninstall(root):
+    assert run_cli("install", "--root", str(root), "--port", "8000").exit_code == 0
+    default = at(root, "/etc/default/jifen")
+    edited = default.read_text() + "DATABASE_URL=postgresql://jifen@10.0.0.2/jifen\n"
+    default.write_text(edited)
+    result = run_cli("install", "--root", str(root), "--port", "9000")
+    assert result.exit_code == 0, result.output
+    assert "保留了改动过的 /etc/default/jifen" in result.output
+    assert default.read_text() == edited  # the town's database is not forgotten
+    assert "JIFEN_PORT=9000" in at(root, "/etc/systemd/system/jifen.service").read_text()
+    result = run_cli("uninstall", "--root", str(root))
+    assert result.exit_code == 0, result.output
+    assert "保留了安装后改动过的 /etc/default/jifen" in result.output
+    assert default.read_text() == edited
+    assert not at(root, "/etc/systemd/system/jifen.service").exists()
+    assert not at(root, MANIFEST).exists()
