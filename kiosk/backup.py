@@ -48,8 +48,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
+import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from kiosk.errors import DomainError
 
@@ -1075,7 +1077,12 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
                 f"这是 {manifest.get('database')} 数据库的备份，本机用的是 {kind}：不能直接恢复"
             )
         # 1. the database now in use: is it newer than the backup?
-        has_tables = bool(table_names())
+        try:
+            has_tables = bool(table_names())
+        except sa.exc.OperationalError:
+            if kind == "sqlite":
+                raise BackupFailed(f"打不开现在的数据库 {url.database}") from None
+            has_tables = False  # no database yet on the server: the restore makes it
         revision_before, current_counts, current_latest = (
             database_facts() if has_tables else (None, {}, {})
         )
@@ -1227,9 +1234,6 @@ def _restore_instance_files(app: Flask, work: str, replaced_dir: str) -> list[st
 
 
 # --- the commands (registered by kiosk.cli) ---------------------------------------------------
-
-import click  # noqa: E402
-from flask.cli import with_appcontext  # noqa: E402
 
 
 def _local(iso: str | None) -> str:
