@@ -30,6 +30,7 @@ SERIAL_DIGITS = 8
 ISSUE_DIGITS = 2
 MAC_DIGITS = 10
 PAYLOAD_LENGTH = len(PREFIX) + SERIAL_DIGITS + ISSUE_DIGITS + MAC_DIGITS
+NO_REPLACEMENT = "卡片已作废，请到村委补办"
 _PAYLOAD_RE = re.compile(
     rf"^{PREFIX}(\d{{{SERIAL_DIGITS}}})(\d{{{ISSUE_DIGITS}}})(\d{{{MAC_DIGITS}}})$"
 )
@@ -97,7 +98,16 @@ def resolve_card(text: str, *, with_account: bool = False) -> Card:
     if card is None:
         raise CardUnknown()
     if card.status != CARD_ACTIVE:
-        raise CardRevoked()
+        # Only a card replaced by a newer one sends the resident to that card; a card revoked
+        # on its own (lost, household left) needs a new one from the village committee.
+        replaced = db.session.scalar(
+            sa.select(Card.id).where(
+                Card.household_id == card.household_id,
+                Card.status == CARD_ACTIVE,
+                Card.issue_no > card.issue_no,
+            )
+        )
+        raise CardRevoked() if replaced is not None else CardRevoked(NO_REPLACEMENT)
     return card
 
 

@@ -75,7 +75,7 @@ def test_reissue_revokes_previous_card(app, supermarket):
     second, new_payload = factories.card(hh)
     assert (second.serial, second.issue_no) == (first.serial, 2)
     assert cards.resolve_card(new_payload).id == second.id
-    with pytest.raises(CardRevoked):
+    with pytest.raises(CardRevoked, match="^卡片已作废，请使用补办后的新卡$"):
         cards.resolve_card(old_payload)
     actions = list(db.session.scalars(sa.select(AuditEvent.action)))
     assert actions.count("card.issue") == 2 and actions.count("card.revoke") == 1
@@ -87,7 +87,19 @@ def test_revoke_needs_reason_and_refuses_twice(app, supermarket):
     with pytest.raises(ValidationFailed):
         cards.revoke_card(card.id, actor=None, reason="  ")
     cards.revoke_card(card.id, actor=None, reason="卡片遗失")
-    with pytest.raises(CardRevoked):
+    # No replacement: the resident is sent to the village committee, not to a card they lack.
+    with pytest.raises(CardRevoked, match="^卡片已作废，请到村委补办$"):
         cards.resolve_card(payload)
     with pytest.raises(CardRevoked):
         cards.revoke_card(card.id, actor=None, reason="再次作废")
+
+
+def test_revoked_after_replacement_was_revoked_too(app, supermarket):
+    """Old card, new card, then the new one lost too: neither points to a card that works."""
+    hh = factories.household(supermarket)
+    first, old_payload = factories.card(hh)
+    second, new_payload = factories.card(hh)
+    cards.revoke_card(second.id, actor=None, reason="卡片遗失")
+    for payload in (old_payload, new_payload):
+        with pytest.raises(CardRevoked, match="请到村委补办"):
+            cards.resolve_card(payload)
