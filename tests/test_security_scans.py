@@ -137,7 +137,7 @@ def test_the_halt_refuses_every_scan_and_the_burst_is_audited_once(client, super
     (locked,) = audit_rows("selfservice.scan_locked")
     assert locked.supermarket_id == supermarket.id and locked.actor_id is None
     assert locked.data["keys"] == [self_key(KIOSK)]
-    assert (locked.data["stage"], locked.data["failures"]) == ("lock", 11)
+    assert (locked.data["stage"], locked.data["guesses"]) == ("lock", 11)
     for i in range(25, 30):
         assert scan_self(client, forged(home["payload"], i)).status_code == 429
     halted = scan_self(client, home["payload"])

@@ -198,9 +198,15 @@ FIELD_LABELS = {
     "household_id": lazy_gettext("户编号"),
     "kiosk": lazy_gettext("查询机"),
     "minutes": lazy_gettext("分钟"),
+    "keys": lazy_gettext("限流对象"),
+    "stage": lazy_gettext("阶段"),
+    "guesses": lazy_gettext("无效扫卡次数"),
     "copy_no": lazy_gettext("联次"),
     "note": lazy_gettext("备注"),
 }
+
+# kiosk.scan_guard: forged card codes refused (限流) or every scan stopped (暂停扫卡).
+SCAN_STAGE_LABELS = {"lock": lazy_gettext("限流"), "halt": lazy_gettext("暂停扫卡")}
 
 
 def action_label(action: str) -> str:
@@ -230,6 +236,8 @@ def show_value(value: Any, key: str = "") -> str:
         return gettext("是") if value else gettext("否")
     if key == "role" and value in ROLE_LABELS:
         return str(ROLE_LABELS[value])
+    if key == "stage" and value in SCAN_STAGE_LABELS:
+        return str(SCAN_STAGE_LABELS[value])
     if key.endswith("_fen") and isinstance(value, int):
         return gettext("%(yuan)s元", yuan=yuan(value))
     if isinstance(value, list):
