@@ -128,7 +128,9 @@ def test_unknown_cards_count_and_codes_that_are_no_card_do_not(client, supermark
     assert scan_self(client, make_payload(90_000_011, 1)).status_code == 429
 
 
-def test_the_halt_refuses_every_scan_and_the_burst_is_audited_once(client, supermarket, home):
+def test_the_halt_refuses_every_scan_and_the_burst_is_audited_once(
+    app, client, supermarket, admin, home
+):
     """Thirty forgeries within a window and its lock: from then on nothing from that kiosk is
     checked, not even a valid card (else the 429 would still tell a wrong guess from a right
     one at full speed). One audit row when the lock starts, one when the halt does."""
@@ -146,6 +148,10 @@ def test_the_halt_refuses_every_scan_and_the_burst_is_audited_once(client, super
     assert scan_self(client, home["payload"], ip="10.0.0.8").status_code == 200
     assert [e.data["stage"] for e in audit_rows("selfservice.scan_locked")] == ["lock", "halt"]
     assert row(self_key(KIOSK)).failures == 30  # a halted kiosk's scans are not even counted
+    office = app.test_client()
+    office.post("/login/password", data={"username": "admin1", "password": "secret123"})
+    log = office.get("/audit").get_data(as_text=True)
+    assert "自助查询机因无效扫卡过多暂停" in log and "暂停扫卡" in log and "限流" in log
     end_lock(self_key(KIOSK))
     assert scan_self(client, home["payload"]).status_code == 200
     assert scan_self(client, forged(home["payload"])).status_code == 422
