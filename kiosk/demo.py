@@ -12,12 +12,12 @@ The village then adopts a rule set (``preset``: 大同 by default, the demo vill
 or 高阳, 寨里, 羊亭) and gets what makes that rule set visible at the counter on the day it is
 loaded (:func:`_apply_preset`): households that may redeem and households refused for each of
 the rule set's reasons (大同: the score gate not met, 一票否决, no score yet; 高阳: only the base;
-寨里: quota used up, 取消资格, no star; 羊亭: no points). A rule set with a window has it open on
-the day it is loaded: 大同's demo policy makes today the month's last market day (its market
-days are the 逢三逢八 days before today's date, and today's), 高阳's adds this month to the
-first months of the quarters. Both are plain fields of the demo's stored policy, shown by
-``jifen policy show`` and the policy page; ``jifen demo`` says so. The cards it prints, with
-what each shows, are read from the counter's own scan (:func:`showcase`).
+寨里: quota used up, 取消资格, no star; 羊亭: no points, the pyramid's levels). A rule set with a
+window has it open on the day it is loaded: 大同's demo policy makes today the month's last
+market day (its market days are the 逢三逢八 days before today's date, and today's), 高阳's
+adds this month to the first months of the quarters. Both are plain fields of the demo's
+stored policy, shown by ``jifen policy show`` and the policy page; ``jifen demo`` says so. The
+cards it prints, with what each shows, are read from the counter's own scan (:func:`showcase`).
 """
 
 from __future__ import annotations
@@ -700,13 +700,17 @@ def _apply_preset(
     elif key == "zhaili":
         _zhaili(supermarket, users, ranked, rng, today, now)
     elif key == "yangting":
-        # A household at the pyramid's top (塔尖: 300 points earned).
-        earned = db.session.scalar(
-            sa.select(PointAccount.earned_total).where(PointAccount.household_id == ranked[0])
-        )
-        points.award_points(
-            ranked[0], max(50, 320 - earned), reason="年度信用示范户（信用健康1+1）", actor=admin
-        )
+        # The pyramid's top and middle (塔尖 from 300 points earned, 塔身 from 100).
+        for hid, level, reason in (
+            (ranked[0], 320, "年度信用示范户（信用健康1+1）"),
+            (ranked[1] if len(ranked) > 1 else None, 150, "志愿服务：敬老院送温暖（全年）"),
+        ):
+            if hid is None:
+                continue
+            earned = db.session.scalar(
+                sa.select(PointAccount.earned_total).where(PointAccount.household_id == hid)
+            )
+            points.award_points(hid, max(20, level - earned), reason=reason, actor=admin)
     logger.info("demo village runs %s", policy.name)
 
 
