@@ -67,7 +67,7 @@ def create_product(
         raise ValidationFailed("商品类型只能是实物或服务")
     if not isinstance(unit_cost_fen, int) or unit_cost_fen < 0:
         raise ValidationFailed("成本价必须是不小于0的整数（分）")
-    if barcode is not None and not barcode.isdigit():
+    if barcode is not None and not (barcode.isascii() and barcode.isdigit()):
         raise ValidationFailed("条码只能由数字组成")
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)

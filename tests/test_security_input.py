@@ -382,3 +382,17 @@ def test_405_carries_an_allow_header(as_keeper, client, keeper):
     login(client, "keeper1")
     r = client.put("/stock/in")
     assert r.status_code == 405 and "GET" in r.headers["Allow"]
+
+
+def test_an_integral_json_number_counts_as_an_integer_and_a_fraction_does_not(as_keeper, shop):
+    line = {"product_id": shop["rice"].id, "quantity": 2.0, "unit_cost_fen": 100}
+    assert as_keeper.post("/api/v1/stock-ins", {"lines": [line]}).status_code == 201
+    r = as_keeper.post("/api/v1/stock-ins", {"lines": [{**line, "quantity": 2.5}]})
+    assert r.status_code == 400
+    assert r.get_json()["error"]["details"]["field"] == "lines[0].quantity"
+
+
+def test_a_barcode_of_unicode_digits_is_refused(as_admin, supermarket):
+    r = as_admin.post("/api/v1/products", {"sku": "X1", "name": "盐", "barcode": "６９０１"})
+    assert r.status_code == 400
+    assert r.get_json()["error"]["details"]["field"] == "barcode"

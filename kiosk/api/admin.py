@@ -209,7 +209,7 @@ def new_product():
     unit = inputs.string(body, "unit", required=False, max_len=16, default="件") or "件"
     category = inputs.optional_string(body, "category", max_len=50)
     barcode = inputs.optional_string(body, "barcode", max_len=32)
-    if barcode is not None and not barcode.isdigit():
+    if barcode is not None and not (barcode.isascii() and barcode.isdigit()):
         raise inputs.invalid("barcode", "只能由数字组成")
     kind = inputs.choice(body, "kind", (KIND_GOODS, KIND_SERVICE), default=KIND_GOODS)
     cost = inputs.integer(

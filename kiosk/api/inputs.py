@@ -112,14 +112,15 @@ def string(
         return default
     if not isinstance(value, str):
         raise invalid(name, "必须是文字")
+    # Before stripping: a name sent as "张三\n" is refused, as the API document says.
+    bad = parsing.bad_character(value, multiline=field in MULTILINE_FIELDS)
+    if bad is not None:
+        raise invalid(name, f"含有不允许的控制字符（{parsing.describe_character(bad)}）")
     value = value.strip()
     if required and not value:
         raise invalid(name, "不能为空")
     if len(value) > max_len:
         raise invalid(name, f"不能超过{max_len}个字")
-    bad = parsing.bad_character(value, multiline=field in MULTILINE_FIELDS)
-    if bad is not None:
-        raise invalid(name, f"含有不允许的控制字符（{parsing.describe_character(bad)}）")
     return value
 
 
@@ -152,6 +153,8 @@ def integer(
         if required:
             raise invalid(name, "不能为空")
         return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 33.0 is the integer 33 (as JSON Schema counts it)
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(name, "必须是整数")
     if value < minimum:

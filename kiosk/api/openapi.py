@@ -11,6 +11,7 @@ from typing import Any
 from flask import jsonify
 
 from kiosk.api import bp, openapi_proposals
+from kiosk.parsing import DB_INT_MAX
 
 # Stable error codes (kiosk.errors, plus the web layer's own). Never rename one.
 ERROR_CODES: dict[str, tuple[int, str]] = {
@@ -80,10 +81,35 @@ NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
 PERIOD = {
     "type": "string",
-    "pattern": "^\\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))$",
+    "pattern": "^(20[0-9]{2}|2100)([Qq][1-4]|-(0[1-9]|1[0-2]))$",
     "description": "考评期：季度 2024Q1 或月份 2024-03",
 }
 SCORE = {"type": "integer", "minimum": 0, "maximum": 100}
+
+# What the handlers enforce (kiosk/api/inputs.py), stated here so that a request the document
+# allows is never refused for its shape: ids and counts fit the database's integer column, and
+# text holds no control characters (tab and line breaks only in multi-line fields).
+ID = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
+COUNT = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
+NULLABLE_ID = {"type": ["integer", "null"], "minimum": 1, "maximum": DB_INT_MAX}
+_CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f"
+_LINE_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+
+
+def _text(max_len: int, *, required: bool = True, multiline: bool = False, **extra: Any):
+    """A text field as inputs.string takes it: at most max_len characters, no control
+    characters; a required one holds more than spaces, an optional one may be null."""
+    bad = _LINE_CONTROLS if multiline else _CONTROLS
+    pattern = f"^[^{bad}]*[^\\s{bad}][^{bad}]*$" if required else f"^[^{bad}]*$"
+    schema: dict[str, Any] = {
+        "type": "string" if required else ["string", "null"],
+        "maxLength": max_len,
+        "pattern": pattern,
+    }
+    if required:
+        schema["minLength"] = 1
+    schema.update(extra)
+    return schema
 
 
 def _op(
@@ -99,6 +125,8 @@ def _op(
 ) -> dict[str, Any]:
     """One operation: its success answer and, per status, the error codes it may give."""
     status, schema, ok_text = ok
+    if body is not None and "too_large" not in codes:
+        codes = (*codes, "too_large")  # bodies over JIFEN_MAX_BODY_BYTES (kiosk.web.guards)
     responses: dict[str, Any] = {
         str(status): {"description": ok_text, "content": _json(_ref(schema))}
     }
@@ -124,7 +152,7 @@ def _op(
 
 
 def _path_id(name: str, text: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": INT, "description": text}
+    return {"name": name, "in": "path", "required": True, "schema": ID, "description": text}
 
 
 def _query(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
@@ -176,12 +204,7 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "ScanRequest": _obj(
-        {
-            "payload": {
-                "type": "string",
-                "description": "卡片二维码内容（JF+20位数字，或只输20位数字）",
-            }
-        }
+        {"payload": _text(64, description="卡片二维码内容（JF+20位数字，或只输20位数字）")}
     ),
     "ScanResult": _obj(
         {
@@ -221,26 +244,27 @@ SCHEMAS: dict[str, Any] = {
     "ProductResult": _obj({"product": _ref("Product")}),
     "ProductInput": _obj(
         {
-            "sku": STR,
-            "name": STR,
-            "unit": {"type": "string", "default": "件"},
-            "category": NULLABLE_STR,
-            "barcode": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+            "sku": _text(32),
+            "name": _text(100),
+            "unit": _text(16, required=False, default="件"),
+            "category": _text(50, required=False),
+            "barcode": {"type": ["string", "null"], "pattern": "^[0-9]*$", "maxLength": 32},
             "kind": {"type": "string", "enum": ["goods", "service"], "default": "goods"},
             "unit_cost_fen": {
                 "type": "integer",
                 "minimum": 0,
+                "maximum": 10_000_000,
                 "default": 0,
                 "description": "服务项目的成本价（分）；实物的成本由入库决定",
             },
         },
         required=["sku", "name"],
     ),
-    "CartLine": _obj({"product_id": INT, "quantity": {"type": "integer", "minimum": 1}}),
+    "CartLine": _obj({"product_id": ID, "quantity": COUNT}),
     "RedemptionRequest": _obj(
         {
-            "card": {"type": "string", "description": "卡片二维码内容"},
-            "lines": {"type": "array", "items": _ref("CartLine")},
+            "card": _text(64, description="卡片二维码内容"),
+            "lines": {"type": "array", "items": _ref("CartLine"), "maxItems": 100},
             "idempotency_key": {
                 "type": "string",
                 "pattern": "^[A-Za-z0-9_\\-:.]{8,64}$",
@@ -289,7 +313,7 @@ SCHEMAS: dict[str, Any] = {
             "receipt": {"oneOf": [_ref("Receipt"), {"type": "null"}]},
         }
     ),
-    "VoidRequest": _obj({"reason": STR}),
+    "VoidRequest": _obj({"reason": _text(200, multiline=True)}),
     "ReceiptResult": _obj({"receipt": _ref("Receipt")}),
     "ReceiptBytes": _obj(
         {
@@ -336,8 +360,8 @@ SCHEMAS: dict[str, Any] = {
     ),
     "MemberInput": _obj(
         {
-            "name": STR,
-            "relation": {"type": "string", "examples": ["户主", "配偶", "子女"]},
+            "name": _text(50),
+            "relation": _text(20, required=False, examples=["户主", "配偶", "子女"]),
             "birth_date": {"type": ["string", "null"], "format": "date"},
         },
         required=["name"],
@@ -345,13 +369,14 @@ SCHEMAS: dict[str, Any] = {
     "MemberResult": _obj({"member": _ref("Member")}),
     "HouseholdInput": _obj(
         {
-            "number": {"type": "string", "description": "户号"},
-            "head_name": STR,
-            "village": STR,
-            "group_name": STR,
+            "number": _text(32, description="户号"),
+            "head_name": _text(50),
+            "village": _text(50, required=False),
+            "group_name": _text(50, required=False),
             "members": {
-                "type": "array",
+                "type": ["array", "null"],
                 "items": _ref("MemberInput"),
+                "maxItems": 30,
                 "description": "省略时以户主为唯一成员",
             },
         },
@@ -374,7 +399,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "HouseholdResult": _obj({"household": _ref("HouseholdDetail")}),
     "StatusInput": _obj({"active": BOOL}),
-    "CardIssueInput": _obj({"reason": STR}, required=[]),
+    "CardIssueInput": _obj({"reason": _text(200, required=False, multiline=True)}, required=[]),
     "Card": _obj(
         {
             "id": INT,
@@ -389,12 +414,12 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "CardResult": _obj({"card": _ref("Card")}),
-    "RevokeInput": _obj({"reason": STR}),
+    "RevokeInput": _obj({"reason": _text(200, multiline=True)}),
     "PointsInput": _obj(
         {
             "kind": {"type": "string", "enum": ["award", "deduct"]},
-            "amount": {"type": "integer", "minimum": 1},
-            "reason": STR,
+            "amount": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+            "reason": _text(200, multiline=True),
             "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9_\\-:.]{8,64}$"},
         },
         required=["kind", "amount", "reason"],
@@ -418,17 +443,17 @@ SCHEMAS: dict[str, Any] = {
     ),
     "StockInLine": _obj(
         {
-            "product_id": INT,
-            "quantity": {"type": "integer", "minimum": 1},
-            "unit_cost_fen": {"type": "integer", "minimum": 0},
+            "product_id": ID,
+            "quantity": COUNT,
+            "unit_cost_fen": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
         }
     ),
     "StockInInput": _obj(
         {
-            "supplier": STR,
-            "invoice_no": STR,
-            "note": STR,
-            "lines": {"type": "array", "items": _ref("StockInLine")},
+            "supplier": _text(100, required=False),
+            "invoice_no": _text(50, required=False),
+            "note": _text(200, required=False, multiline=True),
+            "lines": {"type": "array", "items": _ref("StockInLine"), "maxItems": 200},
             "print_slip": {**BOOL, "description": "入库后打印物品入库单（打印失败不影响入库）"},
         },
         required=["lines"],
@@ -462,7 +487,7 @@ SCHEMAS: dict[str, Any] = {
         },
         required=["movements", "products"],
     ),
-    "TokenInput": _obj({"label": STR}, required=[]),
+    "TokenInput": _obj({"label": _text(100, required=False)}, required=[]),
     "TokenRecord": _obj(
         {
             "id": INT,
@@ -524,7 +549,7 @@ SCHEMAS: dict[str, Any] = {
                 {"preset": {"type": "string", "enum": ["datong", "gaoyang", "zhaili", "yangting"]}}
             ),
             _obj({"policy": _ref("Policy")}),
-            _obj({"toml": STR}),
+            _obj({"toml": _text(20_000, multiline=True)}),
         ],
     },
     "PolicyBrief": _obj({"name": STR, "preset": NULLABLE_STR}),
@@ -553,10 +578,10 @@ SCHEMAS: dict[str, Any] = {
     "AssessmentInput": _obj(
         {
             "period": PERIOD,
-            "household_id": INT,
-            "member_id": NULLABLE_INT,
+            "household_id": ID,
+            "member_id": NULLABLE_ID,
             "score": SCORE,
-            "note": STR,
+            "note": _text(200, required=False, multiline=True),
         },
         required=["period", "household_id", "score"],
     ),
@@ -566,8 +591,14 @@ SCHEMAS: dict[str, Any] = {
             "scores": {
                 "type": "array",
                 "minItems": 1,
+                "maxItems": 500,
                 "items": _obj(
-                    {"household_id": INT, "member_id": NULLABLE_INT, "score": SCORE, "note": STR},
+                    {
+                        "household_id": ID,
+                        "member_id": NULLABLE_ID,
+                        "score": SCORE,
+                        "note": _text(200, required=False, multiline=True),
+                    },
                     required=["household_id", "score"],
                 ),
             },
@@ -593,10 +624,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "VetoInput": _obj(
         {
-            "household_id": INT,
-            "member_id": NULLABLE_INT,
+            "household_id": ID,
+            "member_id": NULLABLE_ID,
             "on": {"type": "string", "format": "date"},
-            "reason": STR,
+            "reason": _text(200, multiline=True),
         },
         required=["household_id", "on", "reason"],
     ),
@@ -617,7 +648,9 @@ SCHEMAS: dict[str, Any] = {
     ),
     "VetoResult": _obj({"veto": _ref("Veto")}),
     "VetoList": _obj({"year": NULLABLE_INT, "vetoes": {"type": "array", "items": _ref("Veto")}}),
-    "CycleInput": _obj({"year": {"type": "integer", "minimum": 2000}}),
+    "CycleInput": _obj(
+        {"year": {"type": "integer", "minimum": 2000, "description": "不能晚于今年"}}
+    ),
     "CycleResult": _obj(
         {
             "cycle": _obj(
@@ -833,8 +866,16 @@ PATHS: dict[str, Any] = {
             codes=("invalid_request", *COMMON_CODES),
             roles=ALL_ROLES,
             params=[
-                _query("q", STR, "户号或户主姓名的一部分"),
-                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "页码"),
+                _query(
+                    "q",
+                    {"type": "string", "pattern": f"^[^{_CONTROLS}]*$"},
+                    "户号或户主姓名的一部分（只看前50个字）",
+                ),
+                _query(
+                    "page",
+                    {"type": "integer", "minimum": 1, "maximum": 100_000, "default": 1},
+                    "页码",
+                ),
                 _query(
                     "per_page",
                     {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
@@ -1041,7 +1082,13 @@ PATHS: dict[str, Any] = {
             (200, "VetoList", "记录"),
             codes=("invalid_request", *COMMON_CODES),
             roles="admin, supervisor",
-            params=[_query("year", {"type": "integer", "minimum": 2000}, "年份，省略时列出全部")],
+            params=[
+                _query(
+                    "year",
+                    {"type": "integer", "minimum": 2000, "maximum": 2100},
+                    "年份，省略时列出全部",
+                )
+            ],
         ),
         "post": _op(
             "记录一票否决或取消资格",
@@ -1101,8 +1148,8 @@ PATHS: dict[str, Any] = {
             params=[
                 _query(
                     "status",
-                    {"type": "string", "enum": ["failed", "queued", "sending"]},
-                    "只列出这一状态的任务，省略时列出全部未打印的",
+                    {"type": "string", "enum": ["failed", "queued", "sending", ""]},
+                    "只列出这一状态的任务，省略或为空时列出全部未打印的",
                 )
             ],
         )
