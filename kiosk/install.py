@@ -490,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     timeout = float(args[2]) if len(args) == 3 else 120.0
     if wait_for(args[1], timeout=timeout):
         return 0
-    print(f"jifen: {args[1]} 在 {timeout:.0f} 秒内没有响应", file=sys.stderr)
+    print(f"jifen: {args[1]} 在 {timeout:g} 秒内没有响应", file=sys.stderr)
     return 1
 
 
