@@ -15,6 +15,13 @@ from kiosk.intake import MAX_EVIDENCE, MAX_NOTE, MAX_REASON
 from kiosk.points import MAX_ADJUSTMENT
 
 KEY_PATTERN = "^[A-Za-z0-9_\\-:.]{8,64}$"
+KEY_HEADER_PARAM = {
+    "name": KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
+    "description": "请求编号：重试时带同一个，不会重复提交",
+}
 WRITERS = "admin"
 READERS = "admin, supervisor"
 TWO_SIGNATURES = (
@@ -65,6 +72,16 @@ def _schemas(doc: ModuleType) -> dict[str, Any]:
             },
             required=["household_id"],
             description="积分标准（standard_item_id）和分值（amount）至少给一个",
+        ),
+        "PointsProposalInput": obj(
+            {
+                "kind": {"type": "string", "enum": ["award", "deduct"]},
+                "amount": {"type": "integer", "minimum": 1, "maximum": MAX_ADJUSTMENT},
+                "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
+                "idempotency_key": {"type": ["string", "null"], "pattern": KEY_PATTERN},
+            },
+            required=["kind", "amount", "reason"],
+            description="加分（award）或扣分（deduct）的分值写正数；提交为待确认的申请",
         ),
         "StandardItemBrief": obj({"id": INT, "code": STR, "title": STR, "points": INT}),
         "Proposal": obj(
@@ -121,13 +138,6 @@ def _schemas(doc: ModuleType) -> dict[str, Any]:
 def _paths(doc: ModuleType) -> dict[str, Any]:
     op, path_id, query, json, ref = doc._op, doc._path_id, doc._query, doc._json, doc._ref
     COMMON, WRITE = doc.COMMON_CODES, doc.WRITE_CODES  # noqa: N806
-    key_header = {
-        "name": KEY_HEADER,
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string", "pattern": KEY_PATTERN},
-        "description": "请求编号：重试时带同一个，不会重复提交",
-    }
     proposal_id = path_id("proposal_id", "加减分申请的编号（id）")
     decided = (*WRITE, "not_found", "already_decided")
 
@@ -145,9 +155,21 @@ def _paths(doc: ModuleType) -> dict[str, Any]:
         codes=(*WRITE, "not_found", "idempotency_conflict"),
         body="ProposalInput",
         roles=WRITERS,
-        params=[key_header],
+        params=[KEY_HEADER_PARAM],
         description=TWO_SIGNATURES + "\n\n" + RETRY,
     )
+    approve = op(
+        "确认（签字）另一位管理员的申请：记入一条积分记录",
+        "proposals",
+        (200, "ProposalResult", "已确认的申请和记入后的积分"),
+        codes=(*decided, "self_approval"),
+        body="ApproveInput",
+        roles=WRITERS,
+        params=[proposal_id],
+        description=TWO_SIGNATURES
+        + "\n\n请求内容可以为空。已处理过的申请返回 409 `already_decided`。",
+    )
+    approve["requestBody"]["required"] = False  # the note is optional, and so is the body
     return {
         "/api/v1/proposals": {
             "get": op(
@@ -187,19 +209,7 @@ def _paths(doc: ModuleType) -> dict[str, Any]:
                 params=[proposal_id],
             )
         },
-        "/api/v1/proposals/{proposal_id}/approve": {
-            "post": op(
-                "确认（签字）另一位管理员的申请：记入一条积分记录",
-                "proposals",
-                (200, "ProposalResult", "已确认的申请和记入后的积分"),
-                codes=(*decided, "self_approval"),
-                body="ApproveInput",
-                roles=WRITERS,
-                params=[proposal_id],
-                description=TWO_SIGNATURES
-                + "\n\n请求内容可以为空。已处理过的申请返回 409 `already_decided`。",
-            )
-        },
+        "/api/v1/proposals/{proposal_id}/approve": {"post": approve},
         "/api/v1/proposals/{proposal_id}/reject": {
             "post": op(
                 "退回另一位管理员的申请（须写明原因，不记积分）",
@@ -231,9 +241,9 @@ def _points_post(doc: ModuleType) -> dict[str, Any]:
         "points",
         (202, "ProposalResult", "新的待确认申请；积分账户不变，message 提示须另一位管理员确认"),
         codes=(*doc.WRITE_CODES, "not_found", "idempotency_conflict"),
-        body="PointsInput",
+        body="PointsProposalInput",
         roles=WRITERS,
-        params=[doc.HOUSEHOLD_ID],
+        params=[doc.HOUSEHOLD_ID, KEY_HEADER_PARAM],
         description=(
             "不再直接记入积分：与 POST /api/v1/proposals 相同，提交一笔发生日期为今天的申请，"
             "确认前积分不变。\n\n" + TWO_SIGNATURES + "\n\n" + RETRY
