@@ -304,6 +304,13 @@ def test_a_retry_with_the_same_key_returns_the_same_proposal(as_admin, as_admin2
     )
     assert mismatch.status_code == 400
     assert error_code(mismatch) == "invalid_request"
+    bad_header = as_admin.post(
+        "/api/v1/proposals",
+        {"household_id": home.id, **body},
+        headers={"Idempotency-Key": "no spaces allowed"},
+    )
+    assert bad_header.status_code == 400
+    assert bad_header.get_json()["error"]["details"]["field"] == "Idempotency-Key"
     # Another user's key of the same text is their own: a new proposal, no collision.
     theirs = propose(as_admin2, home.id, **body, idempotency_key="phone-0001")
     assert theirs.status_code == 201
