@@ -319,6 +319,15 @@ def test_udev_rules_parse_and_cover_the_common_printers(root):
             assert lines[i - 1].startswith("# "), line
     kernels = {value for rule in rules for key, _, _, value in rule if key == "KERNEL"}
     assert {"ttyUSB[0-9]*", "ttyACM[0-9]*"} <= kernels
+    # systemd 254 and later check rules themselves; Debian 12's (252) has no udevadm verify.
+    udevadm = shutil.which("udevadm")
+    if (
+        udevadm
+        and subprocess.run([udevadm, "verify", "--help"], capture_output=True).returncode == 0
+    ):
+        path = at(root, "/etc/udev/rules.d/70-jifen-printers.rules")
+        result = subprocess.run([udevadm, "verify", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_udev_parser_rejects_broken_rules():
