@@ -341,22 +341,27 @@ def test_rotation_keeps_daily_weekly_monthly_and_always_the_newest(tmp_path):
     ]
 
 
-def test_a_backup_that_fails_verification_is_kept_aside_and_the_good_one_stays(sqlite_box):
-    good = run_backup().path
-    good_at = read_status(sqlite_box.instance_path)["last_good_at"]
-    with db.engine.begin() as conn:  # books broken by hand: a balance without its entries
-        conn.exec_driver_sql("UPDATE point_accounts SET balance = balance + 7 WHERE id = 1")
-    db.session.remove()
-    result = sqlite_box.test_cli_runner().invoke(
-        args=["backup", "--keep-daily", "0", "--keep-weekly", "0", "--keep-monthly", "0"]
-    )
+def test_a_backup_that_fails_verification_is_kept_aside_and_the_good_one_stays(boxes):
+    app = boxes.app("a", boxes.url("a"))
+    with app.app_context():
+        _schema_at_head()
+        _village()
+        good = run_backup().path
+        good_at = read_status(app.instance_path)["last_good_at"]
+        with db.engine.begin() as conn:  # books broken by hand: a balance without its entries
+            conn.exec_driver_sql("UPDATE point_accounts SET balance = balance + 7 WHERE id = 1")
+        db.session.remove()
+        result = app.test_cli_runner().invoke(
+            args=["backup", "--keep-daily", "0", "--keep-weekly", "0", "--keep-monthly", "0"]
+        )
+        db.engine.dispose()
     assert result.exit_code == 1
     assert "检验没有通过" in result.output and "账目检查" in result.output
     backups = os.path.dirname(good)
     failed = os.listdir(os.path.join(backups, "failed"))
     assert len(failed) == 1
     assert os.path.exists(good)  # not rotated away by a failed run
-    status = read_status(sqlite_box.instance_path)
+    status = read_status(app.instance_path)
     assert status["last_good_path"] == good and status["last_good_at"] == good_at
     assert status["last_failed_path"] == os.path.join(backups, "failed", failed[0])
     assert "account 1" in status["last_error"]
