@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -171,6 +172,8 @@ def _validate(options: InstallOptions) -> None:
         raise InstallError(f"用户名不合适：{user!r}（字母开头，只用小写字母、数字、- 和 _）")
     if user == "root":
         raise InstallError("服务不能以 root 运行：请用 --user 指定普通用户（默认 jifen）")
+    if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", options.host):
+        raise InstallError(f"监听地址不合适：{options.host!r}（例如 127.0.0.1 或 0.0.0.0）")
     if not 1 <= options.port <= 65535:
         raise InstallError(f"端口必须在 1–65535 之间：{options.port}")
 

@@ -169,6 +169,7 @@ def test_install_refuses_to_overwrite_a_file_it_did_not_write(root):
         (["--user", "root"], "不能以 root 运行"),
         (["--user", "Bad User"], "用户名不合适"),
         (["--root", "/nonexistent/jifen-root"], "目录不存在"),
+        (["--host", "0.0.0.0 --evil"], "监听地址不合适"),
     ],
 )
 def test_install_refuses_bad_options(root, args, message):
