@@ -55,7 +55,9 @@ REDEMPTION_VOIDED = "voided"
 ROLE_KEEPER = "keeper"
 ROLE_ADMIN = "admin"
 ROLE_SUPERVISOR = "supervisor"
-ROLES = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
+# A member of the assessment group (评议员): records proposals on the phone page (/m), nothing else.
+ROLE_RECORDER = "recorder"
+ROLES = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_RECORDER)
 
 # Print job status
 PRINT_QUEUED = "queued"
@@ -523,6 +525,13 @@ class PointProposal(db.Model):
     entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("point_entries.id"))
     # The client's idempotency key (API, phone): a retried POST returns the same proposal.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # Where and when it happened (the phone records both; the office may leave them out):
+    # the moment (UTC), a place from the village's list or typed, the phone's location if the
+    # recorder allowed it ("lat,lon"), and whether the household reported it itself (群众自主申报).
+    occurred_at: Mapped[datetime | None]
+    place: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    location: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
+    self_reported: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     household: Mapped[Household] = relationship()
     member: Mapped[Member | None] = relationship()
@@ -530,6 +539,42 @@ class PointProposal(db.Model):
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     entry: Mapped[PointEntry | None] = relationship()
+    photos: Mapped[list[ProposalPhoto]] = relationship(
+        back_populates="proposal", order_by="ProposalPhoto.position"
+    )
+
+
+class ProposalPhoto(db.Model):
+    """A photo cited as evidence (佐证照片) of a proposal, stored by content hash under
+    ``<instance>/files/evidence/`` (kiosk.evidence), re-encoded without EXIF."""
+
+    __tablename__ = "proposal_photos"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("point_proposals.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    content_type: Mapped[str] = mapped_column(sa.String(32), default="image/jpeg")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposal: Mapped[PointProposal] = relationship(back_populates="photos")
+
+
+class VillagePlace(db.Model):
+    """A place the village keeps in its list (村民小组, lane) for the phone's 地点 field."""
+
+    __tablename__ = "village_places"
+    __table_args__ = (sa.UniqueConstraint("supermarket_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
 
 
 # ==== public notice and objections (kiosk.notice) ====
