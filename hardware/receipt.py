@@ -24,6 +24,9 @@ FS_CHINESE_OFF = b"\x1c\x2e"
 LF = b"\n"
 QR_MODULE_DOTS = {58: 5, 80: 6}
 SIGNATURE = "领取人签字："
+# Printed double size under the supermarket's name on every copy of a voided redemption's
+# receipt, so a reprint can never pass for goods still owed.
+VOID_MARK = "【作废】"
 # The printer's built-in Chinese font: cheap printers have GB2312 (and some of GBK) although
 # they accept any GB18030 bytes; a character outside it prints as "?" or a blank.
 FONT_CHARSET = "gb2312"
@@ -60,6 +63,7 @@ class Receipt:
     title: str = "积分兑换单"
     copy_label: str = ""
     notes: list[str] = field(default_factory=list)
+    voided: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,7 +232,8 @@ def build(receipt: Receipt, columns: int) -> ReceiptLayout:
     ]
     return ReceiptLayout(
         columns=width,
-        heading=wrap(receipt.supermarket_name, width // 2),
+        heading=wrap(receipt.supermarket_name, width // 2)
+        + ([VOID_MARK] if receipt.voided else []),
         titles=titles,
         body=body,
         footer=footer,

@@ -92,6 +92,7 @@ def receipt_for(
         keeper=redemption.keeper.display_name,
         copy_label=f"补打（第{copy_no}份）" if copy_no > 1 else "",
         notes=notes,
+        voided=redemption.status == REDEMPTION_VOIDED,
     )
 
 
@@ -172,6 +173,24 @@ def queue_receipt(
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def mark_unprinted_voided(redemption: Redemption) -> None:
+    """Lay out again, with the void mark, the receipt copies of a just-voided redemption that
+    have not printed yet (queued or failed), in the caller's transaction: a retry on the
+    printer page then prints 作废, never a clean receipt for goods given back."""
+    jobs = db.session.scalars(
+        sa.select(PrintJob).where(
+            PrintJob.redemption_id == redemption.id,
+            PrintJob.status.in_((PRINT_QUEUED, PRINT_FAILED)),
+        )
+    )
+    config = printer_config()
+    for job in jobs:
+        reprinted_at = local_time(job.created_at, TIME_FORMAT) if job.copy_no > 1 else None
+        job.payload, job.text = render(
+            receipt_for(redemption, job.copy_no, reprinted_at=reprinted_at), config
+        )
 
 
 def _claim_new(job: PrintJob, config: dict[str, Any]) -> None:

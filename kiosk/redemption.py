@@ -412,6 +412,7 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
         redemption.voided_at = utcnow()
         redemption.voided_by_id = actor.id
         redemption.void_reason = reason
+        printing.mark_unprinted_voided(redemption)
         audit.record(
             "redemption.void",
             redemption,

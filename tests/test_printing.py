@@ -305,6 +305,30 @@ def test_reprint_of_a_voided_redemption_says_so(app, supermarket, keeper, shop):
     job = printing.reprint(r.id, actor=keeper)
     assert "此单已作废：顾客退回" in job.text
     assert "此单已作废：顾客退回" in decode(job.payload).lines
+    # 作废 in big type under the supermarket's name, on paper and on screen.
+    printout = decode(job.payload)
+    mark = printout.text_lines[1]
+    assert (mark.text, mark.width, mark.height, mark.bold) == ("【作废】", 2, 2, True)
+    assert job.text.splitlines()[1].strip() == "【作废】"
+    # The original copy, printed before the void, is left as it was.
+    assert "作废" not in _jobs(r.id)[0].text
+
+
+def test_a_failed_receipt_retried_after_the_void_prints_the_void_mark(
+    app, supermarket, keeper, shop, net_printer
+):
+    app.config["JIFEN_PRINTER"] = net_printer.config()  # refused
+    r = _redeem(supermarket, keeper, shop)
+    (job,) = _jobs()
+    assert job.status == "failed" and "作废" not in job.text
+    void_redemption(r.id, actor=keeper, reason="顾客不要了")
+    net_printer.start()
+    (sent,) = printing.retry_failed(supermarket.id)
+    assert (sent.id, sent.status) == (job.id, "printed")
+    printout = decode(net_printer.jobs[0])
+    assert printout.text_lines[1].text == "【作废】"
+    assert "此单已作废：顾客不要了" in printout.lines
+    assert "【作废】" in _jobs(r.id)[0].text
 
 
 def test_reprint_of_unknown_redemption_is_refused(app, keeper):
@@ -316,13 +340,15 @@ def test_reprint_of_unknown_redemption_is_refused(app, keeper):
         printing.send_job(9999)
 
 
-def test_printer_without_its_driver_fails_the_job_not_the_redemption(
+def test_usb_printer_not_attached_fails_the_job_not_the_redemption(
     app, supermarket, keeper, shop
 ):
+    # pyusb is a dependency (USB is how most village printers connect); no such printer is
+    # plugged into the test machine, so python-escpos's Usb finds no device.
     app.config["JIFEN_PRINTER"] = {"type": "usb", "vendor_id": "0x0416", "product_id": "0x5011"}
     r = _redeem(supermarket, keeper, shop)
     (job,) = _jobs()
-    assert job.status == "failed" and "pyusb" in job.last_error
+    assert job.status == "failed" and "usb 0x0416:0x5011" in job.last_error
     _assert_committed(shop, r)
 
 

@@ -174,6 +174,48 @@ def test_dummy_output_is_byte_exact():
     assert render_escpos(RECEIPT, 58, native_qr=True) == EXPECTED_BYTES_58
 
 
+VOIDED_REPRINT = Receipt(
+    **{
+        **RECEIPT.__dict__,
+        "copy_label": "补打（第2份）",
+        "notes": ["此单已作废：拿错物品", "补打时间：2024-05-01 10:05:00"],
+        "voided": True,
+    }
+)
+# A voided redemption's reprint: 【作废】 double size under the name, the note in the body.
+EXPECTED_VOIDED_BYTES_58 = b"".join(
+    [
+        INIT,
+        CHINESE_ON,
+        DOUBLE + BOLD_ON + CENTER,
+        b"\xb4\xf3\xcd\xac\xd5\xf2\xbb\xfd\xb7\xd6\xb3\xac\xca\xd0\n",
+        b"\xa1\xbe\xd7\xf7\xb7\xcf\xa1\xbf\n",  # 【作废】
+        NORMAL,
+        b"\xbb\xfd\xb7\xd6\xb6\xd2\xbb\xbb\xb5\xa5\n",  # 积分兑换单
+        "补打（第2份）\n".encode(GB),
+        BOLD_OFF + LEFT,
+        *[(line + "\n").encode(GB) for line in EXPECTED_58[2:17]],
+        "此单已作废：拿错物品\n".encode(GB),
+        "补打时间：2024-05-01 10:05:00\n".encode(GB),
+        ("-" * 32 + "\n").encode(GB),
+        CENTER,
+        b"\n" + QR_NATIVE_58 + b"\n",
+        LEFT,
+        b"\n\n",
+        b"\xc1\xec\xc8\xa1\xc8\xcb\xc7\xa9\xd7\xd6\xa3\xba" + b"_" * 20 + b"\n",
+        CHINESE_OFF,
+        b"\x1b\x64\x06",
+        b"\x1d\x56\x00",
+    ]
+)
+
+
+def test_voided_reprint_is_byte_exact():
+    assert render_escpos(VOIDED_REPRINT, 58, native_qr=True) == EXPECTED_VOIDED_BYTES_58
+    assert layout(VOIDED_REPRINT, 58)[1].strip() == "【作废】"
+    assert "【作废】" not in "".join(layout(RECEIPT, 58))
+
+
 def test_dummy_keeps_our_gb18030_bytes_unchanged():
     payload = render_escpos(RECEIPT, 80)
     for text in ("金龙鱼大米5kg", "鲁花花生油", "张*丰", "王店长", "领取人签字："):
