@@ -9,6 +9,7 @@ Bounded so CI stays fast and the run is repeatable: a few examples per operation
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -24,9 +25,12 @@ from schemathesis.checks import (
 )
 
 from kiosk import auth
+from kiosk.extensions import db
+from kiosk.models import ApiToken
+from kiosk.redemption import CartLine, redeem
 from tests import factories
 
-EXAMPLES_PER_OPERATION = 4
+EXAMPLES_PER_OPERATION = 3
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -41,20 +45,44 @@ BUDGET_SECONDS = 90
 
 @pytest.fixture
 def village(supermarket, admin, keeper):
-    """Something for the generated requests to find: a household with points and a card,
-    goods in stock, and both users' tokens."""
+    """Something for the generated requests to find: a household with points, a card and a
+    redemption, goods in stock, both users' tokens, and the ids of these rows (a path with
+    them reaches the handlers' own checks instead of stopping at 404)."""
     hh = factories.household(supermarket, points=100, head_name="张三丰")
-    factories.card(hh)
-    factories.product(supermarket, name="大米5kg", cost_fen=2550, stock_qty=5)
-    return {
+    card, payload = factories.card(hh)
+    rice = factories.product(supermarket, name="大米5kg", cost_fen=2550, stock_qty=5)
+    redemption = redeem(
+        supermarket.id,
+        card_payload=payload,
+        lines=[CartLine(rice.id, 1)],
+        keeper=keeper,
+        idempotency_key="schemathesis-0001",
+    )
+    tokens = {
         "admin": auth.issue_token(admin.id, label="schemathesis"),
         "keeper": auth.issue_token(keeper.id, label="schemathesis"),
     }
+    spare = auth.issue_token(keeper.id, label="spare")  # one a generated request may revoke
+    ids = {
+        "household_id": hh.id,
+        "card_id": card.id,
+        "redemption_id": redemption.id,
+        "user_id": keeper.id,
+        "token_id": db.session.scalar(
+            db.select(ApiToken.id).where(ApiToken.label == "spare").limit(1)
+        ),
+    }
+    assert spare
+    return {"tokens": tokens, "ids": ids}
 
 
-def _run_operation(operation, mode: GenerationMode, token: str) -> list[str]:
-    """Generate and send this operation's examples; the failures, as text."""
+def _run_operation(
+    operation, mode: GenerationMode, token: str, ids: dict[str, int] | None = None
+) -> list[str]:
+    """Generate and send this operation's examples (with these path ids, when given); the
+    failures, as text."""
     failures: list[str] = []
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=ids)
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -64,7 +92,7 @@ def _run_operation(operation, mode: GenerationMode, token: str) -> list[str]:
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=strategy)
     def run(case) -> None:
         try:
             case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
@@ -86,8 +114,13 @@ def test_the_api_keeps_its_document_for_generated_requests(app, village, role):
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        token = village["tokens"][role]
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures += _run_operation(operation, mode, village[role])
+            failures += _run_operation(operation, mode, token)
+        names = set(re.findall(r"\{(\w+)\}", operation.path))
+        if names and names <= set(village["ids"]):
+            ids = {name: village["ids"][name] for name in names}
+            failures += _run_operation(operation, GenerationMode.POSITIVE, token, ids)
     elapsed = time.monotonic() - started
     assert operations >= 30, "the document lists the API's operations"
     assert not failures, "\n\n".join(failures[:10]) + f"\n\n({len(failures)} failures)"
