@@ -206,3 +206,16 @@ def adjustments(supermarket_id: int, *, status: str | None = None, limit: int = 
         ),
     ).limit(limit)
     return list(db.session.scalars(stmt))
+
+
+def pending_count(supermarket_id: int) -> int:
+    """How many write-off requests wait for an admin's approval (the office home's to-do)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(StockAdjustment.id)).where(
+                StockAdjustment.supermarket_id == supermarket_id,
+                StockAdjustment.status == ADJ_PENDING,
+            )
+        )
+        or 0
+    )

@@ -101,6 +101,19 @@ def list_stocktakes(supermarket_id: int, limit: int = 50) -> list[Stocktake]:
     )
 
 
+def count_in_status(supermarket_id: int, status: str) -> int:
+    """How many counts are in ``status``: submitted ones wait for an admin's approval,
+    approved ones for a supervisor's signature (the office home's to-dos)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(Stocktake.id)).where(
+                Stocktake.supermarket_id == supermarket_id, Stocktake.status == status
+            )
+        )
+        or 0
+    )
+
+
 def progress(stocktake_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per count: (lines counted, lines in all), in one query."""
     rows = db.session.execute(

@@ -522,6 +522,19 @@ def list_pending(supermarket_id: int) -> list[PointProposal]:
     )
 
 
+def pending_count(supermarket_id: int) -> int:
+    """How many proposals wait for a second admin's signature (the office home's to-do)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(PointProposal.id)).where(
+                PointProposal.supermarket_id == supermarket_id,
+                PointProposal.status == PROPOSAL_PENDING,
+            )
+        )
+        or 0
+    )
+
+
 def list_history(supermarket_id: int, *, limit: int | None = 100) -> list[PointProposal]:
     """Decided proposals (approved, rejected, withdrawn), newest decision first."""
     stmt = (

@@ -54,7 +54,7 @@ def login_admin(page, url: str) -> None:
     page.fill("input[name=username]", "admin1")
     page.fill("input[name=password]", "secret123")
     page.locator("form.password-form button[type=submit]").click()
-    page.wait_for_url(url + "/counter")
+    page.wait_for_url(url + "/home")
 
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -94,7 +94,7 @@ def test_admin_records_scores_and_the_preview_follows(browser, village):  # noqa
     url = village["url"]
     page = new_page(browser, (1280, 800))
     login_admin(page, url)
-    page.locator("#to-admin").click()
+    page.locator("#tile-rules").click()
     page.wait_for_url(url + "/admin")
 
     page.goto(url + "/admin/preview")

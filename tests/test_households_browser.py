@@ -67,7 +67,7 @@ def login_admin(page, url: str) -> None:
     page.fill("input[name=username]", "admin1")
     page.fill("input[name=password]", "secret123")
     page.locator("form.password-form button[type=submit]").click()
-    page.wait_for_url(url + "/counter")
+    page.wait_for_url(url + "/home")
 
 
 def result_names(page) -> list[str]:

@@ -65,7 +65,7 @@ def login_admin(page, url: str) -> None:
     page.fill("input[name=username]", "admin1")
     page.fill("input[name=password]", "secret123")
     page.locator("form.password-form button[type=submit]").click()
-    page.wait_for_url(url + "/counter")
+    page.wait_for_url(url + "/home")
 
 
 def test_large_screen_pages_through_the_list(browser, village):  # noqa: F811

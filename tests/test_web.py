@@ -39,9 +39,9 @@ def test_password_login_goes_to_counter(client, keeper):
     assert "王店长" in page
 
 
-def test_admin_password_login_goes_to_counter(client, admin):
+def test_admin_password_login_goes_to_the_office_home(client, admin):
     response = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
-    assert response.headers["Location"].endswith("/counter")
+    assert response.headers["Location"].endswith("/home")
     assert client.get("/counter").status_code == 200
 
 

@@ -62,12 +62,19 @@ def test_supervisors_see_the_pages_read_only(client, supervisor, url):
         assert control not in page
 
 
-def test_counter_links_to_admin_only_for_admins(client, admin, keeper):
+def test_counter_links_to_home_and_the_keepers_stock_jobs(client, admin, keeper):
+    # The office is reached through 首页, not a button labelled 规则管理; a keeper's stock-in
+    # and count are one tap from the counter (not behind 打印机).
     login(client, "admin1")
-    assert 'id="to-admin"' in client.get("/counter").get_data(as_text=True)
+    page = client.get("/counter").get_data(as_text=True)
+    assert 'id="to-home"' in page and 'id="to-admin"' not in page
+    assert 'id="to-stock-in"' not in page
     client.post("/logout")
     login(client, "keeper1")
-    assert 'id="to-admin"' not in client.get("/counter").get_data(as_text=True)
+    page = client.get("/counter").get_data(as_text=True)
+    assert 'id="to-home"' in page
+    assert 'href="/stock/in" id="to-stock-in"' in page
+    assert 'id="to-stocktake"' in page
 
 
 def test_policy_page_states_the_rules_in_sentences(client, admin):

@@ -97,11 +97,12 @@ def test_the_page_in_english(client, keeper):
     assert "Print test page" in page
 
 
-def test_linked_from_the_hub_and_the_keepers_counter(client, admin, keeper):
+def test_linked_from_the_hub_and_the_keepers_home(client, admin, keeper):
     login(client, "admin1")
     assert 'href="/admin/printer"' in client.get("/admin").get_data(as_text=True)
     client.post("/logout")
     login(client, "keeper1")
-    r = client.get("/counter")
+    r = client.get("/home")
     assert r.status_code == 200
-    assert 'id="to-printer"' in r.get_data(as_text=True)
+    assert 'id="tile-unprinted"' in r.get_data(as_text=True)
+    assert 'href="/admin/printer"' in r.get_data(as_text=True)

@@ -40,7 +40,7 @@ def _landing(user: User, target: str | None = None) -> str:
     allowed = target is not None and not target.startswith(("/login", "/logout"))
     if allowed and (not target.startswith("/counter") or user.role in COUNTER_ROLES):
         return target
-    if user.role in COUNTER_ROLES:
+    if user.role == ROLE_KEEPER:  # the keeper's home is the counter; others land on 首页
         return url_for("counter.page")
     return url_for("counter.home")
 

@@ -11,7 +11,8 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from kiosk import health
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
+from kiosk import home as office_home
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("counter", __name__)
@@ -19,11 +20,12 @@ bp = Blueprint("counter", __name__)
 
 @bp.get("/")
 def index() -> Response:
-    """The front door: the counter for keepers and admins, the login page otherwise."""
+    """The front door: the counter for keepers, the office home for admins and supervisors,
+    the login page for nobody signed in."""
     user = current_user()
     if user is None:
         return redirect(url_for("auth.login"))
-    if user.role in (ROLE_KEEPER, ROLE_ADMIN):
+    if user.role == ROLE_KEEPER:
         return redirect(url_for("counter.page"))
     return redirect(url_for("counter.home"))
 
@@ -31,8 +33,17 @@ def index() -> Response:
 @bp.get("/home")
 @require_roles(page=True)
 def home() -> str:
-    """A landing page for users who do not work the counter (supervisors)."""
-    return render_template("home.html", supermarket=current_supermarket(), user=current_user())
+    """The office home (首页): this role's to-do counts and one tap to each job (kiosk.home)."""
+    user = current_user()
+    supermarket = current_supermarket()
+    return render_template(
+        "home.html",
+        supermarket=supermarket,
+        user=user,
+        can_edit=user.role != ROLE_SUPERVISOR,
+        tiles=office_home.tiles_for(user, supermarket.id, current_app.instance_path),
+        backup_state=office_home.backup_state(current_app.instance_path),
+    )
 
 
 @bp.get("/counter")

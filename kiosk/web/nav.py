@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
 
 K, A, S = ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR
+HOME = "counter.home"  # 首页: every role's to-dos (kiosk.home), linked from every office page
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ def office_nav(user: User | None, here: str | None = None) -> list[NavGroup]:
         if items:
             active = here is not None and any(endpoint == here for endpoint, _ in items)
             groups.append(NavGroup(label, items, active))
+    if here == HOME:
+        return groups  # the home page: the groups only, its tiles are the second level
     prefix = (here or "").split(".")[0] + "."
     if groups and not any(g.active for g in groups):
         # A page outside the tabs (a detail page): its blueprint's group, else the first.
