@@ -1,28 +1,37 @@
-"""Barcode and QR decoders behind one interface: pyzbar, zxing-cpp and OpenCV's QRCodeDetector.
+"""Barcode and QR decoders behind one interface: pyzbar, zxing-cpp, OpenCV, and a chain.
 
 Card QR payloads and product EAN-13 barcodes go through the same path::
 
     decode(image)            # numpy array, grey (H×W) or BGR (H×W×3), uint8
     -> [Decoded(text="JF0000000101…", kind="qr", decoder="zxingcpp")]
 
+The default is the chain ``auto``: zxing-cpp reads every frame, in plain-text mode (the bytes
+as they are, not ``<SOH>``-escaped nor GS1 data rewritten as ``(01)…``); only when zxing-cpp
+saw a symbol it could not read (``return_errors=True`` gives it back as invalid) does the
+second decoder (pyzbar, else OpenCV) look at the frame. An empty frame costs one zxing-cpp
+call, as before; a damaged card gets a second opinion.
+
 Every decoder is optional in the way python-escpos treats its transports: the import is
 guarded and ``is_usable()`` says whether it can run here. pyzbar needs the system library
-libzbar0; without it the kiosk falls back to the next decoder. The order of
-:data:`PREFERENCE` comes from ``bench/decoders.py`` (results in ``docs/decoders.md``).
+libzbar0; without it the chain falls back to OpenCV. The order of :data:`PREFERENCE` comes
+from ``bench/decoders.py`` (results in ``docs/decoders.md``). A decoder that fails on a frame
+(a library error, bytes that are no text) reads nothing from it; it never raises.
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # NumPy loads with the first frame, not at start-up
     import numpy as np
 
-# Fastest first with a full decode rate on the benchmark's frames; see docs/decoders.md.
-PREFERENCE = ("zxingcpp", "pyzbar", "opencv")
+logger = logging.getLogger(__name__)
+
+# The chain first, then the single decoders fastest first; see docs/decoders.md.
+PREFERENCE = ("auto", "zxingcpp", "pyzbar", "opencv")
 
 # What a counter sees: the card QR and retail product codes.
 KINDS = ("qr", "ean13", "ean8", "upca", "upce", "code128")
@@ -84,9 +93,27 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image shape {image.shape!r}")
 
 
+# Only blanks around a code are noise; control characters (GS1's GS, a reader's <SOH>) are data.
+_BLANKS = " \t\r\n"
+
+# ECI designators OpenCV reports for a QR code's bytes, and the codec that turns them into text.
+_ECI_CODECS = {1: "latin-1", 3: "latin-1", 20: "shift_jis", 26: "utf-8", 29: "gb18030"}
+
+
+def bytes_to_text(data: bytes, eci: int = 0) -> str:
+    """A code's bytes as text: its declared ECI, else UTF-8, else Latin-1 (which never fails)."""
+    for codec in (_ECI_CODECS.get(eci), "utf-8"):
+        if codec:
+            try:
+                return data.decode(codec)
+            except (UnicodeDecodeError, LookupError):
+                pass
+    return data.decode("latin-1")
+
+
 def normalise(text: str, kind: str) -> str:
-    """Strip whitespace; card payloads (``JF…``) are upper-case ASCII by definition."""
-    text = text.strip()
+    """Strip blanks; card payloads (``JF…``) are upper-case ASCII by definition."""
+    text = text.strip(_BLANKS)
     if kind == "qr" and text[:2].upper() == "JF":
         text = text.upper()
     return text
@@ -128,11 +155,17 @@ class PyzbarDecoder:
         except (ImportError, OSError) as exc:
             raise DecoderUnavailable(f"pyzbar 不可用：{exc}") from exc
         symbols = [getattr(pyzbar.ZBarSymbol, name) for name in _PYZBAR_KINDS]
+        grey = to_grey(image)
         found = []
-        for result in pyzbar.decode(to_grey(image), symbols=symbols):
-            kind = _PYZBAR_KINDS.get(result.type, result.type.lower())
-            text = result.data.decode("utf-8", errors="replace")
-            found.append(Decoded(normalise(text, kind), kind, self.name))
+        try:
+            results = pyzbar.decode(grey, symbols=symbols)
+            for result in results:
+                kind = _PYZBAR_KINDS.get(result.type, result.type.lower())
+                text = bytes_to_text(bytes(result.data))
+                found.append(Decoded(normalise(text, kind), kind, self.name))
+        except Exception:  # a library failure on one frame reads nothing, never a 500
+            logger.warning("pyzbar failed on a %s frame", grey.shape, exc_info=True)
+            return []
         return _unique(found)
 
 
@@ -154,30 +187,44 @@ class ZxingDecoder:
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
         """Decode every QR / retail code in the image."""
+        return self.read(image)[0]
+
+    def read(self, image: np.ndarray) -> tuple[list[Decoded], int]:
+        """The codes read and how many symbols were seen but could not be read."""
         try:
             zxingcpp = importlib.import_module("zxingcpp")
         except ImportError as exc:
             raise DecoderUnavailable(f"zxing-cpp 不可用：{exc}") from exc
         if self._formats is None:
             self._formats = zxingcpp.barcode_formats_from_str(",".join(_ZXING_KINDS))
-        found = []
-        for result in zxingcpp.read_barcodes(to_grey(image), formats=self._formats):
-            if not result.valid:
-                continue
-            name = result.format.name
-            kind = _ZXING_KINDS.get(name, name.lower())
-            found.append(Decoded(normalise(result.text, kind), kind, self.name))
-        return _unique(found)
+        grey = to_grey(image)
+        found, unread = [], 0
+        try:
+            # Plain: the symbol's bytes as text (HRI would write <SOH> for 0x01 and "(01)…"
+            # for GS1 data); errors: a symbol found but not read tells the chain to try again.
+            results = zxingcpp.read_barcodes(
+                grey,
+                formats=self._formats,
+                text_mode=zxingcpp.TextMode.Plain,
+                return_errors=True,
+            )
+            for result in results:
+                if not result.valid:
+                    unread += 1
+                    continue
+                name = result.format.name
+                kind = _ZXING_KINDS.get(name, name.lower())
+                found.append(Decoded(normalise(result.text, kind), kind, self.name))
+        except Exception:  # a library failure on one frame reads nothing, never a 500
+            logger.warning("zxing-cpp failed on a %s frame", grey.shape, exc_info=True)
+            return [], 0
+        return _unique(found), unread
 
 
 class OpenCVQRDecoder:
     """OpenCV's ``cv2.QRCodeDetector``: one QR code per frame, no EAN-13."""
 
     name = "opencv"
-
-    def __init__(self) -> None:
-        # A detector keeps state between calls; one per thread.
-        self._local = threading.local()
 
     def is_usable(self) -> bool:
         """True when cv2 imports and has QRCodeDetector."""
@@ -191,21 +238,61 @@ class OpenCVQRDecoder:
         """Decode the QR codes in the image."""
         import cv2
 
-        detector = getattr(self._local, "detector", None)
-        if detector is None:
-            detector = self._local.detector = cv2.QRCodeDetector()
+        # A fresh detector per frame (under a microsecond): a reused one reports the ECI of
+        # an earlier frame from getEncoding(), and keeps state between calls besides.
+        detector = cv2.QRCodeDetector()
+        grey = to_grey(image)
         try:
-            text, _points, _straight = detector.detectAndDecode(to_grey(image))
-        except cv2.error:
-            # OpenCV asserts inside its detector on some low-contrast frames: nothing read.
+            if hasattr(detector, "detectAndDecodeBytes"):
+                # The bytes, then text here: detectAndDecode raises UnicodeDecodeError on a
+                # Shift-JIS (Kanji mode) or GBK code.
+                data, _points, _straight = detector.detectAndDecodeBytes(grey)
+                text = bytes_to_text(bytes(data), detector.getEncoding()) if data else ""
+            else:  # pragma: no cover - OpenCV before 4.11
+                text, _points, _straight = detector.detectAndDecode(grey)
+        except Exception:
+            # OpenCV asserts inside its detector on some low-contrast frames, and older
+            # versions raise on bytes that are no UTF-8: nothing read, never a 500.
+            logger.info("OpenCV could not decode a %s frame", grey.shape, exc_info=True)
             return []
         if not text:
             return []
         return [Decoded(normalise(text, "qr"), "qr", self.name)]
 
 
+class ChainDecoder:
+    """zxing-cpp on every frame; a second decoder only on frames with a symbol it could not read."""
+
+    name = "auto"
+
+    def __init__(self, first: ZxingDecoder, fallbacks: tuple[Decoder, ...]) -> None:
+        self.first = first
+        self.fallbacks = fallbacks
+        self.second_opinions = 0  # frames handed to a fallback (for the benchmark and tests)
+
+    def is_usable(self) -> bool:
+        """True when zxing-cpp is usable (the fallbacks are optional)."""
+        return self.first.is_usable()
+
+    def fallback(self) -> Decoder | None:
+        """The second decoder used here: the first usable fallback, or None."""
+        return next((d for d in self.fallbacks if d.is_usable()), None)
+
+    def decode(self, image: np.ndarray) -> list[Decoded]:
+        """zxing-cpp's codes, plus the fallback's when zxing-cpp left a symbol unread."""
+        grey = to_grey(image)
+        found, unread = self.first.read(grey)
+        if unread:
+            second = self.fallback()
+            if second is not None:
+                self.second_opinions += 1
+                found = _unique(found + second.decode(grey))
+        return found
+
+
+_ZXING, _PYZBAR, _OPENCV = ZxingDecoder(), PyzbarDecoder(), OpenCVQRDecoder()
 _DECODERS: dict[str, Decoder] = {
-    d.name: d for d in (ZxingDecoder(), PyzbarDecoder(), OpenCVQRDecoder())
+    d.name: d for d in (ChainDecoder(_ZXING, (_PYZBAR, _OPENCV)), _ZXING, _PYZBAR, _OPENCV)
 }
 
 

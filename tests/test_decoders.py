@@ -75,7 +75,7 @@ def _symbol(kind: str) -> tuple[np.ndarray, str, str]:
 def test_all_three_decoders_are_usable_here():
     # The development machine and CI have libzbar0, the zxing-cpp wheel and OpenCV.
     assert decoders.available_decoders() == list(decoders.PREFERENCE)
-    assert set(decoders.PREFERENCE) == ALL
+    assert set(decoders.PREFERENCE) == ALL | {"auto"}
 
 
 @pytest.mark.parametrize("name,symbol,transform,readers", CASES, ids=[c[0] for c in CASES])
@@ -85,6 +85,9 @@ def test_each_decoder_reads_what_it_should(name, symbol, transform, readers):
     for decoder in decoders.available_decoders():
         found = decoders.decode(frame, decoder)
         read = [d for d in found if d.text == text]
+        if decoder == "auto":  # the chain reads at least what zxing-cpp reads
+            assert bool(read) >= ("zxingcpp" in readers), found
+            continue
         if decoder in readers:
             assert read, f"{decoder} should read {name}, got {found!r}"
             assert read[0] == decoders.Decoded(text, kind, decoder)
@@ -116,7 +119,7 @@ def test_lower_case_card_payload_is_normalised():
 
 
 def test_default_decoder_is_first_usable_and_configurable():
-    assert decoders.default_decoder().name == decoders.PREFERENCE[0]
+    assert decoders.default_decoder().name == decoders.PREFERENCE[0] == "auto"
     assert decoders.default_decoder("opencv").name == "opencv"
     with pytest.raises(decoders.DecoderUnavailable):
         decoders.default_decoder("quagga")
@@ -136,7 +139,7 @@ def test_works_without_libzbar(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyzbar", None)
     monkeypatch.setitem(sys.modules, "pyzbar.pyzbar", None)
     assert "pyzbar" not in decoders.available_decoders()
-    assert decoders.available_decoders() == ["zxingcpp", "opencv"]
+    assert decoders.available_decoders() == ["auto", "zxingcpp", "opencv"]
     with pytest.raises(decoders.DecoderUnavailable):
         decoders.get_decoder("pyzbar")
     with pytest.raises(decoders.DecoderUnavailable):
@@ -144,3 +147,150 @@ def test_works_without_libzbar(monkeypatch):
     frame = rotate(scene(qr_image()), 15)
     assert decoders.decode(frame) == [decoders.Decoded(PAYLOAD, "qr", "zxingcpp")]
     assert decoders.decode(scene(ean13_image()), "zxingcpp")[0].text == EAN
+
+
+# -- bytes that are no UTF-8, plain text, the chain ----------------------------------------
+
+
+def _kanji_qr(text: str = "漢字テスト") -> np.ndarray:
+    """A QR code in Kanji mode (Shift-JIS bytes, ECI 20), as a Japanese phone app makes it.
+
+    zxing-cpp's writer draws it; qrcode has no Kanji mode. OpenCV's detectAndDecode raises
+    UnicodeDecodeError on it.
+    """
+    import zxingcpp
+
+    symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode)
+    assert symbol.bytes == text.encode("shift_jis")
+    return scene(np.pad(np.array(symbol.to_image(scale=6)), 24, constant_values=255))
+
+
+def _bytes_qr(data: bytes) -> np.ndarray:
+    """A QR code in byte mode holding ``data`` as they are (no ECI)."""
+    import qrcode
+
+    qr = qrcode.QRCode(border=4, box_size=6)
+    qr.add_data(data)
+    qr.make(fit=True)
+    return scene(np.array(qr.make_image().convert("L"), dtype=np.uint8))
+
+
+def test_opencv_detect_and_decode_itself_raises_on_shift_jis():
+    # What the kiosk called before: the library raises, and the request answered 500.
+    with pytest.raises(UnicodeDecodeError):
+        cv2.QRCodeDetector().detectAndDecode(_kanji_qr())
+
+
+@pytest.mark.parametrize("decoder", ["auto", "zxingcpp", "pyzbar", "opencv"])
+def test_shift_jis_qr_is_read_as_text_by_every_decoder(decoder):
+    found = decoders.decode(_kanji_qr(), decoder)
+    assert [d.text for d in found] == ["漢字テスト"]
+
+
+@pytest.mark.parametrize("decoder", ["auto", "zxingcpp", "pyzbar", "opencv"])
+@pytest.mark.parametrize(
+    "data", ["カード番号".encode("shift_jis"), "积分卡".encode("gbk"), b"\x81\xff\xfeabc"]
+)
+def test_bytes_that_are_no_utf8_never_raise(decoder, data):
+    found = decoders.decode(_bytes_qr(data), decoder)
+    assert len(found) == 1 and found[0].kind == "qr"
+    assert found[0].text  # some text, whatever the codec guessed
+
+
+@pytest.mark.parametrize(
+    "decoder,target",
+    [
+        ("zxingcpp", "zxingcpp.read_barcodes"),
+        ("pyzbar", "pyzbar.pyzbar.decode"),
+    ],
+)
+def test_a_library_failing_on_a_frame_reads_nothing(monkeypatch, decoder, target):
+    def broken(*args, **kwargs):
+        raise RuntimeError("driver bug")
+
+    monkeypatch.setattr(target, broken)
+    assert decoders.decode(scene(qr_image()), decoder) == []
+
+
+def test_opencv_failing_on_a_frame_reads_nothing(monkeypatch):
+    class Broken:
+        def detectAndDecodeBytes(self, image):  # noqa: N802 - cv2's name
+            raise UnicodeDecodeError("utf-8", b"\x8a", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(cv2, "QRCodeDetector", Broken)
+    assert decoders.OpenCVQRDecoder().decode(scene(qr_image())) == []
+
+
+def test_bytes_to_text_follows_eci_then_utf8_then_latin1():
+    assert decoders.bytes_to_text("漢字".encode("shift_jis"), 20) == "漢字"
+    assert decoders.bytes_to_text("积分".encode("gb18030"), 29) == "积分"
+    assert decoders.bytes_to_text("积分".encode()) == "积分"
+    assert decoders.bytes_to_text(b"\x81\xff") == "\x81\xff"
+
+
+def test_zxing_gives_plain_text_not_escaped_control_characters():
+    # zxing-cpp's default text mode (HRI) answers "A<GS>B<SOH>"; the bytes are "A\x1dB\x01".
+    frame = _bytes_qr(b"A\x1dB\x01C")
+    for decoder in ("auto", "zxingcpp", "pyzbar"):
+        assert [d.text for d in decoders.decode(frame, decoder)] == ["A\x1dB\x01C"], decoder
+
+
+def _occluded_qr() -> np.ndarray:
+    # A strip of tape across the card's QR: zxing-cpp finds the symbol but cannot read it.
+    frame = scene(qr_image())
+    frame[:, 320:330] = 255
+    return frame
+
+
+class _Recorder:
+    """A real pyzbar decoder that counts the frames it is given."""
+
+    name = "pyzbar"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def is_usable(self) -> bool:
+        return True
+
+    def decode(self, image: np.ndarray) -> list[decoders.Decoded]:
+        self.calls += 1
+        return decoders.PyzbarDecoder().decode(image)
+
+
+def test_chain_asks_the_second_decoder_only_about_unread_symbols():
+    zxing = decoders.ZxingDecoder()
+    second = _Recorder()
+    chain = decoders.ChainDecoder(zxing, (second,))
+    # Empty frames and frames zxing-cpp reads cost one zxing-cpp call, as before.
+    assert chain.decode(scene(None)) == []
+    assert chain.decode(scene(qr_image())) == [decoders.Decoded(PAYLOAD, "qr", "zxingcpp")]
+    assert second.calls == 0 and chain.second_opinions == 0
+    # A symbol zxing-cpp saw and could not read goes to the second decoder.
+    frame = _occluded_qr()
+    found, unread = zxing.read(frame)
+    assert found == [] and unread >= 1
+    chain.decode(frame)
+    assert second.calls == 1 and chain.second_opinions == 1
+
+
+def test_chain_returns_what_the_second_decoder_reads():
+    class Reads:
+        name = "pyzbar"
+
+        def is_usable(self) -> bool:
+            return True
+
+        def decode(self, image: np.ndarray) -> list[decoders.Decoded]:
+            return [decoders.Decoded(PAYLOAD, "qr", "pyzbar")]
+
+    chain = decoders.ChainDecoder(decoders.ZxingDecoder(), (Reads(),))
+    assert chain.decode(_occluded_qr()) == [decoders.Decoded(PAYLOAD, "qr", "pyzbar")]
+
+
+def test_chain_reads_product_barcodes_and_skips_an_unusable_fallback(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyzbar", None)
+    monkeypatch.setitem(sys.modules, "pyzbar.pyzbar", None)
+    chain = decoders.get_decoder("auto")
+    assert chain.fallback().name == "opencv"
+    assert decoders.decode(scene(ean13_image())) == [decoders.Decoded(EAN, "ean13", "zxingcpp")]
