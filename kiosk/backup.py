@@ -916,35 +916,33 @@ def verify_backup(
 ) -> str | None:
     """Read a backup back from its file and check it; None when good, else the reason.
 
-    SQLite: the database part is opened from the unpacked file, ``integrity_check`` and the
-    checks run on it. PostgreSQL: a real restore into a throwaway database and the checks on
-    it; when ``written`` (the manifest just written) shows this very dump (same sha256) was
-    restored and checked before it was packed, ``pg_restore --list`` proves the unpacked
-    file readable and that restore's result stands (one restore per backup, not two).
+    Every part's sha256 is checked against the manifest as the file is unpacked. SQLite: the
+    unpacked database is opened, ``PRAGMA integrity_check`` run and its rows counted;
+    PostgreSQL: ``pg_restore --list`` reads the unpacked dump. The checks of ``jifen check``
+    ran on the snapshot before it was packed; when ``written`` (the manifest just written)
+    has the same sha256 for the database part, the unpacked copy is that snapshot byte for
+    byte and their result stands (the checks, or PostgreSQL's restore, once per backup, not
+    twice). Without ``written`` (a file checked later) everything runs on the unpacked copy:
+    SQLite's checks on it, PostgreSQL's restore into a throwaway database.
     """
     app = base or current_app._get_current_object()  # type: ignore[attr-defined]
     work = tempfile.mkdtemp(prefix=".tmp-verify-", dir=os.path.dirname(path))
     try:
         manifest = open_archive(path, work, passphrase)
-        if manifest.get("database") == "sqlite":
-            copy = os.path.join(work, *SQLITE_MEMBER.split("/"))
-            found = inspect_database(sa.make_url(f"sqlite:///{copy}"), scratch=True, base=app)
-        elif written is not None and written["parts"].get(PG_MEMBER) == manifest["parts"].get(
-            PG_MEMBER
-        ):
-            dump = os.path.join(work, *PG_MEMBER.split("/"))
+        member = SQLITE_MEMBER if manifest.get("database") == "sqlite" else PG_MEMBER
+        unpacked = os.path.join(work, *member.split("/"))
+        same = written is not None and written["parts"].get(member) == manifest["parts"].get(member)
+        if same and member == SQLITE_MEMBER:
+            found = _recorded(manifest)
+            found.integrity, found.counts = _sqlite_integrity_and_counts(unpacked)
+        elif same:
             url = _database_url(app)
             _run_tool(
-                [_pg_tool("pg_restore", url), "--list", dump], dict(os.environ), "读取导出文件"
+                [_pg_tool("pg_restore", url), "--list", unpacked], dict(os.environ), "读取导出文件"
             )
-            checks = manifest.get("checks") or {}
-            found = Inspection(
-                manifest.get("alembic_revision"),
-                manifest.get("counts") or {},
-                manifest.get("latest") or {},
-                checks.get("integrity", "?"),
-                list(checks.get("problems") or []),
-            )
+            found = _recorded(manifest)
+        elif member == SQLITE_MEMBER:
+            found = inspect_database(sa.make_url(f"sqlite:///{unpacked}"), scratch=True, base=app)
         else:
             dump = os.path.join(work, *PG_MEMBER.split("/"))
             found = _inspect_pg_dump(app, _database_url(app), dump)
@@ -962,6 +960,41 @@ def verify_backup(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return None
+
+
+def _recorded(manifest: dict) -> Inspection:
+    """The inspection a manifest records (of the snapshot it was written with)."""
+    checks = manifest.get("checks") or {}
+    return Inspection(
+        manifest.get("alembic_revision"),
+        dict(manifest.get("counts") or {}),
+        dict(manifest.get("latest") or {}),
+        checks.get("integrity", "?"),
+        list(checks.get("problems") or []),
+    )
+
+
+def _sqlite_integrity_and_counts(path: str) -> tuple[str, dict[str, int]]:
+    """``PRAGMA integrity_check`` of a SQLite file and the rows of each of its tables."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+        integrity = "; ".join(str(r[0]) for r in rows[:5]) or "?"
+        if integrity != "ok":
+            return integrity, {}
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name != 'alembic_version'"
+            )
+        ]
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        return integrity, counts
+    except sqlite3.DatabaseError as exc:
+        return str(exc), {}
+    finally:
+        conn.close()
 
 
 def copy_folders(app: Flask | None = None) -> list[str]:

@@ -231,6 +231,10 @@ def test_a_corrupt_archive_is_refused_and_nothing_changes(sqlite_box):
     with pytest.raises(BackupFailed, match="损坏"):
         run_restore(truncated)
     assert _counts() == before
+    # Checked again later (no manifest in hand): the good file passes, the damaged ones not.
+    assert backup.verify_backup(path, None) is None
+    assert "损坏" in backup.verify_backup(bad, None)
+    assert "损坏" in backup.verify_backup(truncated, None)
     assert not list(os.scandir(sqlite_box.instance_path)) or not any(
         e.name.startswith(("replaced-", ".tmp-")) for e in os.scandir(sqlite_box.instance_path)
     )
