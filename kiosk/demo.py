@@ -361,7 +361,9 @@ def load_demo(
         cards.issue_card(home.id, actor=admin)
         homes.append(home.id)
         summary.members += len(members)
-    for home_id in rng.sample(homes, 2):  # a lost card, reissued: the old one is refused
+    for home_id in rng.sample(
+        homes, min(2, len(homes))
+    ):  # a lost card, reissued: the old one is refused
         cards.issue_card(home_id, actor=admin, reason="卡片遗失，补办新卡")
 
     # Catalogue.
@@ -454,7 +456,7 @@ def load_demo(
             )
     # Redemption days: the last market day of each month, and a few walk-ins.
     for days_ago in (140, 110, 80, 50, 20, 3):
-        for home_id in rng.sample(homes, 6):
+        for home_id in rng.sample(homes, min(6, len(homes))):
             events.append(
                 _Event(
                     at(days_ago + rng.random() * 0.2, rng.randint(8, 11)),
