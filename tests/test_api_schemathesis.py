@@ -1,7 +1,8 @@
 """A bounded schemathesis run over /api/v1/openapi.json (issue 16's guard): every operation,
-with schema-valid and schema-violating requests, as an admin and as a keeper, on SQLite and on
-PostgreSQL. It fails on any 5xx, on an answer whose status or body the document does not
-promise, and on a schema-violating request that is accepted.
+with schema-valid and schema-violating requests as an admin, schema-valid ones as a keeper, and
+short stateful walks along the links schemathesis infers (a household made, then read, ...), on
+SQLite and on PostgreSQL. It fails on any 5xx, on an answer whose status or body the document
+does not promise, and on a schema-violating request that is accepted.
 
 Bounded so CI stays fast and the run is repeatable: a few examples per operation, derandomized
 (the same requests every run), no shrinking, and no example database.
@@ -31,6 +32,7 @@ from kiosk.redemption import CartLine, redeem
 from tests import factories
 
 EXAMPLES_PER_OPERATION = 3
+STATEFUL_RUNS = 8  # walks of up to 5 calls, each from a freshly seeded database
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -38,16 +40,18 @@ CHECKS = [
     content_type_conformance,
     negative_data_rejection,
 ]
-# A whole run (one database, one role) should take well under a minute; a slower one is
-# reported, so that a change that makes the API slow for bad input is noticed.
-BUDGET_SECONDS = 90
+# Each test takes some 20–40 s on an idle machine; far slower means the API got slow on bad
+# input (or the run grew), which is reported rather than left to eat CI's time.
+BUDGET_SECONDS = 180
 
 
-@pytest.fixture
-def village(supermarket, admin, keeper):
+def _seed() -> dict:
     """Something for the generated requests to find: a household with points, a card and a
     redemption, goods in stock, both users' tokens, and the ids of these rows (a path with
     them reaches the handlers' own checks instead of stopping at 404)."""
+    supermarket = factories.supermarket()
+    admin = factories.user("admin1", "admin", supermarket)
+    keeper = factories.user("keeper1", "keeper", supermarket, pin="1234")
     hh = factories.household(supermarket, points=100, head_name="张三丰")
     card, payload = factories.card(hh)
     rice = factories.product(supermarket, name="大米5kg", cost_fen=2550, stock_qty=5)
@@ -76,8 +80,31 @@ def village(supermarket, admin, keeper):
     return {"tokens": tokens, "ids": ids}
 
 
+@pytest.fixture
+def village(app):
+    return _seed()
+
+
+def _reseed(app) -> dict:
+    """An empty database seeded again: each stateful run starts from the same rows, so the
+    same draws make the same requests (hypothesis checks that they do)."""
+    db.session.remove()
+    if app.config["JIFEN_BACKEND"] == "postgresql":
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    else:
+        db.drop_all()
+        db.create_all()
+    return _seed()
+
+
 def _run_operation(
-    operation, mode: GenerationMode, token: str, ids: dict[str, int] | None = None
+    operation,
+    mode: GenerationMode,
+    token: str,
+    ids: dict[str, int] | None = None,
+    examples: int = EXAMPLES_PER_OPERATION,
 ) -> list[str]:
     """Generate and send this operation's examples (with these path ids, when given); the
     failures, as text."""
@@ -85,7 +112,7 @@ def _run_operation(
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=ids)
 
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
@@ -115,6 +142,11 @@ def test_the_api_keeps_its_document_for_generated_requests(app, village, role):
         operation = result.ok()
         operations += 1
         token = village["tokens"][role]
+        if role == "keeper":
+            # The keeper's run asks what a keeper may and may not do; the admin's run also
+            # sends schema-violating requests and uses real ids.
+            failures += _run_operation(operation, GenerationMode.POSITIVE, token, examples=2)
+            continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failures += _run_operation(operation, mode, token)
         names = set(re.findall(r"\{(\w+)\}", operation.path))
@@ -125,3 +157,42 @@ def test_the_api_keeps_its_document_for_generated_requests(app, village, role):
     assert operations >= 30, "the document lists the API's operations"
     assert not failures, "\n\n".join(failures[:10]) + f"\n\n({len(failures)} failures)"
     assert elapsed < BUDGET_SECONDS, f"{elapsed:.0f} s for {operations} operations"
+
+
+def test_sequences_of_calls_keep_the_document(app):
+    """Stateful: schemathesis links operations by the ids their answers carry (a household
+    made, then read, given members, a card, points; a card revoked; ...) and walks them."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures: list[str] = []
+    state: dict = {}
+
+    class Walk(schema.as_state_machine()):
+        def setup(self) -> None:
+            state.update(_reseed(app))
+
+        def get_call_kwargs(self, case) -> dict:
+            return {"headers": {"Authorization": f"Bearer {state['tokens']['admin']}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            try:
+                case.validate_response(response, checks=CHECKS[:-1])
+            except BaseException as exc:  # noqa: BLE001 - a FailureGroup: record, walk on
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                failures.append(f"{case.operation.label}: {exc}")
+
+    started = time.monotonic()
+    Walk.run(
+        settings=settings(
+            max_examples=STATEFUL_RUNS,
+            stateful_step_count=5,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    elapsed = time.monotonic() - started
+    assert not failures, "\n\n".join(failures[:10]) + f"\n\n({len(failures)} failures)"
+    assert elapsed < BUDGET_SECONDS, f"{elapsed:.0f} s"
