@@ -46,6 +46,7 @@ class DefaultConfig:
     # and its form), the default for JSON and forms, and how deep a JSON body may nest.
     MAX_CONTENT_LENGTH = 21 * 1024 * 1024
     JIFEN_MAX_BODY_BYTES = 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = JIFEN_MAX_BODY_BYTES  # a form's text fields (Flask's default: 500 kB)
     JIFEN_MAX_JSON_DEPTH = 32
 
 

@@ -396,3 +396,10 @@ def test_a_barcode_of_unicode_digits_is_refused(as_admin, supermarket):
     r = as_admin.post("/api/v1/products", {"sku": "X1", "name": "盐", "barcode": "６９０１"})
     assert r.status_code == 400
     assert r.get_json()["error"]["details"]["field"] == "barcode"
+
+
+def test_a_form_under_the_body_limit_is_not_refused_as_too_large(client, admin, supermarket):
+    # Flask's own limit on a form's text (500 kB) would answer 413 "at most 1 MB" here.
+    login(client, "admin1")
+    r = client.post("/households/new", data={"number": "0101", "head_name": "x" * (700 * 1024)})
+    assert r.status_code != 413 and r.status_code < 500
