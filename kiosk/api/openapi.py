@@ -362,7 +362,11 @@ SCHEMAS: dict[str, Any] = {
         {
             "name": _text(50),
             "relation": _text(20, required=False, examples=["户主", "配偶", "子女"]),
-            "birth_date": {"type": ["string", "null"], "format": "date"},
+            "birth_date": {
+                "type": ["string", "null"],
+                "format": "date",
+                "description": "1880年以后，不能晚于今天（超市所在地的日期）",
+            },
         },
         required=["name"],
     ),
@@ -626,7 +630,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "household_id": ID,
             "member_id": NULLABLE_ID,
-            "on": {"type": "string", "format": "date"},
+            "on": {"type": "string", "format": "date", "description": "2000年以后，不能晚于今天"},
             "reason": _text(200, multiline=True),
         },
         required=["household_id", "on", "reason"],
@@ -1037,7 +1041,9 @@ PATHS: dict[str, Any] = {
             codes=("invalid_request", *COMMON_CODES),
             roles=ALL_ROLES,
             params=[
-                _query("date", {"type": "string", "format": "date"}, "日期，默认今天"),
+                _query(
+                    "date", {"type": "string", "format": "date"}, "日期（2000–2100年），默认今天"
+                ),
                 _query(
                     "preset",
                     {"type": "string", "enum": ["datong", "gaoyang", "zhaili", "yangting"]},
