@@ -660,6 +660,8 @@ def decide(
     reasons: list[Reason] = []
     barred = False  # a blocking reason that no cart can change: nothing may be spent now
     next_open: date | None = None
+    veto_at: int | None = None  # where the veto's reason is, and its text without a day
+    veto_text = ""
 
     # Balance (and 高阳's reserved base).
     base = max(0, policy.reserved_base)
@@ -692,10 +694,13 @@ def decide(
             resume_open, after = window_status(policy.window, resume)
             first_day = resume if resume_open else after
             text = f"{cn_date(min(this_year))}因一票否决取消{today.year}年兑换资格"
+            resume_day = ""
             if first_day is not None:
-                text += f"，{today.year + 1}年起恢复（下次兑换日{cn_date(first_day)}）"
+                text += f"，{today.year + 1}年起恢复"
+                resume_day = f"（下次兑换日{cn_date(first_day)}）"
                 next_open = max(next_open or first_day, first_day)
-            reasons.append(Reason("vetoed", text, blocking=True))
+            veto_at, veto_text = len(reasons), text  # the day goes with next_open (below)
+            reasons.append(Reason("vetoed", text + resume_day, blocking=True))
             barred = True
 
     # Gate over consecutive periods (大同).
@@ -908,6 +913,8 @@ def decide(
         and not _redeemable_on(state, policy, moment, next_open)
     ):
         next_open = None
+        if veto_at is not None:
+            reasons[veto_at] = Reason("vetoed", veto_text, blocking=True)
     return Decision(
         may_redeem=may_redeem,
         spendable=0 if barred else max(0, spendable),

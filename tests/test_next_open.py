@@ -83,3 +83,13 @@ def test_a_quota_used_up_this_quarter_is_fresh_at_the_next_opening():
     assert d.next_open == date(2026, 4, 1)
     no_score = AccountState(household_active=True, balance=0, members=(MemberState(1),))
     assert decide(no_score, policy, datetime(2026, 2, 10, 9, 0)).next_open is None
+
+
+def test_a_vetoed_household_with_nothing_to_spend_is_not_given_a_day():
+    # The veto's reason names the next redemption day only with 下次可兑换 itself.
+    cleared = decide(datong(0, vetoes=(date(2026, 3, 1),)), DATONG, DEC_6)
+    vetoed = next(r for r in cleared.reasons if r.code == "vetoed")
+    assert vetoed.message == "2026年3月1日因一票否决取消2026年兑换资格，2027年起恢复"
+    earned_since = decide(datong(30, vetoes=(date(2026, 3, 1),)), DATONG, DEC_6)
+    vetoed = next(r for r in earned_since.reasons if r.code == "vetoed")
+    assert vetoed.message.endswith("2027年起恢复（下次兑换日2027年1月28日）")
