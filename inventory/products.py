@@ -15,6 +15,8 @@ from kiosk.models import Supermarket, User
 from kiosk.rules import Policy
 
 _RESTRICTION_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# A service's price (理疗卡 and the like): at most 100,000 yuan, as the API allows.
+MAX_SERVICE_COST_FEN = 10_000_000
 
 
 def policy_for(supermarket: Supermarket) -> Policy:
@@ -139,5 +141,124 @@ def categories(supermarket_id: int) -> list[Category]:
             sa.select(Category)
             .where(Category.supermarket_id == supermarket_id)
             .order_by(Category.sort_order, Category.id)
+        )
+    )
+
+
+_UNSET: object = object()
+
+
+def _restriction_key(value: str | None, policy: Policy) -> str | None:
+    """A product's restriction key, checked against the rule set: a key the policy does not
+    know would make an ordinary product that looks restricted."""
+    key = (value or "").strip() or None
+    if key is None:
+        return None
+    if not _RESTRICTION_KEY_RE.match(key):
+        raise ValidationFailed("限定标记只能用小写字母、数字和下划线，例如 elder_canteen")
+    known = {r.key: r.label for r in policy.restrictions}
+    if key not in known:
+        listed = "、".join(f"{k}（{label}）" for k, label in known.items()) or "无"
+        raise ValidationFailed(f"现行规则里没有限定物品“{key}”，可选：{listed}")
+    return key
+
+
+def update_product(
+    supermarket_id: int,
+    product_id: int,
+    *,
+    actor: User | None,
+    name: str | object = _UNSET,
+    unit: str | object = _UNSET,
+    kind: str | object = _UNSET,
+    unit_cost_fen: int | object = _UNSET,
+    restriction_key: str | None | object = _UNSET,
+    active: bool | object = _UNSET,
+) -> Product:
+    """Change a product's policy-linked fields: what it is (goods or a service), who may take
+    it (``restriction_key``, a restriction of the rule set: 寨里's 长者食堂), its service price,
+    its name and unit, whether it is offered. Only the fields given change.
+
+    A goods' cost follows its stock-ins, so only a service's ``unit_cost_fen`` is set here;
+    goods with stock on the shelf cannot become a service (the stock would be lost to the books).
+    """
+    with write_transaction():
+        product = db.session.get(Product, product_id)
+        if product is None or product.supermarket_id != supermarket_id:
+            raise NotFound("没有找到该商品")
+        supermarket = db.session.get(Supermarket, supermarket_id)
+        policy = policy_for(supermarket)
+        changes: dict[str, object] = {}
+        if name is not _UNSET:
+            text = (name or "").strip() if isinstance(name, str) else ""
+            if not text:
+                raise ValidationFailed("商品名称不能为空")
+            if len(text) > 100:
+                raise ValidationFailed("商品名称不能超过100个字")
+            changes["name"] = text
+        if unit is not _UNSET:
+            text = (unit or "").strip() if isinstance(unit, str) else ""
+            if not text or len(text) > 16:
+                raise ValidationFailed("单位应为1到16个字")
+            changes["unit"] = text
+        new_kind = product.kind
+        if kind is not _UNSET:
+            if kind not in (KIND_GOODS, KIND_SERVICE):
+                raise ValidationFailed("商品类型只能是实物或服务")
+            if kind == KIND_SERVICE and product.kind == KIND_GOODS and product.stock_qty:
+                raise ValidationFailed(
+                    f"货架上还有{product.stock_qty}{product.unit}，先报损或盘点清零才能改为服务"
+                )
+            new_kind = kind
+            changes["kind"] = kind
+        if unit_cost_fen is not _UNSET:
+            if new_kind != KIND_SERVICE:
+                raise ValidationFailed("实物的成本价随入库计算，不能直接修改；服务才能设定价格")
+            if (
+                isinstance(unit_cost_fen, bool)
+                or not isinstance(unit_cost_fen, int)
+                or not 0 <= unit_cost_fen <= MAX_SERVICE_COST_FEN
+            ):
+                raise ValidationFailed(f"服务价格应在0到{MAX_SERVICE_COST_FEN // 100}元之间")
+            changes["unit_cost_fen"] = unit_cost_fen
+        if restriction_key is not _UNSET:
+            changes["restriction_key"] = _restriction_key(restriction_key, policy)  # type: ignore[arg-type]
+        if active is not _UNSET:
+            if not isinstance(active, bool):
+                raise ValidationFailed("是否上架应为是或否")
+            changes["active"] = active
+        before = {key: getattr(product, key) for key in changes}
+        for key, value in changes.items():
+            setattr(product, key, value)
+        if "unit_cost_fen" in changes:
+            product.points_price = policy.points_price(product.unit_cost_fen)
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if changed:
+            audit.record(
+                "product.update",
+                product,
+                actor=actor,
+                before={k: before[k] for k in changed},
+                after=changed,
+                sku=product.sku,
+            )
+    return product
+
+
+def get_product(supermarket_id: int, product_id: int) -> Product:
+    """A product of this supermarket (on sale or not), or NotFound."""
+    product = db.session.get(Product, product_id)
+    if product is None or product.supermarket_id != supermarket_id:
+        raise NotFound("没有找到该商品")
+    return product
+
+
+def all_products(supermarket_id: int) -> list[Product]:
+    """Every product, on sale first, by name: the office's product list."""
+    return list(
+        db.session.scalars(
+            sa.select(Product)
+            .where(Product.supermarket_id == supermarket_id)
+            .order_by(Product.active.desc(), Product.name, Product.id)
         )
     )

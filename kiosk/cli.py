@@ -540,8 +540,79 @@ def register(app: Flask) -> None:
         households_group,
         ledger_command,
         monthend_group,
+        product_group,
     ):
         app.cli.add_command(command)
+
+
+# --- products (inventory.products) ---------------------------------------------------------
+
+
+@click.group("product")
+def product_group() -> None:
+    """Products' rule-linked settings (商品设置): goods or service, restriction, price."""
+
+
+@product_group.command("set")
+@click.argument("sku")
+@click.option(
+    "--restriction",
+    default=None,
+    help="规则里的限定物品键（如 elder_canteen，寨里长者食堂）；写 none 取消限定",
+)
+@click.option("--kind", type=click.Choice(["goods", "service"]), default=None, help="实物或服务")
+@click.option("--price", "price_yuan", default=None, help="服务价格（元，如 8 或 12.50）")
+@click.option("--on-sale/--off-sale", "active", default=None, help="上架或下架")
+@click.option("--supermarket", "supermarket_code", default=None, help="超市编号")
+@with_appcontext
+@domain_errors
+def product_set_command(
+    sku: str,
+    restriction: str | None,
+    kind: str | None,
+    price_yuan: str | None,
+    active: bool | None,
+    supermarket_code: str | None,
+) -> None:
+    """Change a product's rule-linked settings, e.g. `jifen product set CANTEEN01 --restriction
+    elder_canteen` makes it 寨里's free elders' canteen meal."""
+    import sqlalchemy as sa
+
+    from inventory.donations import fen_from_yuan
+    from inventory.models import Product
+    from inventory.products import update_product
+    from kiosk.errors import NotFound
+    from kiosk.extensions import db
+    from kiosk.supermarkets import get_supermarket
+
+    supermarket = get_supermarket(supermarket_code)
+    product = db.session.scalar(
+        sa.select(Product).where(
+            Product.supermarket_id == supermarket.id, Product.sku == sku.strip()
+        )
+    )
+    if product is None:
+        raise NotFound(f"没有找到商品编号为 {sku} 的商品")
+    changes: dict[str, Any] = {}
+    if restriction is not None:
+        none = restriction.strip().lower() in ("", "none", "无")
+        changes["restriction_key"] = None if none else restriction.strip()
+    if kind is not None:
+        changes["kind"] = kind
+    if price_yuan is not None:
+        changes["unit_cost_fen"] = fen_from_yuan(price_yuan, "服务价格")
+    if active is not None:
+        changes["active"] = active
+    if not changes:
+        raise click.ClickException(
+            "没有要修改的设置：用 --restriction、--kind、--price 或 --on-sale"
+        )
+    product = update_product(supermarket.id, product.id, actor=None, **changes)
+    limit = product.restriction_key or "无"
+    click.echo(
+        f"{product.sku} {product.name}：{'服务' if product.kind == 'service' else '实物'}，"
+        f"限定物品 {limit}，{product.points_price} 积分，{'上架' if product.active else '下架'}"
+    )
 
 
 # --- import (kiosk.imports) -----------------------------------------------------------------

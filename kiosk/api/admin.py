@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from inventory.models import KIND_GOODS, KIND_SERVICE, Product
-from inventory.products import create_product, policy_for
+from inventory.products import MAX_SERVICE_COST_FEN, create_product, policy_for, update_product
 from inventory.stock import StockInLine, receive_stock
 from kiosk import auth, cards, households, intake, points, printing
 from kiosk.api import access, bp, inputs, outputs, proposals
@@ -225,9 +225,35 @@ def new_product():
         barcode=barcode,
         kind=kind,
         unit_cost_fen=cost,
+        restriction_key=inputs.optional_string(body, "restriction_key", max_len=32),
         actor=access.me(),
     )
     return jsonify({"product": outputs.product(product, policy_for(supermarket))}), 201
+
+
+@bp.patch("/products/<int:product_id>")
+@require_roles(*access.ADMINS)
+def edit_product(product_id: int):
+    """Change a product's rule-linked fields (kind, restriction, service price, on sale)."""
+    body = inputs.json_body()
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = inputs.string(body, "name", max_len=100)
+    if "unit" in body:
+        changes["unit"] = inputs.string(body, "unit", max_len=16)
+    if "kind" in body:
+        changes["kind"] = inputs.choice(body, "kind", (KIND_GOODS, KIND_SERVICE))
+    if "unit_cost_fen" in body:
+        changes["unit_cost_fen"] = inputs.integer(
+            body, "unit_cost_fen", minimum=0, maximum=MAX_SERVICE_COST_FEN
+        )
+    if "restriction_key" in body:
+        changes["restriction_key"] = inputs.optional_string(body, "restriction_key", max_len=32)
+    if "active" in body:
+        changes["active"] = inputs.boolean(body, "active")
+    supermarket = current_supermarket()
+    product = update_product(supermarket.id, product_id, actor=access.me(), **changes)
+    return jsonify({"product": outputs.product(product, policy_for(supermarket))})
 
 
 @bp.post("/stock-ins")

@@ -257,8 +257,33 @@ SCHEMAS: dict[str, Any] = {
                 "default": 0,
                 "description": "服务项目的成本价（分）；实物的成本由入库决定",
             },
+            "restriction_key": {
+                "type": ["string", "null"],
+                "pattern": "^([a-z][a-z0-9_]{0,31})?$",
+                "description": "受限物品的规则键（如 elder_canteen），见规则的 restrictions",
+            },
         },
         required=["sku", "name"],
+    ),
+    "ProductChange": _obj(
+        {
+            "name": _text(100),
+            "unit": _text(16),
+            "kind": {"type": "string", "enum": ["goods", "service"]},
+            "unit_cost_fen": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 10_000_000,
+                "description": "服务项目的价格（分）；实物的成本由入库决定，不能在此修改",
+            },
+            "restriction_key": {
+                "type": ["string", "null"],
+                "pattern": "^([a-z][a-z0-9_]{0,31})?$",
+                "description": "现行规则 restrictions 里的键（如 elder_canteen）；null 或空为普通物品",
+            },
+            "active": {"type": "boolean", "description": "是否上架"},
+        },
+        required=[],
     ),
     "CartLine": _obj({"product_id": ID, "quantity": COUNT}),
     "RedemptionRequest": _obj(
@@ -779,6 +804,17 @@ PATHS: dict[str, Any] = {
             body="ProductInput",
             roles=ADMIN_ROLES,
         ),
+    },
+    "/api/v1/products/{product_id}": {
+        "patch": _op(
+            "修改商品的规则相关设置（类型、限定物品、服务价格、上架）",
+            "catalogue",
+            (200, "ProductResult", "修改后的商品"),
+            codes=(*WRITE_CODES, "not_found"),
+            body="ProductChange",
+            roles=ADMIN_ROLES,
+            params=[_path_id("product_id", "商品的编号（id）")],
+        )
     },
     "/api/v1/products/barcode/{code}": {
         "get": _op(

@@ -1,6 +1,8 @@
 """The administration pages for the rule sets (规则管理): the policy, a preview of every
-household's standing, the assessments grid and the veto records; and the printer page (打印机),
-which keepers use too: the printer's state, a test page and the receipts that did not print.
+household's standing, the assessments grid and the veto records; the products' rule-linked
+settings (商品设置: goods or service, restricted items such as 寨里's 长者食堂); and the printer
+page (打印机), which keepers use too: the printer's state, a test page and the receipts that did
+not print.
 
 Admins change things; supervisors see the same pages read-only. The pages are rendered here
 from the services; every change goes through the JSON API (``static/js/admin.js`` with the
@@ -14,12 +16,15 @@ from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from hardware import printers
+from inventory import products
+from inventory.donations import fen_from_yuan
+from inventory.models import KIND_SERVICE, Product
 from kiosk import assessments, parsing, policies, presets, printer_settings, printing, rules, vetoes
-from kiosk.errors import ValidationFailed
+from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Household, Redemption
 from kiosk.rules import Policy
@@ -305,3 +310,91 @@ def printer_page() -> str:
     context["profiles"] = printer_settings.profile_names() if context["can_configure"] else ()
     context["baudrates"] = printer_settings.BAUDRATES
     return render_template("admin/printer.html", **context)
+
+
+# Products' rule-linked settings (商品设置) -------------------------------------------------------
+
+
+def _product_or_404(product_id: int) -> Product:
+    try:
+        return products.get_product(current_supermarket().id, product_id)
+    except NotFound:
+        abort(404)
+
+
+def _restriction_choices(policy: Policy) -> list[tuple[str, str]]:
+    return [(r.key, r.label) for r in policy.restrictions]
+
+
+@bp.get("/products")
+@require_roles(*VIEWERS, page=True)
+def products_page() -> str:
+    """Every product with what the rule set makes of it: goods or service, restricted to whom,
+    its points price; each opens its settings."""
+    supermarket = current_supermarket()
+    policy = policies.policy_for(supermarket)
+    return render_template(
+        "admin/products.html",
+        **_context(
+            products=products.all_products(supermarket.id),
+            policy=policy,
+            restrictions=dict(_restriction_choices(policy)),
+        ),
+    )
+
+
+def _product_form_page(product: Product, form: dict[str, str], error: str | None = None):
+    policy = policies.policy_for(current_supermarket())
+    return render_template(
+        "admin/product.html",
+        **_context(
+            product=product,
+            form=form,
+            error=error,
+            policy=policy,
+            restriction_choices=_restriction_choices(policy),
+        ),
+    )
+
+
+@bp.get("/products/<int:product_id>")
+@require_roles(*VIEWERS, page=True)
+def product_page(product_id: int) -> str:
+    """One product's settings: name, unit, goods or service, restriction, service price."""
+    product = _product_or_404(product_id)
+    form = {
+        "name": product.name,
+        "unit": product.unit,
+        "kind": product.kind,
+        "restriction_key": product.restriction_key or "",
+        "price": f"{product.unit_cost_fen // 100}.{product.unit_cost_fen % 100:02d}",
+        "active": "1" if product.active else "0",
+    }
+    return _product_form_page(product, form)
+
+
+@bp.post("/products/<int:product_id>")
+@require_roles(ROLE_ADMIN, page=True)
+def save_product(product_id: int) -> Any:
+    """Save the settings through inventory.products.update_product; a refusal keeps the form."""
+    product = _product_or_404(product_id)
+    form = request.form.to_dict()
+    changes: dict[str, Any] = {
+        "name": form.get("name", ""),
+        "unit": form.get("unit", ""),
+        "kind": form.get("kind", ""),
+        "restriction_key": form.get("restriction_key") or None,
+        "active": form.get("active") == "1",
+    }
+    try:
+        if changes["kind"] == KIND_SERVICE:
+            cost = fen_from_yuan(form.get("price", ""), gettext("服务价格"))
+            if cost != product.unit_cost_fen or product.kind != KIND_SERVICE:
+                changes["unit_cost_fen"] = cost
+        product = products.update_product(
+            product.supermarket_id, product.id, actor=current_user(), **changes
+        )
+    except DomainError as exc:
+        return _product_form_page(_product_or_404(product_id), form, exc.message), exc.status
+    flash(gettext("已保存：%(name)s", name=product.name), "ok")
+    return redirect(url_for("admin.products_page"))

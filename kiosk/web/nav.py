@@ -52,6 +52,7 @@ GROUPS: list[tuple[object, list[Tab]]] = [
         lazy_gettext("库存与账目"),
         [
             _tab("stock.stock_in_page", lazy_gettext("入库"), K, A, S),
+            _tab("admin.products_page", lazy_gettext("商品设置"), A, S),
             _tab("stock.adjustments_page", lazy_gettext("报损"), K, A, S),
             _tab("stock.ledgers_page", lazy_gettext("台账"), K, A, S),
             _tab("fund.index_page", lazy_gettext("捐赠与基金池"), K, A, S),
