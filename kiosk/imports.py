@@ -249,6 +249,15 @@ def read_table(kind: str, data: bytes, filename: str = "") -> Table:
         values = {key: (row[j] if j < len(row) else None) for j, key in mapping.items()}
         if all(_blank(v) for v in values.values()):
             continue
+        # A control character (an XLSX's _x0000_, an ESC pasted into a CSV) cannot be stored
+        # (PostgreSQL refuses NUL) or printed: the file is refused, naming the row.
+        bad = None
+        for value in values.values():
+            if isinstance(value, str) and (bad := parsing.bad_character(value, multiline=True)):
+                break
+        if bad is not None and len(table.problems) < 10:
+            where = parsing.describe_character(bad)
+            table.problems.append(f"第{i + 1}行含有不允许的控制字符（{where}），请删去后重新导入")
         table.rows.append((i + 1, values))
     if not table.rows:
         table.problems.append("表格里没有数据行")

@@ -403,3 +403,21 @@ def test_a_form_under_the_body_limit_is_not_refused_as_too_large(client, admin, 
     login(client, "admin1")
     r = client.post("/households/new", data={"number": "0101", "head_name": "x" * (700 * 1024)})
     assert r.status_code != 413 and r.status_code < 500
+
+
+@pytest.mark.parametrize("bad", ["\x1b", "\x7f"])
+def test_an_import_with_control_characters_is_refused_naming_the_row(supermarket, bad):
+    from kiosk import imports
+
+    data = f"户号,户主,成员\n0101,张三,张三\n0102,李{bad}四,李四\n".encode()
+    checked = imports.check_file(supermarket.id, "households", data, "h.csv")
+    assert any("第3行" in p and "控制字符" in p for p in checked.problems)
+
+
+def test_an_xlsx_cell_holding_an_escaped_nul_is_refused(supermarket):
+    from kiosk import imports
+    from kiosk.export import Sheet, workbook_bytes
+
+    data = workbook_bytes([Sheet("户", ["户号", "户主", "成员"], [["0101", "张\x00三", "张三"]])])
+    checked = imports.check_file(supermarket.id, "households", data, "h.xlsx")
+    assert any("第2行" in p and "U+0000" in p for p in checked.problems)
