@@ -51,7 +51,7 @@ def create_user(
     if not username:
         raise ValidationFailed("用户名不能为空")
     if role not in ROLES:
-        raise ValidationFailed("角色只能是 keeper、admin 或 supervisor")
+        raise ValidationFailed("角色只能是 keeper、admin、supervisor 或 recorder")
     if not password and not pin:
         raise ValidationFailed("请设置密码或PIN")
     if password is not None and len(password) < 6:

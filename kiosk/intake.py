@@ -24,8 +24,10 @@ do not pass through here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +51,7 @@ from kiosk.models import (
     PROPOSAL_REJECTED,
     PROPOSAL_WITHDRAWN,
     ROLE_ADMIN,
+    ROLE_RECORDER,
     Household,
     ImportBatch,
     Member,
@@ -62,8 +65,15 @@ from kiosk.models import (
 from kiosk.points import MAX_ADJUSTMENT, locked_account, post_entry
 from kiosk.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from kiosk.evidence import Photo
+
 logger = logging.getLogger(__name__)
 
+MAX_PLACE = 100
+MAX_LOCATION = 60
+# A phone's clock may run a little ahead of the server's.
+CLOCK_SKEW = timedelta(minutes=10)
 MAX_REASON = 200
 MAX_EVIDENCE = 500
 MAX_NOTE = 200
@@ -80,6 +90,10 @@ class ProposalInput:
     member_id: int | None = None
     reason: str = ""
     evidence: str = ""
+    # Where and when (the phone): the moment in UTC, a place, the phone's "lat,lon".
+    occurred_at: datetime | None = None
+    place: str = ""
+    location: str = ""
 
 
 def idempotency_key(proposal_id: int) -> str:
@@ -106,6 +120,12 @@ def _require_admin(actor: User | None, what: str) -> None:
     # A CLI import has no user (actor None); signing off always needs a person.
     if actor is None or actor.role != ROLE_ADMIN:
         raise PermissionDenied(f"只有管理员才能{what}")
+
+
+def _require_proposer(actor: User | None) -> None:
+    # The assessment group's recorders (评议员) propose too; only admins sign off.
+    if actor is None or actor.role not in (ROLE_ADMIN, ROLE_RECORDER):
+        raise PermissionDenied("只有管理员或评议员才能录入加减分")
 
 
 def check_proposal(
@@ -151,6 +171,12 @@ def check_proposal(
         raise ValidationFailed("日期不能晚于今天")
     if data.occurred_on.year < 2000:
         raise ValidationFailed("日期不正确")
+    if data.occurred_at is not None and data.occurred_at > utcnow() + CLOCK_SKEW:
+        raise ValidationFailed("发生时间不能晚于现在")
+    if len((data.place or "").strip()) > MAX_PLACE:
+        raise ValidationFailed(f"地点不能超过{MAX_PLACE}个字")
+    if len((data.location or "").strip()) > MAX_LOCATION:
+        raise ValidationFailed("位置不正确")
     return household, member, item, amount, reason
 
 
@@ -164,10 +190,12 @@ def add_proposal(
     audit_row: bool = True,
     flush: bool = True,
     idempotency_key: str | None = None,
+    photos: Sequence[Photo] = (),
 ) -> PointProposal:
     """Add a pending proposal inside the caller's transaction (a bulk caller may skip the
     per-row audit event and flush once itself). ``idempotency_key`` is the client's key as
-    stored (see :func:`client_key`); the column is unique, so a raced twin fails to insert."""
+    stored (see :func:`client_key`); the column is unique, so a raced twin fails to insert.
+    ``photos`` must already be stored (:func:`kiosk.evidence.store`)."""
     household, member, item, amount, reason = check_proposal(supermarket_id, data, today=today)
     proposal = PointProposal(
         supermarket_id=supermarket_id,
@@ -182,7 +210,14 @@ def add_proposal(
         batch_id=batch_id,
         entered_by_id=actor.id if actor is not None else None,
         idempotency_key=idempotency_key,
+        occurred_at=data.occurred_at,
+        place=(data.place or "").strip(),
+        location=(data.location or "").strip(),
     )
+    if photos:
+        from kiosk import evidence
+
+        proposal.photos = evidence.rows_for(list(photos))
     db.session.add(proposal)
     if flush or audit_row:
         db.session.flush()
@@ -195,6 +230,7 @@ def add_proposal(
             amount=amount,
             reason=reason,
             batch_id=batch_id,
+            photos=len(photos),
         )
     return proposal
 
@@ -216,6 +252,7 @@ def submit_proposal(
     *,
     actor: User | None,
     idempotency_key: str | None = None,
+    photos: Sequence[Photo] = (),
 ) -> tuple[PointProposal, bool]:
     """Enter an award or deduction: (the proposal, whether it was made now).
 
@@ -223,10 +260,21 @@ def submit_proposal(
     has happened to it since; the same key with a different request is refused
     (``idempotency_conflict``). Two copies racing each other make one proposal: the second
     waits on the unique key (PostgreSQL) or the write lock (SQLite) and then finds the first.
+
+    ``photos`` (at most four, from :func:`kiosk.evidence.prepare`) are written to their files
+    before the transaction and their rows added in it: a row never names a missing file, and
+    a retry's photos are the first copy's.
     """
-    _require_admin(actor, "录入加减分")
+    _require_proposer(actor)
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_CLIENT_KEY:
         raise ValidationFailed("请求编号太长")
+    if photos:
+        from kiosk import evidence
+
+        if len(photos) > evidence.MAX_PHOTOS:
+            raise ValidationFailed(f"最多{evidence.MAX_PHOTOS}张照片")
+        for photo in photos:
+            evidence.store(photo)
     try:
         with write_transaction():
             if idempotency_key is not None:
@@ -235,7 +283,7 @@ def submit_proposal(
                     _must_match(existing, supermarket_id, data)
                     return existing, False
             proposal = add_proposal(
-                supermarket_id, data, actor=actor, idempotency_key=idempotency_key
+                supermarket_id, data, actor=actor, idempotency_key=idempotency_key, photos=photos
             )
     except IntegrityError:
         # A twin with the same key committed between our look-up and our insert.
@@ -269,6 +317,8 @@ def _must_match(proposal: PointProposal, supermarket_id: int, data: ProposalInpu
         )
         and (proposal.reason == reason if reason else True)
         and proposal.evidence == (data.evidence or "").strip()
+        and proposal.place == (data.place or "").strip()
+        and (data.occurred_at is None or proposal.occurred_at == data.occurred_at)
     )
     if not same:
         raise IdempotencyConflict(
@@ -433,8 +483,8 @@ def reject(
 def withdraw(
     proposal_id: int, *, actor: User | None, supermarket_id: int | None = None
 ) -> PointProposal:
-    """The admin who entered a pending proposal takes it back."""
-    _require_admin(actor, "撤回加减分")
+    """The admin or recorder who entered a pending proposal takes it back."""
+    _require_proposer(actor)
     with write_transaction():
         proposal = _locked(proposal_id, supermarket_id)
         _must_be_pending(proposal)

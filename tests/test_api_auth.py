@@ -11,7 +11,7 @@ from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
 
 from inventory.models import Product, StockMovement
-from kiosk import auth, intake, policies, presets
+from kiosk import auth, evidence, intake, policies, presets
 from kiosk.extensions import db
 from kiosk.models import (
     ApiToken,
@@ -32,6 +32,7 @@ from tests.test_api_helpers import Api, api_for, error_code
 
 # Who may call each endpoint: the specification the matrix test checks, route by route.
 K, A, S = "keeper", "admin", "supervisor"
+R = "recorder"  # 评议员: proposes (the phone page), nothing else
 MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("POST", "/api/v1/scan"): ({K, A}, {"payload": "{payload}"}),
     ("GET", "/api/v1/products"): ({K, A, S}, None),
@@ -65,13 +66,15 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     # approve and reject, the matrix admin's own for withdraw (see ``world``).
     ("GET", "/api/v1/proposals"): ({A, S}, None),
     ("POST", "/api/v1/proposals"): (
-        {A},
+        {A, R},
         {"household_id": "{household_id}", "amount": 1, "reason": "好人好事"},
     ),
     ("GET", "/api/v1/proposals/<int:proposal_id>"): ({A, S}, None),
     ("POST", "/api/v1/proposals/<int:proposal_id>/approve"): ({A}, None),
     ("POST", "/api/v1/proposals/<int:proposal_id>/reject"): ({A}, {"note": "证明材料不足"}),
+    # A recorder may withdraw only their own: the world's is the admin's (403 from the service).
     ("POST", "/api/v1/proposals/<int:proposal_id>/withdraw"): ({A}, None),
+    ("GET", "/api/v1/proposals/<int:proposal_id>/photos/<int:position>"): ({A, S}, None),
     ("POST", "/api/v1/stock-ins"): (
         {K, A},
         {"lines": [{"product_id": "{product}", "quantity": 1, "unit_cost_fen": 100}]},
@@ -79,7 +82,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("GET", "/api/v1/users/<int:user_id>/tokens"): ({A, S}, None),
     ("POST", "/api/v1/users/<int:user_id>/tokens"): ({A}, {"label": "x"}),
     ("POST", "/api/v1/tokens/<int:token_id>/revoke"): ({A}, None),
-    ("GET", "/api/v1/openapi.json"): ({K, A, S}, None),
+    ("GET", "/api/v1/openapi.json"): ({K, A, S, R}, None),  # public
     # Rule sets (issue 3). A third element names the preset the supermarket runs for the call.
     ("GET", "/api/v1/policy"): ({K, A, S}, None),
     ("PUT", "/api/v1/policy"): ({A}, {"preset": "yangting"}),
@@ -119,8 +122,9 @@ def api_routes(app) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(request, supermarket, keeper, admin):
+def world(request, app, tmp_path, supermarket, keeper, admin):
     """One of everything the endpoints address, ids ready to put in URLs and bodies."""
+    app.instance_path = str(tmp_path / "instance")  # the evidence photo's folder
     hh = factories.household(supermarket, points=500)
     card, payload = factories.card(hh)
     rice = factories.product(supermarket, cost_fen=1000, stock_qty=50, barcode="6901234567892")
@@ -141,10 +145,12 @@ def world(request, supermarket, keeper, admin):
         if route and route[1].endswith("/withdraw")
         else factories.user("admin-w", "admin", supermarket)
     )
-    proposal = intake.propose(
+    photo = evidence.prepare(_jpeg())
+    proposal, _ = intake.submit_proposal(
         supermarket.id,
         intake.ProposalInput(hh.id, date(2024, 3, 1), amount=5, reason="好人好事"),
         actor=recorder,
+        photos=[photo],
     )
     return {
         "household_id": hh.id,
@@ -156,7 +162,18 @@ def world(request, supermarket, keeper, admin):
         "user_id": keeper.id,
         "token_id": token_id,
         "proposal_id": proposal.id,
+        "position": 0,
     }
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def fill(value, world):
@@ -206,7 +223,7 @@ def test_matrix_covers_every_route(app):
 
 
 @pytest.mark.parametrize("route", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
-def test_role_matrix(client, world, admin, keeper, supervisor, route):
+def test_role_matrix(client, world, admin, keeper, supervisor, supermarket, route):
     """Forbidden roles get 403 and change nothing; allowed roles get through."""
     method, rule = route
     allowed, body, *preset = MATRIX[route]
@@ -214,7 +231,7 @@ def test_role_matrix(client, world, admin, keeper, supervisor, route):
         policies.set_policy(admin.supermarket_id, presets.preset(preset[0]), actor=None)
     url = fill(rule, world)
     body = fill(body, world)
-    users = {K: keeper, A: admin, S: supervisor}
+    users = {K: keeper, A: admin, S: supervisor, R: factories.user("recorder1", R, supermarket)}
     for role in sorted(users, key=lambda r: r in allowed):  # forbidden roles first
         api = api_for(client, users[role])
         before = books()
@@ -224,7 +241,7 @@ def test_role_matrix(client, world, admin, keeper, supervisor, route):
             r = (api.put if method == "PUT" else api.post)(url, body)
         if role in allowed:
             assert r.status_code not in (401, 403), (role, r.get_json())
-            if role == min(allowed, key=[K, A, S].index):
+            if role == min(allowed, key=[K, A, S, R].index):
                 assert 200 <= r.status_code < 300, (role, r.get_json())
         else:
             assert r.status_code == 403, role

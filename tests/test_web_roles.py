@@ -15,6 +15,7 @@ import pytest
 from tests import factories
 
 K, A, S = "keeper", "admin", "supervisor"
+R = "recorder"
 ALL = {K, A, S}
 OFFICE = {A, S}
 
@@ -204,12 +205,13 @@ def test_route_by_role(app, client, supermarket, endpoint, method, url):
     factories.user("keeper1", K, supermarket, pin="1234")
     factories.user("admin1", A, supermarket)
     factories.user("super1", S, supermarket)
+    factories.user("recorder1", R, supermarket)
     # A visitor is sent to the login page (pages) or refused (actions).
     r = client.open(url, method=method)
     assert r.status_code in (302, 401), (endpoint, r.status_code)
     if r.status_code == 302:
         assert "/login" in r.headers["Location"]
-    for username, role in (("keeper1", K), ("admin1", A), ("super1", S)):
+    for username, role in (("keeper1", K), ("admin1", A), ("super1", S), ("recorder1", R)):
         login(client, username)
         r = client.open(url, method=method, data={})
         allowed = role in SPEC[endpoint]

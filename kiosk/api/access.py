@@ -17,6 +17,7 @@ from kiosk.extensions import db
 from kiosk.models import (
     ROLE_ADMIN,
     ROLE_KEEPER,
+    ROLE_RECORDER,
     ROLE_SUPERVISOR,
     Card,
     Household,
@@ -42,6 +43,10 @@ PRINTER_ADMINS = ADMINS
 # supervisors read them; keepers neither.
 PROPOSAL_WRITERS = ADMINS
 PROPOSAL_READERS = ADMIN_READERS
+# The assessment group's recorders (评议员, the phone page) propose and withdraw their own;
+# they read nothing and sign off nothing. Photos are shown to admins and supervisors only.
+PROPOSAL_CREATORS = (ROLE_ADMIN, ROLE_RECORDER)
+PHOTO_READERS = ADMIN_READERS
 
 
 def me() -> User:

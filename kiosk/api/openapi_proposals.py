@@ -11,7 +11,8 @@ from types import ModuleType
 from typing import Any
 
 from kiosk.api.proposals import KEY_HEADER, MAX_ID, MAX_PER_PAGE, STATUSES
-from kiosk.intake import MAX_EVIDENCE, MAX_NOTE, MAX_REASON
+from kiosk.evidence import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, MAX_PHOTOS
+from kiosk.intake import MAX_EVIDENCE, MAX_LOCATION, MAX_NOTE, MAX_PLACE, MAX_REASON
 from kiosk.points import MAX_ADJUSTMENT
 
 KEY_PATTERN = "^[A-Za-z0-9_\\-:.]{8,64}$"
@@ -24,6 +25,14 @@ KEY_HEADER_PARAM = {
 }
 WRITERS = "admin"
 READERS = "admin, supervisor"
+CREATORS = "admin, recorder"
+PHOTOS = (
+    f"照片：用 multipart/form-data 提交，`proposal` 部分是同样的JSON对象，另附最多{MAX_PHOTOS}个 "
+    f"`photo` 部分（JPEG、PNG 或 WebP，每张不超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB、"
+    f"{MAX_PHOTO_PIXELS // 1_000_000} 百万像素，否则 413 `too_large`；不是图片为 400）。"
+    "服务器把照片缩到最长边1600像素、重新编码为不带EXIF（含GPS位置）的JPEG，按内容哈希保存；"
+    "只有管理员和监督小组能看（GET /api/v1/proposals/{proposal_id}/photos/{position}）。"
+)
 TWO_SIGNATURES = (
     "两人签字：申请只有在另一位管理员确认（approve）后才计入积分；录入人不能确认自己的申请"
     "（403 `self_approval`），可在待确认时撤回（withdraw）；其他管理员可附说明退回（reject）。"
@@ -68,6 +77,22 @@ def _schemas(doc: ModuleType) -> dict[str, Any]:
                     "maxLength": MAX_EVIDENCE,
                     "description": "证明材料说明",
                 },
+                "occurred_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "发生时间（ISO 8601；不带时区时为本地时间）；"
+                    "不填 occurred_on 时取其日期",
+                },
+                "place": {
+                    "type": ["string", "null"],
+                    "maxLength": MAX_PLACE,
+                    "description": "地点（村民小组、巷道）",
+                },
+                "location": {
+                    "type": ["string", "null"],
+                    "maxLength": MAX_LOCATION,
+                    "description": "手机定位“纬度,经度”（仅在评议员允许时）",
+                },
                 "idempotency_key": {"type": ["string", "null"], "pattern": KEY_PATTERN},
             },
             required=["household_id"],
@@ -84,6 +109,32 @@ def _schemas(doc: ModuleType) -> dict[str, Any]:
             description="加分（award）或扣分（deduct）的分值写正数；提交为待确认的申请",
         ),
         "StandardItemBrief": obj({"id": INT, "code": STR, "title": STR, "points": INT}),
+        "ProposalPhoto": obj(
+            {
+                "position": INT,
+                "sha256": STR,
+                "size": INT,
+                "width": INT,
+                "height": INT,
+                "content_type": STR,
+            }
+        ),
+        "ProposalMultipart": {
+            "type": "object",
+            "properties": {
+                "proposal": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "description": "ProposalInput 的JSON",
+                },
+                "photo": {
+                    "type": "array",
+                    "maxItems": MAX_PHOTOS,
+                    "items": {"type": "string", "format": "binary"},
+                },
+            },
+            "required": ["proposal"],
+        },
         "Proposal": obj(
             {
                 "id": INT,
@@ -110,6 +161,11 @@ def _schemas(doc: ModuleType) -> dict[str, Any]:
                     "type": ["integer", "null"],
                     "description": "确认后记入的积分记录（只有一条）",
                 },
+                "occurred_at": DATETIME,
+                "place": STR,
+                "location": STR,
+                "self_reported": {"type": "boolean", "description": "群众自主申报"},
+                "photos": {"type": "array", "items": ref("ProposalPhoto")},
             }
         ),
         "ProposalResult": obj(
@@ -154,10 +210,27 @@ def _paths(doc: ModuleType) -> dict[str, Any]:
         (201, "ProposalResult", "新的待确认申请；积分账户不变"),
         codes=(*WRITE, "not_found", "idempotency_conflict"),
         body="ProposalInput",
-        roles=WRITERS,
+        roles=CREATORS,
         params=[KEY_HEADER_PARAM],
-        description=TWO_SIGNATURES + "\n\n" + RETRY,
+        description=TWO_SIGNATURES + "\n\n" + RETRY + "\n\n" + PHOTOS,
     )
+    create["requestBody"]["content"]["multipart/form-data"] = {"schema": ref("ProposalMultipart")}
+    photo = op(
+        "申请的一张佐证照片（JPEG，不带EXIF）",
+        "proposals",
+        (200, "Error", "照片"),
+        codes=(*COMMON, "not_found"),
+        roles=READERS,
+        params=[
+            proposal_id,
+            path_id("position", "照片的序号（从0开始）")
+            | {"schema": {"type": "integer", "minimum": 0, "maximum": MAX_PHOTOS - 1}},
+        ],
+    )
+    photo["responses"]["200"] = {
+        "description": "照片",
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    }
     approve = op(
         "确认（签字）另一位管理员的申请：记入一条积分记录",
         "proposals",
@@ -227,11 +300,12 @@ def _paths(doc: ModuleType) -> dict[str, Any]:
                 "proposals",
                 (200, "ProposalResult", "已撤回的申请"),
                 codes=decided,
-                roles=WRITERS,
+                roles=CREATORS,
                 params=[proposal_id],
                 description="只有录入人可以撤回（其他人 403 `forbidden`）；不需要请求内容。",
             )
         },
+        "/api/v1/proposals/{proposal_id}/photos/{position}": {"get": photo},
     }
 
 

@@ -6,20 +6,27 @@ reject with a note. Each handler calls the same service as the office, so the au
 the office's. A client's retry is safe by its idempotency key (the ``Idempotency-Key`` header
 or the ``idempotency_key`` field), stored namespaced by the caller (``api:<user id>:<key>``) so
 two users' keys never meet.
+
+The assessment group's phone (issue 19) posts here too, as a recorder (评议员): the body may be
+multipart, a ``proposal`` part holding the JSON object and up to four ``photo`` parts
+(kiosk.evidence checks, re-encodes without EXIF and stores them). A proposal says where and
+when (``occurred_at``, ``place``, ``location``); its photos are served to admins and
+supervisors only (``GET /proposals/<id>/photos/<n>``).
 """
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm import selectinload
 
-from kiosk import intake, standing
+from kiosk import evidence, intake, standing
 from kiosk.api import access, bp, inputs, outputs
-from kiosk.errors import NotFound
+from kiosk.errors import NotFound, TooLarge
 from kiosk.extensions import db
 from kiosk.models import (
     PROPOSAL_APPROVED,
@@ -30,6 +37,7 @@ from kiosk.models import (
     User,
 )
 from kiosk.points import MAX_ADJUSTMENT
+from kiosk.web.guards import body_limit
 from kiosk.web.session import current_supermarket_id, require_roles
 
 STATUSES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_REJECTED, PROPOSAL_WITHDRAWN)
@@ -37,6 +45,8 @@ MAX_PER_PAGE = 100
 MAX_ID = 2**31 - 1  # the database's integer: a larger id cannot name a row
 KEY_HEADER = "Idempotency-Key"
 PENDING_MESSAGE = "已提交加减分申请：须由另一位管理员确认后才计入积分"
+# Four photos at their limit and the multipart envelope around them.
+MAX_MULTIPART_BYTES = evidence.MAX_PHOTOS * evidence.MAX_PHOTO_BYTES + 256 * 1024
 
 
 # Rendering ----------------------------------------------------------------------------------
@@ -73,6 +83,21 @@ def render(row: PointProposal, viewer: User) -> dict[str, Any]:
         "decided_at": outputs.iso_local(row.decided_at),
         "decision_note": row.decision_note or "",
         "entry_id": row.entry_id,
+        "occurred_at": outputs.iso_local(row.occurred_at),
+        "place": row.place or "",
+        "location": row.location or "",
+        "self_reported": bool(row.self_reported),
+        "photos": [
+            {
+                "position": p.position,
+                "sha256": p.sha256,
+                "size": p.size,
+                "width": p.width,
+                "height": p.height,
+                "content_type": p.content_type,
+            }
+            for p in row.photos
+        ],
     }
 
 
@@ -124,11 +149,16 @@ def proposal_input(body: dict[str, Any], key: str | None) -> intake.ProposalInpu
     if amount is None and item_id is None:
         raise inputs.invalid("amount", "不能为空（或给出积分标准 standard_item_id）")
     reason = inputs.string(body, "reason", required=False, max_len=intake.MAX_REASON)
-    evidence = inputs.string(body, "evidence", required=False, max_len=intake.MAX_EVIDENCE)
-    if body.get("occurred_on") in (None, ""):
-        occurred_on = default_day(key)
-    else:
+    evidence_note = inputs.string(body, "evidence", required=False, max_len=intake.MAX_EVIDENCE)
+    occurred_at = moment(body, "occurred_at")
+    place = inputs.string(body, "place", required=False, max_len=intake.MAX_PLACE)
+    location = inputs.string(body, "location", required=False, max_len=intake.MAX_LOCATION)
+    if body.get("occurred_on") not in (None, ""):
         occurred_on = inputs.a_date(body, "occurred_on")
+    elif occurred_at is not None:
+        occurred_on = standing.utc_to_local(occurred_at).date()
+    else:
+        occurred_on = default_day(key)
     return intake.ProposalInput(
         household_id=household_id,
         occurred_on=occurred_on,
@@ -136,8 +166,56 @@ def proposal_input(body: dict[str, Any], key: str | None) -> intake.ProposalInpu
         amount=amount,
         member_id=member_id,
         reason=reason,
-        evidence=evidence,
+        evidence=evidence_note,
+        occurred_at=occurred_at,
+        place=place,
+        location=location,
     )
+
+
+def moment(body: dict[str, Any], field: str) -> datetime | None:
+    """An ISO 8601 time (with an offset, or local wall-clock time without one) as naive UTC,
+    to the second; None when left out."""
+    raw = body.get(field)
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str) or len(raw) > 40:
+        raise inputs.invalid(field, "应为 ISO 8601 时间，例如 2026-12-06T09:30:00+08:00")
+    try:
+        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise inputs.invalid(field, "应为 ISO 8601 时间，例如 2026-12-06T09:30:00+08:00") from None
+    if parsed.tzinfo is None:
+        return standing.local_to_utc(parsed).replace(microsecond=0)
+    offset = parsed.utcoffset()
+    return (parsed.replace(tzinfo=None) - offset).replace(microsecond=0)
+
+
+def request_body() -> tuple[dict[str, Any], list[evidence.Photo]]:
+    """The proposal's fields and its photos: JSON, or multipart with a ``proposal`` part (the
+    same JSON object) and up to four ``photo`` parts, each checked and re-encoded."""
+    if request.mimetype != "multipart/form-data":
+        return inputs.json_body(), []
+    raw = request.form.get("proposal")
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise inputs.invalid("proposal", "multipart 请求须有 proposal 部分（JSON对象）")
+    uploads = [f for f in request.files.getlist("photo") if f and f.filename is not None]
+    if len(uploads) > evidence.MAX_PHOTOS:
+        raise inputs.invalid("photo", f"最多{evidence.MAX_PHOTOS}张照片")
+    photos = []
+    for upload in uploads:
+        data = upload.read(evidence.MAX_PHOTO_BYTES + 1)
+        if len(data) > evidence.MAX_PHOTO_BYTES:
+            raise TooLarge(
+                f"照片 {upload.filename} 太大：每张最大 "
+                f"{evidence.MAX_PHOTO_BYTES // (1024 * 1024)} MB"
+            )
+        photos.append(evidence.prepare(data, name=upload.filename or ""))
+    return body, photos
 
 
 def default_day(key: str | None) -> date:
@@ -163,14 +241,15 @@ def _optional_body() -> dict[str, Any]:
 
 
 @bp.post("/proposals")
-@require_roles(*access.PROPOSAL_WRITERS)
+@body_limit(MAX_MULTIPART_BYTES)
+@require_roles(*access.PROPOSAL_CREATORS)
 def create_proposal():
     """Propose an award or deduction (201); a retry with the same key returns it (200)."""
-    body = inputs.json_body()
+    body, photos = request_body()
     key = stored_key(request_key(body))
     data = proposal_input(body, key)
     row, created = intake.submit_proposal(
-        current_supermarket_id(), data, actor=access.me(), idempotency_key=key
+        current_supermarket_id(), data, actor=access.me(), idempotency_key=key, photos=photos
     )
     return jsonify(result(row)), 201 if created else 200
 
@@ -246,9 +325,23 @@ def reject_proposal(proposal_id: int):
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
-@require_roles(*access.PROPOSAL_WRITERS)
+@require_roles(*access.PROPOSAL_CREATORS)
 def withdraw_proposal(proposal_id: int):
     """The recorder takes back a pending proposal of their own."""
     row = proposal(proposal_id)
     row = intake.withdraw(row.id, actor=access.me(), supermarket_id=current_supermarket_id())
     return jsonify(result(row))
+
+
+@bp.get("/proposals/<int:proposal_id>/photos/<int:position>")
+@require_roles(*access.PHOTO_READERS)
+def proposal_photo(proposal_id: int, position: int):
+    """One evidence photo of a proposal (JPEG without EXIF), for admins and supervisors."""
+    row = proposal(proposal_id)
+    photo = next((p for p in row.photos if p.position == position), None)
+    if photo is None:
+        raise NotFound("没有找到该照片")
+    response = Response(evidence.read(photo), mimetype=photo.content_type)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["ETag"] = f'"{photo.sha256}"'
+    return response

@@ -36,6 +36,7 @@ ROLE_LABELS = {
     "keeper": lazy_gettext("超市管理员"),
     "admin": lazy_gettext("村委管理员"),
     "supervisor": lazy_gettext("监督小组"),
+    "recorder": lazy_gettext("评议员"),
 }
 
 # What each kind of row is called; an action "object.verb" is shown from these two tables
