@@ -280,6 +280,10 @@ class ChainDecoder:
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
         """zxing-cpp's codes, plus the fallback's when zxing-cpp left a symbol unread."""
+        return self.read(image)[0]
+
+    def read(self, image: np.ndarray) -> tuple[list[Decoded], int]:
+        """The codes read, and how many symbols zxing-cpp saw but could not read."""
         grey = to_grey(image)
         found, unread = self.first.read(grey)
         if unread:
@@ -287,7 +291,7 @@ class ChainDecoder:
             if second is not None:
                 self.second_opinions += 1
                 found = _unique(found + second.decode(grey))
-        return found
+        return found, unread
 
 
 _ZXING, _PYZBAR, _OPENCV = ZxingDecoder(), PyzbarDecoder(), OpenCVQRDecoder()

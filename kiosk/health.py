@@ -240,6 +240,10 @@ def camera_state() -> dict[str, Any]:
         "opened": bool(camera.opened),
         "last_error": getattr(camera, "last_error", None),
         "failures": camera.failures,
+        # what the camera was asked for and what it really delivers (e.g. 640x480 at 15 fps)
+        "requested_size": camera.state()["requested_size"],
+        "delivered_size": camera.state()["delivered_size"],
+        "delivered_fps": camera.state()["delivered_fps"],
     }
 
 

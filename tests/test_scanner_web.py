@@ -4,6 +4,7 @@ the camera started once per process; and a browser page receiving a scan by SSE.
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -50,19 +51,23 @@ def test_posted_card_frame_is_decoded_and_published(app, client, keeper, superma
     login(client)
     hub = app.extensions["jifen_scanner"]
     mine, other = hub.bus.subscribe(supermarket.id), hub.bus.subscribe(supermarket.id + 1)
+    before = time.time()
     response = post_frame(client, jpeg(card_frame()))
     assert response.status_code == 200
-    assert response.json == {
-        "codes": [{"text": PAYLOAD, "kind": "qr", "decoder": "zxingcpp"}],
-        "published": 1,
-    }
+    body = response.json
+    # The shape the tablet and phone pages read, plus the frame's time and its size.
+    assert body["codes"] == [{"text": PAYLOAD, "kind": "qr", "decoder": "zxingcpp"}]
+    assert body["published"] == 1 and body["size"] == [640, 480]
+    assert before <= body["frame_at"] <= time.time()
     event = mine.get(timeout=1)
-    assert (event.text, event.kind, event.source, event.channel) == (
+    assert (event.text, event.kind, event.source, event.channel, event.decoder) == (
         PAYLOAD,
         "qr",
         "tablet",
         supermarket.id,
+        "zxingcpp",
     )
+    assert event.frame_at == body["frame_at"]
     assert other.get(timeout=0.05) is None  # another supermarket's kiosk hears nothing
     # The card still held up 300 ms later: read again, but not published twice.
     again = post_frame(client, jpeg(card_frame()))
@@ -87,7 +92,7 @@ def test_product_barcode_as_multipart_upload(client, keeper):
 def test_blank_frame_finds_nothing(client, keeper):
     login(client)
     response = post_frame(client, jpeg(scene(None)))
-    assert response.json == {"codes": [], "published": 0}
+    assert response.json["codes"] == [] and response.json["published"] == 0
 
 
 @pytest.mark.parametrize("data", [b"not a jpeg at all", b"", b"\xff\xd8\xff\xe0garbage"])
@@ -155,33 +160,98 @@ def test_preview_without_camera_is_404(client, keeper):
     assert response.json["error"]["message"] == "没有配置摄像头"
 
 
-def test_camera_starts_once_per_process_and_not_in_reloader_parent(tmp_path, monkeypatch):
+def _camera_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("jifen-camera")]
+
+
+def test_cli_commands_never_open_the_camera(tmp_path):
+    """`jifen init/demo/check` make the app: on a kiosk with a webcam they must not grab it."""
     video = write_card_video(str(tmp_path / "cam.avi"))
-    config = {"JIFEN_CAMERA": {"source": video, "backoff": 0.1}, "JIFEN_PREVIEW_MAX_SECONDS": 0.5}
+    app = make_app(SimpleNamespace(), tmp_path, {"JIFEN_CAMERA": {"source": video}})
+    try:
+        hub = app.extensions["jifen_scanner"]
+        assert hub.camera is None and not scanner._PROCESS_CAMERAS
+        result = app.test_cli_runner().invoke(args=["check"])
+        assert "账目检查通过" in result.output, result.output
+        assert hub.camera is None and not scanner._PROCESS_CAMERAS
+        assert _camera_threads() == []
+    finally:
+        scanner.stop_all_cameras()
+
+
+def test_camera_starts_on_serving_once_per_process_and_not_in_reloader_parent(
+    tmp_path, monkeypatch
+):
+    video = write_card_video(str(tmp_path / "cam.avi"))
+    config = {
+        "JIFEN_CAMERA": {"source": video, "backoff": 0.1, "size": "1280x720"},
+        "JIFEN_PREVIEW_MAX_SECONDS": 0.5,
+    }
     monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
     monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
     parent = make_app(SimpleNamespace(), tmp_path, {**config, "JIFEN_CAMERA_RELOADER": True})
-    assert parent.extensions["jifen_scanner"].camera is None  # the reloader's watcher
+    assert scanner.start_camera(parent) is False  # the reloader's watcher never serves
+    assert parent.extensions["jifen_scanner"].camera is None
     monkeypatch.setenv("WERKZEUG_RUN_MAIN", "true")  # the serving child
     try:
         first = make_app(SimpleNamespace(), tmp_path, {**config, "JIFEN_CAMERA_RELOADER": True})
         second = make_app(SimpleNamespace(), tmp_path, config)
         hub1, hub2 = first.extensions["jifen_scanner"], second.extensions["jifen_scanner"]
-        assert hub1.camera is not None and hub1.camera.running
-        assert hub2.camera is hub1.camera and hub2.worker is hub1.worker  # one per process
+        assert hub1.camera is None  # made, not yet serving
         with first.app_context():
             factories.user("keeper1", "keeper", factories.supermarket())
         client = first.test_client()
-        login(client)
+        login(client)  # the first request: this process serves
+        assert hub1.camera is not None and hub1.camera.running
+        assert hub1.camera.requested_size == (1280, 720)
+        assert scanner.start_camera(second) is True
+        assert hub2.camera is hub1.camera and hub2.worker is hub1.worker  # one per process
         response = client.get("/scanner/preview.mjpg", buffered=False)
         assert response.mimetype == "multipart/x-mixed-replace"
         chunk = next(response.iter_encoded())
         response.close()
         assert chunk.startswith(b"--frame\r\nContent-Type: image/jpeg\r\n")
         assert b"\xff\xd8" in chunk  # a JPEG follows
+        status = client.get("/scanner/status").json
+        # A file keeps its own size: the status says what was asked and what came.
+        assert status["camera"]["requested_size"] == "1280x720"
+        assert status["camera"]["delivered_size"] == "640x480"
+        assert status["decoder"] == {"configured": "auto", "name": "auto", "fallback": "pyzbar"}
     finally:
         scanner.stop_all_cameras()
     assert not hub1.camera.running and not hub1.worker.running
+
+
+def test_malformed_camera_size_fails_at_start_up(tmp_path):
+    with pytest.raises(ValueError, match="1280x720"):
+        make_app(SimpleNamespace(), tmp_path, {"JIFEN_CAMERA": {"source": 0, "size": "big"}})
+
+
+def test_serve_options_add_threads_for_event_streams(app):
+    app.config["JIFEN_SSE_MAX_STREAMS"] = 20
+    assert scanner.serve_options(app, 8) == {"threads": 28, "channel_request_lookahead": 1}
+
+
+def test_a_stream_over_the_limit_ends_the_oldest(app, client, keeper):
+    app.config.update(JIFEN_SSE_HEARTBEAT=5, JIFEN_SSE_MAX_SECONDS=5)
+    hub = app.extensions["jifen_scanner"]
+    hub.max_streams = 2
+    login(client)
+    first = client.get("/scanner/events", buffered=False)
+    second = client.get("/scanner/events", buffered=False)
+    assert hub.open_streams == 2
+    third = client.get("/scanner/events", buffered=False)
+    assert hub.open_streams == 2
+    # The oldest stream ends at once with a bye (its page reconnects); the others stay.
+    started = time.monotonic()
+    body = b"".join(first.iter_encoded()).decode()
+    assert time.monotonic() - started < 1
+    assert body.endswith("event: bye\ndata: {}\n\n")
+    for response in (first, second, third):
+        response.close()
+    assert hub.open_streams == 0
 
 
 @pytest.mark.browser
