@@ -304,8 +304,12 @@ def serve_command(host: str, port: int, threads: int) -> None:
         raise click.ClickException("数据库还没有初始化：请先运行 jifen init")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    from kiosk.web import scanner
+
+    scanner.start_camera(app)  # only the serving process opens the webcam
     click.echo(f"jifen 已启动：http://{shown}:{port}/  （按 Ctrl+C 停止）")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="jifen")
+    options = scanner.serve_options(app, threads)  # event streams get threads of their own
+    waitress.serve(app, host=host, port=port, ident="jifen", **options)
 
 
 # --- cards ----------------------------------------------------------------------------------
