@@ -13,6 +13,8 @@ redemptions and their voids, and the generated data of the demo and scale villag
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from kiosk import audit
@@ -25,6 +27,7 @@ from kiosk.models import (
     Household,
     PointAccount,
     PointEntry,
+    PointProposal,
     User,
 )
 from kiosk.timeutil import utcnow
@@ -173,3 +176,16 @@ def history(household_id: int, limit: int = 20) -> list[PointEntry]:
             .limit(limit)
         )
     )
+
+
+def event_days(entry_ids: list[int]) -> dict[int, date]:
+    """The day each entry's event happened (its proposal's 发生日期), by entry id: an award
+    or deduction approved later is shown on the day it happened, not the day it was signed."""
+    if not entry_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(PointProposal.entry_id, PointProposal.occurred_on).where(
+            PointProposal.entry_id.in_(entry_ids)
+        )
+    )
+    return {entry_id: day for entry_id, day in rows if entry_id is not None}

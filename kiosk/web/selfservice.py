@@ -8,6 +8,7 @@ page clears itself after ``JIFEN_SELF_SERVICE_IDLE_SECONDS`` without a touch.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -25,10 +26,15 @@ from kiosk.errors import (
 from kiosk.formatting import local_time, mask_name
 from kiosk.models import (
     ENTRY_AWARD,
+    ENTRY_BASE_GRANT,
+    ENTRY_CONVERSION,
     ENTRY_DEDUCTION,
+    ENTRY_EXPIRY,
     ENTRY_REDEMPTION,
     ENTRY_REVERSAL,
+    ENTRY_VETO_CLEAR,
     REDEMPTION_VOIDED,
+    Household,
     PointEntry,
     Redemption,
 )
@@ -46,6 +52,10 @@ ENTRY_LABELS = {
     ENTRY_DEDUCTION: lazy_gettext("扣分"),
     ENTRY_REDEMPTION: lazy_gettext("兑换"),
     ENTRY_REVERSAL: lazy_gettext("退回"),
+    ENTRY_CONVERSION: lazy_gettext("评分折算"),
+    ENTRY_VETO_CLEAR: lazy_gettext("一票否决清零"),
+    ENTRY_EXPIRY: lazy_gettext("年末清零"),
+    ENTRY_BASE_GRANT: lazy_gettext("基础分"),
 }
 
 
@@ -105,7 +115,7 @@ def scan_card() -> Response | tuple[Response, int]:
             },
             "decision": decision.to_dict(),
             "goods": _goods(supermarket.id, decision.may_redeem, decision.spendable),
-            "history": [_entry(e) for e in points.history(household.id, HISTORY_LIMIT)],
+            "history": _history(household),
             "redemptions": [
                 _redemption(r) for r in recent_redemptions(household.id, REDEMPTIONS_LIMIT)
             ],
@@ -134,14 +144,33 @@ def _goods(supermarket_id: int, may_redeem: bool, spendable: int) -> list[dict[s
     return rows
 
 
-def _entry(entry: PointEntry) -> dict[str, Any]:
+def _history(household: Household) -> list[dict[str, Any]]:
+    """The latest entries, each on the day its event happened, with every name masked."""
+    entries = points.history(household.id, HISTORY_LIMIT)
+    days = points.event_days([e.id for e in entries])
+    names = [household.head_name, *(m.name for m in household.members)]
+    return [_entry(e, days.get(e.id), names) for e in entries]
+
+
+def mask_names(text: str, names: list[str]) -> str:
+    """``text`` with each of ``names`` masked as the head's is (崔强峰 → 崔*峰): a member's
+    award reads "崔*峰：标准10…" on a public screen. Longer names first, so a name that holds
+    a shorter one is masked whole."""
+    for name in sorted(
+        {n.strip() for n in names if n and len(n.strip()) > 1}, key=len, reverse=True
+    ):
+        text = text.replace(name, mask_name(name))
+    return text
+
+
+def _entry(entry: PointEntry, event_day: date | None, names: list[str]) -> dict[str, Any]:
     return {
-        "when": local_time(entry.created_at, "%Y-%m-%d"),
+        "when": event_day.isoformat() if event_day else local_time(entry.created_at, "%Y-%m-%d"),
         "kind": entry.kind,
         "label": str(ENTRY_LABELS.get(entry.kind, entry.kind)),
         "amount": entry.amount,
         "balance_after": entry.balance_after,
-        "reason": entry.reason,
+        "reason": mask_names(entry.reason or "", names),
     }
 
 

@@ -105,7 +105,9 @@
         try { data = text ? JSON.parse(text) : {}; } catch (e) { data = null; }
         if (data === null) {
           var err = new Error("bad response");
-          err.network = resp.status >= 500 || resp.status === 0;
+          // A page that is not JSON (a proxy's 502, a crash page) came from a server: only a
+          // request that got no answer at all is a network failure.
+          err.network = resp.status === 0;
           err.status = resp.status;
           throw err;
         }

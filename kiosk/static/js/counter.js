@@ -31,6 +31,14 @@
   var spendMode = "balance";
   // Restricted items the policy gives free (寨里's 长者食堂 meal): charged 0 when eligible.
   var freeKeys = {};
+  // The policy's restricted items ({key, label}), its period and window kind, for the tiles.
+  var restrictions = [];
+  var policyPeriod = "quarter";
+  var windowKind = "always";
+  // The cart survives a reload of the page (sessionStorage, this tab only); cleared on
+  // confirm, cancel, logout and another household's card.
+  var SAVED = "jifen.counter.cart";
+  var restoring = null;
   // Refusals that only mean "nothing to spend" (kiosk/rules.py's supply reasons).
   var NOTHING_TO_SPEND = { no_tier: true, quota_exhausted: true, no_points: true };
   var balanceAfterLabel = $("balance-after-label").textContent;
@@ -42,9 +50,17 @@
     ["waiting", "shop", "receipt"].forEach(function (name) {
       $("screen-" + name).hidden = name !== screen;
     });
+    // On the shop screen messages sit below the tiles, never over a tab or a tile.
+    var banner = $("banner");
+    if (screen === "shop") {
+      $("shop-message").appendChild(banner);
+    } else if (banner.parentNode !== document.body) {
+      document.body.insertBefore(banner, document.querySelector(".main"));
+    }
   }
 
   function reset() {
+    forgetCart();
     stopCountdown();
     state.card = null; state.scan = null; state.cart = []; state.key = null;
     state.uncertain = false; state.submitting = false;
@@ -57,8 +73,37 @@
   }
 
   function error(message) {
+    retryAction = null;
     K.banner.show(message || T.server_error, "error");
   }
+
+  // A request that got no answer: say it is the network, and offer to try again.
+  var retryAction = null;
+  var closeLabel = $("banner-close").textContent;
+  function failed(err, again) {
+    if (err && err.network) {
+      K.banner.show(T.network_error, "error");
+      retryAction = again || null;
+      $("banner-close").textContent = again ? T.retry : closeLabel;
+      $("banner").setAttribute("data-kind", "network");
+    } else {
+      error(T.server_error);
+      $("banner").setAttribute("data-kind", "server");
+    }
+  }
+  $("banner-close").addEventListener("click", function () {
+    var again = retryAction;
+    retryAction = null;
+    $("banner-close").textContent = closeLabel;
+    if (again) { again(); }
+  });
+  var bannerHide = K.banner.hide;
+  K.banner.hide = function () {
+    retryAction = null;
+    $("banner-close").textContent = closeLabel;
+    $("banner").removeAttribute("data-kind");
+    bannerHide();
+  };
 
   function apiError(resp) {
     var e = resp && resp.data && resp.data.error;
@@ -90,13 +135,22 @@
     ]).then(function (res) {
       var scan = res[0], products = res[1];
       if (res[2].ok && res[2].data.policy) {
-        spendMode = res[2].data.policy.spend || "balance";
+        var policy = res[2].data.policy;
+        spendMode = policy.spend || "balance";
+        policyPeriod = policy.period || "quarter";
+        windowKind = (policy.window && policy.window.kind) || "always";
         freeKeys = {};
-        (res[2].data.policy.restrictions || []).forEach(function (r) {
+        restrictions = policy.restrictions || [];
+        restrictions.forEach(function (r) {
           if (r.free) { freeKeys[r.key] = true; }
         });
       }
-      if (!scan.ok) { apiError(scan); return; }
+      if (!scan.ok) {
+        // A saved cart whose card is refused now (revoked meanwhile) is dropped with it.
+        if (restoring) { restoring = null; forgetCart(); }
+        apiError(scan);
+        return;
+      }
       if (!products.ok) { apiError(products); return; }
       var same = state.scan && state.scan.household.id === scan.data.household.id;
       if (state.screen === "shop" && state.cart.length && !same) {
@@ -115,13 +169,26 @@
       } else {
         state.cart = []; state.key = null; state.uncertain = false;
       }
+      if (restoring && restoring.household === scan.data.household.id) {
+        // The page was reloaded mid-cart: the same lines, the same key (a retry of an
+        // uncertain submit must not redeem twice).
+        restoring.lines.forEach(function (l) {
+          var p = findProduct(l.product_id);
+          if (p && l.quantity > 0) { state.cart.push({ product: p, quantity: l.quantity }); }
+        });
+        state.key = restoring.key || null;
+        state.uncertain = !!restoring.uncertain && !!state.key;
+      }
+      restoring = null;
       renderHousehold();
       renderTabs();
       renderTiles();
       renderCart();
+      saveCart();
       show("shop");
-    }, function () {
-      error(T.server_error);
+      if (state.uncertain) { failed({ network: true }, confirmCart); }
+    }, function (err) {
+      failed(err, function () { openCard(payload); });
     }).then(function () { state.busy = false; });
   }
 
@@ -134,8 +201,8 @@
       var known = findProduct(p.id);
       if (known) { p = known; } else { state.products.push(p); }
       if (addToCart(p)) { K.banner.show(K.format(T.added, { name: p.name }), "info"); }
-    }, function () {
-      error(T.server_error);
+    }, function (err) {
+      failed(err, function () { addByBarcode(code); });
     }).then(function () { state.busy = false; });
   }
 
@@ -161,6 +228,7 @@
     K.decisionReasons($("decision-reasons"), d);
     // A refusal takes the cart's room: every reason, big, for the keeper to read aloud.
     document.querySelector(".shop-left").classList.toggle("refused", !d.may_redeem);
+    $("screen-shop").classList.toggle("refused", !d.may_redeem);
   }
 
   /* ---------- goods ---------- */
@@ -201,6 +269,65 @@
   // checks who may take it), else the points price.
   function priceOf(p) { return p.restriction_key && freeKeys[p.restriction_key] ? 0 : p.points_price; }
 
+  // Short words for what stops a household taking anything now, by the rules' reason code.
+  var SHORT = {
+    window_closed: function () { return windowKind === "last_market_day" ? T.no_window : T.no_window_months; },
+    quota_exhausted: function () {
+      return K.format(T.no_quota, { period: policyPeriod === "month" ? T.month : T.quarter });
+    },
+    no_points: function () { return T.no_points; },
+    vetoed: function () { return T.no_vetoed; },
+    disqualified: function () { return T.no_disqualified; },
+    gate_not_met: function () { return T.no_gate; },
+    no_tier: function () { return T.no_tier; },
+    household_inactive: function () { return T.no_inactive; }
+  };
+
+  // Restricted items (寨里's 长者食堂) this household has someone eligible for: the rules name
+  // each in a "restricted_eligible" reason that begins with the restriction's label.
+  function eligibleFor(key) {
+    var rule = null;
+    restrictions.forEach(function (r) { if (r.key === key) { rule = r; } });
+    if (!rule) { return true; }  // a key the policy does not restrict
+    var reasons = (state.scan && state.scan.decision.reasons) || [];
+    return reasons.some(function (r) {
+      return r.code === "restricted_eligible" && r.message.indexOf(rule.label + "：") === 0;
+    });
+  }
+
+  // Why this product cannot be added now, in a few words ("" when it can): the tile says it
+  // before it is tapped.
+  function tileRefusal(p) {
+    if (!state.scan) { return ""; }
+    var d = state.scan.decision;
+    if (p.restriction_key && !eligibleFor(p.restriction_key)) { return T.no_scope; }
+    if (!d.may_redeem) {
+      var blocking = (d.reasons || []).filter(function (r) { return r.blocking; });
+      var onlySupply = blocking.every(function (r) { return NOTHING_TO_SPEND[r.code]; });
+      if (!(priceOf(p) === 0 && onlySupply)) {
+        var first = blocking[0];
+        return first && SHORT[first.code] ? SHORT[first.code]() : T.no_other;
+      }
+    }
+    var left = d.spendable - total();
+    if (priceOf(p) > left) {
+      var quotaBound = d.quota_left !== null && d.quota_left !== undefined &&
+        (spendMode === "quota" || d.quota_left < state.scan.account.balance);
+      return quotaBound ? T.no_quota_left : T.no_points;
+    }
+    return "";
+  }
+
+  // What the points left after this cart still buy: a few names, cheapest first.
+  function stillBuys() {
+    var names = state.products.filter(function (p) {
+      return !(tracksStock(p) && p.stock_qty <= (inCart(p.id) ? inCart(p.id).quantity : 0)) && !tileRefusal(p);
+    }).sort(function (a, b) { return priceOf(a) - priceOf(b); }).slice(0, 4).map(function (p) {
+      return p.name + " " + (priceOf(p) === 0 ? T.free : priceOf(p) + T.points);
+    });
+    return names.length ? K.format(T.can_buy, { items: names.join("、") }) : T.can_buy_none;
+  }
+
   function renderTiles() {
     var box = $("product-tiles");
     box.textContent = "";
@@ -209,15 +336,18 @@
     shown.forEach(function (p) {
       var line = inCart(p.id);
       var out = tracksStock(p) && p.stock_qty <= 0;
-      var b = K.el("button", "tile" + (out ? " tile-out" : "") + (line ? " tile-in-cart" : ""));
+      var refusal = out ? "" : tileRefusal(p);
+      var b = K.el("button", "tile" + (out ? " tile-out" : "") + (refusal ? " tile-no" : "") +
+        (line ? " tile-in-cart" : ""));
       b.type = "button";
       b.setAttribute("data-product-id", p.id);
       b.disabled = out || state.uncertain || state.submitting;
+      // A dimmed tile still answers a tap, with the whole reason and what the points do buy.
       b.appendChild(K.el("span", "tile-name", p.name));
       b.appendChild(K.el("span", "tile-price", priceOf(p) === 0 ? T.free : p.points_price + T.points));
       var stock = out ? T.out_of_stock
         : tracksStock(p) ? T.stock + " " + p.stock_qty + (p.unit || "") : T.service;
-      b.appendChild(K.el("span", "tile-stock", stock));
+      b.appendChild(K.el("span", refusal ? "tile-stock tile-reason" : "tile-stock", refusal || stock));
       if (line) { b.appendChild(K.el("span", "tile-badge", "×" + line.quantity)); }
       b.addEventListener("click", function () { addToCart(p); });
       box.appendChild(b);
@@ -229,6 +359,24 @@
     state.key = null;  // a different cart is a different request
     renderCart();
     renderTiles();
+    saveCart();
+  }
+
+  function saveCart() {
+    if (!state.scan || !state.card) { return; }
+    try {
+      window.sessionStorage.setItem(SAVED, JSON.stringify({
+        card: state.card,
+        household: state.scan.household.id,
+        key: state.key,
+        uncertain: state.uncertain,
+        lines: state.cart.map(function (l) { return { product_id: l.product.id, quantity: l.quantity }; })
+      }));
+    } catch (e) { /* storage full or disabled: the cart simply does not survive a reload */ }
+  }
+
+  function forgetCart() {
+    try { window.sessionStorage.removeItem(SAVED); } catch (e) { /* nothing saved */ }
   }
 
   function addToCart(p) {
@@ -251,11 +399,16 @@
         return false;
       }
     }
+    if (p.restriction_key && !eligibleFor(p.restriction_key)) {
+      error(p.name + "：" + T.no_scope + "。" + stillBuys());
+      return false;
+    }
     // Refuse at the tap, not at confirm: the keeper sees at once that the points run out.
     var spendable = state.scan ? state.scan.decision.spendable : 0;
     var need = total() + priceOf(p);
     if (need > spendable) {
-      error(K.format(T.over_balance, { need: need, spendable: spendable, short: need - spendable }));
+      error(K.format(T.over_balance, { need: need, spendable: spendable, short: need - spendable }) +
+        "。" + stillBuys());
       return false;
     }
     if (line) { line.quantity += 1; } else { state.cart.push({ product: p, quantity: 1 }); }
@@ -290,7 +443,9 @@
       li.setAttribute("data-product-id", p.id);
       var info = K.el("div", "cart-info");
       info.appendChild(K.el("div", "cart-name", p.name));
-      info.appendChild(K.el("div", "cart-price", priceOf(p) + T.points + " × " + line.quantity + " = " + (priceOf(p) * line.quantity) + T.points));
+      info.appendChild(K.el("div", "cart-price", line.quantity > 1
+        ? priceOf(p) + T.points + "×" + line.quantity + "=" + (priceOf(p) * line.quantity) + T.points
+        : priceOf(p) + T.points));
       li.appendChild(info);
       var minus = K.el("button", "qty-btn qty-minus", "−");
       minus.type = "button"; minus.disabled = locked;
@@ -329,6 +484,7 @@
     if (!state.key) { state.key = K.newKey(); }
     state.submitting = true;
     renderCart(); renderTiles();
+    saveCart();  // the key too: a reload now and a retry send the same request
     var body = {
       card: state.card,
       idempotency_key: state.key,
@@ -338,6 +494,7 @@
       state.submitting = false;
       if (resp.ok) {
         state.uncertain = false;
+        forgetCart();
         K.banner.hide();
         showReceipt(resp.data);
         return;
@@ -345,14 +502,19 @@
       // A refusal: nothing was redeemed. The cart stays so the keeper can fix it.
       state.uncertain = false;
       state.key = null;
-      renderCart(); renderTiles();
+      renderCart(); renderTiles(); saveCart();
       apiError(resp);
     }, function (err) {
       state.submitting = false;
       // Lost connection or a server fault: the key is kept, so "重试" cannot redeem twice.
       state.uncertain = true;
-      renderCart(); renderTiles();
-      error(err && err.network ? T.network_error : T.server_error);
+      renderCart(); renderTiles(); saveCart();
+      if (err && err.network) {
+        failed(err, confirmCart);
+      } else {
+        error(T.server_error_retry);
+        $("banner").setAttribute("data-kind", "server");
+      }
     });
   }
 
@@ -424,7 +586,7 @@
       state.receipt = resp.data.receipt;
       renderReceipt();
       startCountdown();
-    }, function () { error(T.server_error); }).then(function () {
+    }, function (err) { failed(err, reprint); }).then(function () {
       state.busy = false;
       $("btn-reprint").disabled = false;
     });
@@ -450,7 +612,7 @@
       if (resp.data.receipt) { state.receipt = resp.data.receipt; }
       renderReceipt();
       startCountdown();
-    }, function () { error(T.server_error); }).then(function () { state.busy = false; });
+    }, function (err) { failed(err); }).then(function () { state.busy = false; });
   }
 
   /* ---------- wiring ---------- */
@@ -501,6 +663,16 @@
     if (state.screen === "receipt" && state.countdown) { startCountdown(); }
   });
 
+  var logout = $("logout");
+  if (logout) { logout.form.addEventListener("submit", forgetCart); }
+
   window.jifenCounter = { state: state, reset: reset };
   show("waiting");
+  // A reload mid-cart: the saved card is scanned again and its cart put back.
+  try { restoring = JSON.parse(window.sessionStorage.getItem(SAVED) || "null"); } catch (e) { restoring = null; }
+  if (restoring && restoring.card && restoring.lines) {
+    openCard(restoring.card);
+  } else {
+    restoring = null;
+  }
 })();

@@ -120,9 +120,14 @@
   }
 
   new K.WedgeScanner(function (code) { lookUp(code); });
-  ["pointerdown", "keydown", "wheel", "touchstart", "scroll"].forEach(function (type) {
+  // Any touch, drag or scroll (of the page or of a list inside it: capture sees a scroll that
+  // does not bubble) restarts the idle time; a mouse merely resting on the screen does not.
+  ["pointerdown", "keydown", "wheel", "touchstart", "touchmove", "scroll"].forEach(function (type) {
     document.addEventListener(type, touch, { capture: true, passive: true });
   });
+  document.addEventListener("pointermove", function (e) {
+    if (e.pointerType !== "mouse" || e.buttons) { touch(); }
+  }, { capture: true, passive: true });
   $("btn-clear").addEventListener("click", clear);
   $("btn-done").addEventListener("click", clear);
   $("btn-type-card").addEventListener("click", function () {
