@@ -345,11 +345,17 @@ def sqlite_snapshot(source: str, target: str) -> None:
     One step runs in one read transaction: kiosks keep writing (WAL), and the copy never
     restarts because of their writes (a stepwise backup does, and under load grows without
     bound). The copy is the database as of the step's start.
+
+    The copy is a scratch file (it is checked, hashed and packed, and the archive is what is
+    synced to disk), so it is written without a journal or fsync: forcing hundreds of
+    megabytes to disk at once would stall the kiosks' own commits behind it.
     """
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     try:
         dst = sqlite3.connect(target)
         try:
+            dst.execute("PRAGMA journal_mode=OFF")
+            dst.execute("PRAGMA synchronous=OFF")
             src.backup(dst, pages=-1)
             dst.execute("PRAGMA journal_mode=DELETE")
         finally:
