@@ -309,6 +309,8 @@ def serve_command(host: str, port: int, threads: int) -> None:
     scanner.start_camera(app)  # only the serving process opens the webcam
     click.echo(f"jifen 已启动：http://{shown}:{port}/  （按 Ctrl+C 停止）")
     options = scanner.serve_options(app, threads)  # event streams get threads of their own
+    # Waitress itself refuses (413) a body beyond the app's largest, before buffering it.
+    options.setdefault("max_request_body_size", app.config["MAX_CONTENT_LENGTH"])
     waitress.serve(app, host=host, port=port, ident="jifen", **options)
 
 

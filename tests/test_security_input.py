@@ -421,3 +421,12 @@ def test_an_xlsx_cell_holding_an_escaped_nul_is_refused(supermarket):
     data = workbook_bytes([Sheet("户", ["户号", "户主", "成员"], [["0101", "张\x00三", "张三"]])])
     checked = imports.check_file(supermarket.id, "households", data, "h.xlsx")
     assert any("第2行" in p and "U+0000" in p for p in checked.problems)
+
+
+def test_waitress_refuses_a_body_beyond_the_apps_largest(runner, monkeypatch):
+    calls = []
+    monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append(kw))
+    result = runner.invoke(args=["serve", "--port", "8124"])
+    assert result.exit_code == 0, result.output
+    ((kw,),) = [tuple(calls)]
+    assert kw["max_request_body_size"] == 21 * 1024 * 1024
