@@ -379,8 +379,6 @@ def load_demo(
             barcode=barcode,
             kind=kind,
             unit_cost_fen=cost if kind == KIND_SERVICE else 0,
-            # 寨里's free meal for elders (the policy's restriction "elder_canteen").
-            restriction_key="elder_canteen" if preset == "zhaili" and "长者食堂" in name else None,
             actor=admin,
         )
         goods.append((product.id, kind))
@@ -821,6 +819,16 @@ def _zhaili(
     policy = policy_for(supermarket)
     current = rules.period_key(today, policy.period)
     local_now = datetime.combine(today, utc_to_local(now).time())
+    # The canteen's lunch becomes 寨里's free meal for elders (the restriction "elder_canteen").
+    canteen = db.session.scalar(
+        sa.select(Product.id).where(
+            Product.supermarket_id == supermarket.id, Product.name.like("%长者食堂%")
+        )
+    )
+    if canteen is not None:
+        product_service.update_product(
+            supermarket.id, canteen, restriction_key="elder_canteen", actor=admin
+        )
     members: dict[int, list[int]] = {}
     for hid, mid in db.session.execute(
         sa.select(Member.household_id, Member.id)

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from inventory.models import Product
 from kiosk import presets
 from kiosk.check import run_checks
 from kiosk.extensions import db
@@ -78,6 +79,9 @@ def test_every_printed_card_shows_at_the_counter_what_the_demo_says(runner, key)
         _window_open_today_and_said(output, supermarket, policy, key)
     if key == "gaoyang":
         _households_hold_this_years_base(output, supermarket)
+    if key == "zhaili":  # the canteen's lunch is the elders' free meal
+        meal = db.session.scalars(sa.select(Product).where(Product.name == "长者食堂午餐")).one()
+        assert meal.restriction_key == "elder_canteen"
     assert run_checks() == []
 
 
