@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from kiosk import auth as auth_service
 from kiosk import parsing
 from kiosk.errors import AccountLocked, LoginFailed
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, User
+from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_RECORDER, User
 from kiosk.web.session import (
     current_supermarket,
     current_user,
@@ -37,6 +37,8 @@ def _safe_next(target: str | None) -> str | None:
 def _landing(user: User, target: str | None = None) -> str:
     """Where a user goes after logging in: the asked-for page, else the counter or home."""
     target = _safe_next(target)
+    if user.role == ROLE_RECORDER:  # 评议员: the phone page is all they use
+        return target if target and target.startswith("/m/") else url_for("phone.page")
     allowed = target is not None and not target.startswith(("/login", "/logout"))
     if allowed and (not target.startswith("/counter") or user.role in COUNTER_ROLES):
         return target

@@ -39,9 +39,10 @@ SECURITY_HEADERS = {
     # Same-origin navigations keep their referrer (nothing here needs it, but it costs
     # nothing); a link to another site never learns a household's page address.
     "Referrer-Policy": "same-origin",
-    # The tablet scanner and the stocktake page use this server's camera; nothing uses the
-    # microphone or the location.
-    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    # The tablet scanner, the stocktake page and the phone page use this server's camera; the
+    # phone page (/m/) asks for the location when the recorder ticks 附上手机定位; nothing
+    # uses the microphone.
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=(self)",
 }
 
 

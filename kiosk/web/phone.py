@@ -1,0 +1,183 @@
+"""The assessment group's phone page (手机记分, ``/m``): points recorded where they happen.
+
+A recorder (评议员) or an admin finds the household by scanning its card with the phone's
+camera (the frame is decoded here, the same decoder path as the tablet page) or by number,
+name or pinyin in the village's household list, which the page keeps for use without signal;
+then picks the standard item, points, time, place, reason and up to four photos. Each record
+waits in the phone's IndexedDB with its own idempotency key and goes to
+``POST /api/v1/proposals`` (multipart) when the phone is online: it counts once a second
+admin approves it at /intake.
+
+- ``GET /m`` — the page; ``GET /m/sw.js`` — its service worker (scope /m), which keeps the
+  page and its assets for use without signal; ``GET /m/manifest.webmanifest`` and
+  ``GET /m/icon.svg`` — to install it on the home screen.
+- ``GET /m/households`` — the village's households for the page's search (JSON).
+- ``POST /m/scan`` — one camera frame; the household of the card in it, if any.
+- ``GET /m/token`` — a fresh CSRF token for the uploads of records made hours ago.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, render_template, send_file, url_for
+from flask_babel import gettext
+from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response
+
+from hardware import decoders
+from kiosk import evidence, standards
+from kiosk.extensions import db
+from kiosk.households import household_for_card_text
+from kiosk.models import ACTIVE, ROLE_ADMIN, ROLE_RECORDER, Household, VillagePlace
+from kiosk.web.guards import body_limit
+from kiosk.web.session import current_supermarket, current_user, require_roles
+
+bp = Blueprint("phone", __name__, url_prefix="/m")
+
+RECORDERS = (ROLE_RECORDER, ROLE_ADMIN)
+STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
+
+
+def places(supermarket_id: int) -> list[str]:
+    """The village's places for the 地点 list: its own list, else its households' groups."""
+    names = list(
+        db.session.scalars(
+            sa.select(VillagePlace.name)
+            .where(VillagePlace.supermarket_id == supermarket_id, VillagePlace.active.is_(True))
+            .order_by(VillagePlace.sort_order, VillagePlace.name)
+        )
+    )
+    if names:
+        return names
+    return list(
+        db.session.scalars(
+            sa.select(Household.group_name)
+            .where(Household.supermarket_id == supermarket_id, Household.group_name != "")
+            .distinct()
+            .order_by(Household.group_name)
+        )
+    )
+
+
+def _household(row: Household) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "number": row.number,
+        "name": row.head_name,
+        "group": row.group_name or "",
+        "key": row.search_key or "",
+    }
+
+
+@bp.get("/")
+@require_roles(*RECORDERS, page=True)
+def page() -> str:
+    """The phone page."""
+    supermarket = current_supermarket()
+    return render_template(
+        "phone/index.html",
+        supermarket=supermarket,
+        user=current_user(),
+        items=standards.list_items(supermarket.id, active_only=True),
+        places=places(supermarket.id),
+        max_photos=evidence.MAX_PHOTOS,
+    )
+
+
+@bp.get("/households")
+@require_roles(*RECORDERS)
+def households() -> Response:
+    """The village's active households (number, head, group, search key) for the search."""
+    rows = db.session.scalars(
+        sa.select(Household)
+        .where(Household.supermarket_id == current_supermarket().id, Household.status == ACTIVE)
+        .order_by(Household.number, Household.id)
+    )
+    response = jsonify({"households": [_household(h) for h in rows]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/scan")
+@body_limit(4 * 1024 * 1024 + 64 * 1024)
+@require_roles(*RECORDERS)
+def scan() -> Any:
+    """Decode one camera frame; the household whose card is in it (or found: false)."""
+    from kiosk.web.scanner import hub, read_frame
+
+    image = read_frame()
+    if image is None:
+        return jsonify(
+            {"error": {"code": "bad_image", "message": gettext("无法读取这张图片")}}
+        ), 400
+    try:
+        found = decoders.decode(image, hub().decoder)
+    except decoders.DecoderUnavailable:
+        return jsonify(
+            {"error": {"code": "no_decoder", "message": gettext("本机没有可用的扫码解码器")}}
+        ), 503
+    supermarket_id = current_supermarket().id
+    for code in found:
+        row = household_for_card_text(supermarket_id, code.text)
+        if row is not None:
+            if row.status != ACTIVE:
+                return jsonify(
+                    {"found": False, "message": gettext("该户已停用：%(n)s", n=row.number)}
+                )
+            return jsonify({"found": True, "household": _household(row)})
+    if found:
+        return jsonify({"found": False, "message": gettext("这不是本村的积分卡")})
+    return jsonify({"found": False})
+
+
+@bp.get("/token")
+@require_roles(*RECORDERS)
+def token() -> Response:
+    """A fresh CSRF token (a page reopened from the phone's cache may carry an old one)."""
+    response = jsonify({"csrf": generate_csrf(), "user_id": current_user().id})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """The service worker, served under /m so that its scope is the phone page."""
+    response = send_file(os.path.join(STATIC, "js", "phone-sw.js"), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest: the page installs to the home screen as 手机记分."""
+    body = {
+        "name": gettext("积分超市 · 手机记分"),
+        "short_name": gettext("手机记分"),
+        "start_url": url_for("phone.page"),
+        "scope": url_for("phone.page"),
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": "#b71c1c",
+        "icons": [
+            {
+                "src": url_for("phone.icon"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+                "purpose": "any",
+            }
+        ],
+    }
+    response = current_app.response_class(
+        current_app.json.dumps(body), mimetype="application/manifest+json"
+    )
+    return response
+
+
+@bp.get("/icon.svg")
+def icon() -> Response:
+    """The home-screen icon, drawn as SVG (a red tile with 分)."""
+    return send_file(os.path.join(STATIC, "img", "phone-icon.svg"), mimetype="image/svg+xml")
