@@ -8,6 +8,7 @@ checks every field and names the wrong one in Chinese, so a bad file or request 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -215,6 +216,8 @@ _CHOICES = {
     },
 }
 
+CHOICES = _CHOICES  # each choice field's values in Chinese, for the policy form
+
 _TOP_FIELDS = {
     "name",
     "preset",
@@ -251,8 +254,70 @@ _EVERY_MONTHS = (1, 2, 3, 4, 6, 12)
 _MAX_POINTS = 10**9
 
 
+# Every field of a rule set in the words of a village committee: said once here, used by the
+# policy form's labels and by the validator's messages (a cadre never reads `points_per_yuan`).
+FIELD_LABELS: dict[str, str] = {
+    "name": "规则名称",
+    "preset": "规则模板",
+    "holder": "评分对象",
+    "points_per_yuan": "1元兑换需要的积分",
+    "spend": "兑换方式",
+    "reserved_base": "基础分（不能兑换的部分）",
+    "base_grant": "每年发放基础分",
+    "cycle": "积分周期",
+    "period": "考评周期",
+    "gate": "评分门槛",
+    "gate.min_score": "门槛最低评分",
+    "gate.consecutive_periods": "门槛连续期数",
+    "conversion": "评分折换积分",
+    "conversion.numerator": "折换：积分",
+    "conversion.denominator": "折换：评分",
+    "tier_basis": "分级依据",
+    "tiers": "等级",
+    "tier.name": "级别名称",
+    "tier.min_value": "最低",
+    "tier.max_value": "最高",
+    "tier.quota_yuan": "每期额度（元）",
+    "window": "兑换时间",
+    "window.kind": "兑换时间",
+    "window.months": "可以兑换的月份",
+    "window.market_days": "赶场日",
+    "window.every_months": "每几个月兑换一次",
+    "veto": "一票否决",
+    "restrictions": "限定物品",
+    "restriction.key": "标记",
+    "restriction.label": "名称",
+    "restriction.min_age": "最低年龄",
+    "restriction.max_age": "最高年龄",
+    "restriction.min_score": "最低评分",
+    "restriction.min_tier": "最低等级",
+    "restriction.free": "免费",
+    "restriction.per_period_limit": "每期每人限几次",
+}
+
+_INDEXED = re.compile(r"^(tiers|restrictions)\[(\d+)\](?:\.(\w+))?$")
+
+
+def field_label(field: str) -> str:
+    """A rule-set field path in Chinese: "points_per_yuan" → "1元兑换需要的积分",
+    "tiers[1].min_value" → "第2个等级的最低"; an unknown name (a typo in TOML) as written."""
+    if not field:
+        return "规则"
+    if field in FIELD_LABELS:
+        return FIELD_LABELS[field]
+    match = _INDEXED.match(field)
+    if match is None:
+        return field
+    group, index, sub = match.group(1), int(match.group(2)) + 1, match.group(3)
+    whole = f"第{index}个{FIELD_LABELS[group]}"
+    if sub is None:
+        return whole
+    part = FIELD_LABELS.get(f"{group[:-1]}.{sub}", sub)
+    return f"{whole}的{part}"
+
+
 def _fail(field: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(f"规则字段“{field}”不正确：{problem}", field=field)
+    return ValidationFailed(f"“{field_label(field)}”不正确：{problem}", field=field)
 
 
 def _table(value: Any, field: str, allowed: set[str]) -> dict[str, Any]:
@@ -441,7 +506,7 @@ def policy_from_dict(d: Any) -> Policy:
         restrictions.append(restriction)
 
     if spend == SPEND_QUOTA and not any(t.quota_yuan is not None for t in tiers):
-        raise _fail("spend", "按额度兑换时，至少一个等级要设定每期额度（quota_yuan）")
+        raise _fail("spend", "按额度兑换时，至少一个等级要设定每期额度（元）")
 
     return Policy(
         name=name or Policy.name,

@@ -119,7 +119,7 @@ def test_admin_saves_a_toml_policy(as_admin, supermarket):
         ({"preset": "zhaili", "toml": "name = 'x'"}, "之一"),
         ({"preset": "beijing"}, "规则模板"),
         ({"policy": "datong"}, "兑换规则"),
-        ({"policy": {"points_per_yuan": 0}}, "points_per_yuan"),
+        ({"policy": {"points_per_yuan": 0}}, "1元兑换需要的积分"),
         ({"toml": "name = "}, "TOML"),
         ({"toml": ""}, "规则文本"),
     ],

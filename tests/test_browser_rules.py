@@ -139,8 +139,9 @@ def test_a_bad_policy_edit_shows_the_chinese_error(browser, village):  # noqa: F
     page.locator("#save-policy").click()
     error = page.locator("#policy-error")
     error.wait_for(state="visible")
-    assert "points_per_yuan" in error.inner_text()
-    assert "不正确" in error.inner_text()
+    # The field is named as the form labels it, never `points_per_yuan` (issue 17).
+    assert "“1元兑换需要的积分”不正确" in error.inner_text()
+    assert "points_per_yuan" not in error.inner_text()
     with seeded(village["app"]):
         from kiosk.extensions import db
         from kiosk.models import Supermarket

@@ -61,7 +61,7 @@ def test_policy_import_refuses_a_bad_file_and_keeps_the_old_policy(runner, super
     bad.write_text('name = "坏规则"\nholder = "nobody"\n', encoding="utf-8")
     result = runner.invoke(args=["policy", "import", str(bad)])
     assert result.exit_code == 1
-    assert "holder" in result.output
+    assert "评分对象" in result.output  # the field in Chinese (holder)
     garbage = tmp_path / "garbage.toml"
     garbage.write_bytes(b"\xff\xfe not text")
     assert runner.invoke(args=["policy", "import", str(garbage)]).exit_code == 1

@@ -171,6 +171,8 @@ def policy_page() -> str:
             sentences=describe(policy),
             policy_data=presets.policy_to_dict(policy),
             policy_toml=presets.policy_to_toml(policy),
+            labels=presets.FIELD_LABELS,
+            choices=presets.CHOICES,
             preset_choices=[(key, p, describe(p)) for key, p in presets.PRESETS.items()],
         ),
     )

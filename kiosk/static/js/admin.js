@@ -107,6 +107,12 @@
     $("f-gate-consecutive_periods").value = gate ? gate.consecutive_periods : 2;
     $("f-tier_basis").value = policy.tier_basis || "score";
     $("f-veto").value = policy.veto || "none";
+    ["holder", "spend", "cycle", "period"].forEach(function (key) { $("f-" + key).value = policy[key]; });
+    var conversion = policy.conversion;
+    $("f-conversion-on").checked = !!conversion;
+    $("f-conversion-numerator").value = conversion ? conversion.numerator : 1;
+    $("f-conversion-denominator").value = conversion ? conversion.denominator : 10;
+    var labels = JSON.parse($("policy-labels").textContent);
     var kind = window_.kind || "always";
     form.querySelectorAll("input[name=window_kind]").forEach(function (r) { r.checked = r.value === kind; });
     form.querySelectorAll("input[name=month]").forEach(function (c) {
@@ -123,6 +129,9 @@
       var on = $("f-gate-on").checked;
       $("f-gate-min_score").disabled = !on;
       $("f-gate-consecutive_periods").disabled = !on;
+      var conv = $("f-conversion-on").checked;
+      $("f-conversion-numerator").disabled = !conv;
+      $("f-conversion-denominator").disabled = !conv;
     }
     form.addEventListener("change", syncVisibility);
 
@@ -146,6 +155,46 @@
       $("tier-rows").appendChild(tr);
     }
     (policy.tiers || []).forEach(tierRow);
+
+    /* A restricted item (寨里's 长者食堂): one card of labelled fields, as the validator names them. */
+    var RESTRICTION_FIELDS = [["key", "text"], ["label", "text"], ["min_age", "number"],
+      ["max_age", "number"], ["min_score", "number"], ["min_tier", "text"],
+      ["per_period_limit", "number"]];
+    function restrictionRow(r) {
+      var card = K.el("div", "restriction-card");
+      var grid = K.el("div", "param-grid");
+      RESTRICTION_FIELDS.forEach(function (f) {
+        var label = K.el("label", "field", labels["restriction." + f[0]]);
+        var input = K.el("input");
+        input.type = f[1];
+        input.className = "restriction-" + f[0];
+        if (f[1] === "number") { input.setAttribute("inputmode", "numeric"); input.min = "0"; }
+        var value = r[f[0]];
+        input.value = value === null || value === undefined ? "" : value;
+        label.appendChild(input);
+        grid.appendChild(label);
+      });
+      card.appendChild(grid);
+      var actions = K.el("div", "restriction-actions");
+      var free = K.el("label", "check");
+      var box = K.el("input");
+      box.type = "checkbox";
+      box.className = "restriction-free";
+      box.checked = !!r.free;
+      free.appendChild(box);
+      free.appendChild(document.createTextNode(" " + labels["restriction.free"]));
+      actions.appendChild(free);
+      var del = K.el("button", "btn btn-danger remove-restriction", "×");
+      del.type = "button";
+      del.addEventListener("click", function () { card.parentNode.removeChild(card); });
+      actions.appendChild(del);
+      card.appendChild(actions);
+      $("restriction-rows").appendChild(card);
+    }
+    (policy.restrictions || []).forEach(restrictionRow);
+    $("add-restriction").addEventListener("click", function () {
+      restrictionRow({ free: false });
+    });
     $("add-tier").addEventListener("click", function () {
       tierRow({ name: "", min_value: "", max_value: "", quota_yuan: "" });
     });
@@ -161,6 +210,21 @@
         min_score: intOrNull($("f-gate-min_score").value),
         consecutive_periods: intOrNull($("f-gate-consecutive_periods").value)
       } : null;
+      ["holder", "spend", "cycle", "period"].forEach(function (key) { p[key] = $("f-" + key).value; });
+      p.conversion = $("f-conversion-on").checked ? {
+        numerator: intOrNull($("f-conversion-numerator").value),
+        denominator: intOrNull($("f-conversion-denominator").value)
+      } : null;
+      p.restrictions = [];
+      document.querySelectorAll("#restriction-rows .restriction-card").forEach(function (card) {
+        var r = {};
+        RESTRICTION_FIELDS.forEach(function (f) {
+          var raw = card.querySelector(".restriction-" + f[0]).value;
+          r[f[0]] = f[1] === "number" ? intOrNull(raw) : (raw.trim() || null);
+        });
+        r.free = card.querySelector(".restriction-free").checked;
+        p.restrictions.push(r);
+      });
       p.tier_basis = $("f-tier_basis").value;
       p.tiers = [];
       document.querySelectorAll("#tier-rows .tier-row").forEach(function (tr) {
