@@ -30,7 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.config import DefaultConfig, database_url_from_env
 
     app.config.from_object(DefaultConfig)
-    instance_path = os.environ.get("JIFEN_INSTANCE") or app.instance_path
+    # Absolute, so a relative JIFEN_INSTANCE ("./village") means the same folder everywhere.
+    instance_path = os.path.abspath(os.environ.get("JIFEN_INSTANCE") or app.instance_path)
     app.instance_path = instance_path
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(instance_path)
     # Before anything imports python-escpos: its capability cache goes under the instance.

@@ -29,6 +29,19 @@ def test_jifen_cfg_and_environment_override_the_generated_secret(tmp_path, monke
     assert _app(tmp_path, monkeypatch).config["JIFEN_CARD_SECRET"] == "from-the-environment"
 
 
+def test_a_relative_instance_folder_is_taken_from_where_jifen_starts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JIFEN_INSTANCE", "village")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app()
+    assert app.instance_path == str(tmp_path / "village")
+    assert (
+        app.config["SQLALCHEMY_DATABASE_URI"]
+        == f"sqlite:///{tmp_path / 'village' / 'jifen.sqlite3'}"
+    )
+    assert (tmp_path / "village" / "secrets.cfg").exists()
+
+
 def test_postgres_urls_use_psycopg(tmp_path, monkeypatch):
     monkeypatch.setenv("JIFEN_INSTANCE", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1:5432/jifen")
