@@ -52,12 +52,16 @@ def test_who_may_open_the_page_and_who_may_print(client, request, username, fixt
     assert ('href="/admin"' in page) is (fixture != "keeper")
 
 
-def test_preview_printer_says_online_in_chinese(client, keeper):
+def test_preview_printer_says_receipts_show_on_screen_in_chinese(client, keeper):
     login(client, "keeper1")
     page = client.get(URL).get_data(as_text=True)
     assert 'data-status="online"' in page
-    assert "状态：<strong" in page and ">在线</strong>" in page
+    # Not "状态：在线" beside "未接打印机" (issue 17), and the connection not the word "preview".
+    assert "状态：<strong" in page and ">屏幕显示小票</strong>" in page
+    assert ">在线</strong>" not in page
     assert "未接打印机" in page
+    assert '<dd id="printer-described">屏幕（不打印纸质小票）</dd>' in page
+    assert ">preview<" not in page
     assert "80毫米" in page
     assert "文字模式" in page
     assert "全部小票都已打印" in page
@@ -93,7 +97,7 @@ def test_dead_printer_says_offline_and_lists_the_failed_receipt(
 def test_the_page_in_english(client, keeper):
     login(client, "keeper1")
     page = client.get(URL + "?lang=en").get_data(as_text=True)
-    assert ">Online</strong>" in page
+    assert ">Receipts on screen</strong>" in page  # the preview printer (no printer)
     assert "Print test page" in page
 
 
