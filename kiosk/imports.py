@@ -249,8 +249,8 @@ def read_table(kind: str, data: bytes, filename: str = "") -> Table:
         values = {key: (row[j] if j < len(row) else None) for j, key in mapping.items()}
         if all(_blank(v) for v in values.values()):
             continue
-        # A control character (an XLSX's _x0000_, an ESC pasted into a CSV) cannot be stored
-        # (PostgreSQL refuses NUL) or printed: the file is refused, naming the row.
+        # A control character (an ESC or a form feed pasted into a CSV; a NUL makes the whole
+        # CSV unreadable above) garbles receipts and exports: the file is refused, naming the row.
         bad = None
         for value in values.values():
             if isinstance(value, str) and (bad := parsing.bad_character(value, multiline=True)):

@@ -79,8 +79,12 @@ def _body_limit_for_request() -> int | None:
 
 
 def _refuse_text(where: str, name: str, ch: str) -> ValidationFailed:
+    from kiosk.api.inputs import FIELD_LABELS  # the fields' Chinese names, shared with the API
+
+    label = FIELD_LABELS.get(name.rsplit(".", 1)[-1].split("[", 1)[0])
+    shown = f"{label}（{name}）" if label else name
     return ValidationFailed(
-        f"{where}「{name}」含有不允许的控制字符（{parsing.describe_character(ch)}），请删去后重试",
+        f"{where}「{shown}」含有不允许的控制字符（{parsing.describe_character(ch)}），请删去后重试",
         field=name,
     )
 
