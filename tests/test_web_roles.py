@@ -3,7 +3,8 @@
 The specification below covers every route of the office blueprints (a new route without a
 line here fails ``test_every_office_route_is_specified``). Keepers work the counter and the
 stock; admins (the village committee) run households, points, rules and users; supervisors
-(监督小组) read everything and write nothing but their sign-off on a stocktake.
+(监督小组) read everything and write nothing but their sign-off on a stocktake. Recorders (评议员,
+the assessment group's phone) open no office page at all: they record on /m only.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ SPEC: dict[str, set[str]] = {
     "intake.reject": {A},
     "intake.withdraw": {A},
     "intake.approve_batch": {A},
+    "intake.decide_many": {A},
     "intake.upload": {A},
     "intake.commit": {A},
     "intake.create_standard": {A},

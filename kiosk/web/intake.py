@@ -244,6 +244,32 @@ def withdraw(proposal_id: int):
     return _decide(run)
 
 
+@bp.post("/proposals/decide")
+@require_roles(*WRITERS, page=True)
+def decide_many():
+    """Approve or reject the ticked proposals together (one transaction, all or none)."""
+
+    def run():
+        raw = request.form.getlist("ids")
+        if any(not (v.isascii() and v.isdigit() and len(v) <= 9) for v in raw):
+            raise ValidationFailed(gettext("所选的加减分不正确"))
+        ids = [int(v) for v in raw]
+        note = request.form.get("note", "")
+        supermarket_id = current_supermarket().id
+        if request.form.get("decision") == "reject":
+            n = intake.reject_many(
+                ids, actor=current_user(), note=note, supermarket_id=supermarket_id
+            )
+            flash(gettext("已退回 %(n)s 条加减分", n=n), "ok")
+        else:
+            n = intake.approve_many(
+                ids, actor=current_user(), note=note, supermarket_id=supermarket_id
+            )
+            flash(gettext("已确认 %(n)s 条加减分，已计入积分", n=n), "ok")
+
+    return _decide(run)
+
+
 @bp.post("/batches/<int:batch_id>/approve")
 @require_roles(*WRITERS, page=True)
 def approve_batch(batch_id: int):
