@@ -72,7 +72,8 @@ def _set_policy(shop, policy: Policy) -> None:
 
 @pytest.fixture
 def open_policy(shop):
-    _set_policy(shop, Policy())
+    """Open this month (as a village's window is on its day), with its reasons on screen."""
+    _set_policy(shop, Policy(window=Window("months", (date.today().month,))))
     return shop
 
 
