@@ -275,6 +275,20 @@ def test_network_failure_is_not_a_server_error(browser, open_policy):  # noqa: F
     page.wait_for_selector("#banner:visible")
     assert page.inner_text("#banner-text").startswith("网络连接中断")
     assert page.inner_text("#btn-confirm") == "重试"
+    # Reloaded before the network is back: the cart and its key are kept, so 重试 after the
+    # reload cannot redeem twice.
+    key = page.evaluate("window.jifenCounter.state.key")
+    page.unroute(re.compile(r".*/api/v1/redemptions$"))
+    page.reload()
+    page.wait_for_selector("#screen-shop:visible")
+    page.wait_for_selector("#btn-confirm:has-text('重试')")
+    assert page.evaluate("window.jifenCounter.state.key") == key
+    assert page.locator(".cart-line", has_text="食用盐").count() == 1
+    sent = []
+    page.on("request", lambda r: r.url.endswith("/api/v1/redemptions") and sent.append(r))
+    page.locator("#btn-confirm").click()
+    page.wait_for_selector("#screen-receipt:visible")
+    assert [r.post_data_json["idempotency_key"] for r in sent] == [key]
     assert page.js_errors == []
 
 
