@@ -71,6 +71,8 @@ def request_adjustment(
         or not isinstance(quantity, int)
         or not 0 < quantity <= MAX_QUANTITY
     ):
+        if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
+            raise ValidationFailed(f"报损数量太大：一次最多{MAX_QUANTITY}")
         raise ValidationFailed("报损数量必须是正整数")
     note = _note(note)
     if not note:

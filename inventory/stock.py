@@ -43,6 +43,8 @@ MAX_LINES = 200
 REF_STOCK_IN = "stock_in"
 
 _YUAN_RE = re.compile(r"^(\d{1,7})(?:\.(\d{1,2}))?$")
+_TOO_MANY_YUAN_RE = re.compile(r"^\d{8,}(?:\.\d{1,2})?$")  # a well-formed amount, only too large
+_COST_TOO_LARGE = f"进价太大：每件最多{MAX_UNIT_COST_FEN // 100}元，请检查是否多打了数字"
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,14 @@ def parse_yuan(text: str) -> int:
     value = value.replace("。", ".")
     match = _YUAN_RE.match(value)
     if match is None:
+        if _TOO_MANY_YUAN_RE.match(value):
+            raise ValidationFailed(_COST_TOO_LARGE)
         raise ValidationFailed("进价要写成元，最多两位小数，例如 12.50")
     whole, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
-    return int(whole) * 100 + int(cents)
+    fen = int(whole) * 100 + int(cents)
+    if fen > MAX_UNIT_COST_FEN:
+        raise ValidationFailed(_COST_TOO_LARGE)
+    return fen
 
 
 def _check_lines(lines: list[StockInLine]) -> None:
@@ -158,13 +165,19 @@ def _check_lines(lines: list[StockInLine]) -> None:
             or isinstance(line.quantity, bool)
             or not 0 < line.quantity <= MAX_QUANTITY
         ):
+            if isinstance(line.quantity, int) and line.quantity > MAX_QUANTITY:
+                raise ValidationFailed(f"入库数量太大：一次最多{MAX_QUANTITY}")
             raise ValidationFailed("入库数量必须是正整数")
         if (
             not isinstance(line.unit_cost_fen, int)
             or isinstance(line.unit_cost_fen, bool)
             or not 0 <= line.unit_cost_fen <= MAX_UNIT_COST_FEN
         ):
-            raise ValidationFailed("进价必须是不小于0的整数（分）")
+            raise ValidationFailed(
+                _COST_TOO_LARGE
+                if isinstance(line.unit_cost_fen, int) and line.unit_cost_fen > MAX_UNIT_COST_FEN
+                else "进价必须是不小于0的整数（分）"
+            )
 
 
 def _clean(value: str | None, limit: int, label: str) -> str:

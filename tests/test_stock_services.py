@@ -88,16 +88,20 @@ def oil(supermarket):
         ("0", 0),
         ("１２．３４", 1234),
         (" 3.10元 ", 310),
-        ("9999999.99", 999999999),
+        ("100000", 10_000_000),
     ],
 )
 def test_yuan_is_parsed_exactly_to_fen(text, fen):
     assert parse_yuan(text) == fen
 
 
-@pytest.mark.parametrize(
-    "text", ["", "-1", "1.234", "abc", "1,000", "1e3", ".5", "12.", "10000000"]
-)
+@pytest.mark.parametrize("text", ["100000.01", "9999999.99", "10000000", "99999999"])
+def test_a_cost_too_large_says_the_limit_in_yuan(text):
+    with pytest.raises(ValidationFailed, match="进价太大：每件最多100000元"):
+        parse_yuan(text)
+
+
+@pytest.mark.parametrize("text", ["", "-1", "1.234", "abc", "1,000", "1e3", ".5", "12."])
 def test_bad_yuan_is_refused_in_chinese(text):
     with pytest.raises(ValidationFailed, match="进价要写成元"):
         parse_yuan(text)
@@ -249,7 +253,8 @@ def test_receive_stock_still_returns_the_movements_of_a_document(app, supermarke
         ([StockInLine(0, 0, 100)], ValidationFailed, "正整数"),
         ([StockInLine(0, -2, 100)], ValidationFailed, "正整数"),
         ([StockInLine(0, 1, -1)], ValidationFailed, "进价"),
-        ([StockInLine(0, 1, 10_000_001)], ValidationFailed, "进价"),
+        ([StockInLine(0, 1, 10_000_001)], ValidationFailed, "进价太大：每件最多100000元"),
+        ([StockInLine(0, 99_999_999, 100)], ValidationFailed, "入库数量太大：一次最多100000"),
         ([StockInLine(0, True, 100)], ValidationFailed, "正整数"),
         ([StockInLine(999_999, 1, 100)], NotFound, "没有找到商品"),
     ],

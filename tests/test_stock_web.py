@@ -162,6 +162,10 @@ def test_the_print_button_prints_then_reprints(client, keeper, rice):
         ({"quantity": ["1.5"]}, "第1行：数量必须是正整数"),
         ({"unit_cost": ["12.345"]}, "第1行：进价要写成元"),
         ({"unit_cost": ["-3"]}, "第1行：进价要写成元"),
+        # Too large says the limit (issue 17), not that the number is malformed.
+        ({"quantity": ["99999999"]}, "第1行：数量太大，一次最多入库100000"),
+        ({"unit_cost": ["99999999"]}, "第1行：进价太大：每件最多100000元"),
+        ({"unit_cost": ["100000.01"]}, "第1行：进价太大：每件最多100000元"),
         ({"product_id": ["99999"]}, "没有找到商品"),
         ({"paid_from": ""}, "请选择付款来源"),
         ({"paid_from_other": ""}, "请写明付款来源"),
@@ -231,6 +235,16 @@ def test_write_offs_on_the_page(client, keeper, admin, rice, supermarket):
         data={"product_id": str(rice.id), "quantity": "3", "reason": "", "note": "破损"},
     )
     assert bad.status_code == 422 and "请选择报损原因" in bad.get_data(as_text=True)
+    huge = client.post(
+        "/stock/adjustments",
+        data={
+            "product_id": str(rice.id),
+            "quantity": "99999999",
+            "reason": "damage",
+            "note": "破损",
+        },
+    )
+    assert "报损数量太大：一次最多100000" in huge.get_data(as_text=True)
     r = client.post(
         "/stock/adjustments",
         data={"product_id": str(rice.id), "quantity": "3", "reason": "damage", "note": "老鼠咬破"},

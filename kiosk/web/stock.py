@@ -162,6 +162,17 @@ def _parse_lines(
         if pid is None:
             return [], raw, gettext("第%(n)s行：没有选择商品", n=n)
         if qty is None:
+            typed = (row["quantity"] or "").strip()
+            if typed.isascii() and typed.isdigit() and int(typed) > stock_service.MAX_QUANTITY:
+                return (
+                    [],
+                    raw,
+                    gettext(
+                        "第%(n)s行：数量太大，一次最多入库%(max)s",
+                        n=n,
+                        max=stock_service.MAX_QUANTITY,
+                    ),
+                )
             return [], raw, gettext("第%(n)s行：数量必须是正整数", n=n)
         try:
             cost = stock_service.parse_yuan(row["unit_cost"])
