@@ -28,6 +28,7 @@ from kiosk.errors import (
     ValidationFailed,
 )
 from kiosk.extensions import db
+from kiosk.households import NAME_MAX as USER_NAME_MAX
 from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, ScanThrottle, User
 from kiosk.timeutil import utcnow
 
@@ -50,6 +51,13 @@ def create_user(
     username = (username or "").strip()
     if not username:
         raise ValidationFailed("用户名不能为空")
+    display_name = (display_name or "").strip() or username
+    # The same limit as a household's names (kiosk.households.NAME_MAX, the columns' size):
+    # longer is refused here in words, not by PostgreSQL.
+    if len(username) > USER_NAME_MAX:
+        raise ValidationFailed(f"用户名太长了，最多{USER_NAME_MAX}个字")
+    if len(display_name) > USER_NAME_MAX:
+        raise ValidationFailed(f"姓名太长了，最多{USER_NAME_MAX}个字")
     if role not in ROLES:
         raise ValidationFailed("角色只能是 keeper、admin、supervisor 或 recorder")
     if not password and not pin:

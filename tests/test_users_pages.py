@@ -105,6 +105,15 @@ def test_admin_adds_a_keeper_with_a_pin(client, admin):
             {"username": "admin1", "display_name": "x", "role": "admin", "password": "secret1"},
             "已存在",
         ),
+        # The same length limit as a household's names (50), said in words, on both databases.
+        (
+            {"username": "x", "display_name": "张" * 51, "role": "admin", "password": "secret1"},
+            "姓名太长了，最多50个字",
+        ),
+        (
+            {"username": "u" * 51, "display_name": "x", "role": "admin", "password": "secret1"},
+            "用户名太长了，最多50个字",
+        ),
     ],
 )
 def test_bad_new_user_is_refused_in_chinese(client, admin, form, message):
