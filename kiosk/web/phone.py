@@ -14,6 +14,8 @@ admin approves it at /intake.
 - ``GET /m/households`` — the village's households for the page's search (JSON).
 - ``POST /m/scan`` — one camera frame; the household of the card in it, if any.
 - ``GET /m/token`` — a fresh CSRF token for the uploads of records made hours ago.
+- ``GET /m/visits`` — the month's visit list (月记录) per village group, and
+  ``GET /m/visits.xlsx`` — the same as a spreadsheet (recorders, admins and supervisors).
 """
 
 from __future__ import annotations
@@ -22,22 +24,33 @@ import os
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template, send_file, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from hardware import decoders
-from kiosk import evidence, standards
+from kiosk import evidence, standards, visits
+from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
 from kiosk.households import household_for_card_text
-from kiosk.models import ACTIVE, ROLE_ADMIN, ROLE_RECORDER, Household, VillagePlace
+from kiosk.models import (
+    ACTIVE,
+    ROLE_ADMIN,
+    ROLE_RECORDER,
+    ROLE_SUPERVISOR,
+    Household,
+    VillagePlace,
+)
+from kiosk.standing import local_now
+from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("phone", __name__, url_prefix="/m")
 
 RECORDERS = (ROLE_RECORDER, ROLE_ADMIN)
+VISIT_READERS = (ROLE_RECORDER, ROLE_ADMIN, ROLE_SUPERVISOR)
 STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
 
 
@@ -181,3 +194,62 @@ def manifest() -> Response:
 def icon() -> Response:
     """The home-screen icon, drawn as SVG (a red tile with 分)."""
     return send_file(os.path.join(STATIC, "img", "phone-icon.svg"), mimetype="image/svg+xml")
+
+
+def _month():
+    today = local_now().date()
+    return visits.parse_month(request.args.get("month"), today), today
+
+
+@bp.get("/visits")
+@require_roles(*VISIT_READERS, page=True)
+def visits_page() -> tuple[str, int] | str:
+    """The month's visit list per village group: who has been recorded, who not yet."""
+    from kiosk.errors import DomainError
+
+    today = local_now().date()
+    try:
+        first = visits.parse_month(request.args.get("month"), today)
+    except DomainError as exc:
+        first, error = today.replace(day=1), exc.message
+    else:
+        error = None
+    groups = visits.month_visits(current_supermarket().id, first)
+    return render_template(
+        "phone/visits.html",
+        supermarket=current_supermarket(),
+        user=current_user(),
+        month=first.strftime("%Y-%m"),
+        this_month=today.strftime("%Y-%m"),
+        groups=groups,
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.get("/visits.xlsx")
+@require_roles(*VISIT_READERS, page=True)
+def visits_xlsx() -> Response:
+    """The month's visit list as a spreadsheet, one row per household."""
+    first, _today = _month()
+    supermarket = current_supermarket()
+    rows = []
+    for group in visits.month_visits(supermarket.id, first):
+        for home, n in group.recorded:
+            rows.append([group.group, home.number, home.head_name, gettext("已记录"), n])
+        for home in group.missing:
+            rows.append([group.group, home.number, home.head_name, gettext("未记录"), 0])
+    month = first.strftime("%Y-%m")
+    sheet = Sheet(
+        title=gettext("月记录 %(m)s", m=month),
+        subtitle=[supermarket.name],
+        headers=[
+            gettext("村民小组"),
+            gettext("户号"),
+            gettext("户主"),
+            gettext("本月"),
+            gettext("记录条数"),
+        ],
+        rows=rows,
+        widths=[14, 10, 12, 10, 10],
+    )
+    return send_xlsx(workbook_bytes([sheet]), gettext("月记录-%(m)s.xlsx", m=month))
