@@ -144,9 +144,23 @@ def normalize_header(text: object) -> str:
     return s.lower()
 
 
+# Files people pick by mistake (a photo of the paper list, a PDF): named, not "not a table".
+_NOT_TABLES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG 图片"),
+    (b"\xff\xd8\xff", "JPG 图片"),
+    (b"GIF8", "GIF 图片"),
+    (b"%PDF", "PDF 文件"),
+)
+
+
 def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
     """Every row of the first sheet (XLSX) or of the CSV, as plain values."""
     head = data[:8]
+    for magic, what in _NOT_TABLES:
+        if head.startswith(magic):
+            raise ValidationFailed(
+                f"这是一个{what}，不是表格：请导入 Excel（.xlsx）或 CSV 文件（可以先下载导入模板）"
+            )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationFailed(
             "不支持旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 或 CSV 后再导入"
@@ -196,6 +210,8 @@ def decode_text(data: bytes) -> str:
 
 def _csv_rows(data: bytes) -> list[list[Any]]:
     text = decode_text(data)
+    if not text.strip(" \t\r\n,;\ufeff"):
+        raise ValidationFailed("文件是空的：里面没有任何内容。请在导入模板里填好后再导入")
     if "\x00" in text:
         raise ValidationFailed("文件不是 CSV 或 Excel（.xlsx）表格")
     first = text.split("\n", 1)[0]
@@ -770,8 +786,11 @@ def preview_import(
 ) -> tuple[ImportBatch, Checked]:
     """Check a file and keep it as a previewed batch (no household, proposal or score is
     written). Returns the batch and what was found."""
-    filename = (filename or "").strip()[:200] or "import"
+    named = (filename or "").strip()
+    filename = named[:200] or "import"
     if not data:
+        if named:
+            raise ValidationFailed(f"文件“{filename}”是空的：里面没有任何内容")
         raise ValidationFailed("请选择要导入的文件")
     checked = check_file(supermarket_id, kind, data, filename, progress=progress)
     with write_transaction():

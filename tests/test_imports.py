@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from kiosk import imports, intake, standards
 from kiosk.check import run_checks
-from kiosk.errors import ImportAlreadyCommitted, ImportInvalid, SelfApprovalRefused
+from kiosk.errors import (
+    ImportAlreadyCommitted,
+    ImportInvalid,
+    SelfApprovalRefused,
+    ValidationFailed,
+)
 from kiosk.export import read_rows
 from kiosk.extensions import db
 from kiosk.models import (
@@ -364,6 +369,35 @@ def test_file_level_problems(supermarket, admin, clock):
         supermarket.id, "households", "bad.xlsx", b"PK\x03\x04broken", actor=admin
     )
     assert "不是有效的 Excel" in checked.problems[0]
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(40)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        # A photo of the paper list, or an empty CSV, gets its own words (issue 17).
+        ("名单.png", PNG, "这是一个PNG 图片，不是表格"),
+        ("名单.csv", PNG, "这是一个PNG 图片，不是表格"),
+        ("名单.pdf", b"%PDF-1.7\n" + bytes(40), "这是一个PDF 文件，不是表格"),
+        ("空.csv", b"\xef\xbb\xbf\r\n,,\r\n", "文件是空的"),
+        ("空.csv", b"   \n", "文件是空的"),
+    ],
+)
+def test_a_picture_or_an_empty_file_is_named_as_such(
+    supermarket, admin, clock, name, data, message
+):
+    _, checked = imports.preview_import(supermarket.id, "households", name, data, actor=admin)
+    assert checked.problems == [checked.problems[0]] and message in checked.problems[0]
+    assert not checked.ok
+
+
+def test_a_zero_byte_file_is_empty_not_missing(supermarket, admin):
+    with pytest.raises(ValidationFailed, match="文件“空.csv”是空的"):
+        imports.preview_import(supermarket.id, "households", "空.csv", b"", actor=admin)
+    with pytest.raises(ValidationFailed, match="请选择要导入的文件"):
+        imports.preview_import(supermarket.id, "households", "", b"", actor=admin)
 
 
 @pytest.mark.parametrize("kind", ["households", "points", "scores"])
