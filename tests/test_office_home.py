@@ -229,6 +229,7 @@ def test_a_role_lands_home_reads_its_counts_and_taps_through(browser, village, u
     page.wait_for_url(url + lands)
     if username == "keeper1":
         # The keeper's home is the counter: stock-in and the count are one tap away.
+        shoot(page, "home-keeper-counter")
         assert_fits(page)
         page.locator("#to-stock-in").click()
         page.wait_for_url(url + "/stock/in")
