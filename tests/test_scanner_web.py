@@ -219,6 +219,8 @@ def test_camera_starts_on_serving_once_per_process_and_not_in_reloader_parent(
         assert status["camera"]["requested_size"] == "1280x720"
         assert status["camera"]["delivered_size"] == "640x480"
         assert status["decoder"] == {"configured": "auto", "name": "auto", "fallback": "pyzbar"}
+        device = client.get("/device").get_data(as_text=True)
+        assert "画面 640x480" in device and "（设定 1280x720）" in device
     finally:
         scanner.stop_all_cameras()
     assert not hub1.camera.running and not hub1.worker.running
