@@ -132,6 +132,13 @@ def test_store_is_by_hash_once_and_leaves_nothing_half_written(instance, monkeyp
     )
     assert evidence.store(photo) == path
     assert stored_files(instance) == [path]
+    # Every backup takes it (instance/files/ is one of the backup's parts).
+    from flask import current_app
+
+    from kiosk import backup
+
+    member = f"instance/files/evidence/{photo.sha256[:2]}/{photo.sha256}.jpg"
+    assert backup.instance_parts(current_app)[member] == path
     other = evidence.prepare(gps_jpeg(colour=(200, 10, 10)))
 
     def broken(src, dst):
