@@ -17,19 +17,17 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kiosk import audit
+from kiosk import audit, login_limits
 from kiosk.database import write_transaction
 from kiosk.errors import (
-    AccountLocked,
     DuplicateValue,
     LoginFailed,
     NotFound,
-    TooManyAttempts,
     ValidationFailed,
 )
 from kiosk.extensions import db
 from kiosk.households import NAME_MAX as USER_NAME_MAX
-from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, ScanThrottle, User
+from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, User
 from kiosk.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -90,51 +88,78 @@ def _hash_secret(secret: str) -> str:
     return generate_password_hash(secret, method=current_app.config["JIFEN_PASSWORD_METHOD"])
 
 
-def _check(user: User | None, secret: str, which: str) -> User:
-    """Check a password or PIN, counting failures and locking after too many."""
-    now = utcnow()
-    if user is None or not user.active:
-        raise LoginFailed()
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise AccountLocked(f"尝试次数过多，账号已锁定，请{minutes}分钟后再试")
-    stored = user.password_hash if which == "password" else user.pin_hash
-    if stored and secret and check_password_hash(stored, secret):
-        if user.failed_attempts or user.locked_until:
-            with write_transaction():
-                user = db.session.get(User, user.id)
-                user.failed_attempts = 0
-                user.locked_until = None
-        return user
-    max_failures = current_app.config["JIFEN_PIN_MAX_FAILURES"]
-    with write_transaction():
-        user = db.session.get(User, user.id, with_for_update=True)
-        user.failed_attempts += 1
-        locked = user.failed_attempts >= max_failures
-        if locked:
-            user.locked_until = now + timedelta(minutes=current_app.config["JIFEN_LOCKOUT_MINUTES"])
-            user.failed_attempts = 0
-        audit.record("user.login_failed", user, actor=None, method=which, locked=locked)
-    if locked:
-        raise AccountLocked()
-    left = max_failures - user.failed_attempts
-    raise LoginFailed(
-        ("PIN不正确" if which == "pin" else "用户名或密码不正确") + f"，还可尝试{left}次"
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    # Checked for a name that is no account, so that it costs what a real check costs.
+    return generate_password_hash(secrets.token_hex(8), method=method)
+
+
+def _check(user_id: int | None, name: str, secret: str, which: str, device: str | None) -> User:
+    """Check a password or PIN with the waits of :mod:`kiosk.login_limits`.
+
+    The attempt is counted (and any wait it earns set) in the database before the slow hash
+    check, so parallel guesses on any number of servers cannot all slip past the lock; a
+    right guess is then confirmed under the row lock. An unknown name, an inactive user and
+    a user without this kind of secret get a dummy check and the same answers as a wrong
+    secret: nobody learns from the answer whether an account exists.
+    """
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is not None and not user.active:
+        user = None
+    stored = None
+    if user is not None:
+        stored = user.password_hash if which == "password" else user.pin_hash
+    attempt = login_limits.reserve(
+        user.id if user is not None else None, method=which, name=name, device=device
+    )
+    method = current_app.config["JIFEN_PASSWORD_METHOD"]
+    right = check_password_hash(stored or _dummy_hash(method), secret)
+    if right and stored and secret:
+        try:
+            return login_limits.succeeded(attempt, stored)
+        except login_limits.LoginChanged:
+            pass
+    elif attempt.user_id is not None:
+        with write_transaction():
+            audit.record(
+                "user.login_failed",
+                db.session.get(User, attempt.user_id),
+                actor=None,
+                method=which,
+                wait_seconds=attempt.wait_if_wrong,
+                pin_suspended=attempt.pin_suspended,
+            )
+    raise _wrong(which, attempt)
+
+
+def _wrong(which: str, attempt: login_limits.Attempt) -> LoginFailed:
+    message = "PIN不正确" if which == "pin" else "用户名或密码不正确"
+    wait = attempt.wait_if_wrong
+    if attempt.pin_suspended:
+        message += (
+            f"，PIN错误次数过多，请{login_limits.wait_text(wait)}后再试，或用用户名和密码登录"
+        )
+    elif wait:
+        message += f"，请{login_limits.wait_text(wait)}后再试"
+    return LoginFailed(
+        message, method=which, wait_seconds=wait, pin_suspended=attempt.pin_suspended
     )
 
 
-def login_password(username: str, password: str) -> User:
-    """The user for a username and password; LoginFailed or AccountLocked otherwise."""
-    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
-    return _check(user, password or "", "password")
+def login_password(username: str, password: str, *, device: str | None = None) -> User:
+    """The user for a username and password; LoginFailed or AccountLocked otherwise.
+    ``device`` is the client's address (its own waits)."""
+    username = (username or "").strip()
+    user_id = db.session.scalar(sa.select(User.id).where(User.username == username))
+    return _check(user_id, username, password or "", "password", device)
 
 
-def login_pin(user_id: int, pin: str) -> User:
+def login_pin(user_id: int, pin: str, *, device: str | None = None) -> User:
     """The keeper for a PIN typed on the counter keypad."""
     user = db.session.get(User, user_id)
     if user is not None and user.role != ROLE_KEEPER:
         user = None
-    return _check(user, pin or "", "pin")
+    return _check(user.id if user else None, f"#{user_id}", pin or "", "pin", device)
 
 
 def pin_keepers(supermarket_id: int | None) -> list[User]:
@@ -297,8 +322,16 @@ def list_tokens(user_ids: list[int]) -> list[ApiToken]:
     )
 
 
+def lock_end(user: User) -> datetime | None:
+    """Until when failed logins hold the account (its wait, or its spent PIN budget), or None."""
+    now = utcnow()
+    ends = [user.locked_until, login_limits.pin_suspended_until(user.id)]
+    ends = [end for end in ends if end is not None and end > now]
+    return max(ends, default=None)
+
+
 def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > utcnow()
+    return lock_end(user) is not None
 
 
 def reset_password(user_id: int, password: str, *, actor: User) -> None:
@@ -311,6 +344,7 @@ def reset_password(user_id: int, password: str, *, actor: User) -> None:
         user.password_hash = _hash_secret(password)
         user.failed_attempts = 0
         user.locked_until = None
+        user.session_version += 1  # every session opened with the old password ends
         audit.record(
             "user.reset_password",
             user,
@@ -336,6 +370,8 @@ def reset_pin(user_id: int, pin: str | None, *, actor: User) -> None:
         user.pin_hash = _hash_secret(pin) if pin else None
         user.failed_attempts = 0
         user.locked_until = None
+        user.session_version += 1  # every session opened with the old PIN ends
+        login_limits.clear_account(user.id)
         audit.record(
             "user.reset_pin",
             user,
@@ -367,6 +403,7 @@ def set_active(user_id: int, active: bool, *, actor: User) -> None:
                 if not others:
                     raise ValidationFailed("这是最后一个启用的村委管理员，不能停用")
         user.active = active
+        user.session_version += 1  # a deactivated user's sessions end at once
         audit.record(
             "user.activate" if active else "user.deactivate",
             user,
@@ -374,6 +411,59 @@ def set_active(user_id: int, active: bool, *, actor: User) -> None:
             username=user.username,
             before={"active": not active},
             after={"active": active},
+        )
+
+
+def set_role(user_id: int, role: str, *, actor: User) -> None:
+    """Change a user's role (角色); their open sessions end, so the new role holds at once.
+
+    Nobody changes their own role, the last active admin stays admin, and a PIN (keepers
+    only) is dropped from a user who stops being a keeper (refused when they have no password).
+    """
+    from kiosk.models import ROLE_ADMIN
+
+    if role not in ROLES:
+        raise ValidationFailed("角色只能是 keeper、admin、supervisor 或 recorder")
+    with write_transaction():
+        user = _locked_user(user_id)
+        if user.role == role:
+            raise ValidationFailed("该用户已经是这个角色")
+        if user.id == actor.id:
+            raise ValidationFailed("不能修改自己的角色")
+        if user.role == ROLE_ADMIN and user.active:
+            others = db.session.scalar(
+                sa.select(sa.func.count(User.id)).where(
+                    User.role == ROLE_ADMIN, User.active.is_(True), User.id != user.id
+                )
+            )
+            if not others:
+                raise ValidationFailed("这是最后一个启用的村委管理员，不能修改其角色")
+        had_pin = user.pin_hash is not None
+        if had_pin and role != ROLE_KEEPER:
+            if user.password_hash is None:
+                raise ValidationFailed("该用户只有PIN，请先为其设置密码再修改角色")
+            user.pin_hash = None
+            login_limits.clear_account(user.id)
+        before = {"role": user.role, "has_pin": had_pin}
+        user.role = role
+        user.session_version += 1
+        audit.record(
+            "user.set_role",
+            user,
+            actor=actor,
+            username=user.username,
+            before=before,
+            after={"role": role, "has_pin": user.pin_hash is not None},
+        )
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session of a user, on every kiosk (logout): their version moves on."""
+    with write_transaction():
+        db.session.execute(
+            sa.update(User)
+            .where(User.id == user_id)
+            .values(session_version=User.session_version + 1)
         )
 
 
@@ -389,6 +479,7 @@ def unlock(user_id: int, *, actor: User) -> None:
         }
         user.failed_attempts = 0
         user.locked_until = None
+        login_limits.clear_for_unlock(user.id)
         audit.record(
             "user.unlock",
             user,
@@ -397,4 +488,3 @@ def unlock(user_id: int, *, actor: User) -> None:
             before=before,
             after={"failed_attempts": 0, "locked": False},
         )
-

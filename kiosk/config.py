@@ -21,8 +21,14 @@ class DefaultConfig:
     # Printer: "preview" keeps receipts in the database and shows them on screen.
     JIFEN_PRINTER = {"type": "preview", "paper_mm": 80}
     JIFEN_PASSWORD_METHOD = "scrypt"
-    JIFEN_PIN_MAX_FAILURES = 5
-    JIFEN_LOCKOUT_MINUTES = 15
+    # Failed logins (kiosk.login_limits): the wait after the 1st, 2nd, ... wrong password or
+    # PIN on an account or a device, in seconds (the last repeats); a counter is forgotten
+    # after JIFEN_LOGIN_FORGET_MINUTES without a failure. At most JIFEN_PIN_GUESSES_PER_HOUR
+    # wrong PINs an hour per account and per device; then the PIN waits out the hour (the
+    # password still works after the ordinary wait).
+    JIFEN_LOGIN_DELAYS = (0, 0, 15, 30, 60, 120)
+    JIFEN_LOGIN_FORGET_MINUTES = 60
+    JIFEN_PIN_GUESSES_PER_HOUR = 10
     JIFEN_SELF_SERVICE_IDLE_SECONDS = 20
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -26,7 +26,6 @@ from kiosk.models import (
 )
 from kiosk.redemption import CartLine, redeem
 from kiosk.timeutil import utcnow
-from kiosk.web.session import _auth_version
 from tests import factories
 from tests.test_api_helpers import Api, api_for, error_code
 
@@ -368,7 +367,7 @@ def log_in(app, client, user) -> str:
         raw = flask_session["csrf_token"]
     with client.session_transaction() as s:
         s["user_id"] = user.id
-        s["auth_v"] = _auth_version(user)
+        s["sv"] = user.session_version
         s["csrf_token"] = raw
     return token
 
@@ -433,6 +432,7 @@ def test_session_roles_apply_too(app, client, supervisor, card_payload):
 
 def test_session_from_before_a_password_change_is_refused(app, client, keeper, card_payload):
     log_in(app, client, keeper)
+    assert client.get("/api/v1/products").status_code == 200
     with client.session_transaction() as s:
-        s["auth_v"] = "stale"
+        s["sv"] = keeper.session_version - 1  # opened before the user's sessions were ended
     assert client.get("/api/v1/products").status_code == 401

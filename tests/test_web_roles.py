@@ -42,6 +42,7 @@ SPEC: dict[str, set[str]] = {
     "users.reset_pin": {A},
     "users.revoke_token": {A},
     "users.set_active": {A},
+    "users.set_role": {A},
     "users.unlock": {A},
     # households and cards
     "households.index_page": OFFICE,

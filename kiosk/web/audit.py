@@ -104,6 +104,7 @@ ACTION_LABELS = {
     "user.activate": lazy_gettext("启用用户"),
     "user.deactivate": lazy_gettext("停用用户"),
     "user.unlock": lazy_gettext("解锁账号"),
+    "user.set_role": lazy_gettext("修改角色"),
     "token.issue": lazy_gettext("发放API令牌"),
     "token.revoke": lazy_gettext("吊销API令牌"),
     "selfservice.scan_locked": lazy_gettext("自助查询机因无效扫卡过多暂停"),

@@ -1,7 +1,9 @@
 """Keeper login at the counter: keeper tiles with a PIN keypad, or username and password.
 
-Failures and locks are counted by :mod:`kiosk.auth` in the database, so a lock holds across
-restarts and kiosks; this module only parses the form, calls the service and renders.
+Failures and waits are counted by :mod:`kiosk.auth` and :mod:`kiosk.login_limits` in the
+database, per account and per device (the client's address), so they hold across restarts
+and kiosks; this module only parses the form, calls the service and renders the answer, which
+always says how long to wait.
 """
 
 from __future__ import annotations
@@ -45,6 +47,41 @@ def _landing(user: User, target: str | None = None) -> str:
     if user.role == ROLE_KEEPER:  # the keeper's home is the counter; others land on 首页
         return url_for("counter.page")
     return url_for("counter.home")
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 60:
+        return gettext("%(n)s秒", n=max(1, seconds))
+    return gettext("%(n)s分钟", n=-(-seconds // 60))
+
+
+def _failure(exc: LoginFailed | AccountLocked) -> str:
+    """The answer to a failed login, in the screen's language: what went wrong, how long to
+    wait. An unknown name gets exactly the words of a wrong password."""
+    wait = int(exc.details.get("wait_seconds") or 0)
+    suspended = bool(exc.details.get("pin_suspended"))
+    if isinstance(exc, AccountLocked):
+        if suspended:
+            return gettext(
+                "PIN错误次数过多，请%(wait)s后再试，或用用户名和密码登录", wait=_wait(wait)
+            )
+        return gettext("尝试次数过多，已暂时锁定，请%(wait)s后再试", wait=_wait(wait))
+    if exc.details.get("method") == "pin":
+        wrong = gettext("PIN不正确")
+    else:
+        wrong = gettext("用户名或密码不正确")
+    if suspended:
+        return wrong + gettext(
+            "，PIN错误次数过多，请%(wait)s后再试，或用用户名和密码登录", wait=_wait(wait)
+        )
+    if wait:
+        return wrong + gettext("，请%(wait)s后再试", wait=_wait(wait))
+    return wrong
+
+
+def _device() -> str:
+    """The client's address: waits are counted per device too (behind a proxy, ProxyFix)."""
+    return request.remote_addr or "unknown"
 
 
 def _render(
@@ -97,9 +134,9 @@ def login_pin() -> tuple[str, int] | Response:
     if keeper_id is None:
         return _render(error=gettext("请先点选您的名字"), status=400, mode="pin")
     try:
-        user = auth_service.login_pin(keeper_id, pin)
+        user = auth_service.login_pin(keeper_id, pin, device=_device())
     except (LoginFailed, AccountLocked) as exc:
-        return _render(error=exc.message, status=exc.status, mode="pin", keeper_id=keeper_id)
+        return _render(error=_failure(exc), status=exc.status, mode="pin", keeper_id=keeper_id)
     log_in(user)
     return redirect(_landing(user, request.form.get("next")))
 
@@ -114,15 +151,15 @@ def login_password() -> tuple[str, int] | Response:
             error=gettext("请输入用户名和密码"), status=400, mode="password", username=username
         )
     try:
-        user = auth_service.login_password(username, password)
+        user = auth_service.login_password(username, password, device=_device())
     except (LoginFailed, AccountLocked) as exc:
-        return _render(error=exc.message, status=exc.status, mode="password", username=username)
+        return _render(error=_failure(exc), status=exc.status, mode="password", username=username)
     log_in(user)
     return redirect(_landing(user, request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session and return to the login page."""
+    """End the user's sessions (on every kiosk) and return to the login page."""
     log_out()
     return redirect(url_for("auth.login"))

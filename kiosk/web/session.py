@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, redirect, request, session, url_for
 
-from kiosk.auth import user_for_token
+from kiosk.auth import end_sessions, user_for_token
 from kiosk.errors import AuthenticationRequired, PermissionDenied
 from kiosk.extensions import db
 from kiosk.models import Supermarket, User
@@ -31,7 +31,10 @@ def current_user() -> User | None:
         g.jifen_auth = "token"
     elif session.get("user_id") is not None:
         user = db.session.get(User, session["user_id"])
-        if user is not None and (not user.active or session.get("auth_v") != _auth_version(user)):
+        if user is not None and (not user.active or session.get("sv") != user.session_version):
+            # Ended server-side (logout anywhere, a new password or PIN, deactivation, a new
+            # role): a copied cookie is worth nothing from here on.
+            _clear_session()
             user = None
         if user is not None and _session_expired():
             _clear_session()
@@ -73,11 +76,6 @@ def session_expired_notice() -> bool:
     return bool(session.pop("expired", False))
 
 
-def _auth_version(user: User) -> str:
-    # A changed password or PIN ends every session that was opened with the old one.
-    return (user.password_hash or "")[-12:] + (user.pin_hash or "")[-12:]
-
-
 def _clear_session() -> None:
     # A new or ended login starts a fresh session, but the screen's language stays as chosen.
     lang = session.get("lang")
@@ -91,12 +89,16 @@ def log_in(user: User) -> None:
     session.permanent = True
     session["user_id"] = user.id
     session["login_at"] = session["seen"] = _now()
-    session["auth_v"] = _auth_version(user)
+    session["sv"] = user.session_version
     g.jifen_user = user
     g.pop("jifen_supermarket", None)
 
 
 def log_out() -> None:
+    """End this user's sessions everywhere (server-side: a copied cookie stops working too)."""
+    user = current_user()
+    if user is not None and g.get("jifen_auth") == "session":
+        end_sessions(user.id)
     _clear_session()
     g.jifen_user = None
     g.pop("jifen_supermarket", None)

@@ -1,6 +1,7 @@
 """Users (用户): who may work the system. Admins (village committee) add keepers, admins and
-supervisors, reset a password or a keeper's PIN, deactivate and reactivate, unlock an account
-locked by failed logins, and issue and revoke API tokens (a new token is shown once).
+supervisors, reset a password or a keeper's PIN, change a role, deactivate and reactivate
+(a new password, PIN or role and a deactivation end the user's open sessions), unlock an
+account locked by failed logins, and issue and revoke API tokens (a new token is shown once).
 The supervision group (监督小组) sees the same page read-only. Every change is audited by
 :mod:`kiosk.auth`; no secret is ever logged or shown again.
 """
@@ -46,7 +47,7 @@ def _context(**extra: Any) -> dict[str, Any]:
         "can_edit": user is not None and user.role == ROLE_ADMIN,
         "users": users,
         "tokens": tokens,
-        "is_locked": auth.is_locked,
+        "lock_end": auth.lock_end,
         "role_labels": ROLE_LABELS,
         "roles": ROLES,
         "keeper_role": ROLE_KEEPER,
@@ -141,6 +142,18 @@ def set_active(user_id: int) -> Response:
         user_id,
         lambda u: auth.set_active(u.id, active, actor=current_user()),
         gettext("已启用%(name)s") if active else gettext("已停用%(name)s"),
+    )
+
+
+@bp.post("/<int:user_id>/role")
+@require_roles(ROLE_ADMIN, page=True)
+def set_role(user_id: int) -> Response:
+    """Change a user's role; their open sessions end (the new role holds at once)."""
+    role = request.form.get("role", "")
+    return _with_target(
+        user_id,
+        lambda u: auth.set_role(u.id, role, actor=current_user()),
+        gettext("已修改%(name)s的角色"),
     )
 
 
