@@ -155,3 +155,11 @@ def test_office_page_marks_the_meal(zhaili, supermarket, keeper, admin, supervis
     login(client, "super1")
     assert client.get(f"/admin/products/{meal.id}").status_code == 200
     assert client.post(f"/admin/products/{meal.id}", data=form).status_code == 403
+
+
+def test_a_products_settings_page_sits_under_its_tab(zhaili, supermarket, admin, client):
+    meal = canteen_meal(supermarket)
+    login(client, "admin1")
+    page = client.get(f"/admin/products/{meal.id}").get_data(as_text=True)
+    # The 库存与账目 group is open with 商品设置 marked, not the rules group.
+    assert 'href="/admin/products" aria-current="page"' in page

@@ -105,6 +105,14 @@ def office_nav(user: User | None, here: str | None = None) -> list[NavGroup]:
     if here == HOME:
         return groups  # the home page: the groups only, its tiles are the second level
     prefix = (here or "").split(".")[0] + "."
+    # A detail page belongs to the tab named like it (admin.product_page → admin.products_page).
+    stem = (here or "").removesuffix("_page")
+    if here and stem != here and not any(g.active for g in groups):
+        for i, g in enumerate(groups):
+            if not g.active and any(endpoint.startswith(stem) for endpoint, _ in g.items):
+                groups[i] = NavGroup(g.label, g.items, True)
+                prefix = stem
+                break
     if groups and not any(g.active for g in groups):
         # A page outside the tabs (a detail page): its blueprint's group, else the first.
         for i, g in enumerate(groups):
