@@ -497,6 +497,98 @@ def withdraw(
     return proposal
 
 
+SELF_KEY = "self:"
+MAX_SELF_PENDING = 5  # a household's own reports waiting at once (a public screen: no flood)
+
+
+def self_report(
+    supermarket_id: int,
+    card_payload: str,
+    standard_item_id: int,
+    reason: str,
+    *,
+    photos: Sequence[Photo] = (),
+    idempotency_key: str | None = None,
+) -> tuple[PointProposal, bool]:
+    """A household reports its own good deed with its card (群众自主申报): a pending proposal
+    marked self-reported, citing one of the village's award items; it counts once an admin
+    approves it. (The proposal, whether it was made now.) The card must be active; a retry
+    with the same key returns the first report."""
+    from kiosk.cards import resolve_card
+    from kiosk.errors import HouseholdInactive
+
+    card = resolve_card(card_payload)
+    household = card.household
+    if household.supermarket_id != supermarket_id:
+        raise NotFound("没有找到该户")
+    if household.status != "active":
+        raise HouseholdInactive()
+    item = db.session.get(StandardItem, standard_item_id)
+    if item is None or item.supermarket_id != supermarket_id or not item.active:
+        raise NotFound("没有找到该积分标准")
+    if item.points <= 0:
+        raise ValidationFailed("自主申报只能选加分的标准")
+    if not (reason or "").strip():
+        raise ValidationFailed("请写明做了什么好事")
+    key = f"{SELF_KEY}{household.id}:{idempotency_key}" if idempotency_key else None
+    if key is not None and len(key) > MAX_CLIENT_KEY:
+        raise ValidationFailed("请求编号太长")
+    data = ProposalInput(
+        household.id,
+        standing.local_now().date(),
+        standard_item_id=item.id,
+        reason=reason,
+        occurred_at=None,
+    )
+    if photos:
+        from kiosk import evidence
+
+        if len(photos) > evidence.MAX_PHOTOS:
+            raise ValidationFailed(f"最多{evidence.MAX_PHOTOS}张照片")
+        for photo in photos:
+            evidence.store(photo)
+    try:
+        with write_transaction():
+            if key is not None:
+                existing = find_by_key(key)
+                if existing is not None:
+                    return existing, False
+            waiting = db.session.scalar(
+                sa.select(sa.func.count(PointProposal.id)).where(
+                    PointProposal.household_id == household.id,
+                    PointProposal.self_reported.is_(True),
+                    PointProposal.status == PROPOSAL_PENDING,
+                )
+            )
+            if waiting >= MAX_SELF_PENDING:
+                raise ValidationFailed(f"您已有{waiting}条申报等待审核，请等审核后再申报")
+            proposal = add_proposal(
+                supermarket_id,
+                data,
+                actor=None,
+                idempotency_key=key,
+                photos=photos,
+                audit_row=False,
+            )
+            proposal.self_reported = True
+            audit.record(
+                "proposal.self_report",
+                proposal,
+                actor=None,
+                household_id=household.id,
+                amount=proposal.amount,
+                reason=proposal.reason,
+                photos=len(photos),
+            )
+    except IntegrityError:
+        existing = find_by_key(key) if key is not None else None
+        if existing is None:
+            raise
+        return existing, False
+    logger.info("proposal %s self-reported", proposal.id)
+    return proposal, True
+
+
 MAX_SELECTION = 200
 
 
@@ -806,6 +898,7 @@ __all__ = [
     "propose",
     "reject",
     "reject_many",
+    "self_report",
     "seed_demo_intake",
     "submit_proposal",
     "withdraw",

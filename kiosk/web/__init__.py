@@ -56,8 +56,10 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(device_bp)
 
     from kiosk.web.phone import bp as phone_bp
+    from kiosk.web.phone import report_bp as selfreport_bp
 
     app.register_blueprint(phone_bp)
+    app.register_blueprint(selfreport_bp)
 
     from kiosk.web.nav import register_nav
 

@@ -14,6 +14,9 @@ admin approves it at /intake.
 - ``GET /m/households`` — the village's households for the page's search (JSON).
 - ``POST /m/scan`` — one camera frame; the household of the card in it, if any.
 - ``GET /m/token`` — a fresh CSRF token for the uploads of records made hours ago.
+- ``POST /self/report`` — a household's own report (群众自主申报) with its card: the card's
+  payload, an award item, what was done and up to four photos (multipart); public like the
+  self-service screen, guarded against card guessing as it is.
 - ``GET /m/visits`` — the month's visit list (月记录) per village group, and
   ``GET /m/visits.xlsx`` — the same as a spreadsheet (recorders, admins and supervisors).
 """
@@ -48,6 +51,7 @@ from kiosk.web.guards import body_limit
 from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("phone", __name__, url_prefix="/m")
+report_bp = Blueprint("selfreport", __name__)
 
 RECORDERS = (ROLE_RECORDER, ROLE_ADMIN)
 VISIT_READERS = (ROLE_RECORDER, ROLE_ADMIN, ROLE_SUPERVISOR)
@@ -253,3 +257,61 @@ def visits_xlsx() -> Response:
         widths=[14, 10, 12, 10, 10],
     )
     return send_xlsx(workbook_bytes([sheet]), gettext("月记录-%(m)s.xlsx", m=month))
+
+
+@report_bp.post("/self/report")
+@body_limit(evidence.MAX_PHOTOS * evidence.MAX_PHOTO_BYTES + 256 * 1024)
+def self_report() -> tuple[Response, int]:
+    """A household's own report of a good deed, with its card: a pending, self-reported
+    proposal (201; a retry with the same key 200)."""
+    from kiosk import intake, scan_guard
+    from kiosk.errors import DomainError, TooLarge, TooManyAttempts, ValidationFailed
+
+    form = request.form
+    payload = (form.get("payload") or "").strip()
+    supermarket = current_supermarket()
+    try:
+        item = form.get("standard_item_id", "")
+        if not (item.isascii() and item.isdigit() and len(item) <= 9):
+            raise ValidationFailed(gettext("请选择做的是哪一项好事"))
+        reason = (form.get("reason") or "").strip()
+        if len(reason) > intake.MAX_REASON:
+            raise ValidationFailed(gettext("说明不能超过%(n)s个字", n=intake.MAX_REASON))
+        key = (form.get("idempotency_key") or "").strip() or None
+        if key is not None and not (8 <= len(key) <= 64 and key.replace("-", "").isalnum()):
+            raise ValidationFailed(gettext("请求编号不正确"))
+        uploads = [f for f in request.files.getlist("photo") if f]
+        if len(uploads) > evidence.MAX_PHOTOS:
+            raise ValidationFailed(gettext("最多%(n)s张照片", n=evidence.MAX_PHOTOS))
+        photos = []
+        for upload in uploads:
+            data = upload.read(evidence.MAX_PHOTO_BYTES + 1)
+            if len(data) > evidence.MAX_PHOTO_BYTES:
+                raise TooLarge(gettext("照片太大：每张最大 8 MB"))
+            photos.append(evidence.prepare(data, name=upload.filename or ""))
+        if not payload or len(payload) > 64:
+            raise ValidationFailed(gettext("请扫描您的积分卡"))
+        with scan_guard.guarded(
+            (scan_guard.self_key(request.remote_addr),), payload, supermarket_id=supermarket.id
+        ):
+            row, created = intake.self_report(
+                supermarket.id, payload, int(item), reason, photos=photos, idempotency_key=key
+            )
+    except scan_guard.ScanThrottled as exc:
+        refusal = TooManyAttempts(
+            gettext("无效的卡扫描次数过多，请%(n)s分钟后再试，或请管理员帮助", n=exc.minutes),
+            retry_after=exc.retry_after,
+        )
+        response = jsonify(refusal.to_dict())
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response, refusal.status
+    except DomainError as exc:
+        return jsonify(exc.to_dict()), exc.status
+    return jsonify(
+        {
+            "proposal_id": row.id,
+            "household_number": row.household.number,
+            "points": row.amount,
+            "message": gettext("已提交申报，村里审核后计入积分"),
+        }
+    ), (201 if created else 200)
