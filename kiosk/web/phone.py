@@ -259,6 +259,17 @@ def visits_xlsx() -> Response:
     return send_xlsx(workbook_bytes([sheet]), gettext("月记录-%(m)s.xlsx", m=month))
 
 
+@report_bp.get("/self/report/items")
+def items() -> Response:
+    """The village's award items a household may report itself (public, like the screen)."""
+    rows = [
+        {"id": i.id, "code": i.code, "title": i.title, "points": i.points}
+        for i in standards.list_items(current_supermarket().id, active_only=True)
+        if i.points > 0
+    ]
+    return jsonify({"items": rows})
+
+
 @report_bp.post("/self/report")
 @body_limit(evidence.MAX_PHOTOS * evidence.MAX_PHOTO_BYTES + 256 * 1024)
 def self_report() -> tuple[Response, int]:

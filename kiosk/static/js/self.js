@@ -66,6 +66,8 @@
       render(resp.data);
       show("result");
       startTimer();
+      // The card, for the own-report form (selfreport.js); forgotten when the screen clears.
+      root.dispatchEvent(new CustomEvent("jifen:card", { detail: payload }));
     }, function () {
       if (mine === requestNo) { K.banner.show(T.server_error, "error"); }
     });
