@@ -89,3 +89,29 @@ def test_visit_page_and_xlsx(client, lanes):
     login(client, "keeper1")
     assert client.get("/m/visits").status_code == 403
     assert client.get("/m/visits.xlsx").status_code == 403
+
+
+def test_places_kept_by_admins_feed_the_phone(client, lanes):
+    from kiosk import places
+    from kiosk.errors import DuplicateValue
+
+    factories.user("super1", "supervisor", lanes["sm"])
+    login(client, "admin1")
+    r = client.post("/m/places", data={"name": " 村口 广场 "})
+    assert r.status_code == 302
+    assert client.post("/m/places", data={"name": ""}).status_code == 422
+    with pytest.raises(DuplicateValue):
+        places.add_place(lanes["sm"].id, "村口 广场", actor=None)
+    html = client.get("/m/").get_data(as_text=True)
+    assert '<option value="村口 广场">' in html
+    assert '<option value="一组">' not in html  # the village's own list replaces the groups
+    place = places.list_places(lanes["sm"].id)[0]
+    client.post(f"/m/places/{place.id}/active", data={"active": "0"})
+    html = client.get("/m/").get_data(as_text=True)
+    assert '<option value="村口 广场">' not in html and '<option value="一组">' in html
+    login(client, "super1")
+    assert client.get("/m/places").status_code == 200
+    assert client.post("/m/places", data={"name": "后山"}).status_code == 403
+    login(client, "pingyi1")
+    assert client.get("/m/places").status_code == 403
+    assert [p.name for p in places.list_places(lanes["sm"].id)] == ["村口 广场"]

@@ -17,6 +17,8 @@ admin approves it at /intake.
 - ``POST /self/report`` — a household's own report (群众自主申报) with its card: the card's
   payload, an award item, what was done and up to four photos (multipart); public like the
   self-service screen, guarded against card guessing as it is.
+- ``GET /m/places`` — the village's places list, which admins keep (``POST /m/places``,
+  ``POST /m/places/<id>/active``).
 - ``GET /m/visits`` — the month's visit list (月记录) per village group, and
   ``GET /m/visits.xlsx`` — the same as a spreadsheet (recorders, admins and supervisors).
 """
@@ -27,7 +29,17 @@ import os
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
@@ -257,6 +269,59 @@ def visits_xlsx() -> Response:
         widths=[14, 10, 12, 10, 10],
     )
     return send_xlsx(workbook_bytes([sheet]), gettext("月记录-%(m)s.xlsx", m=month))
+
+
+@bp.get("/places")
+@require_roles(ROLE_ADMIN, ROLE_SUPERVISOR, page=True)
+def places_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    """The village's places for the phone's 地点 list."""
+    from kiosk import places as village_places
+
+    user = current_user()
+    return render_template(
+        "phone/places.html",
+        supermarket=current_supermarket(),
+        user=user,
+        can_edit=user.role == ROLE_ADMIN,
+        places=village_places.list_places(current_supermarket().id),
+        error=error,
+    ), status
+
+
+@bp.post("/places")
+@require_roles(ROLE_ADMIN, page=True)
+def add_place() -> Any:
+    """Add a place to the list."""
+    from kiosk import places as village_places
+    from kiosk.errors import DomainError
+
+    try:
+        place = village_places.add_place(
+            current_supermarket().id, request.form.get("name", ""), actor=current_user()
+        )
+    except DomainError as exc:
+        return places_page(exc.message, 422)
+    flash(gettext("已添加地点：%(name)s", name=place.name), "ok")
+    return redirect(url_for("phone.places_page"))
+
+
+@bp.post("/places/<int:place_id>/active")
+@require_roles(ROLE_ADMIN, page=True)
+def set_place_active(place_id: int) -> Any:
+    """Retire a place from the phone's list, or bring it back."""
+    from kiosk import places as village_places
+    from kiosk.errors import DomainError
+
+    try:
+        village_places.set_place_active(
+            place_id,
+            request.form.get("active") == "1",
+            actor=current_user(),
+            supermarket_id=current_supermarket().id,
+        )
+    except DomainError as exc:
+        return places_page(exc.message, exc.status)
+    return redirect(url_for("phone.places_page"))
 
 
 @report_bp.get("/self/report/items")
