@@ -48,6 +48,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "import_committed": (409, "该批次已经导入过了"),
     "self_approval": (403, "不能确认自己录入的加减分"),
     "import_invalid": (422, "导入文件有错误，没有写入任何数据"),
+    "backup_failed": (500, "备份或恢复未能完成（jifen backup / restore；API 不做备份）"),
     "server_error": (500, "系统出错"),
 }
 
