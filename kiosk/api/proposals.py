@@ -277,6 +277,7 @@ def list_proposals():
             selectinload(PointProposal.standard_item),
             selectinload(PointProposal.entered_by),
             selectinload(PointProposal.decided_by),
+            selectinload(PointProposal.photos),
         )
         .order_by(PointProposal.id.desc())
         .limit(per_page)
