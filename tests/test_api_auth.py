@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("GET", "/api/v1/products"): ({K, A, S}, None),
     ("POST", "/api/v1/products"): ({A}, {"sku": "NEW1", "name": "肥皂"}),
     ("GET", "/api/v1/products/barcode/<code>"): ({K, A, S}, None),
+    ("PATCH", "/api/v1/products/<int:product_id>"): ({A}, {"name": "东北大米5kg"}),
     ("POST", "/api/v1/redemptions"): (
         {K, A},
         {
@@ -156,6 +157,7 @@ def world(request, app, tmp_path, supermarket, keeper, admin):
         "card_id": card.id,
         "payload": payload,
         "product": rice.id,
+        "product_id": rice.id,
         "code": rice.barcode,
         "redemption_id": red.id,
         "user_id": keeper.id,
@@ -237,7 +239,7 @@ def test_role_matrix(client, world, admin, keeper, supervisor, supermarket, rout
         if method == "GET":
             r = api.get(url)
         else:
-            r = (api.put if method == "PUT" else api.post)(url, body)
+            r = {"PUT": api.put, "PATCH": api.patch}.get(method, api.post)(url, body)
         if role in allowed:
             assert r.status_code not in (401, 403), (role, r.get_json())
             if role == min(allowed, key=[K, A, S, R].index):
@@ -260,7 +262,10 @@ def test_every_endpoint_needs_credentials(app, client, world):
             {"Authorization": "Basic a2VlcGVyMTpzZWNyZXQxMjM="},
         ):
             r = client.open(
-                url, method=method, json={} if method == "POST" else None, headers=headers
+                url,
+                method=method,
+                json={} if method in ("POST", "PATCH") else None,
+                headers=headers,
             )
             assert r.status_code == 401, (method, url, headers)
             assert error_code(r) == "unauthorized"

@@ -36,6 +36,10 @@ class Api:
     def put(self, url: str, json: Any = None, **kw: Any):
         return self.client.put(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def patch(self, url: str, json: Any = None, **kw: Any):
+        headers = self._headers(kw.pop("headers", None))
+        return self.client.patch(url, json=json, headers=headers, **kw)
+
 
 def api_for(client, user) -> Api:
     return Api(client, auth.issue_token(user.id, label="test"))
