@@ -29,6 +29,10 @@ SPEC: dict[str, set[str]] = {
     "admin.assessments_page": OFFICE,
     "admin.vetoes_page": OFFICE,
     "admin.printer_page": ALL,
+    # products' rule-linked settings (the restricted 长者食堂 meal, services)
+    "admin.products_page": OFFICE,
+    "admin.product_page": OFFICE,
+    "admin.save_product": {A},
     # audit log, closing slip
     "audit.index_page": OFFICE,
     "audit.export": OFFICE,
