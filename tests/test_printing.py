@@ -340,9 +340,7 @@ def test_reprint_of_unknown_redemption_is_refused(app, keeper):
         printing.send_job(9999)
 
 
-def test_usb_printer_not_attached_fails_the_job_not_the_redemption(
-    app, supermarket, keeper, shop
-):
+def test_usb_printer_not_attached_fails_the_job_not_the_redemption(app, supermarket, keeper, shop):
     # pyusb is a dependency (USB is how most village printers connect); no such printer is
     # plugged into the test machine, so python-escpos's Usb finds no device.
     app.config["JIFEN_PRINTER"] = {"type": "usb", "vendor_id": "0x0416", "product_id": "0x5011"}
