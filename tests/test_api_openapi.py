@@ -78,3 +78,13 @@ def test_bearer_security_scheme(client):
     }
     assert {"bearerAuth": []} in doc["security"]
     assert doc["paths"]["/api/v1/redemptions"]["post"]["responses"]["409"]
+
+
+def test_every_ledger_entry_kind_is_listed():
+    # The rules post their own entries (大同's conversion and veto, 高阳's base and expiry):
+    # a client reading a household's history must find every kind the API can return.
+    from kiosk.models import ENTRY_KINDS
+
+    enum = DOCUMENT["components"]["schemas"]["PointEntry"]["properties"]["kind"]["enum"]
+    assert set(enum) == set(ENTRY_KINDS)
+    assert {"conversion", "veto_clear", "base_grant", "expiry"} <= set(enum)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import jsonify
 
 from kiosk.api import bp, openapi_proposals
+from kiosk.models import ENTRY_KINDS
 from kiosk.parsing import DB_INT_MAX
 
 # Stable error codes (kiosk.errors, plus the web layer's own). Never rename one.
@@ -457,7 +458,9 @@ SCHEMAS: dict[str, Any] = {
     "PointEntry": _obj(
         {
             "id": INT,
-            "kind": {"type": "string", "enum": ["award", "deduction", "redemption", "reversal"]},
+            # Every kind the ledger holds, the rules' own entries included (conversion,
+            # veto_clear, expiry, base_grant): one list, the models'.
+            "kind": {"type": "string", "enum": list(ENTRY_KINDS)},
             "amount": {"type": "integer", "description": "带符号"},
             "balance_after": INT,
             "reason": STR,
