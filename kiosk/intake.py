@@ -246,6 +246,16 @@ def propose(
     return submit_proposal(supermarket_id, data, actor=actor, idempotency_key=idempotency_key)[0]
 
 
+def _store_photos(photos: list) -> None:
+    """Write a proposal's photos to their files (at most four) before its transaction."""
+    from kiosk import evidence
+
+    if len(photos) > evidence.MAX_PHOTOS:
+        raise ValidationFailed(f"最多{evidence.MAX_PHOTOS}张照片")
+    for photo in photos:
+        evidence.store(photo)
+
+
 def submit_proposal(
     supermarket_id: int,
     data: ProposalInput,
@@ -269,12 +279,7 @@ def submit_proposal(
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_CLIENT_KEY:
         raise ValidationFailed("请求编号太长")
     if photos:
-        from kiosk import evidence
-
-        if len(photos) > evidence.MAX_PHOTOS:
-            raise ValidationFailed(f"最多{evidence.MAX_PHOTOS}张照片")
-        for photo in photos:
-            evidence.store(photo)
+        _store_photos(photos)
     try:
         with write_transaction():
             if idempotency_key is not None:
@@ -541,12 +546,7 @@ def self_report(
         occurred_at=None,
     )
     if photos:
-        from kiosk import evidence
-
-        if len(photos) > evidence.MAX_PHOTOS:
-            raise ValidationFailed(f"最多{evidence.MAX_PHOTOS}张照片")
-        for photo in photos:
-            evidence.store(photo)
+        _store_photos(photos)
     try:
         with write_transaction():
             if key is not None:
