@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -736,6 +736,27 @@ def check_donations() -> list[Any]:
 # ---------------------------------------------------------------- demo data
 
 
+def _backdate_demo_donation(donation: Donation, donated_on: date) -> None:
+    """Record a demo donation on the day it was received (as the demo backdates its ledger
+    rows), so the month-end fund pool counts it in the month the donor list shows it."""
+    from kiosk.standing import local_to_utc
+
+    at = local_to_utc(datetime.combine(donated_on, time(10)))
+    with write_transaction():
+        db.session.execute(
+            sa.update(FundEntry)
+            .where(FundEntry.id == donation.fund_entry_id)
+            .values(created_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            sa.update(Donation)
+            .where(Donation.id == donation.id)
+            .values(created_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def seed_demo_fund(supermarket: Supermarket, users: dict[str, User], rng: Any) -> None:
     """Demo donors and donations for ``jifen demo``: cash from a 乡贤, an enterprise and the
     village collective, and rice and oil in kind when those products exist."""
@@ -756,14 +777,16 @@ def seed_demo_fund(supermarket: Supermarket, users: dict[str, User], rng: Any) -
     ]
     for i, donor in enumerate(made):
         amount = rng.choice([50000, 100000, 200000, 30000, 80000])
-        record_cash_donation(
+        donated_on = today - timedelta(days=30 - i * 5)
+        donation = record_cash_donation(
             supermarket.id,
             donor_id=donor.id,
             amount_fen=amount,
-            donated_on=today - timedelta(days=30 - i * 5),
+            donated_on=donated_on,
             note="年度捐赠" if i == 0 else "",
             actor=actor,
         )
+        _backdate_demo_donation(donation, donated_on)
     goods = list(
         db.session.scalars(
             sa.select(Product)
