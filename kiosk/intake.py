@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from kiosk import audit, standing
 from kiosk.database import lock, write_transaction
@@ -760,6 +761,28 @@ def list_history(supermarket_id: int, *, limit: int | None = 100) -> list[PointP
     if limit:
         stmt = stmt.limit(limit)
     return list(db.session.scalars(stmt))
+
+
+def approved_between(
+    supermarket_id: int, household_id: int, start: date, end: date
+) -> list[PointProposal]:
+    """A household's approved proposals whose event fell in ``[start, end)`` (an objection's
+    evidence: time, place, reason and photos), in the order they happened; photos loaded in
+    the same round trip."""
+    return list(
+        db.session.scalars(
+            sa.select(PointProposal)
+            .where(
+                PointProposal.supermarket_id == supermarket_id,
+                PointProposal.household_id == household_id,
+                PointProposal.status == PROPOSAL_APPROVED,
+                PointProposal.occurred_on >= start,
+                PointProposal.occurred_on < end,
+            )
+            .options(selectinload(PointProposal.photos))
+            .order_by(PointProposal.occurred_on, PointProposal.id)
+        )
+    )
 
 
 def pending_batches(supermarket_id: int) -> list[tuple[ImportBatch, int, int]]:

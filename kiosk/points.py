@@ -13,7 +13,8 @@ redemptions and their voids, and the generated data of the demo and scale villag
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -189,3 +190,39 @@ def event_days(entry_ids: list[int]) -> dict[int, date]:
         )
     )
     return {entry_id: day for entry_id, day in rows if entry_id is not None}
+
+
+@dataclass(frozen=True)
+class EntryEvent:
+    """When and where the event behind an entry happened (its approved proposal's 时间、地点)."""
+
+    proposal_id: int
+    occurred_on: date
+    occurred_at: datetime | None  # UTC, when the recorder gave the time
+    place: str
+
+
+def entry_events(entry_ids: list[int]) -> dict[int, EntryEvent]:
+    """The event of each entry posted by approving a proposal (key ``proposal-<id>``), by
+    entry id, in one query; entries the rules or redemptions posted have none."""
+    if not entry_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            PointProposal.entry_id,
+            PointProposal.id,
+            PointProposal.occurred_on,
+            PointProposal.occurred_at,
+            PointProposal.place,
+        )
+        .join(PointEntry, PointEntry.id == PointProposal.entry_id)
+        .where(
+            PointProposal.entry_id.in_(entry_ids),
+            PointEntry.idempotency_key
+            == sa.literal("proposal-") + sa.cast(PointProposal.id, sa.String),
+        )
+    )
+    return {
+        entry_id: EntryEvent(proposal_id, day, at, place or "")
+        for entry_id, proposal_id, day, at, place in rows
+    }

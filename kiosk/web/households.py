@@ -166,13 +166,15 @@ def detail_page(household_id: int) -> str:
     household = _own_household(household_id)
     today = local_now().date()
     members = [(m, households.age_on(m.birth_date, today)) for m in household.members]
+    entries = points.history(household.id, HISTORY_LIMIT)
     return render_template(
         "households/detail.html",
         **_context(
             household=household,
             members=members,
             account=household.account,
-            entries=points.history(household.id, HISTORY_LIMIT),
+            entries=entries,
+            events=points.entry_events([e.id for e in entries]),
             entry_labels=ENTRY_LABELS,
             cards=sorted(household.cards, key=lambda c: c.issue_no, reverse=True),
             active_card=cards.active_card(household),

@@ -19,7 +19,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from kiosk import export, notice, objections, parsing, rules, standing
+from kiosk import export, intake, notice, objections, parsing, rules, standing
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
@@ -524,6 +524,9 @@ def _objection_page(o: Objection, form: dict[str, str], error: str | None = None
             error=error,
             users=_users({o.created_by_id, o.resolved_by_id}),
             correction=objections.correction_proposal(o),
+            evidence=intake.approved_between(
+                o.supermarket_id, o.household_id, *rules.period_bounds(o.notice.period)
+            ),
         ),
     ), (400 if error else 200)
 

@@ -8,7 +8,6 @@ page clears itself after ``JIFEN_SELF_SERVICE_IDLE_SECONDS`` without a touch.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -147,9 +146,9 @@ def _goods(supermarket_id: int, may_redeem: bool, spendable: int) -> list[dict[s
 def _history(household: Household) -> list[dict[str, Any]]:
     """The latest entries, each on the day its event happened, with every name masked."""
     entries = points.history(household.id, HISTORY_LIMIT)
-    days = points.event_days([e.id for e in entries])
+    events = points.entry_events([e.id for e in entries])
     names = [household.head_name, *(m.name for m in household.members)]
-    return [_entry(e, days.get(e.id), names) for e in entries]
+    return [_entry(e, events.get(e.id), names) for e in entries]
 
 
 def mask_names(text: str, names: list[str]) -> str:
@@ -163,15 +162,24 @@ def mask_names(text: str, names: list[str]) -> str:
     return text
 
 
-def _entry(entry: PointEntry, event_day: date | None, names: list[str]) -> dict[str, Any]:
-    return {
-        "when": event_day.isoformat() if event_day else local_time(entry.created_at, "%Y-%m-%d"),
+def _entry(entry: PointEntry, event: points.EntryEvent | None, names: list[str]) -> dict[str, Any]:
+    row = {
+        "when": local_time(entry.created_at, "%Y-%m-%d"),
         "kind": entry.kind,
         "label": str(ENTRY_LABELS.get(entry.kind, entry.kind)),
         "amount": entry.amount,
         "balance_after": entry.balance_after,
         "reason": mask_names(entry.reason or "", names),
     }
+    if event is not None:
+        # An approved proposal's event: when and where it happened (never its photos).
+        row["when"] = (
+            local_time(event.occurred_at, "%Y-%m-%d %H:%M")
+            if event.occurred_at
+            else event.occurred_on.isoformat()
+        )
+        row["place"] = mask_names(event.place, names)
+    return row
 
 
 def _redemption(redemption: Redemption) -> dict[str, Any]:

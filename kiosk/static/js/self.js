@@ -105,7 +105,7 @@
     d.history.forEach(function (h) {
       var tr = K.el("tr");
       tr.appendChild(K.el("td", "", h.when));
-      tr.appendChild(K.el("td", "", h.label + (h.reason ? "：" + h.reason : "")));
+      tr.appendChild(K.el("td", "", h.label + (h.reason ? "：" + h.reason : "") + (h.place ? " · " + h.place : "")));
       tr.appendChild(K.el("td", "num " + (h.amount < 0 ? "minus" : "plus"), (h.amount > 0 ? "+" : "") + h.amount));
       tr.appendChild(K.el("td", "num", String(h.balance_after)));
       $("self-history").appendChild(tr);
