@@ -179,19 +179,6 @@ def history(household_id: int, limit: int = 20) -> list[PointEntry]:
     )
 
 
-def event_days(entry_ids: list[int]) -> dict[int, date]:
-    """The day each entry's event happened (its proposal's 发生日期), by entry id: an award
-    or deduction approved later is shown on the day it happened, not the day it was signed."""
-    if not entry_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(PointProposal.entry_id, PointProposal.occurred_on).where(
-            PointProposal.entry_id.in_(entry_ids)
-        )
-    )
-    return {entry_id: day for entry_id, day in rows if entry_id is not None}
-
-
 @dataclass(frozen=True)
 class EntryEvent:
     """When and where the event behind an entry happened (its approved proposal's 时间、地点)."""
