@@ -11,7 +11,7 @@ from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
 
 from inventory.models import Product, StockMovement
-from kiosk import auth, evidence, intake, policies, presets
+from kiosk import auth, evidence, intake, notice, policies, presets, rules, standing
 from kiosk.extensions import db
 from kiosk.models import (
     ApiToken,
@@ -109,6 +109,10 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("POST", "/api/v1/printer/test-page"): ({K, A}, None),
     ("GET", "/api/v1/print-jobs"): ({K, A, S}, None),
     ("POST", "/api/v1/print-jobs/retry"): ({K, A}, None),
+    # The quarterly ranking and notice (issue 17), read only.
+    ("GET", "/api/v1/notices"): ({K, A, S}, None),
+    ("GET", "/api/v1/notices/<int:notice_id>"): ({K, A, S}, None),
+    ("GET", "/api/v1/ranking"): ({K, A, S}, None),
 }
 
 
@@ -152,7 +156,12 @@ def world(request, app, tmp_path, supermarket, keeper, admin):
         actor=recorder,
         photos=[photo],
     )
+    quarter = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    published = notice.publish_notice(
+        notice.draft_notice(supermarket.id, quarter, actor=admin).id, actor=admin
+    )
     return {
+        "notice_id": published.id,
         "household_id": hh.id,
         "card_id": card.id,
         "payload": payload,

@@ -25,7 +25,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from kiosk import auth
+from kiosk import auth, notice, rules, standing
 from kiosk.extensions import db
 from kiosk.models import ApiToken
 from kiosk.redemption import CartLine, redeem
@@ -47,8 +47,9 @@ BUDGET_SECONDS = 180
 
 def _seed() -> dict:
     """Something for the generated requests to find: a household with points, a card and a
-    redemption, goods in stock, both users' tokens, and the ids of these rows (a path with
-    them reaches the handlers' own checks instead of stopping at 404)."""
+    redemption, goods in stock, this quarter's published notice, both users' tokens, and the
+    ids of these rows (a path with them reaches the handlers' own checks instead of stopping at
+    404)."""
     supermarket = factories.supermarket()
     admin = factories.user("admin1", "admin", supermarket)
     keeper = factories.user("keeper1", "keeper", supermarket, pin="1234")
@@ -67,7 +68,12 @@ def _seed() -> dict:
         "keeper": auth.issue_token(keeper.id, label="schemathesis"),
     }
     spare = auth.issue_token(keeper.id, label="spare")  # one a generated request may revoke
+    quarter = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    published = notice.publish_notice(
+        notice.draft_notice(supermarket.id, quarter, actor=admin).id, actor=admin
+    )
     ids = {
+        "notice_id": published.id,
         "household_id": hh.id,
         "card_id": card.id,
         "redemption_id": redemption.id,

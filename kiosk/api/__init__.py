@@ -50,4 +50,4 @@ def _authenticate() -> None:
             raise CsrfFailed() from None
 
 
-from kiosk.api import admin, counter, openapi, printer, proposals, rules  # noqa: E402, F401  (registers the routes)
+from kiosk.api import admin, counter, notice, openapi, printer, proposals, rules  # noqa: E402, F401  (registers the routes)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import jsonify
 
-from kiosk.api import bp, openapi_proposals
+from kiosk.api import bp, openapi_notice, openapi_proposals
 from kiosk.models import ENTRY_KINDS
 from kiosk.parsing import DB_INT_MAX
 
@@ -1272,6 +1272,8 @@ DOCUMENT: dict[str, Any] = {
 
 # The proposals (two signatures for every award) are documented in their own module.
 openapi_proposals.merge(DOCUMENT)
+# The quarterly ranking and notice (公示), read only, likewise.
+openapi_notice.merge(DOCUMENT)
 
 
 @bp.get("/openapi.json")
