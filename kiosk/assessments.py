@@ -35,6 +35,7 @@ from kiosk.models import (
     Assessment,
     Household,
     Member,
+    PointAccount,
     PointEntry,
     Supermarket,
     User,
@@ -213,6 +214,25 @@ def converted_total(household_id: int, policy: Policy) -> Fraction:
         if len(indices) == run:
             total += rules.converted_points([scores[i] for i in sorted(indices)], policy.conversion)
     return total
+
+
+def carried_fraction(household_id: int, policy: Policy) -> Fraction:
+    """The part of the converted total not yet in the ledger (结转): total − conversion entries."""
+    if policy.conversion is None:
+        return Fraction(0)
+    already = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(PointEntry.amount), 0))
+        .join(PointEntry.account)
+        .where(PointAccount.household_id == household_id, PointEntry.kind == ENTRY_CONVERSION)
+    )
+    return converted_total(household_id, policy) - int(already or 0)
+
+
+def format_points(value: Fraction) -> str:
+    """A fraction of a point as the village writes it: "0.55" (at most two decimals, cut down)."""
+    hundredths = math.floor(value * 100)
+    whole, rest = divmod(hundredths, 100)
+    return f"{whole}.{rest:02d}".rstrip("0").rstrip(".")
 
 
 def _convert(household: Household, policy: Policy, actor: User | None) -> PointEntry | None:

@@ -20,6 +20,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,7 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from inventory import periods
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
 from inventory.stock import apply_movement, locked_products
-from kiosk import audit, printing, standing
+from kiosk import assessments, audit, printing, standing
 from kiosk.cards import resolve_card
 from kiosk.database import write_transaction
 from kiosk.errors import (
@@ -128,6 +129,7 @@ class ScanResult:
     account: PointAccount
     decision: Decision
     card_id: int
+    carried: Fraction = Fraction(0)  # 结转: a converted score's fraction not yet a whole point
 
 
 def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> ScanResult:
@@ -143,7 +145,8 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
     policy = policy_for(supermarket)
     local = standing.utc_to_local(moment) if moment is not None else standing.local_now()
     decision = decide(standing.account_state(household, policy, local), policy, local)
-    return ScanResult(household, account, decision, card.id)
+    carried = assessments.carried_fraction(household.id, policy)
+    return ScanResult(household, account, decision, card.id, carried)
 
 
 def redeem(

@@ -34,6 +34,7 @@ def scan_card():
             "household": outputs.household_brief(result.household),
             "account": outputs.account(result.account),
             "decision": result.decision.to_dict(),
+            "carried_points": outputs.carried_points(result.carried),
         }
     )
 

@@ -214,6 +214,10 @@ SCHEMAS: dict[str, Any] = {
             "household": _ref("HouseholdBrief"),
             "account": _ref("Account"),
             "decision": _ref("Decision"),
+            "carried_points": {
+                "type": ["string", "null"],
+                "description": "评分折算后结转的不足1分部分（如 0.55），没有时为 null",
+            },
         }
     ),
     "Category": _obj({"id": INT, "name": STR}),

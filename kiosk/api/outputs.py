@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from flask import current_app
 
 from inventory.models import Category, Product, StockMovement
+from kiosk.assessments import format_points
 from kiosk.cards import active_card, payload_for
 from kiosk.formatting import mask_name
 from kiosk.models import (
@@ -68,6 +70,11 @@ def account(acc: PointAccount) -> dict[str, Any]:
         "earned_total": acc.earned_total,
         "redeemed_total": acc.redeemed_total,
     }
+
+
+def carried_points(carried: Fraction) -> str | None:
+    """A converted score's carried fraction (结转) as "0.55", or None when there is none."""
+    return format_points(carried) if carried > 0 else None
 
 
 def household_summary(household: Household, viewer: User) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from flask import (
 from flask_babel import gettext, lazy_gettext
 
 from hardware.cards import group_digits
-from kiosk import card_sheets, cards, households, points, printing
+from inventory.products import policy_for
+from kiosk import assessments, card_sheets, cards, households, points, printing
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
@@ -173,6 +174,7 @@ def detail_page(household_id: int) -> str:
             household=household,
             members=members,
             account=household.account,
+            carried=_carried(household),
             entries=entries,
             events=points.entry_events([e.id for e in entries]),
             entry_labels=ENTRY_LABELS,
@@ -184,6 +186,12 @@ def detail_page(household_id: int) -> str:
             digits=lambda card: group_digits(cards.payload_for(card)),
         ),
     )
+
+
+def _carried(household: Household) -> str | None:
+    """大同: the converted scores' fraction not yet a whole point, as "0.55", or None."""
+    fraction = assessments.carried_fraction(household.id, policy_for(current_supermarket()))
+    return assessments.format_points(fraction) if fraction > 0 else None
 
 
 @bp.get("/new")

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from inventory.products import catalogue
 from kiosk import points, scan_guard
+from kiosk.assessments import format_points
 from kiosk.errors import (
     CardInvalid,
     DomainError,
@@ -113,6 +114,7 @@ def scan_card() -> Response | tuple[Response, int]:
                 "redeemed_total": account.redeemed_total,
             },
             "decision": decision.to_dict(),
+            "carried_points": format_points(result.carried) if result.carried > 0 else None,
             "goods": _goods(supermarket.id, decision.may_redeem, decision.spendable),
             "history": _history(household),
             "redemptions": [

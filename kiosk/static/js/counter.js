@@ -220,6 +220,10 @@
     $("hh-number").textContent = s.household.number;
     $("hh-village").textContent = s.household.village || "";
     $("hh-balance").textContent = s.account.balance;
+    // 大同: a converted score's fraction below one point, carried to the next conversion.
+    var carried = $("hh-carried");
+    carried.hidden = !s.carried_points;
+    carried.textContent = s.carried_points ? K.format(T.carried, { n: s.carried_points }) : "";
     var d = s.decision;
     var verdict = $("decision-verdict");
     verdict.textContent = d.may_redeem ? T.may_redeem : T.may_not_redeem;

@@ -23,7 +23,7 @@
   function clear() {
     requestNo += 1;  // an answer still on its way must not appear after a clear
     stopTimer();
-    ["self-name", "self-number", "self-village", "self-balance", "self-verdict"].forEach(function (id) {
+    ["self-name", "self-number", "self-village", "self-balance", "self-carried", "self-verdict"].forEach(function (id) {
       $(id).textContent = "";
     });
     ["self-facts", "self-reasons", "self-goods", "self-history", "self-redemptions"].forEach(function (id) {
@@ -78,6 +78,9 @@
     $("self-number").textContent = d.household.number;
     $("self-village").textContent = d.household.village || "";
     $("self-balance").textContent = d.account.balance;
+    var carried = $("self-carried");
+    carried.hidden = !d.carried_points;
+    carried.textContent = d.carried_points ? K.format(T.carried, { n: d.carried_points }) : "";
     var dec = d.decision;
     $("self-verdict").textContent = dec.may_redeem ? T.may_redeem : T.may_not_redeem;
     $("self-decision").className = "decision " + (dec.may_redeem ? "decision-yes" : "decision-no");
