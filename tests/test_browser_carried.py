@@ -42,7 +42,7 @@ def village(tmp_path_factory):
         yield {"url": server.url, "scored": scored_card, "plain": plain_card}
 
 
-@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_counter_shows_the_carried_fraction(browser, village, size):  # noqa: F811
     page = new_page(browser, size)
     login_by_pin(page, village["url"])
@@ -67,7 +67,7 @@ def test_counter_hides_the_note_for_a_household_without_a_carry(browser, village
     assert page.js_errors == []
 
 
-@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_self_service_shows_the_carried_fraction(browser, village, size):  # noqa: F811
     page = new_page(browser, size)
     page.goto(village["url"] + "/self")
