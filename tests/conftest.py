@@ -57,6 +57,9 @@ def _truncate_all(engine: sa.Engine) -> None:
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        # As SQLite's fresh file: a schema made by create_all, with no migration version (a
+        # test of `jifen init` stamps one; the next test must not find it).
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
 def make_app(request, tmp_path, extra: dict | None = None):
