@@ -120,3 +120,27 @@ def admin(supermarket):
 @pytest.fixture
 def supervisor(supermarket):
     return factories.user("super1", "supervisor", supermarket, display_name="赵监督")
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_app(request, tmp_path):
+    """An app on a brand-new, empty database (no create_all, no migrations), on each backend:
+    for the tests of the migrations themselves."""
+    admin = None
+    name = f"jifen_mig_{uuid.uuid4().hex[:10]}"
+    if request.param == "postgresql":
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -7,38 +7,13 @@ this test fails: regenerate with the command in docs/development.md.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
-from kiosk import create_app, schema
+from kiosk import schema
 from kiosk.extensions import db
-from tests.conftest import BACKENDS, PG_ADMIN_URL, TEST_CONFIG
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_app(request, tmp_path):
-    """An app on a brand-new, empty database (no create_all), on each backend."""
-    admin = None
-    name = f"jifen_mig_{uuid.uuid4().hex[:10]}"
-    if request.param == "postgresql":
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def test_upgrade_builds_exactly_the_models(empty_app):

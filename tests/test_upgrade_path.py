@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from datetime import datetime
 
 import pytest
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from inventory.models import MOVE_COUNT
 from kiosk import create_app
 from kiosk.extensions import db
-from tests.conftest import BACKENDS, PG_ADMIN_URL, TEST_CONFIG
+from tests.conftest import TEST_CONFIG
 
 VERSIONS = os.path.join(os.path.dirname(__file__), "..", "kiosk", "migrations", "versions")
 REVISIONS = sorted(n[:4] for n in os.listdir(VERSIONS) if n[:4].isdigit() and n.endswith(".py"))
@@ -85,29 +84,6 @@ def _without_stocktakes(rows: dict) -> dict:
     return rows
 
 
-@pytest.fixture(params=BACKENDS)
-def fresh_app(request, tmp_path):
-    """An app on a brand-new empty database, on each backend."""
-    admin = None
-    name = f"jifen_up_{uuid.uuid4().hex[:10]}"
-    if request.param == "postgresql":
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def _fill(conn: sa.Connection, village: dict) -> dict[str, list[str]]:
     """INSERT the village into the tables and columns the database has now; those columns."""
     existing = sa.MetaData()
@@ -160,7 +136,7 @@ def _state(conn: sa.Connection, columns: dict[str, list[str]]) -> tuple[dict, st
 
 
 @pytest.mark.parametrize("revision", REVISIONS)
-def test_a_filled_database_at_each_revision_upgrades_without_loss(fresh_app, village, revision):
+def test_a_filled_database_at_each_revision_upgrades_without_loss(empty_app, village, revision):
     import flask_migrate
 
     from kiosk.check import run_checks
