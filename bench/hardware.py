@@ -485,8 +485,8 @@ def scan_section(scan: dict[str, Any]) -> list[str]:
             "- Native size costs per decode "
             f"({statistics.median(costs['new']):.1f} ms against "
             f"{statistics.median(costs['old']):.1f} ms squeezed) and reads what the squeeze "
-            "loses: `tests/test_camera.py` shows a 2 px-per-module card in a 1920×1080 frame "
-            "read natively and not at 640×480, and `tests/test_hard_scans.py` counts the "
+            "loses: `tests/hardware/test_camera.py` shows a 2 px-per-module card in a 1920×1080 frame "
+            "read natively and not at 640×480, and `tests/hardware/test_hard_scans.py` counts the "
             "hard set per size.",
             "",
         ]

@@ -57,7 +57,7 @@ from kiosk.standing import local_now  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTES_MARKER = "<!-- notes: written by hand, kept by bench/replay.py -->"
 
-# One API redemption's statements (see tests/test_api_counter.py, which asserts what the app
+# One API redemption's statements (see tests/api/test_api_counter.py, which asserts what the app
 # reads and writes), in its order, as pgbench runs them with -M prepared (psycopg prepares the
 # app's statements too). The two-row INSERTs take SQLAlchemy's "insertmanyvalues" form, as the
 # app sends them (plain VALUES cost the server a fifth less: the stand-in was too cheap). The kiosk's plan (which card, goods and keeper) comes with its

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of /api/v1, written by hand and served at /api/v1/openapi.json.
 
-``tests/test_api_openapi.py`` checks that every route of the blueprint is documented here and
+``tests/api/test_api_openapi.py`` checks that every route of the blueprint is documented here and
 that nothing documented here is missing from the blueprint, so the two cannot drift apart.
 """
 
