@@ -26,7 +26,6 @@ from kiosk.models import (
     StandardItem,
 )
 from tests import factories
-from tests.conftest import TEST_CONFIG
 from tests.api.test_api_helpers import (  # noqa: F401  (fixtures)
     Api,
     api_for,
@@ -36,6 +35,7 @@ from tests.api.test_api_helpers import (  # noqa: F401  (fixtures)
     check_schema,
     error_code,
 )
+from tests.conftest import TEST_CONFIG
 
 pytestmark = pytest.mark.usefixtures("clock")
 

@@ -7,6 +7,7 @@ import pytest
 
 from kiosk.assessments import record_assessment
 from tests import factories
+from tests.browser.test_browser_counter import login_by_pin
 from tests.browser_support import (
     VIEWPORTS,
     LiveServer,
@@ -19,7 +20,6 @@ from tests.browser_support import (
     shoot,
     wedge_scan,
 )
-from tests.browser.test_browser_counter import login_by_pin
 
 pytestmark = pytest.mark.browser
 

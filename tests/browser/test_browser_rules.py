@@ -10,6 +10,7 @@ import pytest
 from kiosk import assessments, policies, presets, rules
 from kiosk.standing import local_now
 from tests import factories
+from tests.browser.test_browser_counter import login_by_pin
 from tests.browser_support import (
     VIEWPORTS,
     LiveServer,
@@ -22,7 +23,6 @@ from tests.browser_support import (
     shoot,
     wedge_scan,
 )
-from tests.browser.test_browser_counter import login_by_pin
 
 pytestmark = pytest.mark.browser
 

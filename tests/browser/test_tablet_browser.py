@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests import factories
+from tests.browser.test_browser_counter import login_by_pin
 from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -21,7 +22,6 @@ from tests.browser_support import (
     seeded,
 )
 from tests.scan_images import PAYLOAD, qr_image, scene
-from tests.browser.test_browser_counter import login_by_pin
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,6 @@ from kiosk import printer_settings, printing
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import AuditEvent
-from tests.escpos_decode import decode
 from tests.api.test_api_helpers import (
     as_admin_fixture,
     as_keeper_fixture,
@@ -22,6 +21,7 @@ from tests.api.test_api_helpers import (
     check_schema,
     error_code,
 )
+from tests.escpos_decode import decode
 from tests.hardware.test_printing import FakeNetworkPrinter
 
 __all__ = ["as_admin_fixture", "as_keeper_fixture", "as_supervisor_fixture"]

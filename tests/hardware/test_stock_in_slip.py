@@ -17,8 +17,8 @@ from kiosk.errors import NotFound
 from kiosk.extensions import db
 from kiosk.models import PrintJob
 from tests import factories
-from tests.escpos_decode import decode
 from tests.api.test_api_helpers import as_keeper_fixture, check_schema
+from tests.escpos_decode import decode
 from tests.hardware.test_printing import FakeNetworkPrinter
 
 __all__ = ["as_keeper_fixture"]

@@ -12,6 +12,7 @@ import pytest
 from hardware.camera import ScanEvent
 from kiosk.web import scanner
 from tests import factories
+from tests.browser.test_browser_counter import login_by_pin
 from tests.browser_support import (
     LiveServer,
     browser,  # noqa: F401  (fixture)
@@ -30,7 +31,6 @@ from tests.scan_images import (
     scene,
     write_card_video,
 )
-from tests.browser.test_browser_counter import login_by_pin
 
 
 def login(client, username: str = "keeper1") -> None:

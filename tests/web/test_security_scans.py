@@ -19,13 +19,13 @@ from kiosk.models import AuditEvent, ScanThrottle
 from kiosk.scan_guard import self_key, token_key, user_key
 from kiosk.timeutil import utcnow
 from tests import factories
-from tests.conftest import TEST_CONFIG
 from tests.api.test_api_helpers import (  # noqa: F401  (fixtures)
     Api,
     api_for,
     as_keeper_fixture,
     error_code,
 )
+from tests.conftest import TEST_CONFIG
 
 KIOSK = "10.0.0.7"
 
