@@ -53,6 +53,7 @@ from kiosk.errors import (
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, Supermarket, User
+from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -662,7 +663,6 @@ def references(entries: list[FundEntry]) -> dict[int, str]:
 def check_donations() -> list[Any]:
     """``jifen check``: receipt numbers gap-free; cash donations equal their pool entries and
     goods donations their stock lines; reversed donations fully reversed."""
-    from kiosk.check import Problem
 
     problems: list[Problem] = []
     rows = db.session.execute(

@@ -65,6 +65,7 @@ from kiosk.database import write_transaction
 from kiosk.errors import MonthCloseRefused, NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import ROLE_ADMIN, Redemption, RedemptionLine, Supermarket, User
+from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
 # A stored report of another version is not read (its month is recomputed from the ledgers);
@@ -1306,7 +1307,6 @@ def check_problems() -> list:
     range join per ledger, and its stored reports one at a time, so a county's check holds one
     group's flows and one report in memory (a county's reports together are gigabytes).
     """
-    from kiosk.check import Problem
 
     problems: list[Problem] = []
     by_sm: dict[int, list[tuple[str, datetime | None]]] = defaultdict(list)
@@ -1428,7 +1428,6 @@ def _check_supermarket_closes(
 ) -> list:
     """One supermarket's closed months against its ledgers, its stored reports read in
     month order one at a time."""
-    from kiosk.check import Problem
 
     problems: list[Problem] = []
     stock, fund, points, latest = flows["stock"], flows["fund"], flows["points"], flows["latest"]

@@ -33,6 +33,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import PrintJob, Supermarket, User
+from kiosk.problems import Problem
 from kiosk.rules import Policy
 
 logger = logging.getLogger(__name__)
@@ -458,7 +459,6 @@ def check_stock_ins() -> list[Any]:
     pool has its purchase entry for exactly its total; every approved write-off has its
     movement of exactly its quantity."""
     from inventory.models import ADJ_APPROVED, MOVE_ADJUSTMENT, FundEntry, StockAdjustment
-    from kiosk.check import Problem
 
     problems: list[Problem] = []
     sums = (

@@ -55,6 +55,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Supermarket, User
+from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -744,7 +745,6 @@ def sign_off(stocktake_id: int, *, actor: User, supermarket_id: int | None = Non
 
 def check_problems() -> list:
     """Integrity of the counts for ``jifen check``: states, postings and count events agree."""
-    from kiosk.check import Problem
 
     problems: list[Problem] = []
     states = (COUNT_COUNTING, COUNT_SUBMITTED, COUNT_APPROVED, COUNT_POSTED, COUNT_CANCELLED)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from kiosk.database import lock
 from kiosk.extensions import db
 from kiosk.models import AuditChainHead, AuditEvent, Supermarket, User
+from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
 GENESIS = "0" * 64
@@ -357,7 +358,6 @@ def link_matches(supermarket_id: int | None, seq: int, hash_prefix: str) -> bool
 
 def check_chains() -> list:
     """``jifen check``: one problem per broken chain, naming its first broken link."""
-    from kiosk.check import Problem
 
     return [
         Problem(

@@ -10,13 +10,18 @@ policies, 寨里), and its point entry, balance movement and void reversal follo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from inventory.donations import check_donations
 from inventory.models import KIND_GOODS, FundAccount, FundEntry, Product, StockMovement
+from inventory.monthend import check_problems as check_month_closes
+from inventory.stock import check_stock_ins
+from inventory.stocktake import check_problems as check_stocktakes
+from kiosk.audit import check_chains
 from kiosk.extensions import db
+from kiosk.households import check_search_keys
+from kiosk.intake import check_proposals
 from kiosk.models import (
     EARNED_KINDS,
     ENTRY_KINDS,
@@ -29,16 +34,10 @@ from kiosk.models import (
     RedemptionLine,
     Supermarket,
 )
+from kiosk.notice import check_notices
+from kiosk.problems import Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    check: str
-    subject: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"[{self.check}] {self.subject}: {self.detail}"
+__all__ = ["CHECKS", "Problem", "run_checks"]
 
 
 def run_checks() -> list[Problem]:
@@ -253,16 +252,6 @@ def _receipt_numbers() -> list[Problem]:
         if count != nxt - 1
     ]
 
-
-# The books of each area check themselves; they import this module's Problem, so they come last.
-from inventory.donations import check_donations  # noqa: E402
-from inventory.monthend import check_problems as check_month_closes  # noqa: E402
-from inventory.stock import check_stock_ins  # noqa: E402
-from inventory.stocktake import check_problems as check_stocktakes  # noqa: E402
-from kiosk.audit import check_chains  # noqa: E402
-from kiosk.households import check_search_keys  # noqa: E402
-from kiosk.intake import check_proposals  # noqa: E402
-from kiosk.notice import check_notices  # noqa: E402
 
 # Every check ``jifen check`` runs, in order.
 CHECKS = [

@@ -33,6 +33,7 @@ from kiosk.models import (
     Supermarket,
     User,
 )
+from kiosk.problems import Problem
 from kiosk.search_keys import build_search_key, normalize_query
 
 NUMBER_MAX = 32
@@ -504,7 +505,6 @@ def get_member(member_id: int) -> Member:
 def check_search_keys() -> list:
     """``jifen check``: every household's search key matches its names (else run
     ``jifen households reindex``)."""
-    from kiosk.check import Problem
 
     return [
         Problem(

@@ -64,6 +64,7 @@ from kiosk.models import (
     User,
 )
 from kiosk.points import MAX_ADJUSTMENT, locked_account, post_entry
+from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -807,7 +808,6 @@ def pending_batches(supermarket_id: int) -> list[tuple[ImportBatch, int, int]]:
 def check_proposals() -> list:
     """``jifen check``: every approved proposal posted exactly one entry of its amount, and no
     other proposal posted any."""
-    from kiosk.check import Problem
 
     problems = []
     rows = db.session.execute(

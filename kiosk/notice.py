@@ -62,6 +62,7 @@ from kiosk.models import (
     User,
     Veto,
 )
+from kiosk.problems import Problem
 from kiosk.rules import Policy
 from kiosk.timeutil import utcnow
 
@@ -680,7 +681,6 @@ def verify(notice: Notice) -> bool:
 def check_notices() -> list[Any]:
     """``jifen check``: every published or superseded notice still matches its hash, and no
     quarter has two notices in force."""
-    from kiosk.check import Problem
 
     problems = []
     rows = db.session.scalars(
