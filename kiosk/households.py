@@ -363,10 +363,37 @@ def search_households(
     """Households whose number, names, pinyin or initials contain the query, best first.
 
     Best first: the exact household number, then active before inactive (flagged on the
-    page), then a word that starts with the query (zs → 张三 before 李张胜), then by number. An empty query lists the
-    households by number. Rows written before search keys existed still match on number
-    and head name.
+    page), then a word that starts with the query (zs → 张三 before 李张胜), then by number.
+    An empty query lists the households by number. Rows written before search keys existed
+    still match on number and head name.
     """
+    stmt = _search_statement(supermarket_id, query, active_only=active_only)
+    stmt = stmt.options(selectinload(Household.account), selectinload(Household.members))
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def find_households(
+    supermarket_id: int, query: str, *, page: int = 1, per_page: int = SEARCH_LIMIT
+) -> tuple[list[Household], int]:
+    """One page of the households a query finds, and how many it finds in all.
+
+    The office's search and ``GET /api/v1/households`` both ask here: a scanned or typed card
+    code finds its household directly, anything else searches as :func:`search_households`.
+    """
+    by_card = household_for_card_text(supermarket_id, query)
+    if by_card is not None:
+        return ([by_card] if page == 1 else []), 1
+    stmt = _search_statement(supermarket_id, query)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    stmt = stmt.options(selectinload(Household.account), selectinload(Household.members))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total
+
+
+def _search_statement(
+    supermarket_id: int, query: str, *, active_only: bool = False
+) -> sa.Select[tuple[Household]]:
+    """The ordered select behind :func:`search_households` and :func:`find_households`."""
     q = normalize_query(query)
     raw = (query or "").strip()[:50]
     stmt = sa.select(Household).where(Household.supermarket_id == supermarket_id)
@@ -399,8 +426,7 @@ def search_households(
     else:
         order.append(sa.case((Household.status == ACTIVE, 0), else_=1))
     order += [Household.number, Household.id]
-    stmt = stmt.options(selectinload(Household.account), selectinload(Household.members))
-    return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
+    return stmt.order_by(*order)
 
 
 def household_for_card_text(supermarket_id: int, text: str) -> Household | None:

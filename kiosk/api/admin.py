@@ -17,7 +17,7 @@ from kiosk import auth, cards, households, intake, points, printing
 from kiosk.api import access, bp, inputs, outputs, proposals
 from kiosk.errors import NotFound
 from kiosk.extensions import db
-from kiosk.models import ApiToken, Household
+from kiosk.models import ApiToken
 from kiosk.web.session import current_supermarket, require_roles
 
 logger = logging.getLogger(__name__)
@@ -32,24 +32,13 @@ MAX_HISTORY = 200
 @bp.get("/households")
 @require_roles(*access.READERS)
 def list_households():
-    """This supermarket's households, filtered by ``q`` (number or head's name), paginated."""
+    """This supermarket's households, paginated; ``q`` finds them as the office's search does
+    (number, any member's name, pinyin, initials, or a card code)."""
     supermarket = current_supermarket()
     page = inputs.query_int("page", default=1, minimum=1, maximum=100_000)
     per_page = inputs.query_int("per_page", default=20, minimum=1, maximum=MAX_PER_PAGE)
     q = (request.args.get("q") or "").strip()[:50]
-    stmt = sa.select(Household).where(Household.supermarket_id == supermarket.id)
-    if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            sa.or_(
-                Household.number.ilike(like, escape="\\"),
-                Household.head_name.ilike(like, escape="\\"),
-            )
-        )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(
-        stmt.order_by(Household.number, Household.id).limit(per_page).offset((page - 1) * per_page)
-    )
+    rows, total = households.find_households(supermarket.id, q, page=page, per_page=per_page)
     viewer = access.me()
     return jsonify(
         {

@@ -908,7 +908,7 @@ PATHS: dict[str, Any] = {
     },
     "/api/v1/households": {
         "get": _op(
-            "户列表（按户号或户主姓名搜索，分页）",
+            "户列表（按户号、成员姓名、拼音或首字母、卡号搜索，与办公室查户相同；分页）",
             "households",
             (200, "HouseholdPage", "一页户"),
             codes=("invalid_request", *COMMON_CODES),
@@ -917,7 +917,7 @@ PATHS: dict[str, Any] = {
                 _query(
                     "q",
                     {"type": "string", "pattern": f"^[^{_CONTROLS}]*$"},
-                    "户号或户主姓名的一部分（只看前50个字）",
+                    "户号、成员姓名、拼音或首字母的一部分，或整张卡号（只看前50个字）",
                 ),
                 _query(
                     "page",

@@ -116,11 +116,7 @@ def _own_card(card_id: int) -> Card:
 
 def _find(query: str) -> list[Household]:
     """Search results; a scanned or typed card code finds its household directly."""
-    supermarket = current_supermarket()
-    by_card = households.household_for_card_text(supermarket.id, query)
-    if by_card is not None:
-        return [by_card]
-    return households.search_households(supermarket.id, query)
+    return households.find_households(current_supermarket().id, query)[0]
 
 
 # Search ----------------------------------------------------------------------------------------
