@@ -32,7 +32,7 @@ from kiosk import audit
 from kiosk.database import lock, write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import PrintJob, Supermarket, User
+from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.rules import Policy
 
@@ -423,19 +423,6 @@ def new_product_for_stock_in(
         if barcode is not None:
             raise DuplicateValue(f"条码 {barcode} 已经登记过商品") from None
         raise
-
-
-def print_stock_in(supermarket_id: int, stock_in_id: int, *, actor: User | None) -> PrintJob:
-    """Print (or reprint, 补打) a stock-in document's slip (物品入库单), numbered and audited.
-
-    Runs after the stock-in committed: a failed print is a failed job, never an undone stock-in.
-    """
-    from kiosk import printing
-
-    document = get_stock_in(supermarket_id, stock_in_id)
-    job = printing.print_stock_in_document(document.id, actor=actor)
-    logger.info("stock-in %s slip copy %s: %s", document.display_no, job.copy_no, job.status)
-    return job
 
 
 def print_count(stock_in_id: int) -> int:

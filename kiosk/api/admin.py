@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import jsonify, request
 
+from inventory import printouts
 from inventory.models import KIND_GOODS, KIND_SERVICE, Product
 from inventory.products import MAX_SERVICE_COST_FEN, create_product, policy_for, update_product
 from inventory.stock import StockInLine, receive_stock
-from kiosk import auth, cards, households, intake, points, printing
+from kiosk import auth, cards, households, intake, points
 from kiosk.api import access, bp, inputs, outputs, proposals
 from kiosk.errors import NotFound
 from kiosk.extensions import db
@@ -299,7 +300,7 @@ def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
     """Print the committed stock-in's slip (物品入库单); a failure is logged, never raised:
     the stock-in stands whatever the printer does."""
     try:
-        job = printing.print_stock_in_slip(movement_ids, actor=access.me())
+        job = printouts.print_stock_in_slip(movement_ids, actor=access.me())
     except Exception:  # noqa: BLE001 - the stock-in has committed; the slip is extra
         logger.exception("stock-in slip for movements %s not printed", movement_ids)
         return None

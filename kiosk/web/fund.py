@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from inventory import donations, fund
+from inventory import donations, fund, printouts
 from inventory.donations import GoodsLine
 from inventory.models import (
     DONATION_CASH,
@@ -31,7 +31,7 @@ from inventory.models import (
     Donation,
     Product,
 )
-from kiosk import parsing, printing
+from kiosk import parsing
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.export import yuan as yuan_cell
@@ -502,7 +502,7 @@ def create_donation() -> Response | tuple[str, int]:
 def _print(donation_id: int, *, reprint: bool) -> None:
     """Print after the commit; say on the next page whether it came out."""
     try:
-        job = printing.print_donation_receipt(donation_id, actor=current_user(), reprint=reprint)
+        job = printouts.print_donation_receipt(donation_id, actor=current_user(), reprint=reprint)
     except DomainError as exc:
         flash(exc.message, "error")
         return

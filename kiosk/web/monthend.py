@@ -14,8 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 
-from inventory import monthend, periods
-from kiosk import printing
+from inventory import monthend, periods, printouts
 from kiosk.errors import DomainError
 from kiosk.export import Sheet, workbook_bytes, yuan
 from kiosk.extensions import db
@@ -199,7 +198,7 @@ def print_slip(month: str):
     month = _month(month)
     supermarket = current_supermarket()
     try:
-        job = printing.print_month_slip(supermarket.id, month, actor=current_user())
+        job = printouts.print_month_slip(supermarket.id, month, actor=current_user())
     except DomainError as exc:
         flash(exc.message, "error")
     else:

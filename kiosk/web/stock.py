@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from inventory import adjustments, fund, ledgers
+from inventory import adjustments, fund, ledgers, printouts
 from inventory import stock as stock_service
 from inventory.models import ADJ_PENDING, ADJUST_REASONS, PAID_FROM_FUND, FundEntry
 from inventory.products import catalogue, categories, policy_for
@@ -230,9 +230,7 @@ def stock_in_submit():
 def _print(stock_in_id: int) -> None:
     """Print the slip after the commit; whatever the printer does, the stock-in stands."""
     try:
-        job = stock_service.print_stock_in(
-            current_supermarket().id, stock_in_id, actor=current_user()
-        )
+        job = printouts.print_stock_in(current_supermarket().id, stock_in_id, actor=current_user())
     except DomainError as exc:
         flash(_message(exc), "error")
         return

@@ -9,9 +9,8 @@ import sqlalchemy as sa
 
 from hardware import slips
 from hardware.receipt import render_slip_escpos, text_width
-from inventory import donations
+from inventory import donations, printouts
 from inventory.donations import GoodsLine
-from kiosk import printing
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, PrintJob
@@ -88,7 +87,7 @@ def test_printing_a_goods_donation_and_its_reprint(app, supermarket, keeper, adm
         donated_on=local_now().date(),
         actor=keeper,
     )
-    job = printing.print_donation_receipt(d.id, actor=keeper)
+    job = printouts.print_donation_receipt(d.id, actor=keeper)
     assert (job.kind, job.status, job.copy_no) == ("donation", "printed", 1)
     lines = decode(job.payload).lines
     assert lines[:2] == [supermarket.name, "捐赠收据"]
@@ -103,8 +102,8 @@ def test_printing_a_goods_donation_and_its_reprint(app, supermarket, keeper, adm
     assert not any("补打" in line for line in lines)
     # A second "first print" is refused: another copy is a reprint.
     with pytest.raises(ValidationFailed):
-        printing.print_donation_receipt(d.id, actor=keeper)
-    again = printing.print_donation_receipt(d.id, actor=admin, reprint=True)
+        printouts.print_donation_receipt(d.id, actor=keeper)
+    again = printouts.print_donation_receipt(d.id, actor=admin, reprint=True)
     assert again.copy_no == 2
     lines = decode(again.payload).lines
     assert "补打（第2份）" in lines
@@ -130,7 +129,7 @@ def test_a_person_is_masked_unless_they_agreed_and_a_reversal_is_printed(
         donated_on=local_now().date(),
         actor=keeper,
     )
-    lines = decode(printing.print_donation_receipt(d.id, actor=keeper).payload).lines
+    lines = decode(printouts.print_donation_receipt(d.id, actor=keeper).payload).lines
     assert "捐赠方：刘*英" in lines
     assert "大写：人民币壹佰贰拾叁元肆角伍分" in lines
     assert not any("139" in line for line in lines)
@@ -144,12 +143,12 @@ def test_a_person_is_masked_unless_they_agreed_and_a_reversal_is_printed(
         actor=admin,
     )
     donations.reverse_donation(d.id, actor=admin, reason="登记重复")
-    lines = decode(printing.print_donation_receipt(d.id, actor=admin, reprint=True).payload).lines
+    lines = decode(printouts.print_donation_receipt(d.id, actor=admin, reprint=True).payload).lines
     assert "捐赠方：刘秀英" in lines
     assert "此捐赠已撤销：登记重复" in lines
 
 
 def test_unknown_donation_is_refused(app, supermarket, keeper):
     with pytest.raises(NotFound):
-        printing.print_donation_receipt(12345, actor=keeper)
+        printouts.print_donation_receipt(12345, actor=keeper)
     assert db.session.scalar(sa.select(sa.func.count(PrintJob.id))) == 0

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from hardware import slips
 from hardware.receipt import render_slip_escpos, text_width
+from inventory import printouts
 from inventory.models import Product, StockMovement
 from inventory.stock import StockInLine, receive_stock
-from kiosk import printing
 from kiosk.errors import NotFound
 from kiosk.extensions import db
 from kiosk.models import PrintJob
@@ -112,7 +112,7 @@ def _stock_in(supermarket, keeper) -> list[StockMovement]:
 
 def test_printing_the_slip_of_a_stock_in(app, supermarket, keeper):
     movements = _stock_in(supermarket, keeper)
-    job = printing.print_stock_in_slip([m.id for m in movements], actor=keeper)
+    job = printouts.print_stock_in_slip([m.id for m in movements], actor=keeper)
     assert (job.kind, job.status, job.redemption_id) == ("stock_in", "printed", None)
     lines = decode(job.payload).lines
     assert lines[:2] == [supermarket.name, "物品入库单"]
@@ -127,7 +127,7 @@ def test_printing_the_slip_of_a_stock_in(app, supermarket, keeper):
 
 def test_unknown_movements_are_refused(app, supermarket, keeper):
     with pytest.raises(NotFound):
-        printing.print_stock_in_slip([12345], actor=keeper)
+        printouts.print_stock_in_slip([12345], actor=keeper)
 
 
 def test_api_prints_the_slip_after_the_stock_in(app, as_keeper, supermarket):

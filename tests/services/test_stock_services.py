@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
-from inventory import adjustments, fund, stock
+from inventory import adjustments, fund, printouts, stock
 from inventory.models import (
     ADJ_APPROVED,
     ADJ_PENDING,
@@ -339,17 +339,17 @@ def test_printing_and_reprinting_a_document(app, supermarket, keeper, rice):
         invoice_no="FP-9",
         paid_from="村集体",
     )
-    first = stock.print_stock_in(supermarket.id, doc.id, actor=keeper)
+    first = printouts.print_stock_in(supermarket.id, doc.id, actor=keeper)
     assert first.kind == "stock_in" and first.status == "printed" and first.copy_no == 1
     assert "物品入库单" in first.text and "单号：RK000001" in first.text
     assert "补打" not in first.text
     assert "金龙鱼大米5kg" in first.text and "250.00" in first.text
-    again = stock.print_stock_in(supermarket.id, doc.id, actor=keeper)
+    again = printouts.print_stock_in(supermarket.id, doc.id, actor=keeper)
     assert again.copy_no == 2 and "补打（第2份）" in again.text
     assert stock.print_count(doc.id) == 2
     other = factories.supermarket(code="GY01", name="高阳镇积分超市")
     with pytest.raises(NotFound):
-        stock.print_stock_in(other.id, doc.id, actor=keeper)
+        printouts.print_stock_in(other.id, doc.id, actor=keeper)
 
 
 # Write-offs (报损) ----------------------------------------------------------------------------
