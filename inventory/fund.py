@@ -204,3 +204,8 @@ def set_advance_limit(supermarket_id: int, limit_fen: int, *, actor: User | None
             new_fen=limit_fen,
         )
     return limit_fen
+
+
+def find_entry(entry_id: int) -> FundEntry | None:
+    """The fund pool entry with this id, or None."""
+    return db.session.get(FundEntry, entry_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
@@ -262,3 +263,35 @@ def all_products(supermarket_id: int) -> list[Product]:
             .order_by(Product.active.desc(), Product.name, Product.id)
         )
     )
+
+
+def products_by_id(product_ids: Iterable[int]) -> list[Product]:
+    """The products with these ids, by id."""
+    return list(
+        db.session.scalars(
+            sa.select(Product).where(Product.id.in_(set(product_ids))).order_by(Product.id)
+        )
+    )
+
+
+def product_by_sku(supermarket_id: int, sku: str) -> Product | None:
+    """The supermarket's product with this SKU (surrounding spaces ignored), or None."""
+    return db.session.scalar(
+        sa.select(Product).where(
+            Product.supermarket_id == supermarket_id, Product.sku == sku.strip()
+        )
+    )
+
+
+def donatable_goods(supermarket_id: int) -> list[Product]:
+    """The active goods a donation in kind may bring, in pinyin order of their names."""
+    from pypinyin import lazy_pinyin
+
+    rows = db.session.scalars(
+        sa.select(Product).where(
+            Product.supermarket_id == supermarket_id,
+            Product.kind == KIND_GOODS,
+            Product.active.is_(True),
+        )
+    )
+    return sorted(rows, key=lambda p: (lazy_pinyin(p.name), p.id))

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -488,3 +489,34 @@ def unlock(user_id: int, *, actor: User) -> None:
             before=before,
             after={"failed_attempts": 0, "locked": False},
         )
+
+
+# Reads ----------------------------------------------------------------------------------------
+
+
+def find_user(user_id: int) -> User | None:
+    """The user with this id, or None."""
+    return db.session.get(User, user_id)
+
+
+def users_by_id(ids: Iterable[int | None]) -> dict[int, User]:
+    """The users with these ids, by id, for a page saying who did what (None is skipped)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))}
+
+
+def user_named(username: str) -> User | None:
+    """The user with this login name (surrounding spaces ignored), or None."""
+    return db.session.scalar(sa.select(User).where(User.username == username.strip()))
+
+
+def find_token(token_id: int) -> ApiToken | None:
+    """The API token record with this id, or None."""
+    return db.session.get(ApiToken, token_id)
+
+
+def token_record(token: str) -> ApiToken | None:
+    """The stored record of an API token, found by its hash, or None."""
+    return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))

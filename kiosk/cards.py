@@ -192,3 +192,8 @@ def _revoke(card: Card, *, actor: User | None, reason: str) -> None:
         household_id=card.household_id,
         reason=reason,
     )
+
+
+def find_card(card_id: int) -> Card | None:
+    """The card with this id (any status), or None."""
+    return db.session.get(Card, card_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -526,6 +527,77 @@ def get_member(member_id: int) -> Member:
     if member is None:
         raise NotFound("没有找到该成员")
     return member
+
+
+def find_household(household_id: int) -> Household | None:
+    """The household with this id, or None."""
+    return db.session.get(Household, household_id)
+
+
+def find_member(member_id: int) -> Member | None:
+    """The household member with this id, or None."""
+    return db.session.get(Member, member_id)
+
+
+def list_households(supermarket_id: int, *, active_only: bool = False) -> list[Household]:
+    """A supermarket's households (only the active ones if asked), by number."""
+    stmt = sa.select(Household).where(Household.supermarket_id == supermarket_id)
+    if active_only:
+        stmt = stmt.where(Household.status == ACTIVE)
+    return list(db.session.scalars(stmt.order_by(Household.number, Household.id)))
+
+
+def households_by_number(supermarket_id: int, numbers: Sequence[str]) -> list[Household]:
+    """The supermarket's households with these numbers, in the order asked (absent ones left
+    out: the caller compares)."""
+    rows = db.session.scalars(
+        sa.select(Household).where(
+            Household.supermarket_id == supermarket_id, Household.number.in_(numbers)
+        )
+    )
+    order = {number: i for i, number in enumerate(numbers)}
+    return sorted(rows, key=lambda h: order[h.number])
+
+
+def household_by_number(supermarket_id: int, number: str) -> Household | None:
+    """The supermarket's household with exactly this number, or None."""
+    return db.session.scalar(
+        sa.select(Household).where(
+            Household.supermarket_id == supermarket_id, Household.number == number
+        )
+    )
+
+
+def active_members(household_id: int) -> list[Member]:
+    """A household's active members, in the order they were registered."""
+    return list(
+        db.session.scalars(
+            sa.select(Member)
+            .where(Member.household_id == household_id, Member.active.is_(True))
+            .order_by(Member.id)
+        )
+    )
+
+
+def active_member_named(household_id: int, name: str) -> Member | None:
+    """The household's active member with exactly this name, or None."""
+    return db.session.scalar(
+        sa.select(Member).where(
+            Member.household_id == household_id, Member.name == name, Member.active.is_(True)
+        )
+    )
+
+
+def group_names(supermarket_id: int) -> list[str]:
+    """The village groups (村民小组) the supermarket's households name, sorted."""
+    return list(
+        db.session.scalars(
+            sa.select(Household.group_name)
+            .where(Household.supermarket_id == supermarket_id, Household.group_name != "")
+            .distinct()
+            .order_by(Household.group_name)
+        )
+    )
 
 
 def check_search_keys() -> list:

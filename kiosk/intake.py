@@ -904,6 +904,65 @@ def seed_demo_intake(supermarket, users: dict[str, User], rng) -> dict[str, int]
     return counts
 
 
+def find_proposal(proposal_id: int) -> PointProposal | None:
+    """The proposal with this id, or None."""
+    return db.session.get(PointProposal, proposal_id)
+
+
+def all_proposals(supermarket_id: int) -> list[PointProposal]:
+    """Every proposal of the supermarket, pending and decided, oldest first (the register)."""
+    return list(
+        db.session.scalars(
+            sa.select(PointProposal)
+            .where(PointProposal.supermarket_id == supermarket_id)
+            .order_by(PointProposal.id)
+        )
+    )
+
+
+def proposals_page(
+    supermarket_id: int,
+    *,
+    status: str | None = None,
+    household_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[PointProposal], int]:
+    """One page of the supermarket's proposals, newest first, and how many match in all."""
+    stmt = sa.select(PointProposal).where(PointProposal.supermarket_id == supermarket_id)
+    if status is not None:
+        stmt = stmt.where(PointProposal.status == status)
+    if household_id:
+        stmt = stmt.where(PointProposal.household_id == household_id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(
+        stmt.options(
+            selectinload(PointProposal.household),
+            selectinload(PointProposal.member),
+            selectinload(PointProposal.standard_item),
+            selectinload(PointProposal.entered_by),
+            selectinload(PointProposal.decided_by),
+            selectinload(PointProposal.photos),
+        )
+        .order_by(PointProposal.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows), total
+
+
+def pending_in_batch(batch_id: int) -> int:
+    """How many of an import batch's proposals still wait for a decision."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(PointProposal.id)).where(
+                PointProposal.batch_id == batch_id, PointProposal.status == PROPOSAL_PENDING
+            )
+        )
+        or 0
+    )
+
+
 __all__ = [
     "ProposalInput",
     "add_proposal",

@@ -10,6 +10,7 @@ from kiosk import audit
 from kiosk.database import write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.households import group_names
 from kiosk.intake import MAX_PLACE
 from kiosk.models import User, VillagePlace
 
@@ -69,4 +70,16 @@ def set_place_active(
     return place
 
 
-__all__ = ["add_place", "list_places", "set_place_active"]
+def place_names(supermarket_id: int) -> list[str]:
+    """The names for a 地点 list: the village's own active places, else its households' groups."""
+    names = list(
+        db.session.scalars(
+            sa.select(VillagePlace.name)
+            .where(VillagePlace.supermarket_id == supermarket_id, VillagePlace.active.is_(True))
+            .order_by(VillagePlace.sort_order, VillagePlace.name)
+        )
+    )
+    return names or group_names(supermarket_id)
+
+
+__all__ = ["add_place", "list_places", "place_names", "set_place_active"]

@@ -570,3 +570,8 @@ def closing_job(job_id: int, supermarket_id: int) -> PrintJob | None:
     if job is None or job.kind != "closing" or job.supermarket_id != supermarket_id:
         return None
     return job
+
+
+def find_job(job_id: int) -> PrintJob | None:
+    """The print job with this id, or None."""
+    return db.session.get(PrintJob, job_id)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -432,6 +433,22 @@ def get_redemption(redemption_id: int) -> Redemption:
     if redemption is None:
         raise NotFound("没有找到该兑换单")
     return redemption
+
+
+def find_redemption(redemption_id: int) -> Redemption | None:
+    """The redemption with this id, or None."""
+    return db.session.get(Redemption, redemption_id)
+
+
+def receipt_numbers(redemption_ids: Iterable[int | None]) -> dict[int, str]:
+    """Receipt number by redemption id (one query; None is skipped)."""
+    wanted = {i for i in redemption_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Redemption.id, Redemption.receipt_no).where(Redemption.id.in_(wanted))
+    )
+    return {row.id: row.receipt_no for row in rows}
 
 
 def recent_redemptions(household_id: int, limit: int = 10) -> list[Redemption]:
