@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from inventory.models import ADJ_PENDING, StockAdjustment, StockMovement, Stocktake
+from kiosk import auth
 from kiosk.errors import NotFound
 from kiosk.extensions import db
-from kiosk.models import User
 
 T = TypeVar("T")
 
@@ -100,12 +100,4 @@ def donation_goods(donation_ids: Iterable[int]) -> dict[int, list[StockMovement]
 
 def display_names(user_ids: Iterable[int | None]) -> dict[int, str]:
     """user id → the name the office shows for them (经办人), for the ids given."""
-    ids = sorted({i for i in user_ids if i})
-    if not ids:
-        return {}
-    return {
-        uid: name
-        for uid, name in db.session.execute(
-            sa.select(User.id, User.display_name).where(User.id.in_(ids))
-        )
-    }
+    return {uid: user.display_name for uid, user in auth.users_by_id(user_ids).items()}
