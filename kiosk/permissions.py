@@ -81,6 +81,11 @@ _ACTIONS = (
     # Stocktake (盘点)
     Action("stocktake.read", (K, A, S), "read stocktakes and their reports"),
     Action("stocktake.count", (K, A), "start, count and submit a stocktake"),
+    Action(
+        "stocktake.see_book",
+        (A, S),
+        "see book quantities while a count is open (keepers count blind)",
+    ),
     Action("stocktake.decide", (A,), "approve, send back or cancel a stocktake"),
     Action("stocktake.sign_off", (S,), "sign a stocktake off as the supervision group"),
     # Month-end (月结)

@@ -15,9 +15,9 @@ from flask import Blueprint, current_app, g, request
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
+from kiosk.authn import current_user
 from kiosk.errors import DomainError
 from kiosk.extensions import csrf
-from kiosk.web.session import current_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -16,10 +16,10 @@ from inventory.products import MAX_SERVICE_COST_FEN, create_product, policy_for,
 from inventory.stock import StockInLine, receive_stock
 from kiosk import auth, cards, households, intake, points
 from kiosk.api import access, bp, inputs, outputs, proposals
+from kiosk.authn import current_supermarket, require
 from kiosk.errors import NotFound
 from kiosk.extensions import db
 from kiosk.models import ApiToken
-from kiosk.web.session import current_supermarket, require_roles
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ MAX_HISTORY = 200
 
 
 @bp.get("/households")
-@require_roles(*access.READERS)
+@require("household.lookup")
 def list_households():
     """This supermarket's households, paginated; ``q`` finds them as the office's search does
     (number, any member's name, pinyin, initials, or a card code)."""
@@ -62,7 +62,7 @@ def _member_input(raw: dict[str, Any], path: str) -> households.MemberInput:
 
 
 @bp.post("/households")
-@require_roles(*access.ADMINS)
+@require("household.manage")
 def create_household():
     """Register a household with its members and an empty points account."""
     body = inputs.json_body()
@@ -87,7 +87,7 @@ def create_household():
 
 
 @bp.get("/households/<int:household_id>")
-@require_roles(*access.READERS)
+@require("household.lookup")
 def get_household(household_id: int):
     """A household with its members, account balance and active card."""
     household = access.household(household_id)
@@ -95,7 +95,7 @@ def get_household(household_id: int):
 
 
 @bp.post("/households/<int:household_id>/members")
-@require_roles(*access.ADMINS)
+@require("household.manage")
 def add_member(household_id: int):
     """Add a resident to a household."""
     body = inputs.json_body()
@@ -106,7 +106,7 @@ def add_member(household_id: int):
 
 
 @bp.post("/households/<int:household_id>/status")
-@require_roles(*access.ADMINS)
+@require("household.manage")
 def set_status(household_id: int):
     """Activate or deactivate a household (a deactivated one cannot redeem)."""
     body = inputs.json_body()
@@ -120,7 +120,7 @@ def set_status(household_id: int):
 
 
 @bp.post("/households/<int:household_id>/cards")
-@require_roles(*access.ADMINS)
+@require("household.manage")
 def issue_card(household_id: int):
     """Issue the household's card; a reissue revokes the card it replaces."""
     body = inputs.json_body() if request.get_data() else {}
@@ -131,7 +131,7 @@ def issue_card(household_id: int):
 
 
 @bp.post("/cards/<int:card_id>/revoke")
-@require_roles(*access.ADMINS)
+@require("household.manage")
 def revoke_card(card_id: int):
     """Revoke a card (lost, damaged, household left); it is refused everywhere after."""
     body = inputs.json_body()
@@ -145,7 +145,7 @@ def revoke_card(card_id: int):
 
 
 @bp.post("/households/<int:household_id>/points")
-@require_roles(*access.PROPOSAL_WRITERS)
+@require("points.enter")
 def post_points(household_id: int):
     """Propose an award or deduction (202): it counts only when another admin approves it.
 
@@ -173,7 +173,7 @@ def post_points(household_id: int):
 
 
 @bp.get("/households/<int:household_id>/points")
-@require_roles(*access.READERS)
+@require("household.lookup")
 def points_history(household_id: int):
     """A household's point entries, newest first (``limit``, default 50)."""
     household = access.household(household_id)
@@ -190,7 +190,7 @@ def points_history(household_id: int):
 
 
 @bp.post("/products")
-@require_roles(*access.ADMINS)
+@require("product.manage")
 def new_product():
     """Add goods or a service to the catalogue (goods get stock by stock-in)."""
     body = inputs.json_body()
@@ -222,7 +222,7 @@ def new_product():
 
 
 @bp.patch("/products/<int:product_id>")
-@require_roles(*access.ADMINS)
+@require("product.manage")
 def edit_product(product_id: int):
     """Change a product's rule-linked fields (kind, restriction, service price, on sale)."""
     body = inputs.json_body()
@@ -247,7 +247,7 @@ def edit_product(product_id: int):
 
 
 @bp.post("/stock-ins")
-@require_roles(*access.COUNTER)
+@require("stock.receive")
 def stock_in():
     """Receive goods (入库) at unit cost; costs and points prices move to the new average."""
     body = inputs.json_body()
@@ -311,7 +311,7 @@ def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
 
 
 @bp.get("/users/<int:user_id>/tokens")
-@require_roles(*access.ADMIN_READERS)
+@require("user.read")
 def list_tokens(user_id: int):
     """A user's API tokens (their records, never the tokens themselves)."""
     user = access.user(user_id)
@@ -322,7 +322,7 @@ def list_tokens(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/tokens")
-@require_roles(*access.ADMINS)
+@require("user.manage")
 def new_token(user_id: int):
     """Issue an API token for a user; the token is in this answer only."""
     body = inputs.json_body() if request.get_data() else {}
@@ -338,7 +338,7 @@ def new_token(user_id: int):
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
-@require_roles(*access.ADMINS)
+@require("user.manage")
 def revoke_token(token_id: int):
     """Revoke an API token: every request with it is refused from now on."""
     row = db.session.get(ApiToken, token_id)

@@ -10,17 +10,17 @@ from flask import g, jsonify, request
 from inventory.products import catalogue, categories, find_by_barcode, policy_for
 from kiosk import printing, scan_guard
 from kiosk.api import access, bp, inputs, outputs
+from kiosk.authn import current_supermarket, current_supermarket_id, require
 from kiosk.errors import NotFound
 from kiosk.models import PrintJob, Redemption
 from kiosk.redemption import CartLine, redeem, scan, void_redemption
 from kiosk.timeutil import utcnow
-from kiosk.web.session import current_supermarket, current_supermarket_id, require_roles
 
 MAX_PAYLOAD_LENGTH = 64
 
 
 @bp.post("/scan")
-@require_roles(*access.COUNTER)
+@require("card.scan")
 def scan_card():
     """Verify a card and say what its household may redeem now."""
     body = inputs.json_body()
@@ -51,7 +51,7 @@ def _guarded(payload: str, supermarket_id: int) -> AbstractContextManager[None]:
 
 
 @bp.get("/products")
-@require_roles(*access.READERS)
+@require("product.read")
 def list_products():
     """The active catalogue with its categories, in shelf order."""
     supermarket = current_supermarket()
@@ -65,7 +65,7 @@ def list_products():
 
 
 @bp.get("/products/barcode/<code>")
-@require_roles(*access.READERS)
+@require("product.read")
 def product_by_barcode(code: str):
     """The active product with this barcode (or SKU)."""
     supermarket = current_supermarket()
@@ -91,7 +91,7 @@ def _redemption_body(redemption: Redemption, receipt: PrintJob | None = None) ->
 
 
 @bp.post("/redemptions")
-@require_roles(*access.COUNTER)
+@require("redemption.create")
 def create_redemption():
     """Redeem a cart; a retry with the same idempotency key returns the same redemption (200)."""
     body = inputs.json_body()
@@ -117,14 +117,14 @@ def create_redemption():
 
 
 @bp.get("/redemptions/<int:redemption_id>")
-@require_roles(*access.READERS)
+@require("redemption.read")
 def get_redemption(redemption_id: int):
     """One redemption with its latest receipt."""
     return jsonify(_redemption_body(access.redemption(redemption_id)))
 
 
 @bp.post("/redemptions/<int:redemption_id>/void")
-@require_roles(*access.COUNTER)
+@require("redemption.void")
 def void(redemption_id: int):
     """Void a redemption: keepers on the day it was made, admins any day."""
     body = inputs.json_body()
@@ -135,7 +135,7 @@ def void(redemption_id: int):
 
 
 @bp.get("/redemptions/<int:redemption_id>/receipt")
-@require_roles(*access.READERS)
+@require("redemption.read")
 def receipt(redemption_id: int):
     """The latest receipt of a redemption: its text and its ESC/POS bytes (base64)."""
     redemption = access.redemption(redemption_id)
@@ -146,7 +146,7 @@ def receipt(redemption_id: int):
 
 
 @bp.post("/redemptions/<int:redemption_id>/reprint")
-@require_roles(*access.COUNTER)
+@require("redemption.reprint")
 def reprint(redemption_id: int):
     """Print another copy (补打) of a redemption's receipt."""
     access.redemption(redemption_id)

@@ -14,13 +14,12 @@ from typing import Any
 from flask import jsonify, request
 
 from kiosk import notice, policies, rules, standing
-from kiosk.api import access, bp, outputs
+from kiosk.api import bp, outputs
+from kiosk.authn import current_supermarket, require
 from kiosk.errors import NotFound
 from kiosk.models import NOTICE_PUBLISHED, NOTICE_SUPERSEDED, Notice
 from kiosk.timeutil import utcnow
-from kiosk.web.session import current_supermarket, require_roles
 
-NOTICE_READERS = access.READERS
 SHOWN = (NOTICE_PUBLISHED, NOTICE_SUPERSEDED)
 
 
@@ -93,7 +92,7 @@ def _shown(n: Notice) -> bool:
 
 
 @bp.get("/notices")
-@require_roles(*NOTICE_READERS)
+@require("notice.read")
 def list_notices():
     """The supermarket's published notices (superseded revisions marked), latest period first."""
     rows = notice.list_notices(current_supermarket().id)
@@ -101,7 +100,7 @@ def list_notices():
 
 
 @bp.get("/notices/<int:notice_id>")
-@require_roles(*NOTICE_READERS)
+@require("notice.read")
 def get_notice(notice_id: int):
     """A published notice as it was published (frozen rows, red list, chart)."""
     n = notice.get_notice(notice_id, current_supermarket().id)
@@ -120,7 +119,7 @@ def get_notice(notice_id: int):
 
 
 @bp.get("/ranking")
-@require_roles(*NOTICE_READERS)
+@require("notice.read")
 def get_ranking():
     """A period's ranking as the ledgers give it now (what a draft would freeze), unstored;
     without ``period``, the rule set's current period."""

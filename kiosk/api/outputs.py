@@ -14,12 +14,11 @@ from typing import Any
 from flask import current_app
 
 from inventory.models import Category, Product, StockMovement
+from kiosk import permissions
 from kiosk.assessments import format_points
 from kiosk.cards import active_card, payload_for
 from kiosk.formatting import mask_name
 from kiosk.models import (
-    ROLE_ADMIN,
-    ROLE_SUPERVISOR,
     ApiToken,
     Card,
     Household,
@@ -43,8 +42,8 @@ def iso_local(moment: datetime | None) -> str | None:
 
 
 def sees_full_names(user: User) -> bool:
-    """Whether this user may see residents' full names (admins and supervisors)."""
-    return user.role in (ROLE_ADMIN, ROLE_SUPERVISOR)
+    """Whether this user may see residents' full names (who may read the household file)."""
+    return permissions.allows(user, "household.read")
 
 
 def person_name(name: str, viewer: User) -> str:

@@ -14,9 +14,9 @@ from flask import jsonify, request
 from hardware import printers
 from kiosk import printer_settings, printing
 from kiosk.api import access, bp, inputs, outputs
+from kiosk.authn import current_supermarket, require
 from kiosk.extensions import db
 from kiosk.models import PRINT_FAILED, PRINT_QUEUED, PrintJob, Redemption
-from kiosk.web.session import current_supermarket, require_roles
 
 JOB_STATUSES = (PRINT_FAILED, PRINT_QUEUED, printing.PRINT_SENDING)
 STATUS_TIMEOUT = 1.0  # seconds: the keeper is waiting at the counter
@@ -40,7 +40,7 @@ def render_jobs(jobs: list[PrintJob]) -> list[dict]:
 
 
 @bp.get("/printer")
-@require_roles(*access.PRINTER_READERS)
+@require("printer.read")
 def get_printer():
     """The configured printer and its state now: online, offline, paper_out or unknown."""
     config = printing.printer_config()
@@ -53,7 +53,7 @@ def get_printer():
 
 
 @bp.put("/printer")
-@require_roles(*access.PRINTER_ADMINS)
+@require("printer.configure")
 def put_printer():
     """Change this kiosk's printer settings (validated, audited); returns what was saved."""
     body = inputs.json_body()
@@ -64,7 +64,7 @@ def put_printer():
 
 
 @bp.post("/printer/test-page")
-@require_roles(*access.PRINTER_WRITERS)
+@require("printer.operate")
 def print_test_page():
     """Print a test page: saved as a job, then sent; a failure is in the job, not an error."""
     job = printing.print_test_page(current_supermarket().id, actor=access.me())
@@ -72,7 +72,7 @@ def print_test_page():
 
 
 @bp.get("/print-jobs")
-@require_roles(*access.PRINTER_READERS)
+@require("printer.read")
 def list_print_jobs():
     """The supermarket's jobs not yet printed, oldest first; ``status`` narrows the list."""
     raw = (request.args.get("status") or "").strip()
@@ -84,7 +84,7 @@ def list_print_jobs():
 
 
 @bp.post("/print-jobs/retry")
-@require_roles(*access.PRINTER_WRITERS)
+@require("printer.operate")
 def retry_print_jobs():
     """Send the failed jobs again, oldest first (stops at the first failure); returns the jobs
     this call sent and how many are still unprinted."""

@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from kiosk import evidence, intake, standing
 from kiosk.api import access, bp, inputs, outputs
+from kiosk.authn import current_supermarket_id, require
 from kiosk.errors import NotFound, TooLarge
 from kiosk.extensions import db
 from kiosk.models import (
@@ -38,7 +39,6 @@ from kiosk.models import (
 )
 from kiosk.points import MAX_ADJUSTMENT
 from kiosk.web.guards import body_limit
-from kiosk.web.session import current_supermarket_id, require_roles
 
 STATUSES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_REJECTED, PROPOSAL_WITHDRAWN)
 MAX_PER_PAGE = 100
@@ -242,7 +242,7 @@ def _optional_body() -> dict[str, Any]:
 
 @bp.post("/proposals")
 @body_limit(MAX_MULTIPART_BYTES)
-@require_roles(*access.PROPOSAL_CREATORS)
+@require("proposal.create")
 def create_proposal():
     """Propose an award or deduction (201); a retry with the same key returns it (200)."""
     body, photos = request_body()
@@ -255,7 +255,7 @@ def create_proposal():
 
 
 @bp.get("/proposals")
-@require_roles(*access.PROPOSAL_READERS)
+@require("proposal.read")
 def list_proposals():
     """This supermarket's proposals, newest first, filtered by ``status`` and ``household_id``."""
     status = request.args.get("status") or None
@@ -295,14 +295,14 @@ def list_proposals():
 
 
 @bp.get("/proposals/<int:proposal_id>")
-@require_roles(*access.PROPOSAL_READERS)
+@require("proposal.read")
 def get_proposal(proposal_id: int):
     """One proposal with its household's balance."""
     return jsonify(result(proposal(proposal_id)))
 
 
 @bp.post("/proposals/<int:proposal_id>/approve")
-@require_roles(*access.PROPOSAL_WRITERS)
+@require("proposal.decide")
 def approve_proposal(proposal_id: int):
     """Sign off another admin's proposal: its one ledger entry is posted now."""
     note = inputs.string(_optional_body(), "note", required=False, max_len=intake.MAX_NOTE)
@@ -314,7 +314,7 @@ def approve_proposal(proposal_id: int):
 
 
 @bp.post("/proposals/<int:proposal_id>/reject")
-@require_roles(*access.PROPOSAL_WRITERS)
+@require("proposal.decide")
 def reject_proposal(proposal_id: int):
     """Turn down another admin's proposal, with a note saying why (nothing is posted)."""
     note = inputs.string(inputs.json_body(), "note", max_len=intake.MAX_NOTE)
@@ -326,7 +326,7 @@ def reject_proposal(proposal_id: int):
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
-@require_roles(*access.PROPOSAL_CREATORS)
+@require("proposal.create")
 def withdraw_proposal(proposal_id: int):
     """The recorder takes back a pending proposal of their own."""
     row = proposal(proposal_id)
@@ -335,7 +335,7 @@ def withdraw_proposal(proposal_id: int):
 
 
 @bp.get("/proposals/<int:proposal_id>/photos/<int:position>")
-@require_roles(*access.PHOTO_READERS)
+@require("proposal.read")
 def proposal_photo(proposal_id: int, position: int):
     """One evidence photo of a proposal (JPEG without EXIF), for admins and supervisors."""
     row = proposal(proposal_id)

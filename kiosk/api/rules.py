@@ -14,10 +14,10 @@ from flask import jsonify, request
 
 from kiosk import assessments, cycle, policies, presets, vetoes
 from kiosk.api import access, bp, inputs, outputs
+from kiosk.authn import current_supermarket, require
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.rules import HOLDER_INDIVIDUAL, period_key
 from kiosk.standing import local_now
-from kiosk.web.session import current_supermarket, require_roles
 
 MAX_TOML_LENGTH = 20_000
 MAX_BATCH = 500
@@ -26,7 +26,7 @@ MAX_BATCH = 500
 
 
 @bp.get("/policy")
-@require_roles(*access.POLICY_READERS)
+@require("policy.read")
 def get_policy():
     """The supermarket's current policy and the presets it may switch to."""
     policy = policies.policy_for(current_supermarket())
@@ -54,7 +54,7 @@ def _policy_from_body(body: dict[str, Any]):
 
 
 @bp.put("/policy")
-@require_roles(*access.ADMINS)
+@require("policy.write")
 def put_policy():
     """Switch to a preset, or save an edited policy (JSON or TOML); validated before saving."""
     body = inputs.json_body()
@@ -64,7 +64,7 @@ def put_policy():
 
 
 @bp.get("/policy/preview")
-@require_roles(*access.POLICY_READERS)
+@require("policy.read")
 def preview_policy():
     """Every household's standing under the current policy (or a preset) on a chosen day."""
     supermarket = current_supermarket()
@@ -89,7 +89,7 @@ def preview_policy():
 
 
 @bp.get("/assessments")
-@require_roles(*access.RULES_READERS)
+@require("rules.read")
 def list_assessments():
     """The scores that count for a period (the latest per household or member); the current
     period when none is given."""
@@ -116,7 +116,7 @@ def _member_of(household_id: int, member_id: int | None, path: str) -> None:
 
 
 @bp.post("/assessments")
-@require_roles(*access.ADMINS)
+@require("assessment.record")
 def create_assessment():
     """Record one score (a correction is a new record; the latest counts)."""
     body = inputs.json_body()
@@ -134,7 +134,7 @@ def create_assessment():
 
 
 @bp.post("/assessments/batch")
-@require_roles(*access.ADMINS)
+@require("assessment.record")
 def create_assessments():
     """Record a period's scores for many households or members at once: all or nothing."""
     body = inputs.json_body()
@@ -181,7 +181,7 @@ def create_assessments():
 
 
 @bp.get("/vetoes")
-@require_roles(*access.RULES_READERS)
+@require("rules.read")
 def list_vetoes():
     """Veto (一票否决) and disqualification (取消资格) records, of one year or all."""
     year = inputs.query_int("year", default=0, minimum=2000, maximum=2100) or None
@@ -191,7 +191,7 @@ def list_vetoes():
 
 
 @bp.post("/vetoes")
-@require_roles(*access.ADMINS)
+@require("veto.record")
 def create_veto():
     """Record a veto for a household or one of its members, with its day and reason."""
     body = inputs.json_body()
@@ -211,7 +211,7 @@ def create_veto():
 
 
 @bp.post("/cycle/close")
-@require_roles(*access.ADMINS)
+@require("cycle.close")
 def close_cycle():
     """Close a calendar year: expiry and base-grant entries per household; a repeat writes
     nothing and returns the first result."""

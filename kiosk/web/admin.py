@@ -24,18 +24,14 @@ from inventory import products
 from inventory.donations import fen_from_yuan
 from inventory.models import KIND_SERVICE, Product
 from kiosk import assessments, parsing, policies, presets, printer_settings, printing, rules, vetoes
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Household, Redemption
+from kiosk.models import Household, Redemption
 from kiosk.rules import Policy
 from kiosk.standing import local_now
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-VIEWERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
-PRINTER_VIEWERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
-PRINTER_OPERATORS = (ROLE_KEEPER, ROLE_ADMIN)
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -43,7 +39,7 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role == ROLE_ADMIN,
+        "can_edit": may("policy.write"),
         **extra,
     }
 
@@ -152,7 +148,7 @@ def _households() -> list[Household]:
 
 
 @bp.get("")
-@require_roles(*VIEWERS, page=True)
+@require("rules.read", page=True)
 def index() -> str:
     """The hub: what the supermarket runs now, and the four rule pages."""
     policy = policies.policy_for(current_supermarket())
@@ -160,7 +156,7 @@ def index() -> str:
 
 
 @bp.get("/policy")
-@require_roles(*VIEWERS, page=True)
+@require("rules.read", page=True)
 def policy_page() -> str:
     """The current policy in sentences, the presets, and its parameters to edit."""
     policy = policies.policy_for(current_supermarket())
@@ -179,7 +175,7 @@ def policy_page() -> str:
 
 
 @bp.get("/preview")
-@require_roles(*VIEWERS, page=True)
+@require("rules.read", page=True)
 def preview_page() -> str:
     """Every household's standing on a chosen day, under the current policy or a preset."""
     supermarket = current_supermarket()
@@ -211,7 +207,7 @@ def preview_page() -> str:
 
 
 @bp.get("/assessments")
-@require_roles(*VIEWERS, page=True)
+@require("rules.read", page=True)
 def assessments_page() -> str:
     """The scores of a period as a grid of households (and members when scores are per
     person), one number each, saved in one batch."""
@@ -255,7 +251,7 @@ def assessments_page() -> str:
 
 
 @bp.get("/vetoes")
-@require_roles(*VIEWERS, page=True)
+@require("rules.read", page=True)
 def vetoes_page() -> str:
     """Record a veto; this year's records."""
     supermarket = current_supermarket()
@@ -282,7 +278,7 @@ def vetoes_page() -> str:
 
 
 @bp.get("/printer")
-@require_roles(*PRINTER_VIEWERS, page=True)
+@require("printer.read", page=True)
 def printer_page() -> str:
     """The printer (打印机): its settings, its state now, a test page, and the jobs that did not
     print with a one-tap resend. Keepers and admins operate it; supervisors read it; admins
@@ -297,7 +293,6 @@ def printer_page() -> str:
             sa.select(Redemption.id, Redemption.receipt_no).where(Redemption.id.in_(ids))
         )
         numbers = {row.id: row.receipt_no for row in rows}
-    user = current_user()
     context = _context(
         printer=config,
         status=printing.printer_status(timeout=1.0),
@@ -305,9 +300,9 @@ def printer_page() -> str:
         receipt_numbers=numbers,
         max_attempts=printing.DEFAULT_MAX_ATTEMPTS,
     )
-    context["can_edit"] = user is not None and user.role in PRINTER_OPERATORS
+    context["can_edit"] = may("printer.operate")
     # The settings belong to this kiosk (instance/printer.json); only admins change them.
-    context["can_configure"] = user is not None and user.role == ROLE_ADMIN
+    context["can_configure"] = may("printer.configure")
     context["described"] = printers.describe(config)
     context["profiles"] = printer_settings.profile_names() if context["can_configure"] else ()
     context["baudrates"] = printer_settings.BAUDRATES
@@ -329,7 +324,7 @@ def _restriction_choices(policy: Policy) -> list[tuple[str, str]]:
 
 
 @bp.get("/products")
-@require_roles(*VIEWERS, page=True)
+@require("product.settings.read", page=True)
 def products_page() -> str:
     """Every product with what the rule set makes of it: goods or service, restricted to whom,
     its points price; each opens its settings."""
@@ -360,7 +355,7 @@ def _product_form_page(product: Product, form: dict[str, str], error: str | None
 
 
 @bp.get("/products/<int:product_id>")
-@require_roles(*VIEWERS, page=True)
+@require("product.settings.read", page=True)
 def product_page(product_id: int) -> str:
     """One product's settings: name, unit, goods or service, restriction, service price."""
     product = _product_or_404(product_id)
@@ -376,7 +371,7 @@ def product_page(product_id: int) -> str:
 
 
 @bp.post("/products/<int:product_id>")
-@require_roles(ROLE_ADMIN, page=True)
+@require("product.manage", page=True)
 def save_product(product_id: int) -> Any:
     """Save the settings through inventory.products.update_product; a refusal keeps the form."""
     product = _product_or_404(product_id)

@@ -17,19 +17,16 @@ from werkzeug.wrappers import Response
 
 from kiosk import audit, parsing, printing
 from kiosk.auth import list_users
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.formatting import local_time, yuan
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, AuditEvent
+from kiosk.models import AuditEvent
 from kiosk.standing import day_start_utc, local_now
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
-SLIP_PRINTERS = (ROLE_KEEPER, ROLE_ADMIN)
-SLIP_READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
 PER_PAGE = 50
 
 ROLE_LABELS = {
@@ -358,7 +355,7 @@ def _chains(supermarket_id: int) -> list[audit.ChainState]:
 
 
 @bp.get("")
-@require_roles(*READERS, page=True)
+@require("audit.read", page=True)
 def index_page() -> str:
     """The log with filters, the chains' state and today's chain head."""
     supermarket = current_supermarket()
@@ -393,8 +390,8 @@ def index_page() -> str:
         "audit/index.html",
         supermarket=supermarket,
         user=user,
-        can_edit=user.role in SLIP_PRINTERS,  # admins print the closing slip here
-        can_print=user.role in SLIP_PRINTERS,
+        can_edit=may("slip.print"),  # admins print the closing slip here
+        can_print=may("slip.print"),
         events=events,
         total=total,
         page=page,
@@ -420,7 +417,7 @@ def index_page() -> str:
 
 
 @bp.get("/export.xlsx")
-@require_roles(*READERS, page=True)
+@require("audit.read", page=True)
 def export() -> Response:
     """The filtered log as an Excel workbook, oldest first, with each row's link."""
     supermarket = current_supermarket()
@@ -459,7 +456,7 @@ def export() -> Response:
 
 
 @bp.post("/closing-slip")
-@require_roles(*SLIP_PRINTERS, page=True)
+@require("slip.print", page=True)
 def print_closing_slip() -> Response:
     """Print today's closing slip (日结单) and show it."""
     supermarket = current_supermarket()
@@ -475,7 +472,7 @@ def print_closing_slip() -> Response:
 
 
 @bp.get("/closing/<int:job_id>")
-@require_roles(*SLIP_READERS, page=True)
+@require("monthend.read", page=True)
 def closing_page(job_id: int) -> str:
     """A printed closing slip as text, with the way back."""
     supermarket = current_supermarket()
@@ -487,7 +484,7 @@ def closing_page(job_id: int) -> str:
         "audit/closing.html",
         supermarket=supermarket,
         user=current_user(),
-        can_edit=current_user().role in SLIP_PRINTERS,
+        can_edit=may("slip.print"),
         job=job,
         back_to_counter=back == "counter",
     )

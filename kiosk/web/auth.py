@@ -13,20 +13,18 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from kiosk import auth as auth_service
-from kiosk import parsing
-from kiosk.errors import AccountLocked, LoginFailed
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_RECORDER, User
-from kiosk.web.session import (
+from kiosk import parsing, permissions
+from kiosk.authn import (
     current_supermarket,
     current_user,
     log_in,
     log_out,
     session_expired_notice,
 )
+from kiosk.errors import AccountLocked, LoginFailed
+from kiosk.models import ROLE_KEEPER, ROLE_RECORDER, User
 
 bp = Blueprint("auth", __name__)
-
-COUNTER_ROLES = (ROLE_KEEPER, ROLE_ADMIN)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -42,7 +40,7 @@ def _landing(user: User, target: str | None = None) -> str:
     if user.role == ROLE_RECORDER:  # 评议员: the phone page is all they use
         return target if target and target.startswith("/m/") else url_for("phone.page")
     allowed = target is not None and not target.startswith(("/login", "/logout"))
-    if allowed and (not target.startswith("/counter") or user.role in COUNTER_ROLES):
+    if allowed and (not target.startswith("/counter") or permissions.allows(user, "counter.serve")):
         return target
     if user.role == ROLE_KEEPER:  # the keeper's home is the counter; others land on 首页
         return url_for("counter.page")

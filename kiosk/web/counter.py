@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 
 from kiosk import health
 from kiosk import home as office_home
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR
-from kiosk.web.session import current_supermarket, current_user, require_roles
+from kiosk.authn import current_supermarket, current_user, require
+from kiosk.models import ROLE_KEEPER, ROLE_SUPERVISOR
 
 bp = Blueprint("counter", __name__)
 
@@ -31,7 +31,7 @@ def index() -> Response:
 
 
 @bp.get("/home")
-@require_roles(page=True)
+@require(page=True)
 def home() -> str:
     """The office home (首页): this role's to-do counts and one tap to each job (kiosk.home)."""
     user = current_user()
@@ -47,7 +47,7 @@ def home() -> str:
 
 
 @bp.get("/counter")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN, page=True)
+@require("counter.serve", page=True)
 def page() -> str:
     """The counter: waiting for a card, household, goods, cart, receipt."""
     config = current_app.config

@@ -14,8 +14,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from werkzeug.wrappers import Response
 
 from kiosk import health
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR
-from kiosk.web.session import current_supermarket, current_user, require_roles
+from kiosk.authn import current_supermarket, current_user, may, require
 
 bp = Blueprint("device", __name__)
 
@@ -30,7 +29,7 @@ def healthz() -> tuple[Response, int]:
 
 
 @bp.get("/device/warnings")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+@require("counter.serve")
 def warnings() -> Response:
     """The counter's device warnings, in the user's language (the counter asks every few minutes)."""
     response = jsonify({"warnings": health.counter_warnings()})
@@ -44,7 +43,7 @@ def _naive_utc(value: str | None) -> datetime | None:
 
 
 @bp.get("/device")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR, page=True)
+@require("printer.read", page=True)
 def page() -> str:
     """设备状态: printer, scanner and camera, database, disk, last backup, version."""
     state = health.collect(printer_timeout=1.0)
@@ -55,7 +54,7 @@ def page() -> str:
         supermarket=current_supermarket(),
         user=user,
         # Nothing to change here; the layout's 只读 mark is for supervisors, as on the printer page.
-        can_edit=user is not None and user.role in (ROLE_KEEPER, ROLE_ADMIN),
+        can_edit=may("printer.operate"),
         health=state,
         checks=state["checks"],
         backup_good_at=_naive_utc(backup["last_good_at"]),

@@ -32,21 +32,18 @@ from inventory.models import (
     Product,
 )
 from kiosk import parsing
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.export import yuan as yuan_cell
 from kiosk.extensions import db
 from kiosk.formatting import local_time, yuan
-from kiosk.models import PRINT_PRINTED, ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, PrintJob, User
+from kiosk.models import PRINT_PRINTED, PrintJob, User
 from kiosk.standing import local_now
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")
 
-READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
-RECORDERS = (ROLE_KEEPER, ROLE_ADMIN)
-ADMINS = (ROLE_ADMIN,)
 GOODS_ROWS = 5  # blank goods rows on the form (the page's script adds more)
 RECENT = 15
 
@@ -68,14 +65,12 @@ REVERSE_REASONS = (lazy_gettext("登记重复"), lazy_gettext("金额记错"), l
 
 
 def _context(**extra: Any) -> dict[str, Any]:
-    user = current_user()
-    role = user.role if user is not None else None
     return {
         "supermarket": current_supermarket(),
-        "user": user,
-        "can_edit": role in RECORDERS,
-        "can_record": role in RECORDERS,
-        "is_admin": role == ROLE_ADMIN,
+        "user": current_user(),
+        "can_edit": may("donation.record"),
+        "can_record": may("donation.record"),
+        "is_admin": may("fund.manage"),
         "kind_labels": KIND_LABELS,
         "form_labels": FORM_LABELS,
         "entry_labels": ENTRY_LABELS,
@@ -125,7 +120,7 @@ def _display_user(user_id: int | None) -> str:
 
 
 @bp.get("")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def index_page() -> str:
     """The pool's balance, the allowed advance and the latest donations."""
     sm = current_supermarket()
@@ -142,7 +137,7 @@ def index_page() -> str:
 
 
 @bp.post("/advance-limit")
-@require_roles(*ADMINS, page=True)
+@require("fund.manage", page=True)
 def set_advance_limit() -> Response | tuple[str, int]:
     sm = current_supermarket()
     raw = request.form.get("limit", "")
@@ -165,7 +160,7 @@ def set_advance_limit() -> Response | tuple[str, int]:
 
 
 @bp.get("/ledger")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def ledger_page() -> str:
     """The pool ledger (基金池台账) over a date range."""
     start, end, error = _date_range(_month_start())
@@ -184,7 +179,7 @@ def ledger_page() -> str:
 
 
 @bp.get("/ledger.xlsx")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def ledger_xlsx() -> Response:
     sm = current_supermarket()
     start, end, _ = _date_range(_month_start())
@@ -255,7 +250,7 @@ def _donor_form_values(form: dict[str, str]) -> dict[str, Any]:
 
 
 @bp.get("/donors")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def donors_page() -> str:
     """Every donor with what they have given; a form to add one."""
     return render_template(
@@ -278,7 +273,7 @@ def _safe_next(target: str) -> str | None:
 
 
 @bp.post("/donors")
-@require_roles(*RECORDERS, page=True)
+@require("donation.record", page=True)
 def create_donor() -> Response | tuple[str, int]:
     form = request.form.to_dict()
     values = _donor_form_values(form)
@@ -311,7 +306,7 @@ def create_donor() -> Response | tuple[str, int]:
 
 
 @bp.get("/donors/<int:donor_id>")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def donor_page(donor_id: int) -> str:
     """A donor's details (the edit form for admins) and their donations."""
     sm = current_supermarket()
@@ -335,7 +330,7 @@ def donor_page(donor_id: int) -> str:
 
 
 @bp.post("/donors/<int:donor_id>")
-@require_roles(*ADMINS, page=True)
+@require("fund.manage", page=True)
 def update_donor(donor_id: int) -> Response | tuple[str, int]:
     sm = current_supermarket()
     donor = donations.get_donor(sm.id, donor_id)
@@ -401,7 +396,7 @@ def _donation_form(form: dict[str, Any], lines: list[dict[str, str]], error: str
 
 
 @bp.get("/donations/new")
-@require_roles(*RECORDERS, page=True)
+@require("donation.record", page=True)
 def new_donation_page() -> str:
     form = {
         "form": request.args.get("form", DONATION_CASH),
@@ -454,7 +449,7 @@ def _parse_day(text: str) -> date:
 
 
 @bp.post("/donations/new")
-@require_roles(*RECORDERS, page=True)
+@require("donation.record", page=True)
 def create_donation() -> Response | tuple[str, int]:
     sm = current_supermarket()
     form = request.form.to_dict()
@@ -534,7 +529,7 @@ def _donation_context(donation: Donation) -> dict[str, Any]:
 
 
 @bp.get("/donations/<int:donation_id>")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def donation_page(donation_id: int) -> str:
     """One donation: donor, amount or goods, status, the receipt (print, reprint), reversal."""
     donation = donations.get_donation(current_supermarket().id, donation_id)
@@ -542,7 +537,7 @@ def donation_page(donation_id: int) -> str:
 
 
 @bp.post("/donations/<int:donation_id>/print")
-@require_roles(*RECORDERS, page=True)
+@require("donation.record", page=True)
 def print_receipt(donation_id: int) -> Response:
     donation = donations.get_donation(current_supermarket().id, donation_id)
     _print(donation.id, reprint=donation.copies_printed > 0)
@@ -550,7 +545,7 @@ def print_receipt(donation_id: int) -> Response:
 
 
 @bp.post("/donations/<int:donation_id>/reverse")
-@require_roles(*ADMINS, page=True)
+@require("fund.manage", page=True)
 def reverse(donation_id: int) -> Response | tuple[str, int]:
     sm = current_supermarket()
     donation = donations.get_donation(sm.id, donation_id)
@@ -567,7 +562,7 @@ def reverse(donation_id: int) -> Response | tuple[str, int]:
 
 
 @bp.get("/donations")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def donations_page() -> str:
     """Every donation over a date range (the office's register, reversed ones included)."""
     start, end, error = _date_range(_year_start())
@@ -595,7 +590,7 @@ def donations_page() -> str:
 
 
 @bp.get("/donations.xlsx")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def donations_xlsx() -> Response:
     """The donation register as a workbook: every donation, reversed ones marked."""
     sm = current_supermarket()
@@ -648,7 +643,7 @@ def donations_xlsx() -> Response:
 
 
 @bp.get("/public")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def public_page() -> str:
     """The donor list for public notice (捐赠公示), an A4 page to print: people masked unless
     they agreed, never a contact."""
@@ -669,7 +664,7 @@ def public_page() -> str:
 
 
 @bp.get("/public.xlsx")
-@require_roles(*READERS, page=True)
+@require("fund.read", page=True)
 def public_xlsx() -> Response:
     sm = current_supermarket()
     start, end, _ = _date_range(_year_start())

@@ -28,6 +28,7 @@ from flask_babel import gettext, lazy_gettext
 from hardware.cards import group_digits
 from inventory.products import policy_for
 from kiosk import assessments, card_sheets, cards, households, points, printing
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
@@ -41,19 +42,14 @@ from kiosk.models import (
     ENTRY_REVERSAL,
     ENTRY_VETO_CLEAR,
     PRINT_PRINTED,
-    ROLE_ADMIN,
-    ROLE_SUPERVISOR,
     Card,
     Household,
     Member,
 )
 from kiosk.standing import local_now
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("households", __name__, url_prefix="/households")
 
-READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
-WRITERS = (ROLE_ADMIN,)
 HISTORY_LIMIT = 12
 
 ENTRY_LABELS = {
@@ -87,7 +83,7 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role == ROLE_ADMIN,
+        "can_edit": may("household.manage"),
         **extra,
     }
 
@@ -123,7 +119,7 @@ def _find(query: str) -> list[Household]:
 
 
 @bp.get("")
-@require_roles(*READERS, page=True)
+@require("household.read", page=True)
 def index_page() -> str:
     """Search with the on-screen keypad; the results follow every key."""
     query = (request.args.get("q") or "").strip()[:50]
@@ -141,7 +137,7 @@ def index_page() -> str:
 
 
 @bp.get("/results")
-@require_roles(*READERS, page=True)
+@require("household.read", page=True)
 def results_fragment() -> str:
     """The results list alone (HTML), fetched by households.js as the query changes."""
     query = (request.args.get("q") or "").strip()[:50]
@@ -157,7 +153,7 @@ def results_fragment() -> str:
 
 
 @bp.get("/<int:household_id>")
-@require_roles(*READERS, page=True)
+@require("household.read", page=True)
 def detail_page(household_id: int) -> str:
     """Members with their ages, status, points balance and recent entries, and the cards."""
     household = _own_household(household_id)
@@ -191,7 +187,7 @@ def _carried(household: Household) -> str | None:
 
 
 @bp.get("/new")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def new_page() -> str:
     supermarket = current_supermarket()
     form = {"village": supermarket.village, "relation": gettext("户主")}
@@ -199,7 +195,7 @@ def new_page() -> str:
 
 
 @bp.post("/new")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def create() -> Response | tuple[str, int]:
     form = request.form.to_dict()
     try:
@@ -229,7 +225,7 @@ def create() -> Response | tuple[str, int]:
 
 
 @bp.get("/<int:household_id>/edit")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def edit_page(household_id: int) -> str:
     household = _own_household(household_id)
     form = {
@@ -244,7 +240,7 @@ def edit_page(household_id: int) -> str:
 
 
 @bp.post("/<int:household_id>/edit")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def update(household_id: int) -> Response | tuple[str, int]:
     household = _own_household(household_id)
     form = request.form.to_dict()
@@ -267,7 +263,7 @@ def update(household_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/<int:household_id>/status")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def set_status(household_id: int) -> Response:
     household = _own_household(household_id)
     active = request.form.get("active") == "1"
@@ -293,13 +289,13 @@ def _member_form_page(household: Household, member: Member | None, form: dict, *
 
 
 @bp.get("/<int:household_id>/members/new")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def new_member_page(household_id: int) -> str:
     return _member_form_page(_own_household(household_id), None, {})
 
 
 @bp.post("/<int:household_id>/members/new")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def add_member(household_id: int) -> Response | tuple[str, int]:
     household = _own_household(household_id)
     form = request.form.to_dict()
@@ -317,7 +313,7 @@ def add_member(household_id: int) -> Response | tuple[str, int]:
 
 
 @bp.get("/members/<int:member_id>/edit")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def edit_member_page(member_id: int) -> str:
     member = _own_member(member_id)
     form = {
@@ -329,7 +325,7 @@ def edit_member_page(member_id: int) -> str:
 
 
 @bp.post("/members/<int:member_id>/edit")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def update_member(member_id: int) -> Response | tuple[str, int]:
     member = _own_member(member_id)
     household = member.household
@@ -348,7 +344,7 @@ def update_member(member_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/members/<int:member_id>/status")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def set_member_status(member_id: int) -> Response:
     member = _own_member(member_id)
     household_id = member.household_id
@@ -371,7 +367,7 @@ def set_member_status(member_id: int) -> Response:
 
 
 @bp.post("/<int:household_id>/cards")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def issue_card(household_id: int) -> Response:
     """Issue the first card, or reissue (补办): the active card is revoked with the reason."""
     household = _own_household(household_id)
@@ -390,7 +386,7 @@ def issue_card(household_id: int) -> Response:
 
 
 @bp.post("/cards/<int:card_id>/revoke")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def revoke_card(card_id: int) -> Response:
     card = _own_card(card_id)
     household_id = card.household_id
@@ -404,7 +400,7 @@ def revoke_card(card_id: int) -> Response:
 
 
 @bp.post("/<int:household_id>/print")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def print_card(household_id: int) -> Response:
     """The active card on the thermal printer (audited by the printing service)."""
     household = _own_household(household_id)
@@ -437,7 +433,7 @@ def _pdf(sheet: card_sheets.CardSheet, filename: str) -> Response:
 
 
 @bp.post("/<int:household_id>/card.pdf")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def card_pdf(household_id: int) -> Response:
     """One household's card as an A4 PDF sheet to print at 100 % and cut out."""
     household = _own_household(household_id)
@@ -450,7 +446,7 @@ def card_pdf(household_id: int) -> Response:
 
 
 @bp.post("/cards.pdf")
-@require_roles(*WRITERS, page=True)
+@require("household.manage", page=True)
 def village_pdf() -> Response:
     """Every active household's card of one village on A4 sheets (ten to a page)."""
     village = (request.form.get("village") or "").strip()

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext, lazy_gettext
 
 from kiosk import imports, intake, parsing, standards
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
@@ -29,8 +30,6 @@ from kiosk.models import (
     PROPOSAL_PENDING,
     PROPOSAL_REJECTED,
     PROPOSAL_WITHDRAWN,
-    ROLE_ADMIN,
-    ROLE_SUPERVISOR,
     Household,
     ImportBatch,
     Member,
@@ -38,12 +37,9 @@ from kiosk.models import (
 )
 from kiosk.standing import local_now
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
-READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
-WRITERS = (ROLE_ADMIN,)
 PREVIEW_PAGE_ROWS = 200
 HISTORY_ROWS = 50
 
@@ -78,7 +74,7 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role == ROLE_ADMIN,
+        "can_edit": may("points.enter"),
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
         **extra,
@@ -109,7 +105,7 @@ def _index(form: dict[str, str] | None = None, error: str | None = None, status:
 
 
 @bp.get("")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def index_page():
     """Enter an award or deduction; the pending ones to sign off; the decided ones."""
     return _index()
@@ -142,7 +138,7 @@ def _household_and_member(supermarket_id: int, number: str, name: str) -> tuple[
 
 
 @bp.post("/proposals")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def propose():
     form = {k: (request.form.get(k) or "").strip() for k in request.form if k != "csrf_token"}
     supermarket = current_supermarket()
@@ -196,7 +192,7 @@ def _decide(action) -> Response:
 
 
 @bp.post("/proposals/<int:proposal_id>/approve")
-@require_roles(*WRITERS, page=True)
+@require("proposal.decide", page=True)
 def approve(proposal_id: int):
     def run():
         p = intake.approve(
@@ -218,7 +214,7 @@ def approve(proposal_id: int):
 
 
 @bp.post("/proposals/<int:proposal_id>/reject")
-@require_roles(*WRITERS, page=True)
+@require("proposal.decide", page=True)
 def reject(proposal_id: int):
     def run():
         p = intake.reject(
@@ -233,7 +229,7 @@ def reject(proposal_id: int):
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def withdraw(proposal_id: int):
     def run():
         p = intake.withdraw(
@@ -245,7 +241,7 @@ def withdraw(proposal_id: int):
 
 
 @bp.post("/proposals/decide")
-@require_roles(*WRITERS, page=True)
+@require("proposal.decide", page=True)
 def decide_many():
     """Approve or reject the ticked proposals together (one transaction, all or none)."""
 
@@ -271,7 +267,7 @@ def decide_many():
 
 
 @bp.post("/batches/<int:batch_id>/approve")
-@require_roles(*WRITERS, page=True)
+@require("proposal.decide", page=True)
 def approve_batch(batch_id: int):
     def run():
         n = intake.approve_batch(
@@ -283,7 +279,7 @@ def approve_batch(batch_id: int):
 
 
 @bp.get("/export/proposals.xlsx")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def export_proposals() -> Response:
     """Every proposal, pending and decided, as the assessment group's register (台账)."""
     supermarket = current_supermarket()
@@ -343,7 +339,7 @@ def export_proposals() -> Response:
 
 
 @bp.get("/standards")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def standards_page():
     """The supermarket's standard items, each editable by admins."""
     return _standards()
@@ -373,7 +369,7 @@ def _points_field(raw: str) -> int:
 
 
 @bp.post("/standards")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def create_standard():
     form = {k: (request.form.get(k) or "").strip() for k in request.form if k != "csrf_token"}
     try:
@@ -392,7 +388,7 @@ def create_standard():
 
 
 @bp.post("/standards/<int:item_id>")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def update_standard(item_id: int):
     form = {k: (request.form.get(k) or "").strip() for k in request.form if k != "csrf_token"}
     form["item_id"] = str(item_id)
@@ -415,7 +411,7 @@ def update_standard(item_id: int):
 
 
 @bp.post("/standards/seed")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def seed_standards():
     n = standards.seed_standard_items(current_supermarket().id, actor=current_user())
     if n:
@@ -426,7 +422,7 @@ def seed_standards():
 
 
 @bp.get("/export/standards.xlsx")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def export_standards() -> Response:
     supermarket = current_supermarket()
     sheet = Sheet(
@@ -458,7 +454,7 @@ def export_standards() -> Response:
 
 
 @bp.get("/import")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def import_page():
     """Upload a file to check; the import templates; recent batches."""
     return _import_page()
@@ -483,7 +479,7 @@ def _import_page(error: str | None = None, kind: str = "", status: int = 200):
 
 
 @bp.post("/import")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def upload():
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
@@ -506,7 +502,7 @@ def upload():
 
 
 @bp.get("/import/<int:batch_id>")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def batch_page(batch_id: int):
     """Every row of an uploaded file with its status and errors; commit when all are valid."""
     batch = imports.get_batch(batch_id, current_supermarket().id)
@@ -552,7 +548,7 @@ def batch_page(batch_id: int):
 
 
 @bp.post("/import/<int:batch_id>/commit")
-@require_roles(*WRITERS, page=True)
+@require("points.enter", page=True)
 def commit(batch_id: int):
     try:
         result = imports.commit_import(
@@ -571,7 +567,7 @@ def commit(batch_id: int):
 
 
 @bp.get("/import/template/<kind>.xlsx")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def template(kind: str) -> Response:
     if kind not in IMPORT_KINDS:
         abort(404)
@@ -580,7 +576,7 @@ def template(kind: str) -> Response:
 
 
 @bp.get("/import/<int:batch_id>/errors.xlsx")
-@require_roles(*READERS, page=True)
+@require("proposal.read", page=True)
 def batch_errors(batch_id: int) -> Response:
     """The rows of a batch with their errors, to correct in Excel."""
     batch = imports.get_batch(batch_id, current_supermarket().id)

@@ -15,17 +15,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 
 from inventory import monthend, periods, printouts
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError
 from kiosk.export import Sheet, workbook_bytes, yuan
 from kiosk.extensions import db
-from kiosk.models import PRINT_PRINTED, ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
+from kiosk.models import PRINT_PRINTED, User
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("monthend", __name__, url_prefix="/month-end")
-
-VIEWERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
-PRINTERS = (ROLE_KEEPER, ROLE_ADMIN)
 
 
 def _month(value: str) -> str:
@@ -41,9 +38,9 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role == ROLE_ADMIN,
-        "can_close": user is not None and user.role == ROLE_ADMIN,
-        "can_print": user is not None and user.role in PRINTERS,
+        "can_edit": may("monthend.close"),
+        "can_close": may("monthend.close"),
+        "can_print": may("slip.print"),
         **extra,
     }
 
@@ -133,7 +130,7 @@ def tieout_rows(report: dict[str, Any]) -> list[tuple[str, str, int | None, int 
 
 
 @bp.get("/")
-@require_roles(*VIEWERS, page=True)
+@require("monthend.read", page=True)
 def index_page():
     supermarket = current_supermarket()
     months = monthend.month_list(supermarket.id)
@@ -155,14 +152,14 @@ def index_page():
 
 
 @bp.get("/<month>")
-@require_roles(*VIEWERS, page=True)
+@require("monthend.read", page=True)
 def report_page(month: str):
     month = _month(month)
     return render_template("monthend/report.html", **_context(**_report_context(month)))
 
 
 @bp.get("/<month>/print")
-@require_roles(*VIEWERS, page=True)
+@require("monthend.read", page=True)
 def print_page(month: str):
     """The A4 page for the binder: the report and the sign-off lines."""
     month = _month(month)
@@ -170,7 +167,7 @@ def print_page(month: str):
 
 
 @bp.get("/<month>/report.xlsx")
-@require_roles(*VIEWERS, page=True)
+@require("monthend.read", page=True)
 def report_xlsx(month: str):
     month = _month(month)
     ctx = _context(**_report_context(month))
@@ -179,7 +176,7 @@ def report_xlsx(month: str):
 
 
 @bp.post("/<month>/close")
-@require_roles(ROLE_ADMIN, page=True)
+@require("monthend.close", page=True)
 def close_action(month: str):
     month = _month(month)
     supermarket = current_supermarket()
@@ -193,7 +190,7 @@ def close_action(month: str):
 
 
 @bp.post("/<month>/slip")
-@require_roles(*PRINTERS, page=True)
+@require("slip.print", page=True)
 def print_slip(month: str):
     month = _month(month)
     supermarket = current_supermarket()

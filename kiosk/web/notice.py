@@ -20,6 +20,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from kiosk import export, intake, notice, objections, parsing, rules, standing
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
@@ -27,8 +28,6 @@ from kiosk.models import (
     NOTICE_PUBLISHED,
     NOTICE_SUPERSEDED,
     OBJECTION_OPEN,
-    ROLE_ADMIN,
-    ROLE_SUPERVISOR,
     Household,
     Member,
     Notice,
@@ -36,12 +35,9 @@ from kiosk.models import (
     User,
 )
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("notice", __name__, url_prefix="/notice")
 
-READERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
-WRITERS = (ROLE_ADMIN,)
 # The large screen: rows per page and seconds per page (a village may pass ?seconds=).
 SCREEN_ROWS = 10
 SCREEN_SECONDS = 15
@@ -53,7 +49,7 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role in WRITERS,
+        "can_edit": may("notice.publish"),
         **extra,
     }
 
@@ -199,7 +195,7 @@ def _public_name_filter(text: str | None) -> str:
 
 
 @bp.get("/")
-@require_roles(*READERS, page=True)
+@require("notice.review", page=True)
 def index_page():
     sm = current_supermarket()
     today = standing.local_now().date()
@@ -224,7 +220,7 @@ def _users(ids: set[int | None]) -> dict[int, User]:
 
 
 @bp.post("/draft")
-@require_roles(*WRITERS, page=True)
+@require("notice.publish", page=True)
 def draft():
     try:
         n = notice.draft_notice(
@@ -237,7 +233,7 @@ def draft():
 
 
 @bp.get("/<int:notice_id>")
-@require_roles(*READERS, page=True)
+@require("notice.review", page=True)
 def notice_page(notice_id: int):
     n = _notice(notice_id)
     sm = current_supermarket()
@@ -257,7 +253,7 @@ def notice_page(notice_id: int):
 
 
 @bp.post("/<int:notice_id>/publish")
-@require_roles(*WRITERS, page=True)
+@require("notice.publish", page=True)
 def publish(notice_id: int):
     n = _notice(notice_id)
     try:
@@ -279,7 +275,7 @@ def publish(notice_id: int):
 
 
 @bp.post("/<int:notice_id>/discard")
-@require_roles(*WRITERS, page=True)
+@require("notice.publish", page=True)
 def discard(notice_id: int):
     n = _notice(notice_id)
     try:
@@ -297,7 +293,7 @@ def discard(notice_id: int):
 
 
 @bp.get("/<int:notice_id>/print")
-@require_roles(*READERS, page=True)
+@require("notice.review", page=True)
 def print_page(notice_id: int):
     n = _printable(notice_id)
     return render_template("notice/print.html", **_context(**_view(n)))
@@ -404,7 +400,7 @@ def _table(c: dict[str, Any], rows: list[dict[str, Any]]) -> tuple[list[str], li
 
 
 @bp.get("/<int:notice_id>/xlsx")
-@require_roles(*READERS, page=True)
+@require("notice.review", page=True)
 def xlsx(notice_id: int):
     n = _printable(notice_id)
     data = export.workbook_bytes(notice_sheets(n))
@@ -459,7 +455,7 @@ def _objection_form(n: Notice, household_id: int, form: dict[str, str], error: s
 
 
 @bp.get("/<int:notice_id>/objections/new")
-@require_roles(*WRITERS, page=True)
+@require("objection.handle", page=True)
 def objection_new(notice_id: int):
     n = _notice(notice_id)
     if n.status != NOTICE_PUBLISHED:
@@ -471,7 +467,7 @@ def objection_new(notice_id: int):
 
 
 @bp.post("/<int:notice_id>/objections")
-@require_roles(*WRITERS, page=True)
+@require("objection.handle", page=True)
 def objection_create(notice_id: int):
     n = _notice(notice_id)
     household_id = request.form.get("household_id", type=parsing.db_id)
@@ -502,7 +498,7 @@ def objection_create(notice_id: int):
 
 
 @bp.get("/objections")
-@require_roles(*READERS, page=True)
+@require("notice.review", page=True)
 def objections_page():
     sm = current_supermarket()
     status = request.args.get("status") or None
@@ -532,14 +528,14 @@ def _objection_page(o: Objection, form: dict[str, str], error: str | None = None
 
 
 @bp.get("/objections/<int:objection_id>")
-@require_roles(*READERS, page=True)
+@require("notice.review", page=True)
 def objection_page(objection_id: int):
     o = objections.get_objection(objection_id, current_supermarket().id)
     return _objection_page(o, {})
 
 
 @bp.post("/objections/<int:objection_id>/resolve")
-@require_roles(*WRITERS, page=True)
+@require("objection.handle", page=True)
 def objection_resolve(objection_id: int):
     o = objections.get_objection(objection_id, current_supermarket().id)
     form = request.form.to_dict()

@@ -46,27 +46,22 @@ from werkzeug.wrappers import Response
 
 from hardware import decoders
 from kiosk import evidence, standards, visits
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
 from kiosk.households import household_for_card_text
 from kiosk.models import (
     ACTIVE,
-    ROLE_ADMIN,
-    ROLE_RECORDER,
-    ROLE_SUPERVISOR,
     Household,
     VillagePlace,
 )
 from kiosk.standing import local_now
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("phone", __name__, url_prefix="/m")
 report_bp = Blueprint("selfreport", __name__)
 
-RECORDERS = (ROLE_RECORDER, ROLE_ADMIN)
-VISIT_READERS = (ROLE_RECORDER, ROLE_ADMIN, ROLE_SUPERVISOR)
 STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
 
 
@@ -102,7 +97,7 @@ def _household(row: Household) -> dict[str, Any]:
 
 
 @bp.get("/")
-@require_roles(*RECORDERS, page=True)
+@require("proposal.create", page=True)
 def page() -> str:
     """The phone page."""
     supermarket = current_supermarket()
@@ -117,7 +112,7 @@ def page() -> str:
 
 
 @bp.get("/households")
-@require_roles(*RECORDERS)
+@require("proposal.create")
 def households() -> Response:
     """The village's active households (number, head, group, search key) for the search."""
     rows = db.session.scalars(
@@ -132,7 +127,7 @@ def households() -> Response:
 
 @bp.post("/scan")
 @body_limit(4 * 1024 * 1024 + 64 * 1024)
-@require_roles(*RECORDERS)
+@require("proposal.create")
 def scan() -> Any:
     """Decode one camera frame; the household whose card is in it (or found: false)."""
     from kiosk.web.scanner import hub, read_frame
@@ -163,7 +158,7 @@ def scan() -> Any:
 
 
 @bp.get("/token")
-@require_roles(*RECORDERS)
+@require("proposal.create")
 def token() -> Response:
     """A fresh CSRF token (a page reopened from the phone's cache may carry an old one)."""
     response = jsonify({"csrf": generate_csrf(), "user_id": current_user().id})
@@ -218,7 +213,7 @@ def _month():
 
 
 @bp.get("/visits")
-@require_roles(*VISIT_READERS, page=True)
+@require("visit.read", page=True)
 def visits_page() -> tuple[str, int] | str:
     """The month's visit list per village group: who has been recorded, who not yet."""
     from kiosk.errors import DomainError
@@ -243,7 +238,7 @@ def visits_page() -> tuple[str, int] | str:
 
 
 @bp.get("/visits.xlsx")
-@require_roles(*VISIT_READERS, page=True)
+@require("visit.read", page=True)
 def visits_xlsx() -> Response:
     """The month's visit list as a spreadsheet, one row per household."""
     first, _today = _month()
@@ -272,7 +267,7 @@ def visits_xlsx() -> Response:
 
 
 @bp.get("/places")
-@require_roles(ROLE_ADMIN, ROLE_SUPERVISOR, page=True)
+@require("place.read", page=True)
 def places_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     """The village's places for the phone's 地点 list."""
     from kiosk import places as village_places
@@ -282,14 +277,14 @@ def places_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
         "phone/places.html",
         supermarket=current_supermarket(),
         user=user,
-        can_edit=user.role == ROLE_ADMIN,
+        can_edit=may("place.manage"),
         places=village_places.list_places(current_supermarket().id),
         error=error,
     ), status
 
 
 @bp.post("/places")
-@require_roles(ROLE_ADMIN, page=True)
+@require("place.manage", page=True)
 def add_place() -> Any:
     """Add a place to the list."""
     from kiosk import places as village_places
@@ -306,7 +301,7 @@ def add_place() -> Any:
 
 
 @bp.post("/places/<int:place_id>/active")
-@require_roles(ROLE_ADMIN, page=True)
+@require("place.manage", page=True)
 def set_place_active(place_id: int) -> Any:
     """Retire a place from the phone's list, or bring it back."""
     from kiosk import places as village_places

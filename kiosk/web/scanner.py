@@ -49,10 +49,9 @@ from hardware.camera import (
     prepare,
 )
 from kiosk import parsing
+from kiosk.authn import current_supermarket, current_user, require
 from kiosk.errors import NotFound, TooLarge
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER
 from kiosk.web.guards import body_limit
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 if TYPE_CHECKING:
     import numpy as np
@@ -264,7 +263,7 @@ def read_frame() -> np.ndarray | None:
 
 @bp.post("/frame")
 @body_limit(MAX_FRAME_REQUEST_BYTES)
-@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+@require("counter.serve")
 def frame() -> Any:
     """Decode one posted camera frame; publish the codes not seen within the dedup window."""
     received = time.time()
@@ -305,7 +304,7 @@ def _sse(event: ScanEvent) -> str:
 
 
 @bp.get("/events")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+@require("counter.serve")
 def events() -> Response:
     """Server-Sent Events: this supermarket's scans, heartbeats, then a clean end."""
     config = current_app.config
@@ -350,7 +349,7 @@ def events() -> Response:
 
 
 @bp.get("/preview.mjpg")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+@require("counter.serve")
 def preview() -> Response:
     """The camera's latest frame as MJPEG (multipart/x-mixed-replace), a few times a second."""
     camera = hub().camera
@@ -385,7 +384,7 @@ def preview() -> Response:
 
 
 @bp.get("/status")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN)
+@require("counter.serve")
 def status() -> Any:
     """The camera, the decoder and the open event streams, as JSON."""
     h = hub()
@@ -419,7 +418,7 @@ def status() -> Any:
 
 
 @bp.get("/tablet")
-@require_roles(ROLE_KEEPER, ROLE_ADMIN, page=True)
+@require("counter.serve", page=True)
 def tablet() -> str:
     """The tablet page: its camera's frames are posted here for decoding."""
     return render_template(

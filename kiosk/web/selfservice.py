@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from inventory.products import catalogue
 from kiosk import points, scan_guard
 from kiosk.assessments import format_points
+from kiosk.authn import current_supermarket
 from kiosk.errors import (
     CardInvalid,
     DomainError,
@@ -39,7 +40,6 @@ from kiosk.models import (
     Redemption,
 )
 from kiosk.redemption import recent_redemptions, scan
-from kiosk.web.session import current_supermarket
 
 bp = Blueprint("selfservice", __name__)
 

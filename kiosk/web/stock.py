@@ -20,19 +20,17 @@ from inventory import stock as stock_service
 from inventory.models import ADJ_PENDING, ADJUST_REASONS, PAID_FROM_FUND, FundEntry
 from inventory.products import catalogue, categories, policy_for
 from kiosk import parsing
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, FundInsufficient, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import yuan
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
+from kiosk.models import User
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 
-READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
-WRITERS = (ROLE_KEEPER, ROLE_ADMIN)
 PAGE_SIZE = 50
 # Sources other than the fund pool offered before any has been used (村集体收益, 镇奖励, 帮扶单位).
 DEFAULT_SOURCES = ("村集体", "镇奖励", "帮扶单位")
@@ -43,8 +41,8 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role in WRITERS,
-        "is_admin": user is not None and user.role == ROLE_ADMIN,
+        "can_edit": may("stock.receive"),
+        "is_admin": may("writeoff.decide"),
         **extra,
     }
 
@@ -134,7 +132,7 @@ def _users(ids: set[int | None]) -> dict[int, User]:
 
 
 @bp.get("/in")
-@require_roles(*READERS, page=True)
+@require("stock.read", page=True)
 def stock_in_page():
     """The stock-in form (scan or pick goods, quantity and unit cost) and the latest documents."""
     return _stock_in_page()
@@ -183,7 +181,7 @@ def _parse_lines(
 
 
 @bp.post("/in")
-@require_roles(*WRITERS, page=True)
+@require("stock.receive", page=True)
 def stock_in_submit():
     """Receive one purchase; on success show its document (and print its slip if asked)."""
     supermarket = current_supermarket()
@@ -251,7 +249,7 @@ def _print(stock_in_id: int) -> None:
 
 
 @bp.get("/in/<int:stock_in_id>")
-@require_roles(*READERS, page=True)
+@require("stock.read", page=True)
 def stock_in_document(stock_in_id: int):
     """One stock-in document (入库单) with its lines, its fund entry and the print button."""
     supermarket = current_supermarket()
@@ -275,7 +273,7 @@ def stock_in_document(stock_in_id: int):
 
 
 @bp.post("/in/<int:stock_in_id>/print")
-@require_roles(*WRITERS, page=True)
+@require("stock.receive", page=True)
 def stock_in_print(stock_in_id: int):
     """Print or reprint (补打) a stock-in document's slip."""
     stock_service.get_stock_in(current_supermarket().id, stock_in_id)
@@ -284,7 +282,7 @@ def stock_in_print(stock_in_id: int):
 
 
 @bp.post("/products")
-@require_roles(*WRITERS, page=True)
+@require("stock.receive", page=True)
 def new_product():
     """Add goods met for the first time at stock-in, then go back to the stock-in form, where
     the new goods join the lines being typed (kept in the browser meanwhile)."""
@@ -337,14 +335,14 @@ def _adjustments_page(
 
 
 @bp.get("/adjustments")
-@require_roles(*READERS, page=True)
+@require("stock.read", page=True)
 def adjustments_page():
     """Ask for a write-off; the requests, pending first, with approve / reject for admins."""
     return _adjustments_page()
 
 
 @bp.post("/adjustments")
-@require_roles(*WRITERS, page=True)
+@require("writeoff.request", page=True)
 def adjustment_request():
     form = {
         "product_id": request.form.get("product_id", ""),
@@ -374,7 +372,7 @@ def adjustment_request():
 
 
 @bp.post("/adjustments/<int:adjustment_id>/<any(approve, reject):decision>")
-@require_roles(ROLE_ADMIN, page=True)
+@require("writeoff.decide", page=True)
 def adjustment_decide(adjustment_id: int, decision: str):
     service = (
         adjustments.approve_adjustment if decision == "approve" else adjustments.reject_adjustment
@@ -412,7 +410,7 @@ def _filters_from_request() -> tuple[ledgers.Filters, str | None]:
 
 
 @bp.get("/ledgers")
-@require_roles(*READERS, page=True)
+@require("stock.read", page=True)
 def ledgers_page():
     """The stock-in ledger or the redemption / pickup ledger for a date range, paged."""
     supermarket = current_supermarket()
@@ -461,7 +459,7 @@ def ledgers_page():
 
 
 @bp.get("/ledgers/export")
-@require_roles(*READERS, page=True)
+@require("stock.read", page=True)
 def ledgers_export():
     """The chosen ledger for the chosen range and filters as an XLSX file to print."""
     supermarket = current_supermarket()

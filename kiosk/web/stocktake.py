@@ -36,21 +36,19 @@ from inventory.models import (
     COUNT_SUBMITTED,
 )
 from kiosk import parsing
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes, yuan
 from kiosk.extensions import db
 from kiosk.formatting import local_time
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
+from kiosk.models import User
 from kiosk.timeutil import utcnow
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
 from kiosk.web.scanner import MAX_FRAME_REQUEST_BYTES, hub, read_frame
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("stocktake", __name__, url_prefix="/stocktake")
 
-READERS = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR)
-COUNTERS = (ROLE_KEEPER, ROLE_ADMIN)
 POLL_SECONDS = 3
 
 
@@ -69,10 +67,10 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role in COUNTERS,
-        "can_count": user is not None and user.role in COUNTERS,
-        "is_admin": user is not None and user.role == ROLE_ADMIN,
-        "is_supervisor": user is not None and user.role == ROLE_SUPERVISOR,
+        "can_edit": may("stocktake.count"),
+        "can_count": may("stocktake.count"),
+        "is_admin": may("stocktake.decide"),
+        "is_supervisor": may("stocktake.sign_off"),
         "state_label": state_label,
         **extra,
     }
@@ -80,8 +78,7 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 def _blind(status: str) -> bool:
     """Keepers count blind: no book quantities for them while the count is counting."""
-    user = current_user()
-    return status == COUNT_COUNTING and user is not None and user.role == ROLE_KEEPER
+    return status == COUNT_COUNTING and not may("stocktake.see_book")
 
 
 def _wants_json() -> bool:
@@ -89,7 +86,7 @@ def _wants_json() -> bool:
 
 
 @bp.get("")
-@require_roles(*READERS, page=True)
+@require("stocktake.read", page=True)
 def index_page() -> str:
     """Every count of this supermarket, newest first, with its progress."""
     supermarket = current_supermarket()
@@ -99,7 +96,7 @@ def index_page() -> str:
 
 
 @bp.get("/new")
-@require_roles(*COUNTERS, page=True)
+@require("stocktake.count", page=True)
 def start_page() -> str:
     """Choose what to count: everything, or some categories."""
     return _start_form()
@@ -117,7 +114,7 @@ def _start_form(error: str | None = None, chosen: list[int] | None = None, note:
 
 
 @bp.post("/new")
-@require_roles(*COUNTERS, page=True)
+@require("stocktake.count", page=True)
 def start() -> Any:
     supermarket = current_supermarket()
     scope = request.form.get("scope", "all")
@@ -143,7 +140,7 @@ def start() -> Any:
 
 
 @bp.get("/<int:stocktake_id>/count")
-@require_roles(*COUNTERS, page=True)
+@require("stocktake.count", page=True)
 def count_page(stocktake_id: int) -> Any:
     """The count: scan (wedge, camera or typed), + / − / set per line, polled from the server."""
     supermarket = current_supermarket()
@@ -165,7 +162,7 @@ def count_page(stocktake_id: int) -> Any:
 
 
 @bp.get("/<int:stocktake_id>/lines")
-@require_roles(*COUNTERS)
+@require("stocktake.count")
 def lines_json(stocktake_id: int) -> Response:
     """The count's lines as JSON, for the count page's polling."""
     supermarket = current_supermarket()
@@ -196,7 +193,7 @@ def _int(value: Any, default: int | None = None) -> int | None:
 
 
 @bp.post("/<int:stocktake_id>/scan")
-@require_roles(*COUNTERS)  # a lapsed session answers 401 JSON: the page goes to the login
+@require("stocktake.count")  # a lapsed session answers 401 JSON: the page goes to the login
 def scan(stocktake_id: int) -> Any:
     """Count one line: JSON {barcode | line_id, kind, quantity, device, key} or a plain form."""
     supermarket = current_supermarket()
@@ -248,7 +245,7 @@ def scan(stocktake_id: int) -> Any:
 
 @bp.post("/<int:stocktake_id>/frame")
 @body_limit(MAX_FRAME_REQUEST_BYTES)
-@require_roles(*COUNTERS)
+@require("stocktake.count")
 def frame(stocktake_id: int) -> Any:
     """Decode one phone camera frame and return the codes; the page counts each new one.
 
@@ -279,27 +276,27 @@ def _action(stocktake_id: int, fn, done: str, **kwargs: Any) -> Response:
 
 
 @bp.post("/<int:stocktake_id>/submit")
-@require_roles(*COUNTERS, page=True)
+@require("stocktake.count", page=True)
 def submit(stocktake_id: int) -> Response:
     return _action(stocktake_id, service.submit, gettext("已提交，等待村管理员审批"))
 
 
 @bp.post("/<int:stocktake_id>/send-back")
-@require_roles(ROLE_ADMIN, page=True)
+@require("stocktake.decide", page=True)
 def send_back(stocktake_id: int) -> Response:
     reason = request.form.get("reason", "")
     return _action(stocktake_id, service.send_back, gettext("已退回，可以继续清点"), reason=reason)
 
 
 @bp.post("/<int:stocktake_id>/cancel")
-@require_roles(ROLE_ADMIN, page=True)
+@require("stocktake.decide", page=True)
 def cancel(stocktake_id: int) -> Response:
     reason = request.form.get("reason", "")
     return _action(stocktake_id, service.cancel, gettext("已取消这次盘点"), reason=reason)
 
 
 @bp.post("/<int:stocktake_id>/approve")
-@require_roles(ROLE_ADMIN, page=True)
+@require("stocktake.decide", page=True)
 def approve(stocktake_id: int) -> Response:
     return _action(
         stocktake_id, service.approve, gettext("已审批：盘盈盘亏已记入库存台账，等待监督小组签字")
@@ -307,13 +304,13 @@ def approve(stocktake_id: int) -> Response:
 
 
 @bp.post("/<int:stocktake_id>/sign-off")
-@require_roles(ROLE_SUPERVISOR, page=True)
+@require("stocktake.sign_off", page=True)
 def sign_off(stocktake_id: int) -> Response:
     return _action(stocktake_id, service.sign_off, gettext("已签字确认，本次盘点入账完成"))
 
 
 @bp.get("/<int:stocktake_id>")
-@require_roles(*READERS, page=True)
+@require("stocktake.read", page=True)
 def report_page(stocktake_id: int) -> str:
     """The variance report (盘点差异表) and the buttons for the next step."""
     rep = service.report(stocktake_id, current_supermarket().id)
@@ -352,7 +349,7 @@ def report_page(stocktake_id: int) -> str:
 
 
 @bp.get("/<int:stocktake_id>/report.xlsx")
-@require_roles(*READERS, page=True)
+@require("stocktake.read", page=True)
 def report_xlsx(stocktake_id: int) -> Response:
     """The variance report as a spreadsheet, to print and sign."""
     rep = service.report(stocktake_id, current_supermarket().id)

@@ -16,14 +16,12 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from kiosk import auth
+from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, ROLES, User
+from kiosk.models import ROLE_KEEPER, ROLES, User
 from kiosk.web.audit import ROLE_LABELS
-from kiosk.web.session import current_supermarket, current_user, require_roles
 
 bp = Blueprint("users", __name__, url_prefix="/users")
-
-VIEWERS = (ROLE_ADMIN, ROLE_SUPERVISOR)
 
 
 def _visible() -> list[User]:
@@ -44,7 +42,7 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "supermarket": current_supermarket(),
         "user": user,
-        "can_edit": user is not None and user.role == ROLE_ADMIN,
+        "can_edit": may("user.manage"),
         "users": users,
         "tokens": tokens,
         "lock_end": auth.lock_end,
@@ -56,7 +54,7 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 
 @bp.get("")
-@require_roles(*VIEWERS, page=True)
+@require("user.read", page=True)
 def index_page() -> str:
     """Every user with their state, their tokens, and (for admins) what can be done."""
     return render_template("users/index.html", **_context())
@@ -73,7 +71,7 @@ def _refused(exc: DomainError | str) -> Response:
 
 
 @bp.post("/new")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def create() -> Response:
     """Add a user."""
     form = request.form
@@ -110,7 +108,7 @@ def _with_target(user_id: int, change: Callable[[User], None], message: str) -> 
 
 
 @bp.post("/<int:user_id>/password")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def reset_password(user_id: int) -> Response:
     """Set a new password."""
     password = request.form.get("password", "")
@@ -122,7 +120,7 @@ def reset_password(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/pin")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def reset_pin(user_id: int) -> Response:
     """Set (or remove, when empty) a keeper's PIN."""
     pin = request.form.get("pin", "")
@@ -134,7 +132,7 @@ def reset_pin(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/active")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def set_active(user_id: int) -> Response:
     """Deactivate (停用) or reactivate (启用)."""
     active = request.form.get("active") == "1"
@@ -146,7 +144,7 @@ def set_active(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/role")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def set_role(user_id: int) -> Response:
     """Change a user's role; their open sessions end (the new role holds at once)."""
     role = request.form.get("role", "")
@@ -158,7 +156,7 @@ def set_role(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/unlock")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def unlock(user_id: int) -> Response:
     """Lift a lock from failed logins."""
     return _with_target(
@@ -167,7 +165,7 @@ def unlock(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/tokens")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def issue_token(user_id: int) -> Response:
     """Issue an API token and show it this once (never stored, never shown again)."""
     target = _target(user_id)
@@ -188,7 +186,7 @@ def issue_token(user_id: int) -> Response:
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
-@require_roles(ROLE_ADMIN, page=True)
+@require("user.manage", page=True)
 def revoke_token(token_id: int) -> Response:
     """Revoke a token at once."""
     visible = {u.id for u in _visible()}

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import create_app
+from kiosk import authn, create_app
 from kiosk.extensions import db
-from kiosk.web import session as web_session
 
 
 @pytest.fixture
 def clock(monkeypatch):
     """The sessions' clock, moved by hand."""
     now = {"t": 1_800_000_000}
-    monkeypatch.setattr(web_session, "_now", lambda: now["t"])
+    monkeypatch.setattr(authn, "_now", lambda: now["t"])
     return now
 
 

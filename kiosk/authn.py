@@ -1,7 +1,10 @@
-"""Who is making this request: the logged-in user (session) or a bearer token's user.
+"""Who is making this request (the logged-in user or a bearer token's), and the gate on views.
 
-Shared by the pages and the JSON API, which accepts either a token (``Authorization: Bearer``)
-or the counter's own session (then with the CSRF header the page sends).
+Shared by the pages, the JSON API (a token, ``Authorization: Bearer``, or the counter's own
+session, then with the CSRF header the page sends) and the templates. What a user may do, and
+which supermarket's rows they see, is :mod:`kiosk.permissions`; this module applies it to the
+request: :func:`require` guards a view by its action, :func:`may` asks for a template,
+:func:`visible` says whether a row is the caller's to see.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, redirect, request, session, url_for
 
+from kiosk import permissions
 from kiosk.auth import end_sessions, user_for_token
 from kiosk.errors import AuthenticationRequired, PermissionDenied
 from kiosk.extensions import db
@@ -141,11 +145,38 @@ def _find_supermarket() -> Supermarket:
     return supermarket
 
 
-def require_roles(*roles: str, page: bool = False) -> Callable:
-    """Allow the view only to users with one of ``roles`` (any logged-in user when empty).
+def visible(row_supermarket_id: int | None) -> bool:
+    """Whether a row of ``row_supermarket_id`` is the caller's to see (else answer 404)."""
+    return permissions.sees(row_supermarket_id, current_supermarket_id())
+
+
+def may(action: str) -> bool:
+    """Whether this request's user may do ``action`` (for templates and a view's own forms)."""
+    return permissions.allows(current_user(), action)
+
+
+def may_open(endpoint: str, user: User | None = None) -> bool:
+    """Whether ``user`` (this request's by default) may open the view at ``endpoint``: the
+    action its :func:`require` names, any logged-in user for ``require()``, anyone for a
+    public view. For tabs and buttons that lead to a page, so they show exactly when it opens."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    if not hasattr(view, "jifen_action"):
+        return True  # a public view (the login page, the village hall's screen)
+    user = current_user() if user is None else user
+    action = view.jifen_action
+    return user is not None and (action is None or permissions.allows(user, action))
+
+
+def require(action: str | None = None, *, page: bool = False) -> Callable:
+    """Allow the view only to users the permission map lets do ``action`` (any logged-in user
+    when ``None``). The action is kept on the view (``view.jifen_action``) for the API document.
 
     Pages send an anonymous visitor to the login page; the API answers 401/403 as JSON.
     """
+    if action is not None:
+        permissions.roles_for(action)  # an unknown action fails when the module is imported
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -155,10 +186,11 @@ def require_roles(*roles: str, page: bool = False) -> Callable:
                 if page:
                     return redirect(url_for("auth.login", next=request.full_path))
                 raise AuthenticationRequired()
-            if roles and user.role not in roles:
+            if action is not None and not permissions.allows(user, action):
                 raise PermissionDenied()
             return view(*args, **kwargs)
 
+        wrapped.jifen_action = action  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
