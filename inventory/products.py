@@ -12,6 +12,7 @@ from kiosk import audit
 from kiosk.database import write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import Supermarket, User
 from kiosk.rules import Policy
 
@@ -63,19 +64,19 @@ def create_product(
     barcode = (barcode or "").strip() or None
     restriction_key = (restriction_key or "").strip() or None
     if restriction_key is not None and not _RESTRICTION_KEY_RE.match(restriction_key):
-        raise ValidationFailed("限定标记只能用小写字母、数字和下划线，例如 elder_canteen")
+        raise ValidationFailed(_("限定标记只能用小写字母、数字和下划线，例如 elder_canteen"))
     if not sku or not name:
-        raise ValidationFailed("商品编号和名称不能为空")
+        raise ValidationFailed(_("商品编号和名称不能为空"))
     if kind not in (KIND_GOODS, KIND_SERVICE):
-        raise ValidationFailed("商品类型只能是实物或服务")
+        raise ValidationFailed(_("商品类型只能是实物或服务"))
     if not isinstance(unit_cost_fen, int) or unit_cost_fen < 0:
-        raise ValidationFailed("成本价必须是不小于0的整数（分）")
+        raise ValidationFailed(_("成本价必须是不小于0的整数（分）"))
     if barcode is not None and not (barcode.isascii() and barcode.isdigit()):
-        raise ValidationFailed("条码只能由数字组成")
+        raise ValidationFailed(_("条码只能由数字组成"))
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         clash = db.session.scalar(
             sa.select(Product.id).where(
                 Product.supermarket_id == supermarket_id,
@@ -83,7 +84,7 @@ def create_product(
             )
         )
         if clash is not None:
-            raise DuplicateValue("商品编号或条码已存在")
+            raise DuplicateValue(_("商品编号或条码已存在"))
         product = Product(
             supermarket_id=supermarket_id,
             sku=sku,
@@ -120,7 +121,7 @@ def find_by_barcode(supermarket_id: int, code: str) -> Product:
         )
     )
     if product is None:
-        raise NotFound(f"没有找到条码为 {code} 的商品")
+        raise NotFound(_("没有找到条码为 %(code)s 的商品", code=code))
     return product
 
 
@@ -156,11 +157,14 @@ def _restriction_key(value: str | None, policy: Policy) -> str | None:
     if key is None:
         return None
     if not _RESTRICTION_KEY_RE.match(key):
-        raise ValidationFailed("限定标记只能用小写字母、数字和下划线，例如 elder_canteen")
+        raise ValidationFailed(_("限定标记只能用小写字母、数字和下划线，例如 elder_canteen"))
     known = {r.key: r.label for r in policy.restrictions}
     if key not in known:
-        listed = "、".join(f"{k}（{label}）" for k, label in known.items()) or "无"
-        raise ValidationFailed(f"现行规则里没有限定物品“{key}”，可选：{listed}")
+        # The keys and their labels are the rule set's own terms.
+        listed = "、".join(f"{k}（{label}）" for k, label in known.items()) or _("无")
+        raise ValidationFailed(
+            _("现行规则里没有限定物品“%(key)s”，可选：%(listed)s", key=key, listed=listed)
+        )
     return key
 
 
@@ -186,47 +190,53 @@ def update_product(
     with write_transaction():
         product = db.session.get(Product, product_id)
         if product is None or product.supermarket_id != supermarket_id:
-            raise NotFound("没有找到该商品")
+            raise NotFound(_("没有找到该商品"))
         supermarket = db.session.get(Supermarket, supermarket_id)
         policy = policy_for(supermarket)
         changes: dict[str, object] = {}
         if name is not _UNSET:
             text = (name or "").strip() if isinstance(name, str) else ""
             if not text:
-                raise ValidationFailed("商品名称不能为空")
+                raise ValidationFailed(_("商品名称不能为空"))
             if len(text) > 100:
-                raise ValidationFailed("商品名称不能超过100个字")
+                raise ValidationFailed(_("商品名称不能超过100个字"))
             changes["name"] = text
         if unit is not _UNSET:
             text = (unit or "").strip() if isinstance(unit, str) else ""
             if not text or len(text) > 16:
-                raise ValidationFailed("单位应为1到16个字")
+                raise ValidationFailed(_("单位应为1到16个字"))
             changes["unit"] = text
         new_kind = product.kind
         if kind is not _UNSET:
             if kind not in (KIND_GOODS, KIND_SERVICE):
-                raise ValidationFailed("商品类型只能是实物或服务")
+                raise ValidationFailed(_("商品类型只能是实物或服务"))
             if kind == KIND_SERVICE and product.kind == KIND_GOODS and product.stock_qty:
                 raise ValidationFailed(
-                    f"货架上还有{product.stock_qty}{product.unit}，先报损或盘点清零才能改为服务"
+                    _(
+                        "货架上还有%(qty)s%(unit)s，先报损或盘点清零才能改为服务",
+                        qty=product.stock_qty,
+                        unit=product.unit,
+                    )
                 )
             new_kind = kind
             changes["kind"] = kind
         if unit_cost_fen is not _UNSET:
             if new_kind != KIND_SERVICE:
-                raise ValidationFailed("实物的成本价随入库计算，不能直接修改；服务才能设定价格")
+                raise ValidationFailed(_("实物的成本价随入库计算，不能直接修改；服务才能设定价格"))
             if (
                 isinstance(unit_cost_fen, bool)
                 or not isinstance(unit_cost_fen, int)
                 or not 0 <= unit_cost_fen <= MAX_SERVICE_COST_FEN
             ):
-                raise ValidationFailed(f"服务价格应在0到{MAX_SERVICE_COST_FEN // 100}元之间")
+                raise ValidationFailed(
+                    _("服务价格应在0到%(n)s元之间", n=MAX_SERVICE_COST_FEN // 100)
+                )
             changes["unit_cost_fen"] = unit_cost_fen
         if restriction_key is not _UNSET:
             changes["restriction_key"] = _restriction_key(restriction_key, policy)  # type: ignore[arg-type]
         if active is not _UNSET:
             if not isinstance(active, bool):
-                raise ValidationFailed("是否上架应为是或否")
+                raise ValidationFailed(_("是否上架应为是或否"))
             changes["active"] = active
         before = {key: getattr(product, key) for key in changes}
         for key, value in changes.items():
@@ -250,7 +260,7 @@ def get_product(supermarket_id: int, product_id: int) -> Product:
     """A product of this supermarket (on sale or not), or NotFound."""
     product = db.session.get(Product, product_id)
     if product is None or product.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该商品")
+        raise NotFound(_("没有找到该商品"))
     return product
 
 

@@ -32,6 +32,7 @@ from kiosk import audit
 from kiosk.database import lock, write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import Message, _
 from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.rules import Policy
@@ -45,7 +46,7 @@ REF_STOCK_IN = "stock_in"
 
 _YUAN_RE = re.compile(r"^(\d{1,7})(?:\.(\d{1,2}))?$")
 _TOO_MANY_YUAN_RE = re.compile(r"^\d{8,}(?:\.\d{1,2})?$")  # a well-formed amount, only too large
-_COST_TOO_LARGE = f"进价太大：每件最多{MAX_UNIT_COST_FEN // 100}元，请检查是否多打了数字"
+_COST_TOO_LARGE = _("进价太大：每件最多%(n)s元，请检查是否多打了数字", n=MAX_UNIT_COST_FEN // 100)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def parse_yuan(text: str) -> int:
     if match is None:
         if _TOO_MANY_YUAN_RE.match(value):
             raise ValidationFailed(_COST_TOO_LARGE)
-        raise ValidationFailed("进价要写成元，最多两位小数，例如 12.50")
+        raise ValidationFailed(_("进价要写成元，最多两位小数，例如 12.50"))
     whole, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
     fen = int(whole) * 100 + int(cents)
     if fen > MAX_UNIT_COST_FEN:
@@ -157,9 +158,9 @@ def parse_yuan(text: str) -> int:
 
 def _check_lines(lines: list[StockInLine]) -> None:
     if not lines:
-        raise ValidationFailed("入库单没有商品")
+        raise ValidationFailed(_("入库单没有商品"))
     if len(lines) > MAX_LINES:
-        raise ValidationFailed(f"一张入库单最多{MAX_LINES}行")
+        raise ValidationFailed(_("一张入库单最多%(n)s行", n=MAX_LINES))
     for line in lines:
         if (
             not isinstance(line.quantity, int)
@@ -167,8 +168,8 @@ def _check_lines(lines: list[StockInLine]) -> None:
             or not 0 < line.quantity <= MAX_QUANTITY
         ):
             if isinstance(line.quantity, int) and line.quantity > MAX_QUANTITY:
-                raise ValidationFailed(f"入库数量太大：一次最多{MAX_QUANTITY}")
-            raise ValidationFailed("入库数量必须是正整数")
+                raise ValidationFailed(_("入库数量太大：一次最多%(n)s", n=MAX_QUANTITY))
+            raise ValidationFailed(_("入库数量必须是正整数"))
         if (
             not isinstance(line.unit_cost_fen, int)
             or isinstance(line.unit_cost_fen, bool)
@@ -177,14 +178,14 @@ def _check_lines(lines: list[StockInLine]) -> None:
             raise ValidationFailed(
                 _COST_TOO_LARGE
                 if isinstance(line.unit_cost_fen, int) and line.unit_cost_fen > MAX_UNIT_COST_FEN
-                else "进价必须是不小于0的整数（分）"
+                else _("进价必须是不小于0的整数（分）")
             )
 
 
-def _clean(value: str | None, limit: int, label: str) -> str:
+def _clean(value: str | None, limit: int, label: Message) -> str:
     value = (value or "").strip()
     if len(value) > limit:
-        raise ValidationFailed(f"{label}最多{limit}个字")
+        raise ValidationFailed(_("%(label)s最多%(n)s个字", label=label, n=limit))
     return value
 
 
@@ -216,25 +217,25 @@ def create_stock_in(
     (村集体, 镇奖励) or "" (not stated). Refused in a closed month.
     """
     _check_lines(lines)
-    supplier = _clean(supplier, 100, "供货方")
-    invoice_no = _clean(invoice_no, 50, "发票号")
-    paid_from = _clean(paid_from, 50, "付款来源")
+    supplier = _clean(supplier, 100, _("供货方"))
+    invoice_no = _clean(invoice_no, 50, _("发票号"))
+    paid_from = _clean(paid_from, 50, _("付款来源"))
     if paid_from in ("基金池", "基金"):  # typed as a source name, it is still the pool
         paid_from = PAID_FROM_FUND
-    note = _clean(note, 200, "备注")
+    note = _clean(note, 200, _("备注"))
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         periods.ensure_open(supermarket_id)
         policy = policy_for(supermarket)
         products = locked_products(supermarket_id, sorted({ln.product_id for ln in lines}))
         for line in lines:
             product = products.get(line.product_id)
             if product is None:
-                raise NotFound(f"没有找到商品 {line.product_id}")
+                raise NotFound(_("没有找到商品 %(product_id)s", product_id=line.product_id))
             if not product.tracks_stock:
-                raise ValidationFailed(f"{product.name} 是服务项目，不需要入库")
+                raise ValidationFailed(_("%(name)s 是服务项目，不需要入库", name=product.name))
         total = sum(ln.quantity * ln.unit_cost_fen for ln in lines)
         document = StockIn(
             supermarket_id=supermarket_id,
@@ -351,7 +352,7 @@ def get_stock_in(supermarket_id: int, stock_in_id: int) -> StockIn:
     """A stock-in document of this supermarket."""
     document = db.session.get(StockIn, stock_in_id)
     if document is None or document.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该入库单")
+        raise NotFound(_("没有找到该入库单"))
     return document
 
 
@@ -395,12 +396,12 @@ def new_product_for_stock_in(
 
     The cost and points price come with its first stock-in.
     """
-    name = _clean(name, 100, "商品名称")
-    unit = _clean(unit, 16, "单位") or "件"
-    category = _clean(category, 50, "分类") or None
-    barcode = _clean(barcode, 32, "条码") or None
+    name = _clean(name, 100, _("商品名称"))
+    unit = _clean(unit, 16, _("单位")) or "件"
+    category = _clean(category, 50, _("分类")) or None
+    barcode = _clean(barcode, 32, _("条码")) or None
     if not name:
-        raise ValidationFailed("请填写商品名称")
+        raise ValidationFailed(_("请填写商品名称"))
     if barcode is not None:
         sku = barcode
     else:
@@ -421,7 +422,7 @@ def new_product_for_stock_in(
         )
     except DuplicateValue:
         if barcode is not None:
-            raise DuplicateValue(f"条码 {barcode} 已经登记过商品") from None
+            raise DuplicateValue(_("条码 %(barcode)s 已经登记过商品", barcode=barcode)) from None
         raise
 
 

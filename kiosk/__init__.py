@@ -53,7 +53,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.update(test_config)
 
-    # Chinese in JSON as UTF-8, readable in logs and by people reading the API's answers.
+    # Chinese in JSON as UTF-8, readable in logs and by people reading the API's answers; a
+    # service's sentence (kiosk.messages.Message) in the request's language.
+    from kiosk.messages import MessageJSONProvider
+
+    app.json = MessageJSONProvider(app)
     app.json.ensure_ascii = False
     register_request_guards(app)
     register_extensions(app)

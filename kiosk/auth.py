@@ -28,6 +28,7 @@ from kiosk.errors import (
 )
 from kiosk.extensions import db
 from kiosk.households import NAME_MAX as USER_NAME_MAX
+from kiosk.messages import _
 from kiosk.models import ROLE_KEEPER, ROLES, ApiToken, User
 from kiosk.timeutil import utcnow
 
@@ -49,28 +50,28 @@ def create_user(
     """Add a user. Keepers may have a short PIN (4–8 digits) for the counter."""
     username = (username or "").strip()
     if not username:
-        raise ValidationFailed("用户名不能为空")
+        raise ValidationFailed(_("用户名不能为空"))
     display_name = (display_name or "").strip() or username
     # The same limit as a household's names (kiosk.households.NAME_MAX, the columns' size):
     # longer is refused here in words, not by PostgreSQL.
     if len(username) > USER_NAME_MAX:
-        raise ValidationFailed(f"用户名太长了，最多{USER_NAME_MAX}个字")
+        raise ValidationFailed(_("用户名太长了，最多%(n)s个字", n=USER_NAME_MAX))
     if len(display_name) > USER_NAME_MAX:
-        raise ValidationFailed(f"姓名太长了，最多{USER_NAME_MAX}个字")
+        raise ValidationFailed(_("姓名太长了，最多%(n)s个字", n=USER_NAME_MAX))
     if role not in ROLES:
-        raise ValidationFailed("角色只能是 keeper、admin、supervisor 或 recorder")
+        raise ValidationFailed(_("角色只能是 keeper、admin、supervisor 或 recorder"))
     if not password and not pin:
-        raise ValidationFailed("请设置密码或PIN")
+        raise ValidationFailed(_("请设置密码或PIN"))
     if password is not None and len(password) < 6:
-        raise ValidationFailed("密码至少6位")
+        raise ValidationFailed(_("密码至少6位"))
     if pin is not None:
         if role != ROLE_KEEPER:
-            raise ValidationFailed("只有超市管理员（keeper）可以使用PIN登录")
+            raise ValidationFailed(_("只有超市管理员（keeper）可以使用PIN登录"))
         if not (pin.isdigit() and 4 <= len(pin) <= 8):
-            raise ValidationFailed("PIN应为4到8位数字")
+            raise ValidationFailed(_("PIN应为4到8位数字"))
     with write_transaction():
         if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-            raise DuplicateValue(f"用户名 {username} 已存在")
+            raise DuplicateValue(_("用户名 %(username)s 已存在", username=username))
         user = User(
             username=username,
             display_name=display_name or username,
@@ -134,14 +135,16 @@ def _check(user_id: int | None, name: str, secret: str, which: str, device: str 
 
 
 def _wrong(which: str, attempt: login_limits.Attempt) -> LoginFailed:
-    message = "PIN不正确" if which == "pin" else "用户名或密码不正确"
+    message = _("PIN不正确") if which == "pin" else _("用户名或密码不正确")
     wait = attempt.wait_if_wrong
     if attempt.pin_suspended:
-        message += (
-            f"，PIN错误次数过多，请{login_limits.wait_text(wait)}后再试，或用用户名和密码登录"
+        message = _(
+            "%(wrong)s，PIN错误次数过多，请%(wait)s后再试，或用用户名和密码登录",
+            wrong=message,
+            wait=login_limits.wait_text(wait),
         )
     elif wait:
-        message += f"，请{login_limits.wait_text(wait)}后再试"
+        message = _("%(wrong)s，请%(wait)s后再试", wrong=message, wait=login_limits.wait_text(wait))
     return LoginFailed(
         message, method=which, wait_seconds=wait, pin_suspended=attempt.pin_suspended
     )
@@ -185,7 +188,7 @@ def issue_token(user_id: int, *, label: str = "", actor: User | None = None) -> 
     with write_transaction():
         user = db.session.get(User, user_id)
         if user is None:
-            raise NotFound("没有找到该用户")
+            raise NotFound(_("没有找到该用户"))
         row = ApiToken(user_id=user.id, token_hash=_hash_token(token), label=label)
         db.session.add(row)
         db.session.flush()
@@ -205,9 +208,9 @@ def revoke_token(token_id: int, *, actor: User) -> None:
     with write_transaction():
         row = db.session.get(ApiToken, token_id, with_for_update=True)
         if row is None:
-            raise NotFound("没有找到该令牌")
+            raise NotFound(_("没有找到该令牌"))
         if row.revoked_at is not None:
-            raise ValidationFailed("该令牌已经吊销")
+            raise ValidationFailed(_("该令牌已经吊销"))
         row.revoked_at = utcnow()
         audit.record(
             "token.revoke",
@@ -296,7 +299,7 @@ def _public(user: User) -> dict:
 def _locked_user(user_id: int) -> User:
     user = db.session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise NotFound("没有找到该用户")
+        raise NotFound(_("没有找到该用户"))
     return user
 
 
@@ -338,7 +341,7 @@ def is_locked(user: User) -> bool:
 def reset_password(user_id: int, password: str, *, actor: User) -> None:
     """Set a new password (at least 6 characters); ends the user's open sessions."""
     if not password or len(password) < 6:
-        raise ValidationFailed("密码至少6位")
+        raise ValidationFailed(_("密码至少6位"))
     with write_transaction():
         user = _locked_user(user_id)
         had = user.password_hash is not None
@@ -360,13 +363,13 @@ def reset_pin(user_id: int, pin: str | None, *, actor: User) -> None:
     """Set a keeper's counter PIN (4–8 digits), or remove it with an empty PIN."""
     pin = (pin or "").strip()
     if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
-        raise ValidationFailed("PIN应为4到8位数字")
+        raise ValidationFailed(_("PIN应为4到8位数字"))
     with write_transaction():
         user = _locked_user(user_id)
         if user.role != ROLE_KEEPER and pin:
-            raise ValidationFailed("只有超市管理员（keeper）可以使用PIN登录")
+            raise ValidationFailed(_("只有超市管理员（keeper）可以使用PIN登录"))
         if not pin and user.password_hash is None:
-            raise ValidationFailed("该用户没有密码，不能去掉PIN")
+            raise ValidationFailed(_("该用户没有密码，不能去掉PIN"))
         had = user.pin_hash is not None
         user.pin_hash = _hash_secret(pin) if pin else None
         user.failed_attempts = 0
@@ -391,10 +394,10 @@ def set_active(user_id: int, active: bool, *, actor: User) -> None:
     with write_transaction():
         user = _locked_user(user_id)
         if user.active == active:
-            raise ValidationFailed("该用户已经是启用状态" if active else "该用户已经停用")
+            raise ValidationFailed(_("该用户已经是启用状态") if active else _("该用户已经停用"))
         if not active:
             if user.id == actor.id:
-                raise ValidationFailed("不能停用自己的账号")
+                raise ValidationFailed(_("不能停用自己的账号"))
             if user.role == ROLE_ADMIN:
                 others = db.session.scalar(
                     sa.select(sa.func.count(User.id)).where(
@@ -402,7 +405,7 @@ def set_active(user_id: int, active: bool, *, actor: User) -> None:
                     )
                 )
                 if not others:
-                    raise ValidationFailed("这是最后一个启用的村委管理员，不能停用")
+                    raise ValidationFailed(_("这是最后一个启用的村委管理员，不能停用"))
         user.active = active
         user.session_version += 1  # a deactivated user's sessions end at once
         audit.record(
@@ -424,13 +427,13 @@ def set_role(user_id: int, role: str, *, actor: User) -> None:
     from kiosk.models import ROLE_ADMIN
 
     if role not in ROLES:
-        raise ValidationFailed("角色只能是 keeper、admin、supervisor 或 recorder")
+        raise ValidationFailed(_("角色只能是 keeper、admin、supervisor 或 recorder"))
     with write_transaction():
         user = _locked_user(user_id)
         if user.role == role:
-            raise ValidationFailed("该用户已经是这个角色")
+            raise ValidationFailed(_("该用户已经是这个角色"))
         if user.id == actor.id:
-            raise ValidationFailed("不能修改自己的角色")
+            raise ValidationFailed(_("不能修改自己的角色"))
         if user.role == ROLE_ADMIN and user.active:
             others = db.session.scalar(
                 sa.select(sa.func.count(User.id)).where(
@@ -438,11 +441,11 @@ def set_role(user_id: int, role: str, *, actor: User) -> None:
                 )
             )
             if not others:
-                raise ValidationFailed("这是最后一个启用的村委管理员，不能修改其角色")
+                raise ValidationFailed(_("这是最后一个启用的村委管理员，不能修改其角色"))
         had_pin = user.pin_hash is not None
         if had_pin and role != ROLE_KEEPER:
             if user.password_hash is None:
-                raise ValidationFailed("该用户只有PIN，请先为其设置密码再修改角色")
+                raise ValidationFailed(_("该用户只有PIN，请先为其设置密码再修改角色"))
             user.pin_hash = None
             login_limits.clear_account(user.id)
         before = {"role": user.role, "has_pin": had_pin}
@@ -473,7 +476,7 @@ def unlock(user_id: int, *, actor: User) -> None:
     with write_transaction():
         user = _locked_user(user_id)
         if not is_locked(user) and not user.failed_attempts:
-            raise ValidationFailed("该账号没有被锁定")
+            raise ValidationFailed(_("该账号没有被锁定"))
         before = {
             "failed_attempts": user.failed_attempts,
             "locked": is_locked(user),

@@ -22,6 +22,7 @@ from kiosk import audit
 from kiosk.database import write_transaction
 from kiosk.errors import CardInvalid, CardRevoked, CardUnknown, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import CARD_ACTIVE, CARD_REVOKED, Card, Household, User
 from kiosk.timeutil import utcnow
 
@@ -30,7 +31,7 @@ SERIAL_DIGITS = 8
 ISSUE_DIGITS = 2
 MAC_DIGITS = 10
 PAYLOAD_LENGTH = len(PREFIX) + SERIAL_DIGITS + ISSUE_DIGITS + MAC_DIGITS
-NO_REPLACEMENT = "卡片已作废，请到村委补办"
+NO_REPLACEMENT = _("卡片已作废，请到村委补办")
 _PAYLOAD_RE = re.compile(
     rf"^{PREFIX}(\d{{{SERIAL_DIGITS}}})(\d{{{ISSUE_DIGITS}}})(\d{{{MAC_DIGITS}}})$"
 )
@@ -81,10 +82,10 @@ def parse_payload(text: str, secret: bytes | None = None) -> tuple[int, int]:
     payload = normalize_payload(text)
     match = _PAYLOAD_RE.match(payload)
     if not match:
-        raise CardInvalid("卡片无效：不是本系统的积分卡")
+        raise CardInvalid(_("卡片无效：不是本系统的积分卡"))
     body = payload[:-MAC_DIGITS]
     if not hmac.compare_digest(_mac(secret or _secret(), body), match.group(3)):
-        raise CardInvalid("卡片无效：校验码不符，卡片可能被伪造或篡改")
+        raise CardInvalid(_("卡片无效：校验码不符，卡片可能被伪造或篡改"))
     return int(match.group(1)), int(match.group(2))
 
 
@@ -137,7 +138,7 @@ def issue_card(household_id: int, *, actor: User | None, reason: str = "") -> Ca
     with write_transaction():
         household = db.session.get(Household, household_id)
         if household is None:
-            raise NotFound("没有找到该户")
+            raise NotFound(_("没有找到该户"))
         card = _issue(household, actor=actor, reason=reason)
     return card
 
@@ -151,7 +152,7 @@ def _issue(household: Household, *, actor: User | None, reason: str = "") -> Car
         _revoke(last, actor=actor, reason=reason or "补办新卡")
     issue_no = (last.issue_no + 1) if last is not None else 1
     if issue_no >= 10**ISSUE_DIGITS:
-        raise ValidationFailed("该户补卡次数已达上限")
+        raise ValidationFailed(_("该户补卡次数已达上限"))
     card = Card(household_id=household.id, serial=household.id, issue_no=issue_no)
     db.session.add(card)
     db.session.flush()
@@ -169,13 +170,13 @@ def _issue(household: Household, *, actor: User | None, reason: str = "") -> Car
 def revoke_card(card_id: int, *, actor: User | None, reason: str) -> Card:
     """Revoke a card (lost, damaged, household left). It is refused at every counter after."""
     if not reason.strip():
-        raise ValidationFailed("作废卡片需要填写原因")
+        raise ValidationFailed(_("作废卡片需要填写原因"))
     with write_transaction():
         card = db.session.get(Card, card_id)
         if card is None:
-            raise NotFound("没有找到该卡")
+            raise NotFound(_("没有找到该卡"))
         if card.status == CARD_REVOKED:
-            raise CardRevoked("该卡已经作废")
+            raise CardRevoked(_("该卡已经作废"))
         _revoke(card, actor=actor, reason=reason)
     return card
 

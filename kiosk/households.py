@@ -24,6 +24,7 @@ from kiosk.cards import issue_card, parse_payload
 from kiosk.database import write_transaction
 from kiosk.errors import DomainError, DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import Message, _
 from kiosk.models import (
     ACTIVE,
     INACTIVE,
@@ -71,16 +72,18 @@ def parse_birth_date(text: str | None, *, today: date | None = None) -> date | N
     else:
         match = _DATE_PARTS.match(compact)
         if not match:
-            raise ValidationFailed(f"出生日期“{raw}”看不懂，请写成 1950-03-07 或 8 位数字 19500307")
+            raise ValidationFailed(
+                _("出生日期“%(raw)s”看不懂，请写成 1950-03-07 或 8 位数字 19500307", raw=raw)
+            )
         parts = match.groups()
     try:
         born = date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
-        raise ValidationFailed(f"出生日期“{raw}”不存在，请检查年、月、日") from None
+        raise ValidationFailed(_("出生日期“%(raw)s”不存在，请检查年、月、日", raw=raw)) from None
     if born < EARLIEST_BIRTH:
-        raise ValidationFailed(f"出生日期“{raw}”太早了，请检查年份")
+        raise ValidationFailed(_("出生日期“%(raw)s”太早了，请检查年份", raw=raw))
     if today is not None and born > today:
-        raise ValidationFailed(f"出生日期“{raw}”还没到，请检查年份")
+        raise ValidationFailed(_("出生日期“%(raw)s”还没到，请检查年份", raw=raw))
     return born
 
 
@@ -91,20 +94,20 @@ def age_on(born: date | None, day: date) -> int | None:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def _text(value: str | None, label: str, max_len: int, *, required: bool = False) -> str:
+def _text(value: str | None, label: Message, max_len: int, *, required: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationFailed(f"{label}不能为空")
+        raise ValidationFailed(_("%(label)s不能为空", label=label))
     if len(value) > max_len:
-        raise ValidationFailed(f"{label}太长了，最多{max_len}个字")
+        raise ValidationFailed(_("%(label)s太长了，最多%(n)s个字", label=label, n=max_len))
     return value
 
 
 def _member_values(member: MemberInput) -> tuple[str, str, date | None]:
-    name = _text(member.name, "成员姓名", NAME_MAX, required=True)
-    relation = _text(member.relation, "与户主关系", RELATION_MAX)
+    name = _text(member.name, _("成员姓名"), NAME_MAX, required=True)
+    relation = _text(member.relation, _("与户主关系"), RELATION_MAX)
     if member.birth_date is not None and member.birth_date < EARLIEST_BIRTH:
-        raise ValidationFailed("出生日期太早了，请检查年份")
+        raise ValidationFailed(_("出生日期太早了，请检查年份"))
     return name, relation, member.birth_date
 
 
@@ -133,20 +136,20 @@ def create_household(
     actor: User | None,
 ) -> Household:
     """Register a household with its points account (balance 0) and members."""
-    number = _text(number, "户号", NUMBER_MAX, required=True)
-    head_name = _text(head_name, "户主姓名", NAME_MAX, required=True)
-    village = _text(village, "村", PLACE_MAX)
-    group_name = _text(group_name, "组", PLACE_MAX)
+    number = _text(number, _("户号"), NUMBER_MAX, required=True)
+    head_name = _text(head_name, _("户主姓名"), NAME_MAX, required=True)
+    village = _text(village, _("村"), PLACE_MAX)
+    group_name = _text(group_name, _("组"), PLACE_MAX)
     with write_transaction():
         if db.session.get(Supermarket, supermarket_id) is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         exists = db.session.scalar(
             sa.select(Household.id).where(
                 Household.supermarket_id == supermarket_id, Household.number == number
             )
         )
         if exists is not None:
-            raise DuplicateValue(f"户号 {number} 已存在")
+            raise DuplicateValue(_("户号 %(number)s 已存在", number=number))
         household = add_household(
             supermarket_id,
             number=number,
@@ -217,10 +220,10 @@ def update_household(
     actor: User | None,
 ) -> Household:
     """Correct a household's number, head, village or group (audited with before and after)."""
-    number = _text(number, "户号", NUMBER_MAX, required=True)
-    head_name = _text(head_name, "户主姓名", NAME_MAX, required=True)
-    village = _text(village, "村", PLACE_MAX)
-    group_name = _text(group_name, "组", PLACE_MAX)
+    number = _text(number, _("户号"), NUMBER_MAX, required=True)
+    head_name = _text(head_name, _("户主姓名"), NAME_MAX, required=True)
+    village = _text(village, _("村"), PLACE_MAX)
+    group_name = _text(group_name, _("组"), PLACE_MAX)
     with write_transaction():
         household = get_household(household_id)
         if number != household.number:
@@ -232,7 +235,7 @@ def update_household(
                 )
             )
             if taken is not None:
-                raise DuplicateValue(f"户号 {number} 已存在")
+                raise DuplicateValue(_("户号 %(number)s 已存在", number=number))
         after = {
             "number": number,
             "head_name": head_name,
@@ -308,11 +311,15 @@ def set_member_status(
     member_id: int, active: bool, *, reason: str = "", actor: User | None
 ) -> Member:
     """Deactivate a member (moved away, died: a reason is required) or take them back."""
-    reason = _text(reason, "原因", REASON_MAX, required=not active)
+    reason = _text(reason, _("原因"), REASON_MAX, required=not active)
     with write_transaction():
         row = get_member(member_id)
         if row.active == active:
-            raise ValidationFailed(f"{row.name}已经在册" if active else f"{row.name}已经停用")
+            raise ValidationFailed(
+                _("%(name)s已经在册", name=row.name)
+                if active
+                else _("%(name)s已经停用", name=row.name)
+            )
         row.active = active
         row.inactive_reason = None if active else reason
         refresh_search_key(row.household)
@@ -337,7 +344,7 @@ def set_household_status(
     the API may leave it out (None).
     """
     if reason is not None:
-        reason = _text(reason, "原因", REASON_MAX, required=not active)
+        reason = _text(reason, _("原因"), REASON_MAX, required=not active)
     with write_transaction():
         household = get_household(household_id)
         before = household.status
@@ -518,14 +525,14 @@ def stale_search_keys(supermarket_id: int | None = None) -> list[Household]:
 def get_household(household_id: int) -> Household:
     household = db.session.get(Household, household_id)
     if household is None:
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     return household
 
 
 def get_member(member_id: int) -> Member:
     member = db.session.get(Member, member_id)
     if member is None:
-        raise NotFound("没有找到该成员")
+        raise NotFound(_("没有找到该成员"))
     return member
 
 

@@ -57,6 +57,7 @@ from flask import current_app
 from kiosk.database import write_transaction
 from kiosk.errors import AccountLocked
 from kiosk.extensions import db
+from kiosk.messages import Message, _
 from kiosk.models import ScanThrottle, User
 from kiosk.timeutil import utcnow
 
@@ -80,11 +81,11 @@ def pin_key(user_id: int) -> str:
     return f"{PREFIX}pin:{user_id}"
 
 
-def wait_text(seconds: int) -> str:
+def wait_text(seconds: int) -> Message:
     """A wait as a keeper reads it: 45秒, 2分钟."""
     if seconds < 60:
-        return f"{max(1, seconds)}秒"
-    return f"{math.ceil(seconds / 60)}分钟"
+        return _("%(n)s秒", n=max(1, seconds))
+    return _("%(n)s分钟", n=math.ceil(seconds / 60))
 
 
 @dataclass(frozen=True)
@@ -207,12 +208,12 @@ def reserve(user_id: int | None, *, method: str, name: str, device: str | None) 
 def _refusal(wait: int, pin_wait: int) -> AccountLocked:
     if pin_wait > wait:
         return AccountLocked(
-            f"PIN错误次数过多，请{wait_text(pin_wait)}后再试，或用用户名和密码登录",
+            _("PIN错误次数过多，请%(wait)s后再试，或用用户名和密码登录", wait=wait_text(pin_wait)),
             wait_seconds=pin_wait,
             pin_suspended=True,
         )
     return AccountLocked(
-        f"尝试次数过多，已暂时锁定，请{wait_text(wait)}后再试",
+        _("尝试次数过多，已暂时锁定，请%(wait)s后再试", wait=wait_text(wait)),
         wait_seconds=wait,
         pin_suspended=False,
     )

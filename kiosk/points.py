@@ -22,6 +22,7 @@ from kiosk import audit
 from kiosk.database import lock, write_transaction
 from kiosk.errors import IdempotencyConflict, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import (
     ENTRY_AWARD,
     ENTRY_DEDUCTION,
@@ -42,7 +43,7 @@ def locked_account(household_id: int) -> PointAccount:
         lock(sa.select(PointAccount).where(PointAccount.household_id == household_id))
     )
     if account is None:
-        raise NotFound("没有找到该户的积分账户")
+        raise NotFound(_("没有找到该户的积分账户"))
     return account
 
 
@@ -122,17 +123,17 @@ def _adjust(
     idempotency_key: str | None,
 ) -> PointEntry:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-        raise ValidationFailed("积分必须是非零整数")
+        raise ValidationFailed(_("积分必须是非零整数"))
     if abs(amount) > MAX_ADJUSTMENT:
-        raise ValidationFailed("单次调整积分过大")
+        raise ValidationFailed(_("单次调整积分过大"))
     if (kind == ENTRY_AWARD) != (amount > 0):
-        raise ValidationFailed("积分必须是正整数")
+        raise ValidationFailed(_("积分必须是正整数"))
     if not (reason or "").strip():
-        raise ValidationFailed("请填写加减分原因")
+        raise ValidationFailed(_("请填写加减分原因"))
     with write_transaction():
         household = db.session.get(Household, household_id)
         if household is None:
-            raise NotFound("没有找到该户")
+            raise NotFound(_("没有找到该户"))
         account = locked_account(household_id)
         if idempotency_key:
             existing = db.session.scalar(

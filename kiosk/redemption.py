@@ -49,6 +49,7 @@ from kiosk.errors import (
     VoidNotAllowed,
 )
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import (
     ACTIVE,
     ENTRY_REDEMPTION,
@@ -88,20 +89,20 @@ def normalize_cart(lines: list[CartLine]) -> list[CartLine]:
     if not lines:
         raise EmptyCart()
     if len(lines) > MAX_LINES:
-        raise ValidationFailed(f"一次最多兑换{MAX_LINES}种物品")
+        raise ValidationFailed(_("一次最多兑换%(n)s种物品", n=MAX_LINES))
     merged: dict[int, int] = {}
     for line in lines:
         if isinstance(line.product_id, bool) or not isinstance(line.product_id, int):
-            raise ValidationFailed("商品编号不正确")
+            raise ValidationFailed(_("商品编号不正确"))
         if (
             isinstance(line.quantity, bool)
             or not isinstance(line.quantity, int)
             or line.quantity <= 0
         ):
-            raise ValidationFailed("数量必须是正整数")
+            raise ValidationFailed(_("数量必须是正整数"))
         merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
         if merged[line.product_id] > MAX_LINE_QUANTITY:
-            raise ValidationFailed(f"单个物品数量不能超过{MAX_LINE_QUANTITY}")
+            raise ValidationFailed(_("单个物品数量不能超过%(n)s", n=MAX_LINE_QUANTITY))
     return [CartLine(pid, qty) for pid, qty in sorted(merged.items())]
 
 
@@ -140,7 +141,7 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
     card = resolve_card(payload, with_account=True)
     household = card.household
     if household.supermarket_id != supermarket_id:
-        raise NotFound("这张卡不属于本超市")
+        raise NotFound(_("这张卡不属于本超市"))
     account = household.account
     supermarket = db.session.get(Supermarket, supermarket_id)
     policy = policy_for(supermarket)
@@ -165,7 +166,7 @@ def redeem(
     ``moment`` (naive UTC, default now) stamps the redemption; the rules see it as local time.
     """
     if not isinstance(idempotency_key, str) or not _KEY_RE.match(idempotency_key):
-        raise ValidationFailed("请求编号（idempotency key）应为8到64位字母、数字或 - _ : .")
+        raise ValidationFailed(_("请求编号（idempotency key）应为8到64位字母、数字或 - _ : ."))
     lines = normalize_cart(lines)
     moment = moment or utcnow()
     local = standing.utc_to_local(moment)
@@ -175,7 +176,7 @@ def redeem(
             card = resolve_card(card_payload)
             household = card.household
             if household.supermarket_id != supermarket_id:
-                raise NotFound("这张卡不属于本超市")
+                raise NotFound(_("这张卡不属于本超市"))
             fingerprint = cart_hash(card.serial, lines)
             account = locked_account(household.id)
             # The locked row is the household's account: the rules read it through the
@@ -199,7 +200,12 @@ def redeem(
                     raise ProductUnavailable(product_id=line.product_id)
                 if product.tracks_stock and product.stock_qty < line.quantity:
                     raise OutOfStock(
-                        f"{product.name} 库存不足：只剩{max(product.stock_qty, 0)}{product.unit}",
+                        _(
+                            "%(name)s 库存不足：只剩%(left)s%(unit)s",
+                            name=product.name,
+                            left=max(product.stock_qty, 0),
+                            unit=product.unit,
+                        ),
                         product_id=product.id,
                         available=max(product.stock_qty, 0),
                     )
@@ -354,20 +360,20 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("作废需要填写原因")
+        raise ValidationFailed(_("作废需要填写原因"))
     if actor.role not in (ROLE_KEEPER, ROLE_ADMIN):
-        raise PermissionDenied("只有超市管理员或村委管理员可以作废兑换单")
+        raise PermissionDenied(_("只有超市管理员或村委管理员可以作废兑换单"))
     with write_transaction():
         redemption = db.session.get(Redemption, redemption_id)
         if redemption is None:
-            raise NotFound("没有找到该兑换单")
+            raise NotFound(_("没有找到该兑换单"))
         account = locked_account(redemption.household_id)
         db.session.refresh(redemption)
         if redemption.status == REDEMPTION_VOIDED:
             raise AlreadyVoided()
         if actor.role == ROLE_KEEPER:
             if actor.supermarket_id not in (None, redemption.supermarket_id):
-                raise PermissionDenied("不能作废其他超市的兑换单")
+                raise PermissionDenied(_("不能作废其他超市的兑换单"))
             tz = current_app.config["JIFEN_TIMEZONE"]
             if local_date(redemption.created_at, tz) != local_date(utcnow(), tz):
                 raise VoidNotAllowed()
@@ -431,7 +437,7 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
 def get_redemption(redemption_id: int) -> Redemption:
     redemption = db.session.get(Redemption, redemption_id)
     if redemption is None:
-        raise NotFound("没有找到该兑换单")
+        raise NotFound(_("没有找到该兑换单"))
     return redemption
 
 

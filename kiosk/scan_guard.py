@@ -60,6 +60,7 @@ from kiosk.cards import is_card_shaped
 from kiosk.database import write_transaction
 from kiosk.errors import CardInvalid, CardUnknown, TooManyAttempts
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import ApiToken, ScanThrottle, User
 from kiosk.timeutil import utcnow
 
@@ -111,11 +112,14 @@ class ScanThrottled(TooManyAttempts):
         self.minutes = math.ceil(self.retry_after / 60)
         self.halted = halted
         if halted:
-            message = (
-                f"无效卡片扫描次数过多，已暂停扫卡，请{self.minutes}分钟后再试，或请管理员帮助"
+            message = _(
+                "无效卡片扫描次数过多，已暂停扫卡，请%(n)s分钟后再试，或请管理员帮助",
+                n=self.minutes,
             )
         else:
-            message = f"无效卡片扫描次数过多，请{self.minutes}分钟后再扫；有效的积分卡照常可用"
+            message = _(
+                "无效卡片扫描次数过多，请%(n)s分钟后再扫；有效的积分卡照常可用", n=self.minutes
+            )
         super().__init__(message, retry_after=self.retry_after)
 
 

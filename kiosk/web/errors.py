@@ -8,16 +8,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from kiosk.errors import DomainError
+from kiosk.messages import _
 
+# Werkzeug's own errors, in the request's language like the domain's (rendered with str()).
 _HTTP_MESSAGES = {
-    400: ("bad_request", "请求内容不正确"),
-    401: ("unauthorized", "请先登录"),
-    403: ("forbidden", "没有权限进行此操作"),
-    404: ("not_found", "没有找到"),
-    405: ("method_not_allowed", "不支持该操作"),
-    413: ("too_large", "内容太大"),
-    500: ("server_error", "系统出错了，请稍后再试"),
+    400: ("bad_request", _("请求内容不正确")),
+    401: ("unauthorized", _("请先登录")),
+    403: ("forbidden", _("没有权限进行此操作")),
+    404: ("not_found", _("没有找到")),
+    405: ("method_not_allowed", _("不支持该操作")),
+    413: ("too_large", _("内容太大")),
+    500: ("server_error", _("系统出错了，请稍后再试")),
 }
+_CSRF_MESSAGE = _("页面已过期，请刷新后重试")
 
 
 # Headers an HTTP error keeps on its own answer (405 says which methods the URL allows).
@@ -56,7 +59,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        body = {"error": {"code": "csrf_failed", "message": "页面已过期，请刷新后重试"}}
+        body = {"error": {"code": "csrf_failed", "message": str(_CSRF_MESSAGE)}}
         if _wants_json():
             return jsonify(body), 400
         return render_template(
@@ -65,9 +68,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code, message = _HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or ""))
-        if isinstance(exc, RequestEntityTooLarge):
-            message = too_large_message()
+        code, text = _HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or ""))
+        message = too_large_message() if isinstance(exc, RequestEntityTooLarge) else str(text)
         headers = [(k, v) for k, v in exc.get_headers() if k in _KEPT_HEADERS]
         if _wants_json():
             return jsonify({"error": {"code": code, "message": message}}), exc.code, headers
@@ -76,7 +78,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         app.logger.exception("unhandled error")
-        code, message = _HTTP_MESSAGES[500]
+        code, text = _HTTP_MESSAGES[500]
+        message = str(text)
         if _wants_json():
             return jsonify({"error": {"code": code, "message": message}}), 500
         return render_template("error.html", code=code, message=message), 500

@@ -1,0 +1,147 @@
+"""Sentences for people, kept as a msgid and its parameters until someone reads them.
+
+A service does not know who will read its refusal: a keeper at the counter in Chinese, an
+office clerk who chose English, a county platform over the API, or ``jifen`` on a terminal.
+So it says ``_("只剩%(left)s%(unit)s", left=3, unit="斤")`` and the sentence is rendered where
+it is shown: inside a request through Flask-Babel's gettext in the request's locale, anywhere
+else (CLI, logs, tests) in Chinese, the msgid itself. Chinese therefore reads byte for byte as
+the source says.
+
+``_`` is the name ``pybabel extract`` (babel.cfg) and ``tests/web/test_i18n.py`` look for, so
+every msgid written here is collected into the catalogue and must have its English there.
+A msgid with parameters escapes a literal percent sign as ``%%``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask.json.provider import DefaultJSONProvider
+
+
+def render(msgid: str, params: dict[str, Any] | None = None) -> str:
+    """``msgid`` with ``params`` in the request's language, or in Chinese outside a request."""
+    from flask import has_request_context
+
+    if has_request_context():
+        from flask_babel import gettext
+
+        return gettext(msgid, **(params or {}))
+    return msgid % params if params else msgid
+
+
+class Message:
+    """A msgid and its parameters; ``str()`` renders it in the reader's language.
+
+    A parameter may itself be a :class:`Message` (a row's problem inside an import's refusal):
+    it is rendered in the same language when the outer sentence is.
+    """
+
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+
+    def __str__(self) -> str:
+        return render(self.msgid, self.params)
+
+    def __repr__(self) -> str:
+        return f"Message({self.msgid!r}, **{self.params!r})"
+
+    def chinese(self) -> str:
+        """The source text, whatever the request's language (for what is stored or printed)."""
+        params = {k: chinese(v) for k, v in self.params.items()}
+        return self.msgid % params if params else self.msgid
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message):
+            return self.msgid == other.msgid and self.params == other.params
+        if isinstance(other, str):
+            return str(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
+
+    def __add__(self, other: object) -> str:
+        return str(self) + str(other)
+
+    def __radd__(self, other: object) -> str:
+        return str(other) + str(self)
+
+    def __contains__(self, text: str) -> bool:
+        return text in str(self)
+
+
+def _(msgid: str, **params: Any) -> Message:
+    """Mark ``msgid`` for the catalogue and keep it, with ``params``, until it is shown."""
+    return Message(msgid, **params)
+
+
+# Between the sentences of one refusal ("不能结账：A；B").
+LIST_SEPARATOR = _("；")
+# Between the words of a list ("usb、serial、network").
+WORD_SEPARATOR = _("、")
+
+
+class Joined(Message):
+    """Several sentences (or words) shown as one, joined by the language's separator."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: Iterable[str | Message], separator: Message = LIST_SEPARATOR) -> None:
+        super().__init__(separator.msgid)
+        self.parts = list(parts)
+
+    def __str__(self) -> str:
+        return render(self.msgid).join(str(p) for p in self.parts)
+
+    def __repr__(self) -> str:
+        return f"Joined({self.parts!r})"
+
+    def chinese(self) -> str:
+        return self.msgid.join(chinese(p) for p in self.parts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Joined):
+            return self.msgid == other.msgid and self.parts == other.parts
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self.msgid, *(str(p) for p in self.parts)))
+
+
+def chinese(value: Any) -> Any:
+    """``value`` with every :class:`Message` in it rendered in Chinese (lists and dicts too)."""
+    if isinstance(value, Message):
+        return value.chinese()
+    return _walk(value, chinese)
+
+
+def rendered(value: Any) -> Any:
+    """``value`` with every :class:`Message` in it rendered in the reader's language."""
+    if isinstance(value, Message):
+        return str(value)
+    return _walk(value, rendered)
+
+
+def _walk(value: Any, each: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: each(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [each(v) for v in value]
+    if type(value) is tuple:
+        return tuple(each(v) for v in value)
+    return value
+
+
+class MessageJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with a :class:`Message` written as its sentence in the request's language."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, Message):
+            return str(o)
+        return DefaultJSONProvider.default(o)

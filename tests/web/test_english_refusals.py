@@ -1,0 +1,357 @@
+"""English mode shows no Chinese, and Chinese reads as it always has.
+
+The services' refusals are msgids with parameters (kiosk.messages), rendered where they are
+shown. These tests walk the counter's API and the main pages in English, with a village whose
+names are all in Latin letters, so any Chinese character on the answer is a sentence that
+bypassed the catalogue. Each refusal is also asked for in Chinese, where it must read exactly
+as before.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+from flask import g
+
+from inventory import products, stock
+from kiosk import auth, cards, households, points
+from kiosk.cards import make_payload
+from kiosk.database import write_transaction
+from kiosk.errors import CardRevoked, NotFound, ValidationFailed
+from kiosk.extensions import db
+from kiosk.messages import Joined, Message, _, chinese, rendered
+from kiosk.models import Supermarket
+from tests import factories
+
+# Han characters and the full-width punctuation that comes with them (，：；（）).
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def chinese_in(text: str) -> list[str]:
+    """The Chinese characters in ``text``, with a little context to find them by."""
+    return [text[max(0, m.start() - 20) : m.end() + 20] for m in CJK.finditer(text)]
+
+
+@pytest.fixture
+def village(app):
+    """A supermarket, people, goods and cards named in Latin letters only."""
+    with write_transaction():
+        sm = Supermarket(
+            code="EN01", name="East Village Shop", town="Hilltown", village="East Village"
+        )
+        db.session.add(sm)
+    keeper = auth.create_user(
+        "keeper1", display_name="Wang", role="keeper", password="secret123", supermarket_id=sm.id
+    )
+    admin = auth.create_user(
+        "admin1", display_name="Li", role="admin", password="secret123", supermarket_id=sm.id
+    )
+    supervisor = auth.create_user(
+        "super1", display_name="Zhao", role="supervisor", password="secret123", supermarket_id=sm.id
+    )
+
+    def family(number: str, head: str, pts: int):
+        hh = households.create_household(
+            sm.id,
+            number=number,
+            head_name=head,
+            village="East Village",
+            members=[households.MemberInput(head)],
+            actor=None,
+        )
+        if pts:
+            points.award_points(hh.id, pts, reason="volunteering", actor=None)
+        card = cards.issue_card(hh.id, actor=None)
+        return hh, card
+
+    rich, rich_card = family("H0001", "Zhang San", 100)
+    poor, poor_card = family("H0002", "Liu Er", 5)
+    gone, gone_card = family("H0003", "Chen Wu", 50)
+    cards.revoke_card(gone_card.id, actor=None, reason="lost")
+    rice = products.create_product(
+        sm.id,
+        sku="RICE5",
+        name="Rice 5kg",
+        unit="bag",
+        category="Grain",
+        barcode="6901234567892",
+        kind="goods",
+        unit_cost_fen=0,
+        restriction_key=None,
+        actor=None,
+    )
+    stock.receive_stock(sm.id, [stock.StockInLine(rice.id, 2, 2550)], actor=None, supplier="Co-op")
+    return {
+        "sm": sm,
+        "keeper": keeper,
+        "admin": admin,
+        "supervisor": supervisor,
+        "rich": rich,
+        "poor": poor,
+        "rice": rice,
+        "card": cards.payload_for(rich_card),
+        "poor_card": cards.payload_for(poor_card),
+        "revoked_card": cards.payload_for(gone_card),
+    }
+
+
+def _token(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {auth.issue_token(user.id, label='test')}"}
+
+
+def _refusal(client, lang: str, method: str, url: str, user, body=None):
+    headers = _token(user) if user is not None else {}
+    sep = "&" if "?" in url else "?"
+    response = client.open(f"{url}{sep}lang={lang}", method=method, json=body, headers=headers)
+    error = response.get_json()["error"]
+    return response.status_code, error
+
+
+def _cart(village, card_key: str, quantity: int, key: str) -> dict:
+    return {
+        "card": village[card_key],
+        "lines": [{"product_id": village["rice"].id, "quantity": quantity}],
+        "idempotency_key": key,
+    }
+
+
+# Each case: what is asked, the stable code and status, and today's Chinese sentence.
+CASES = {
+    "bad card": (
+        "POST",
+        "/api/v1/scan",
+        "keeper",
+        lambda v: {"payload": "JF0000000101" + "1234567890"},
+        "card_invalid",
+        422,
+        "卡片无效：校验码不符，卡片可能被伪造或篡改",
+    ),
+    "not our card": (
+        "POST",
+        "/api/v1/scan",
+        "keeper",
+        lambda v: {"payload": "XX123"},
+        "card_invalid",
+        422,
+        "卡片无效：不是本系统的积分卡",
+    ),
+    "unknown card": (
+        "POST",
+        "/api/v1/scan",
+        "keeper",
+        lambda v: {"payload": make_payload(99_999_999, 1)},
+        "card_unknown",
+        404,
+        "卡片未登记：本系统中没有这张卡",
+    ),
+    "revoked card": (
+        "POST",
+        "/api/v1/scan",
+        "keeper",
+        lambda v: {"payload": v["revoked_card"]},
+        "card_revoked",
+        422,
+        "卡片已作废，请到村委补办",
+    ),
+    "not enough stock": (
+        "POST",
+        "/api/v1/redemptions",
+        "keeper",
+        lambda v: _cart(v, "card", 3, "english-stock-1"),
+        "out_of_stock",
+        422,
+        "Rice 5kg 库存不足：只剩2bag",
+    ),
+    "not found": (
+        "GET",
+        "/api/v1/redemptions/999999",
+        "keeper",
+        None,
+        "not_found",
+        404,
+        "没有找到该兑换单",
+    ),
+    "no such page": ("GET", "/api/v1/no-such-thing", "keeper", None, "not_found", 404, "没有找到"),
+    "not logged in": (
+        "POST",
+        "/api/v1/scan",
+        None,
+        lambda v: {"payload": v["card"]},
+        "unauthorized",
+        401,
+        None,
+    ),
+    "forbidden": (
+        "POST",
+        "/api/v1/scan",
+        "supervisor",
+        lambda v: {"payload": v["card"]},
+        "forbidden",
+        403,
+        None,
+    ),
+    "empty cart": (
+        "POST",
+        "/api/v1/redemptions",
+        "keeper",
+        lambda v: {"card": v["card"], "lines": [], "idempotency_key": "english-empty-1"},
+        None,
+        None,
+        None,
+    ),
+    "not enough points": (
+        "POST",
+        "/api/v1/redemptions",
+        "keeper",
+        lambda v: _cart(v, "poor_card", 1, "english-poor-1"),
+        "insufficient_points",
+        422,
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_api_refusals_in_english_and_in_chinese(client, village, case):
+    method, url, who, body, code, status, chinese_text = CASES[case]
+    user = village[who] if who else None
+    payload = body(village) if body else None
+
+    zh_status, zh = _refusal(client, "zh", method, url, user, payload)
+    en_status, en = _refusal(client, "en", method, url, user, payload)
+
+    assert en_status == zh_status and en["code"] == zh["code"]
+    if code is not None:
+        assert (zh["code"], zh_status) == (code, status)
+    if chinese_text is not None:
+        assert zh["message"] == chinese_text
+    assert CJK.search(zh["message"]), "Chinese stays the default"
+    assert not chinese_in(en["message"]), en["message"]
+    assert not chinese_in(repr(en.get("details", {}))), en["details"]
+
+
+def test_window_closed_in_english(client, village, monkeypatch):
+    """高阳's rule set opens in the first month of a quarter: February is refused, in words."""
+    factories.policy(village["sm"], "gaoyang")
+    factories.pin_clock(monkeypatch, datetime(2024, 2, 1, 10, 0))
+    body = _cart(village, "card", 1, "english-window-1")
+    zh_status, zh = _refusal(client, "zh", "POST", "/api/v1/redemptions", village["keeper"], body)
+    en_status, en = _refusal(client, "en", "POST", "/api/v1/redemptions", village["keeper"], body)
+    assert zh_status == en_status == 422 and zh["code"] == en["code"] == "not_eligible"
+    assert CJK.search(zh["message"])
+    assert not chinese_in(en["message"]), en["message"]
+
+
+# Pages ---------------------------------------------------------------------------------------
+
+
+def _login(client, username: str) -> None:
+    client.post("/login/password", data={"username": username, "password": "secret123"})
+
+
+def _visible(html: str) -> str:
+    """The page's text a person reads (no markup, scripts' sources or comments)."""
+    html = re.sub(r"<!--.*?-->", "", html, flags=re.S)
+    html = re.sub(r"<(style)[^>]*>.*?</\1>", "", html, flags=re.S)
+    # The language switch names the other language in its own words.
+    html = html.replace(">中文</a>", "></a>")
+    return html
+
+
+def test_a_refused_page_in_english(client, village):
+    _login(client, "keeper1")
+    html = client.get("/households/999999?lang=en").get_data(as_text=True)
+    assert not chinese_in(_visible(html))
+
+
+@pytest.mark.parametrize(
+    ("form", "english", "chinese"),
+    [
+        (
+            {"number": "H0001", "head_name": "Zhang San"},
+            "Household number H0001 already exists",
+            "户号 H0001 已存在",
+        ),
+        (
+            {"number": "H0009", "head_name": ""},
+            "Head of household must not be empty",
+            "户主姓名不能为空",
+        ),
+        ({"number": "H0009", "head_name": "Zhao", "village": "x" * 101}, "too long", "太长了"),
+    ],
+)
+def test_refusals_on_pages_in_english(client, village, form, english, chinese):
+    """A domain error on a page is shown in the page's language, and in Chinese as before."""
+    _login(client, "admin1")
+    html = client.post("/households/new?lang=en", data=form).get_data(as_text=True)
+    assert english in html
+    assert not chinese_in(_visible(html)), chinese_in(_visible(html))
+    html = client.post("/households/new?lang=zh", data=form).get_data(as_text=True)
+    assert chinese in html
+
+
+# The messages themselves --------------------------------------------------------------------
+
+
+@contextmanager
+def reading_in(app, lang: str):
+    """A request in ``lang`` (the app's own hook forgets a previous request's locale; a bare
+    test request context does not run it)."""
+    with app.test_request_context(f"/?lang={lang}"):
+        g.pop("_flask_babel", None)
+        yield
+
+
+def test_a_refusal_keeps_its_code_msgid_and_parameters(app):
+    refusal = ValidationFailed(_("一次最多兑换%(n)s种物品", n=30), field="lines")
+    assert refusal.code == "invalid_request" and refusal.status == 400
+    assert refusal.msgid == "一次最多兑换%(n)s种物品" and refusal.params == {"n": 30}
+    # Outside a request (CLI, logs): Chinese.
+    assert refusal.message == str(refusal) == "一次最多兑换30种物品"
+    with reading_in(app, "en"):
+        assert refusal.message == "At most 30 different items per redemption"
+        assert refusal.to_dict() == {
+            "error": {
+                "code": "invalid_request",
+                "message": "At most 30 different items per redemption",
+                "details": {"field": "lines"},
+            }
+        }
+    with reading_in(app, "zh"):
+        assert refusal.message == "一次最多兑换30种物品"
+
+
+def test_a_default_message_follows_the_language(app):
+    assert CardRevoked().message == "卡片已作废，请使用补办后的新卡"
+    with reading_in(app, "en"):
+        assert (
+            CardRevoked().message == "This card has been revoked; please use the replacement card"
+        )
+        assert NotFound().message == "Nothing found"
+
+
+def test_nested_messages_and_lists_render_in_one_language(app):
+    inner = _("积分必须是正整数")
+    outer = _("%(name)s 库存不足：只剩%(left)s%(unit)s", name="Rice", left=Message("3"), unit="bag")
+    both = Joined([inner, "plain"])
+    assert str(both) == "积分必须是正整数；plain"
+    assert chinese({"reasons": [inner, outer]}) == {
+        "reasons": ["积分必须是正整数", "Rice 库存不足：只剩3bag"]
+    }
+    with reading_in(app, "en"):
+        assert str(both) == "Points must be a positive whole number; plain"
+        assert rendered({"reasons": (inner,)}) == {
+            "reasons": ("Points must be a positive whole number",)
+        }
+        # What is stored or printed stays Chinese whatever the screen's language.
+        assert outer.chinese() == "Rice 库存不足：只剩3bag"
+
+
+def test_a_percent_sign_in_a_parameter_is_kept(app):
+    message = _("用户名 %(username)s 已存在", username="100%")
+    assert str(message) == "用户名 100% 已存在"
+    with reading_in(app, "en"):
+        assert str(message) == "The username 100% already exists"
