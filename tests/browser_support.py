@@ -71,15 +71,26 @@ def seeded(app: Flask) -> Iterator[None]:
             db.session.remove()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium() -> Iterator[Any]:
     """Debian's chromium, headless, through Playwright's sync API."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_process: Any) -> Iterator[Any]:
+    """The test process's chromium (``chromium_process`` in conftest, started once); the
+    pages a module opened are closed after it."""
+    yield chromium_process
+    for context in chromium_process.contexts:
+        context.close()
 
 
 def new_page(browser: Any, size: tuple[int, int]) -> Any:
@@ -142,6 +153,17 @@ def assert_fits(page: Any) -> None:
     assert scroll_width <= inner_width, f"page is {scroll_width}px wide in a {inner_width}px window"
     cut = out_of_reach(page)
     assert not cut, f"out of reach in a {inner_width}px window: {cut}"
+
+
+def after_repeat_window(page: Any, repeat_ms: int = 1500) -> None:
+    """Wait until the page's own clock is past the scanner's repeat window (``repeatMs`` in
+    kiosk/static/js/common.js), counted from now: call it once the last scan has shown on the
+    page, and the same code scanned next is taken again.
+
+    The scanner compares the events' timestamps, so this waits on the page's clock, never on
+    the test's: a busy machine that delivers the first scan late cannot shorten the gap."""
+    since = page.evaluate("() => performance.now()")
+    page.wait_for_function("until => performance.now() > until", arg=since + repeat_ms)
 
 
 def wedge_scan(page: Any, text: str, delay: float = 5) -> None:

@@ -4,17 +4,28 @@ Every test that uses ``app`` runs twice, once per backend. PostgreSQL is the ser
 127.0.0.1:5432 (override with JIFEN_TEST_PG_URL); the suite makes its own database there and
 drops it at the end. Set JIFEN_TEST_BACKENDS=sqlite to run on SQLite alone while developing;
 CI runs both and never skips.
+
+Each test still gets a brand-new app and an empty database; what that costs is paid once per
+process where it can be (see "What every test pays for" below), which is most of the suite's
+time on a small machine.
 """
 
 from __future__ import annotations
 
+import atexit
+import inspect
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import Rule
 
 from kiosk import create_app
+from kiosk.database import configure_engine
 from kiosk.extensions import db
 from tests import factories
 
@@ -36,6 +47,106 @@ TEST_CONFIG = {
 }
 
 
+# --- What every test pays for, paid once -----------------------------------------------------
+
+
+def _reuse_url_builders() -> None:
+    """Compile each URL rule's builder once per process instead of once per app.
+
+    werkzeug compiles two small Python functions for every rule an app registers (about 200
+    rules here): 90% of ``create_app``, 0.1 s a test on a 2-core machine. The functions
+    depend only on the rule's text, its defaults and its converters, and reach the rule
+    itself through their bound ``self``, so a fresh app may share them. If werkzeug changes
+    the private method, nothing is patched and apps are only slower to make.
+    """
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or list(inspect.signature(original).parameters) != [
+        "self",
+        "append_unknown",
+    ]:
+        return
+    compiled: dict[tuple, object] = {}
+
+    def compile_builder(self: Rule, append_unknown: bool = True):
+        defaults = tuple(
+            sorted(
+                (name, type(self._converters.get(name)).__qualname__, repr(value))
+                for name, value in (self.defaults or {}).items()
+            )
+        )
+        key = (self.rule, append_unknown, tuple(self._trace), defaults)
+        if key not in compiled:
+            compiled[key] = original(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
+
+
+def _prepare_shared_files() -> None:
+    """Make, once, what every app writes beside the code on its first start: python-escpos's
+    capability cache (under the instance folder) and the compiled message catalogues.
+
+    This runs when pytest loads this file, before pytest-xdist starts its workers: on a clean
+    clone, two workers starting at once would otherwise race on escpos's cache, which it
+    writes in place (one reads the other's half-written file)."""
+    create_app(dict(TEST_CONFIG))
+
+
+_prepare_shared_files()
+
+_sqlite_schema: Path | None = None
+
+
+def _sqlite_database(path: Path) -> None:
+    """A fresh SQLite file at ``path`` with the models' schema: a copy of one made once per
+    process by ``create_all`` (copying takes a millisecond, creating 37 tables 30 ms)."""
+    global _sqlite_schema
+    if _sqlite_schema is None:
+        folder = tempfile.mkdtemp(prefix="jifen-schema-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        schema = Path(folder) / "schema.sqlite3"
+        engine = sa.create_engine(f"sqlite:///{schema}")
+        configure_engine(engine)  # the app's pragmas: the file is in WAL mode, as the app's
+        db.metadata.create_all(engine)
+        engine.dispose()  # checkpoints the WAL into the file
+        _sqlite_schema = schema
+    shutil.copyfile(_sqlite_schema, path)
+
+
+def _empty_postgresql(engine: sa.Engine) -> None:
+    """Empty every table and restart every used sequence, as a fresh database would have them.
+
+    Deleting the rows of a few small tables takes milliseconds; TRUNCATE of all 37 made new
+    files for every table and index and took 0.15 s a test on an idle machine, ten times that
+    under load.
+    """
+    tables = ", ".join(f"'{t.name}'" for t in reversed(db.metadata.sorted_tables))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"""DO $$
+            DECLARE name text;
+            BEGIN
+              FOREACH name IN ARRAY ARRAY[{tables}] LOOP
+                EXECUTE 'DELETE FROM ' || quote_ident(name);
+              END LOOP;
+              -- A sequence never called shows no last_value; RESTART makes it so again.
+              FOR name IN SELECT sequencename FROM pg_sequences
+                          WHERE schemaname = current_schema() AND last_value IS NOT NULL LOOP
+                EXECUTE 'ALTER SEQUENCE ' || quote_ident(name) || ' RESTART';
+              END LOOP;
+            END $$"""
+        )
+        # As SQLite's fresh file: a schema made by create_all, with no migration version (a
+        # test of `jifen init` stamps one; the next test must not find it).
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
+# --- Fixtures ----------------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
 def pg_database_url():
     """A fresh PostgreSQL database for this test session (dropped afterwards)."""
@@ -53,31 +164,26 @@ def pg_database_url():
     admin.dispose()
 
 
-def _truncate_all(engine: sa.Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        # As SQLite's fresh file: a schema made by create_all, with no migration version (a
-        # test of `jifen init` stamps one; the next test must not find it).
-        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-
-
 def make_app(request, tmp_path, extra: dict | None = None):
     backend = request.param if hasattr(request, "param") else "sqlite"
     config = dict(TEST_CONFIG)
+    database = tmp_path / "jifen.sqlite3"
     if backend == "postgresql":
         config["SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("pg_database_url")
     else:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'jifen.sqlite3'}"
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
     # Each test's own printer settings file, never the instance folder's.
     config["JIFEN_PRINTER_FILE"] = str(tmp_path / "printer.json")
     config.update(extra or {})
+    copied = config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}" and not database.exists()
+    if copied:
+        _sqlite_database(database)
     app = create_app(config)
     app.config["JIFEN_BACKEND"] = backend
     with app.app_context():
         if backend == "postgresql":
-            _truncate_all(db.engine)
-        else:
+            _empty_postgresql(db.engine)
+        elif not copied:  # a second app on the test's file keeps its rows, as it always did
             db.create_all()
     return app
 
@@ -144,3 +250,14 @@ def empty_app(request, tmp_path):
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium_process():
+    """One headless chromium for all the browser tests this process runs (starting one takes
+    seconds on a small machine); each test opens its own context, so no cookie is shared.
+    Browser tests ask for ``browser`` (tests/browser_support.py)."""
+    from tests.browser_support import chromium
+
+    with chromium() as browser:
+        yield browser
