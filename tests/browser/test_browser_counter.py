@@ -157,7 +157,8 @@ def test_slow_typing_is_not_a_scan(browser, shop, size):  # noqa: F811
     page.on("request", lambda r: scans.append(r.url) if "/api/v1/scan" in r.url else None)
     nothing_focused(page)
     wedge_scan(page, shop["rich_card"], delay=200)
-    page.wait_for_timeout(800)
+    # A scan taken makes the counter busy at once, until the server's answer shows the shop.
+    page.wait_for_function("() => !window.jifenCounter.state.busy")
     assert page.locator("#screen-waiting").is_visible()
     assert scans == []
     # The same card at scanner speed right after is taken.

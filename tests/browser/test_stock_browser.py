@@ -14,6 +14,7 @@ from tests import factories
 from tests.browser_support import (
     VIEWPORTS,
     LiveServer,
+    after_repeat_window,
     assert_fits,
     browser,  # noqa: F401  (fixture)
     browser_app,
@@ -69,7 +70,7 @@ def test_stock_in_by_wedge_scan(browser, shop, size):  # noqa: F811
     wedge_scan(page, RICE)
     page.wait_for_selector(".stock-line[data-product-id]")
     assert "已加入：金龙鱼大米5kg" in page.inner_text("#scan-note")
-    page.wait_for_timeout(1600)  # the scanner ignores the same code twice within 1.5 s
+    after_repeat_window(page)  # the scanner ignores the same code twice within 1.5 s
     nothing_focused(page)
     wedge_scan(page, RICE)
     page.wait_for_function("() => document.querySelector('.stock-qty-input').value === '2'")
