@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from flask import jsonify, request
 from flask_babel import gettext, lazy_gettext
@@ -123,15 +123,18 @@ def label_of(path: str) -> str | None:
 def invalid(path: str, message: str) -> ValidationFailed:
     """An invalid_request error about one field, named in Chinese and by its JSON path."""
     label = label_of(path)
-    shown = f"{label}（{path}）" if label else path
-    return ValidationFailed(f"{shown}{message}", field=path)
+    if label is None:
+        return ValidationFailed(f"{path}{message}", field=path)
+    text = gettext("%(label)s（%(path)s）%(message)s", label=label, path=path, message=message)
+    return ValidationFailed(text, field=path)
 
 
 # Field types ------------------------------------------------------------------------------
 
 
-def _refuse(message: str) -> PydanticCustomError:
-    """A refusal whose message (already rendered) is shown after the field's name."""
+def refusal(message: str) -> PydanticCustomError:
+    """A refusal whose message (already rendered) is shown after the field's name: raise it
+    from a model's own validator (``@field_validator``)."""
     return PydanticCustomError("jifen", "{message}", {"message": message})
 
 
@@ -162,23 +165,23 @@ def _text_check(
     def check(value: Any) -> str | None:
         if value is None:
             if required:
-                raise _refuse(gettext("不能为空"))
+                raise refusal(gettext("不能为空"))
             return blank
         if not isinstance(value, str):
-            raise _refuse(gettext("必须是文字"))
+            raise refusal(gettext("必须是文字"))
         # Before stripping: a name sent as "张三\n" is refused, as the document says.
         bad = parsing.bad_character(value, multiline=multiline)
         if bad is not None:
-            raise _refuse(
+            raise refusal(
                 gettext("含有不允许的控制字符（%(char)s）", char=parsing.describe_character(bad))
             )
         value = value.strip()
         if not value:
             if required:
-                raise _refuse(gettext("不能为空"))
+                raise refusal(gettext("不能为空"))
             return blank
         if len(value) > max_len:
-            raise _refuse(gettext("不能超过%(n)s个字", n=max_len))
+            raise refusal(gettext("不能超过%(n)s个字", n=max_len))
         return value
 
     return check
@@ -203,8 +206,10 @@ def Text(  # noqa: N802 - a type, used as one
 def _whole_number(value: Any) -> Any:
     """JSON's whole numbers only: true/false and "3" are refused; 33.0 is 33 (as JSON Schema
     counts it); 1.5 is left for pydantic to refuse."""
+    if value is None:
+        raise refusal(gettext("不能为空"))
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _refuse(gettext("必须是整数"))
+        raise refusal(gettext("必须是整数"))
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -223,46 +228,56 @@ Count = Whole(1)
 Flag = Annotated[bool, Strict()]
 
 
-def Choice(*values: str) -> Any:  # noqa: N802
-    """One of a fixed set of words."""
+def Choice(*values: str, default: str | None = None, blank: bool = False) -> Any:  # noqa: N802
+    """One of a fixed set of words (null is ``default`` when there is one; give the field the
+    same default); ``blank``: an empty word too, meaning None (a query's "any")."""
 
-    def check(value: Any) -> str:
+    def check(value: Any) -> str | None:
+        if value is None and default is not None:
+            return default
+        if blank and value == "":
+            return None
         if value not in values:
-            raise _refuse(gettext("只能是 %(words)s", words=" 或 ".join(values)))
+            raise refusal(gettext("只能是 %(words)s", words=gettext(" 或 ").join(values)))
         return value
 
-    return Annotated[
-        str, PlainValidator(check), WithJsonSchema({"type": "string", "enum": list(values)})
-    ]
+    enum = [*values, ""] if blank else list(values)
+    return Annotated[str, PlainValidator(check), WithJsonSchema({"type": "string", "enum": enum})]
 
 
 def _today() -> date:
     """Today in the supermarket's time zone (not the server's: at 01:00 in the village it is
     still yesterday in UTC)."""
-    from kiosk.standing import local_now
+    from kiosk.clock import local_now
 
     return local_now().date()
 
 
 def Day(  # noqa: N802
-    *, earliest: int = 2000, future: bool = False, required: bool = True, description: str = ""
+    *,
+    earliest: int = 2000,
+    latest: int | None = None,
+    future: bool = False,
+    required: bool = True,
+    description: str = "",
 ) -> Any:
-    """An ISO date (YYYY-MM-DD) from the year ``earliest`` on, not after today unless
-    ``future``; an optional one that is left out, null or blank is None."""
+    """An ISO date (YYYY-MM-DD) from the year ``earliest`` on (to the year ``latest``), not
+    after today unless ``future``; an optional one that is left out, null or blank is None."""
 
     def check(value: Any) -> date | None:
         if value is None or value == "":
             if required:
-                raise _refuse(gettext("不能为空"))
+                raise refusal(gettext("不能为空"))
             return None
         if not isinstance(value, str):
-            raise _refuse(gettext("必须是日期，格式为 YYYY-MM-DD"))
+            raise refusal(gettext("必须是日期，格式为 YYYY-MM-DD"))
         try:
             parsed = date.fromisoformat(value.strip())
         except ValueError:
-            raise _refuse(gettext("必须是日期，格式为 YYYY-MM-DD")) from None
-        if parsed.year < earliest or (not future and parsed > _today()):
-            raise _refuse(gettext("日期不合理"))
+            raise refusal(gettext("必须是日期，格式为 YYYY-MM-DD")) from None
+        too_late = latest is not None and parsed.year > latest
+        if parsed.year < earliest or too_late or (not future and parsed > _today()):
+            raise refusal(gettext("日期不合理"))
         return parsed
 
     schema: dict[str, Any] = {"type": "string" if required else ["string", "null"]}
@@ -283,13 +298,13 @@ PERIOD_SCHEMA = {
 
 def _period(value: Any) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise _refuse(gettext("不能为空"))
+        raise refusal(gettext("不能为空"))
     if not isinstance(value, str):
-        raise _refuse(gettext("必须是文字"))
+        raise refusal(gettext("必须是文字"))
     value = value.strip().upper()
     match = PERIOD_RE.match(value)
     if not match or not 2000 <= int(match.group(1)) <= 2100:
-        raise _refuse(gettext("格式应为季度 2024Q1 或月份 2024-03"))
+        raise refusal(gettext("格式应为季度 2024Q1 或月份 2024-03"))
     return value
 
 
@@ -316,7 +331,7 @@ _key_text = _text_check(64, required=False, multiline=False, blank=None)
 def _idempotency_key(value: Any) -> str | None:
     value = _key_text(value)
     if value is not None and not IDEMPOTENCY_KEY_RE.match(value):
-        raise _refuse(idempotency_key_message())
+        raise refusal(idempotency_key_message())
     return value
 
 
@@ -328,6 +343,17 @@ IdempotencyKey = Annotated[
 ]
 
 
+def Search(max_len: int) -> Any:  # noqa: N802
+    """Searched text from the query string: stripped; only its first max_len characters count
+    (the guards have already refused control characters in a query string)."""
+
+    def check(value: Any) -> str:
+        return str(value).strip()[:max_len]
+
+    schema = {"type": "string", "pattern": f"^[^{_CONTROLS}]*$"}
+    return Annotated[str, PlainValidator(check), WithJsonSchema(schema)]
+
+
 def QueryWhole(minimum: int, maximum: int) -> Any:  # noqa: N802
     """A whole number in the query string (ASCII digits), within bounds."""
 
@@ -335,7 +361,7 @@ def QueryWhole(minimum: int, maximum: int) -> Any:  # noqa: N802
         try:
             return parsing.parse_int(value, minimum=minimum, maximum=maximum)
         except ValueError:
-            raise _refuse(
+            raise refusal(
                 gettext("应为%(low)s到%(high)s之间的整数", low=minimum, high=maximum)
             ) from None
 
@@ -353,9 +379,29 @@ class Body(BaseModel):
 
 
 class Query(BaseModel):
-    """A query string: each parameter once; an empty one counts as left out."""
+    """A query string: each parameter once; an empty one counts as left out (unless the model
+    says ``blank_is_absent = False``: then its fields see the empty text)."""
 
     model_config = ConfigDict(extra="ignore")
+    blank_is_absent: ClassVar[bool] = True
+
+
+class Answer(BaseModel):
+    """A response body: exactly these fields, every one present (null where it has none).
+    A view may return an instance or a dict of its shape; the route serialises it."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True
+    )
+
+
+# A moment in an answer: ISO 8601 in the supermarket's local time, with its offset.
+LocalTime = Annotated[
+    str | None,
+    WithJsonSchema(
+        {"type": ["string", "null"], "format": "date-time", "description": "本地时间 ISO 8601"}
+    ),
+]
 
 
 def _path(loc: tuple[int | str, ...], prefix: str = "") -> str:
@@ -374,8 +420,8 @@ def _message(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "jifen":
         return ctx["message"]
-    if kind == "missing":
-        return gettext("不能为空")
+    if kind == "missing" or (kind != "jifen" and error.get("input", "") is None):
+        return gettext("不能为空")  # left out, or null where a value is needed
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return gettext("必须是整数")
     if kind == "greater_than_equal":
@@ -423,9 +469,13 @@ def json_object(*, optional: bool = False) -> dict[str, Any]:
     return body
 
 
-def query_values() -> dict[str, str]:
-    """The query string, each parameter's first value, the empty ones left out."""
-    return {k: v for k, v in request.args.items() if v.strip() != ""}
+def query_values(model: type[Query]) -> dict[str, str]:
+    """The query string, each parameter's first value (the empty ones left out, as the model
+    says)."""
+    values = request.args.to_dict()
+    if model.blank_is_absent:
+        return {k: v for k, v in values.items() if v.strip() != ""}
+    return values
 
 
 # Routes and their registry ------------------------------------------------------------------
@@ -446,6 +496,9 @@ class Operation:
     body_required: bool = True
     query: type[BaseModel] | None = None
     description: str = ""
+    also_ok: tuple[tuple[int, Any, str], ...] = ()
+    params: tuple[dict[str, Any], ...] = ()
+    openapi: dict[str, Any] | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -467,11 +520,21 @@ def route(
     errors: tuple[str, ...] = (),
     body: type[BaseModel] | None = None,
     body_required: bool = True,
-    query: type[BaseModel] | None = None,
+    query: type[Query] | None = None,
     description: str = "",
+    also_ok: tuple[tuple[int, Any, str], ...] = (),
+    params: tuple[dict[str, Any], ...] = (),
+    openapi: dict[str, Any] | None = None,
+    parse_body: bool = True,
 ) -> Callable:
     """Register an API route with its contract (see the module's docstring); ``action`` is the
-    permission map's name for what it does (kiosk.permissions)."""
+    permission map's name for what it does (kiosk.permissions).
+
+    ``also_ok``: other success answers (a retry's 200); ``params``: parameters beyond the path
+    and the query model (a header), as OpenAPI objects; ``openapi``: merged into the generated
+    operation for what a model cannot say (a multipart body, an image answer);
+    ``parse_body=False``: the view reads its own body (multipart) and parses it with
+    :func:`parse`, the model still documenting it."""
     from kiosk.api import bp
 
     operation = Operation(
@@ -486,6 +549,9 @@ def route(
         body_required=body_required,
         query=query,
         description=description,
+        also_ok=also_ok,
+        params=params,
+        openapi=openapi,
     )
     OPERATIONS.append(operation)
     status, answer, _text = ok
@@ -493,14 +559,14 @@ def route(
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def handler(**kwargs: Any):
-            if body is not None:
+            if body is not None and parse_body:
                 kwargs["body"] = parse(body, json_object(optional=not body_required))
             if query is not None:
-                kwargs["query"] = parse(query, query_values())
+                kwargs["query"] = parse(query, query_values(query))
             result = view(**kwargs)
             if isinstance(answer, type) and issubclass(answer, BaseModel):
                 data = result if isinstance(result, answer) else answer.model_validate(result)
-                return jsonify(data.model_dump(mode="json")), status
+                return jsonify(data.model_dump(mode="json", by_alias=True)), status
             return result
 
         guarded = require(action)(handler)
