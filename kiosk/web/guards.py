@@ -79,9 +79,9 @@ def _body_limit_for_request() -> int | None:
 
 
 def _refuse_text(where: str, name: str, ch: str) -> ValidationFailed:
-    from kiosk.api.inputs import FIELD_LABELS  # the fields' Chinese names, shared with the API
+    from kiosk.api.contract import label_of  # the fields' Chinese names, shared with the API
 
-    label = FIELD_LABELS.get(name.rsplit(".", 1)[-1].split("[", 1)[0])
+    label = label_of(name)
     shown = f"{label}（{name}）" if label else name
     return ValidationFailed(
         f"{where}「{shown}」含有不允许的控制字符（{parsing.describe_character(ch)}），请删去后重试",
@@ -103,7 +103,11 @@ def check_request() -> None:
         "multipart/form-data",
     ):
         for name, value in request.form.items(multi=True):
-            ch = parsing.bad_character(name) or parsing.bad_character(value, multiline=True)
+            # (a malformed multipart part can come back without a name or a value: nothing to
+            # check there, and no 500)
+            ch = parsing.bad_character(name or "") or parsing.bad_character(
+                value or "", multiline=True
+            )
             if ch is not None:
                 raise _refuse_text("输入项", name, ch)
 
