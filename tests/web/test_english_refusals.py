@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from datetime import datetime
 
 import pytest
 from flask import g
@@ -24,7 +23,6 @@ from kiosk.errors import CardRevoked, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.messages import Joined, Message, _, chinese, rendered
 from kiosk.models import Supermarket
-from tests import factories
 
 # Han characters and the full-width punctuation that comes with them (，：；（）).
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -202,15 +200,6 @@ CASES = {
         None,
         None,
     ),
-    "not enough points": (
-        "POST",
-        "/api/v1/redemptions",
-        "keeper",
-        lambda v: _cart(v, "poor_card", 1, "english-poor-1"),
-        "insufficient_points",
-        422,
-        None,
-    ),
 }
 
 
@@ -231,18 +220,6 @@ def test_api_refusals_in_english_and_in_chinese(client, village, case):
     assert CJK.search(zh["message"]), "Chinese stays the default"
     assert not chinese_in(en["message"]), en["message"]
     assert not chinese_in(repr(en.get("details", {}))), en["details"]
-
-
-def test_window_closed_in_english(client, village, monkeypatch):
-    """高阳's rule set opens in the first month of a quarter: February is refused, in words."""
-    factories.policy(village["sm"], "gaoyang")
-    factories.pin_clock(monkeypatch, datetime(2024, 2, 1, 10, 0))
-    body = _cart(village, "card", 1, "english-window-1")
-    zh_status, zh = _refusal(client, "zh", "POST", "/api/v1/redemptions", village["keeper"], body)
-    en_status, en = _refusal(client, "en", "POST", "/api/v1/redemptions", village["keeper"], body)
-    assert zh_status == en_status == 422 and zh["code"] == en["code"] == "not_eligible"
-    assert CJK.search(zh["message"])
-    assert not chinese_in(en["message"]), en["message"]
 
 
 # Pages ---------------------------------------------------------------------------------------
