@@ -3,37 +3,60 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kiosk.choices import one_of
 from kiosk.extensions import db
 from kiosk.timeutil import utcnow
 
-KIND_GOODS = "goods"
-KIND_SERVICE = "service"
+# Each closed set of stored strings is a StrEnum (kiosk.choices); the module-level names are
+# its members, kept for the callers that import them.
 
-# Stock movement kinds
-MOVE_STOCK_IN = "stock_in"
-MOVE_REDEMPTION = "redemption"
-MOVE_VOID_RETURN = "void_return"
-MOVE_ADJUSTMENT = "adjustment"  # damage, expiry, loss (报损), approved by an admin
-MOVE_DONATION_IN = "donation_in"  # goods donated in kind, at assessed unit cost
-MOVE_COUNT = "count"  # a stocktake's variance, posted when the count is approved
-MOVEMENT_KINDS = (
-    MOVE_STOCK_IN,
-    MOVE_REDEMPTION,
-    MOVE_VOID_RETURN,
-    MOVE_ADJUSTMENT,
-    MOVE_DONATION_IN,
-    MOVE_COUNT,
-)
 
-# Fund pool entry kinds (基金池)
-FUND_DONATION = "donation"  # cash donated in
-FUND_PURCHASE = "purchase"  # goods bought for the shelves, paid out of the pool
-FUND_REVERSAL = "reversal"  # undoes one earlier entry
-FUND_KINDS = (FUND_DONATION, FUND_PURCHASE, FUND_REVERSAL)
+class ProductKind(StrEnum):
+    GOODS = "goods"
+    SERVICE = "service"  # no stock: a haircut, a repair (服务类)
+
+
+KIND_GOODS = ProductKind.GOODS
+KIND_SERVICE = ProductKind.SERVICE
+
+
+class MovementKind(StrEnum):
+    """What a stock movement records."""
+
+    STOCK_IN = "stock_in"
+    REDEMPTION = "redemption"
+    VOID_RETURN = "void_return"
+    ADJUSTMENT = "adjustment"  # damage, expiry, loss (报损), approved by an admin
+    DONATION_IN = "donation_in"  # goods donated in kind, at assessed unit cost
+    COUNT = "count"  # a stocktake's variance, posted when the count is approved
+
+
+MOVE_STOCK_IN = MovementKind.STOCK_IN
+MOVE_REDEMPTION = MovementKind.REDEMPTION
+MOVE_VOID_RETURN = MovementKind.VOID_RETURN
+MOVE_ADJUSTMENT = MovementKind.ADJUSTMENT
+MOVE_DONATION_IN = MovementKind.DONATION_IN
+MOVE_COUNT = MovementKind.COUNT
+MOVEMENT_KINDS = tuple(MovementKind)
+
+
+class FundKind(StrEnum):
+    """What a fund pool entry (基金池) records."""
+
+    DONATION = "donation"  # cash donated in
+    PURCHASE = "purchase"  # goods bought for the shelves, paid out of the pool
+    REVERSAL = "reversal"  # undoes one earlier entry
+
+
+FUND_DONATION = FundKind.DONATION
+FUND_PURCHASE = FundKind.PURCHASE
+FUND_REVERSAL = FundKind.REVERSAL
+FUND_KINDS = tuple(FundKind)
 
 
 class Category(db.Model):
@@ -59,6 +82,7 @@ class Product(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("supermarket_id", "sku"),
         sa.UniqueConstraint("supermarket_id", "barcode"),
+        one_of("products", "kind", ProductKind),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +142,7 @@ class StockMovement(db.Model):
         sa.Index("ix_stock_movements_ref", "ref_type", "ref_id"),
         # A product's movements in a date range (month-end, stocktake, ledgers).
         sa.Index("ix_stock_movements_product_created", "product_id", "created_at"),
+        one_of("stock_movements", "kind", MovementKind),
     )
 
 
@@ -136,7 +161,10 @@ class FundEntry(db.Model):
     """One append-only line of the fund pool ledger. ``amount_fen`` is signed."""
 
     __tablename__ = "fund_entries"
-    __table_args__ = (sa.Index("ix_fund_entries_ref", "ref_type", "ref_id"),)
+    __table_args__ = (
+        sa.Index("ix_fund_entries_ref", "ref_type", "ref_id"),
+        one_of("fund_entries", "kind", FundKind),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fund_account_id: Mapped[int] = mapped_column(sa.ForeignKey("fund_accounts.id"), index=True)
@@ -178,15 +206,31 @@ class MonthClose(db.Model):
 # Who paid for a purchase: the fund pool, or a named other source (村集体, 镇奖励, ...).
 PAID_FROM_FUND = "fund"
 
-# Why goods are written off (报损), and the states of a write-off request.
-ADJUST_DAMAGE = "damage"  # 损坏
-ADJUST_EXPIRY = "expiry"  # 过期
-ADJUST_LOSS = "loss"  # 丢失
-ADJUST_REASONS = (ADJUST_DAMAGE, ADJUST_EXPIRY, ADJUST_LOSS)
-ADJ_PENDING = "pending"
-ADJ_APPROVED = "approved"
-ADJ_REJECTED = "rejected"
-ADJ_STATES = (ADJ_PENDING, ADJ_APPROVED, ADJ_REJECTED)
+
+class AdjustReason(StrEnum):
+    """Why goods are written off (报损)."""
+
+    DAMAGE = "damage"  # 损坏
+    EXPIRY = "expiry"  # 过期
+    LOSS = "loss"  # 丢失
+
+
+class AdjustmentStatus(StrEnum):
+    """The states of a write-off request."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+ADJUST_DAMAGE = AdjustReason.DAMAGE
+ADJUST_EXPIRY = AdjustReason.EXPIRY
+ADJUST_LOSS = AdjustReason.LOSS
+ADJUST_REASONS = tuple(AdjustReason)
+ADJ_PENDING = AdjustmentStatus.PENDING
+ADJ_APPROVED = AdjustmentStatus.APPROVED
+ADJ_REJECTED = AdjustmentStatus.REJECTED
+ADJ_STATES = tuple(AdjustmentStatus)
 
 
 class StockIn(db.Model):
@@ -226,6 +270,10 @@ class StockAdjustment(db.Model):
     approval posts a MOVE_ADJUSTMENT movement (``ref_type="adjustment"``)."""
 
     __tablename__ = "stock_adjustments"
+    __table_args__ = (
+        one_of("stock_adjustments", "reason", AdjustReason),
+        one_of("stock_adjustments", "status", AdjustmentStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -249,29 +297,44 @@ class StockAdjustment(db.Model):
 
 from datetime import date  # noqa: E402  (kept in this section: other sections edit the top)
 
-# Donor kinds (捐赠方类别). Organisations appear by full name on the public list; people
-# (个人, 乡贤) are masked unless they agreed to have their full name published.
-DONOR_XIANGXIAN = "xiangxian"  # 乡贤
-DONOR_ENTERPRISE = "enterprise"  # 企业
-DONOR_PARTNER = "partner_unit"  # 帮扶单位
-DONOR_COLLECTIVE = "village_collective"  # 村集体
-DONOR_TOWN = "town_reward"  # 镇奖励
-DONOR_INDIVIDUAL = "individual"  # 个人
-DONOR_KINDS = (
-    DONOR_XIANGXIAN,
-    DONOR_ENTERPRISE,
-    DONOR_PARTNER,
-    DONOR_COLLECTIVE,
-    DONOR_TOWN,
-    DONOR_INDIVIDUAL,
-)
+
+class DonorKind(StrEnum):
+    """Donor kinds (捐赠方类别). Organisations appear by full name on the public list; people
+    (个人, 乡贤) are masked unless they agreed to have their full name published."""
+
+    XIANGXIAN = "xiangxian"  # 乡贤
+    ENTERPRISE = "enterprise"  # 企业
+    PARTNER = "partner_unit"  # 帮扶单位
+    COLLECTIVE = "village_collective"  # 村集体
+    TOWN = "town_reward"  # 镇奖励
+    INDIVIDUAL = "individual"  # 个人
+
+
+DONOR_XIANGXIAN = DonorKind.XIANGXIAN
+DONOR_ENTERPRISE = DonorKind.ENTERPRISE
+DONOR_PARTNER = DonorKind.PARTNER
+DONOR_COLLECTIVE = DonorKind.COLLECTIVE
+DONOR_TOWN = DonorKind.TOWN
+DONOR_INDIVIDUAL = DonorKind.INDIVIDUAL
+DONOR_KINDS = tuple(DonorKind)
 DONOR_PERSON_KINDS = (DONOR_XIANGXIAN, DONOR_INDIVIDUAL)
 
-DONATION_CASH = "cash"
-DONATION_GOODS = "goods"
-DONATION_FORMS = (DONATION_CASH, DONATION_GOODS)
-DONATION_RECORDED = "recorded"
-DONATION_REVERSED = "reversed"
+
+class DonationForm(StrEnum):
+    CASH = "cash"
+    GOODS = "goods"
+
+
+class DonationStatus(StrEnum):
+    RECORDED = "recorded"
+    REVERSED = "reversed"
+
+
+DONATION_CASH = DonationForm.CASH
+DONATION_GOODS = DonationForm.GOODS
+DONATION_FORMS = tuple(DonationForm)
+DONATION_RECORDED = DonationStatus.RECORDED
+DONATION_REVERSED = DonationStatus.REVERSED
 
 
 class Donor(db.Model):
@@ -279,6 +342,7 @@ class Donor(db.Model):
     never printed nor shown on the public list."""
 
     __tablename__ = "donors"
+    __table_args__ = (one_of("donors", "kind", DonorKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -307,6 +371,8 @@ class Donation(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("supermarket_id", "seq"),
         sa.UniqueConstraint("supermarket_id", "receipt_no"),
+        one_of("donations", "form", DonationForm),
+        one_of("donations", "status", DonationStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -335,13 +401,24 @@ class Donation(db.Model):
 # ==== stocktake (inventory.stocktake) ====
 # (models owned by the stocktake work: add them below this line)
 
-# Stocktake states: counting → submitted → approved → posted (signed off by the supervisors)
-COUNT_COUNTING = "counting"
-COUNT_SUBMITTED = "submitted"
-COUNT_APPROVED = "approved"
-COUNT_POSTED = "posted"
-COUNT_CANCELLED = "cancelled"
-COUNT_STATES = (COUNT_COUNTING, COUNT_SUBMITTED, COUNT_APPROVED, COUNT_POSTED, COUNT_CANCELLED)
+
+class CountStatus(StrEnum):
+    """Stocktake states: counting → submitted → approved → posted (signed off by the
+    supervisors), or cancelled."""
+
+    COUNTING = "counting"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    POSTED = "posted"
+    CANCELLED = "cancelled"
+
+
+COUNT_COUNTING = CountStatus.COUNTING
+COUNT_SUBMITTED = CountStatus.SUBMITTED
+COUNT_APPROVED = CountStatus.APPROVED
+COUNT_POSTED = CountStatus.POSTED
+COUNT_CANCELLED = CountStatus.CANCELLED
+COUNT_STATES = tuple(CountStatus)
 # States in which a count is still open: a month cannot be closed while one of these exists.
 COUNT_UNPOSTED = (COUNT_COUNTING, COUNT_SUBMITTED, COUNT_APPROVED)
 
@@ -350,6 +427,7 @@ class Stocktake(db.Model):
     """A stock count (盘点) of all or some products; book quantities fixed at the start."""
 
     __tablename__ = "stocktakes"
+    __table_args__ = (one_of("stocktakes", "status", CountStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -405,17 +483,28 @@ class StocktakeLine(db.Model):
 # What one counting action did to a line (盘点记录), append-only: "add" (a scan or a + / −
 # press, ``quantity`` is the signed delta), "set" (a typed total, ``quantity`` is the total) or
 # "clear" (back to not counted). ``result_qty`` is the line's counted quantity afterwards.
-COUNT_EVENT_ADD = "add"
-COUNT_EVENT_SET = "set"
-COUNT_EVENT_CLEAR = "clear"
-COUNT_EVENT_KINDS = (COUNT_EVENT_ADD, COUNT_EVENT_SET, COUNT_EVENT_CLEAR)
+
+
+class CountEventKind(StrEnum):
+    ADD = "add"
+    SET = "set"
+    CLEAR = "clear"
+
+
+COUNT_EVENT_ADD = CountEventKind.ADD
+COUNT_EVENT_SET = CountEventKind.SET
+COUNT_EVENT_CLEAR = CountEventKind.CLEAR
+COUNT_EVENT_KINDS = tuple(CountEventKind)
 
 
 class StocktakeCount(db.Model):
     """One counting action on a line, by whom, from which device; never edited."""
 
     __tablename__ = "stocktake_counts"
-    __table_args__ = (sa.UniqueConstraint("stocktake_id", "client_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("stocktake_id", "client_key"),
+        one_of("stocktake_counts", "kind", CountEventKind),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stocktake_id: Mapped[int] = mapped_column(sa.ForeignKey("stocktakes.id"), index=True)

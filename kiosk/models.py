@@ -9,60 +9,110 @@ entries; ``jifen check`` proves they agree.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kiosk.choices import one_of
 from kiosk.extensions import db
 from kiosk.timeutil import utcnow
 
-# Household status
-ACTIVE = "active"
-INACTIVE = "inactive"
+# Each closed set of stored strings is a StrEnum (kiosk.choices); the module-level names are
+# its members, kept for the callers that import them.
 
-# Card status
-CARD_ACTIVE = "active"
-CARD_REVOKED = "revoked"
 
-# Point entry kinds
-ENTRY_AWARD = "award"
-ENTRY_DEDUCTION = "deduction"
-ENTRY_REDEMPTION = "redemption"
-ENTRY_REVERSAL = "reversal"
-ENTRY_CONVERSION = "conversion"  # 大同: quarterly scores converted into points (评分折换积分)
-ENTRY_VETO_CLEAR = "veto_clear"  # 大同 一票否决: current points cleared
-ENTRY_EXPIRY = "expiry"  # 高阳: year end, the year's points lapse (次年重新积分)
-ENTRY_BASE_GRANT = "base_grant"  # 高阳: each year's base points (每年赋予每户基础分100分)
-ENTRY_KINDS = (
-    ENTRY_AWARD,
-    ENTRY_DEDUCTION,
-    ENTRY_REDEMPTION,
-    ENTRY_REVERSAL,
-    ENTRY_CONVERSION,
-    ENTRY_VETO_CLEAR,
-    ENTRY_EXPIRY,
-    ENTRY_BASE_GRANT,
-)
+class HouseholdStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+ACTIVE = HouseholdStatus.ACTIVE
+INACTIVE = HouseholdStatus.INACTIVE
+
+
+class CardStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+CARD_ACTIVE = CardStatus.ACTIVE
+CARD_REVOKED = CardStatus.REVOKED
+
+
+class EntryKind(StrEnum):
+    """What a point entry (积分流水) records."""
+
+    AWARD = "award"
+    DEDUCTION = "deduction"
+    REDEMPTION = "redemption"
+    REVERSAL = "reversal"
+    CONVERSION = "conversion"  # 大同: quarterly scores converted into points (评分折换积分)
+    VETO_CLEAR = "veto_clear"  # 大同 一票否决: current points cleared
+    EXPIRY = "expiry"  # 高阳: year end, the year's points lapse (次年重新积分)
+    BASE_GRANT = "base_grant"  # 高阳: each year's base points (每年赋予每户基础分100分)
+
+
+ENTRY_AWARD = EntryKind.AWARD
+ENTRY_DEDUCTION = EntryKind.DEDUCTION
+ENTRY_REDEMPTION = EntryKind.REDEMPTION
+ENTRY_REVERSAL = EntryKind.REVERSAL
+ENTRY_CONVERSION = EntryKind.CONVERSION
+ENTRY_VETO_CLEAR = EntryKind.VETO_CLEAR
+ENTRY_EXPIRY = EntryKind.EXPIRY
+ENTRY_BASE_GRANT = EntryKind.BASE_GRANT
+ENTRY_KINDS = tuple(EntryKind)
 # Kinds that move ``PointAccount.earned_total`` (the ranking basis): what was earned, never
 # what was spent, cleared or lapsed.
 EARNED_KINDS = (ENTRY_AWARD, ENTRY_DEDUCTION, ENTRY_CONVERSION, ENTRY_BASE_GRANT)
 
-# Redemption status
-REDEMPTION_COMPLETED = "completed"
-REDEMPTION_VOIDED = "voided"
 
-# Roles
-ROLE_KEEPER = "keeper"
-ROLE_ADMIN = "admin"
-ROLE_SUPERVISOR = "supervisor"
-# A member of the assessment group (评议员): records proposals on the phone page (/m), nothing else.
-ROLE_RECORDER = "recorder"
-ROLES = (ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_RECORDER)
+class RedemptionStatus(StrEnum):
+    COMPLETED = "completed"
+    VOIDED = "voided"
 
-# Print job status
-PRINT_QUEUED = "queued"
-PRINT_PRINTED = "printed"
-PRINT_FAILED = "failed"
+
+REDEMPTION_COMPLETED = RedemptionStatus.COMPLETED
+REDEMPTION_VOIDED = RedemptionStatus.VOIDED
+
+
+class Role(StrEnum):
+    KEEPER = "keeper"  # 超市管理员
+    ADMIN = "admin"  # 村委管理员
+    SUPERVISOR = "supervisor"  # 监督小组
+    # A member of the assessment group (评议员): records proposals on the phone page (/m).
+    RECORDER = "recorder"
+
+
+ROLE_KEEPER = Role.KEEPER
+ROLE_ADMIN = Role.ADMIN
+ROLE_SUPERVISOR = Role.SUPERVISOR
+ROLE_RECORDER = Role.RECORDER
+ROLES = tuple(Role)
+
+
+class PrintStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by one kiosk, on its way to the printer (kiosk.printing)
+    PRINTED = "printed"
+    FAILED = "failed"
+
+
+PRINT_QUEUED = PrintStatus.QUEUED
+PRINT_PRINTED = PrintStatus.PRINTED
+PRINT_FAILED = PrintStatus.FAILED
+
+
+class PrintKind(StrEnum):
+    """What a print job prints (kiosk.printing, inventory.printouts)."""
+
+    RECEIPT = "receipt"  # 兑换小票
+    TEST_PAGE = "test_page"
+    CARD = "card"  # a household's card on thermal paper
+    STOCK_IN = "stock_in"  # 物品入库单
+    DONATION = "donation"  # 捐赠收据
+    MONTH_END = "month_end"  # 月结汇总
+    CLOSING = "closing"  # 日结单
 
 
 class Supermarket(db.Model):
@@ -89,7 +139,10 @@ class Household(db.Model):
     """A household (户), the unit that holds points and redeems."""
 
     __tablename__ = "households"
-    __table_args__ = (sa.UniqueConstraint("supermarket_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("supermarket_id", "number"),
+        one_of("households", "status", HouseholdStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -132,7 +185,10 @@ class Card(db.Model):
     """A points card (积分信息卡). Reissuing keeps the serial and bumps ``issue_no``."""
 
     __tablename__ = "cards"
-    __table_args__ = (sa.UniqueConstraint("serial", "issue_no"),)
+    __table_args__ = (
+        sa.UniqueConstraint("serial", "issue_no"),
+        one_of("cards", "status", CardStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
@@ -166,6 +222,7 @@ class PointEntry(db.Model):
     """One append-only line of the points ledger. ``amount`` is signed."""
 
     __tablename__ = "point_entries"
+    __table_args__ = (one_of("point_entries", "kind", EntryKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("point_accounts.id"), index=True)
@@ -192,6 +249,7 @@ class Redemption(db.Model):
         # A month's redemptions and voids of one supermarket by range scan (月结, 台账).
         sa.Index("ix_redemptions_supermarket_created", "supermarket_id", "created_at"),
         sa.Index("ix_redemptions_supermarket_voided", "supermarket_id", "voided_at"),
+        one_of("redemptions", "status", RedemptionStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -256,6 +314,7 @@ class User(db.Model):
     """A person who works the system: keeper, admin (village committee) or supervisor."""
 
     __tablename__ = "users"
+    __table_args__ = (one_of("users", "role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("supermarkets.id"))
@@ -348,6 +407,10 @@ class PrintJob(db.Model):
     """A slip to print, saved before it is sent so that no failure loses it."""
 
     __tablename__ = "print_jobs"
+    __table_args__ = (
+        one_of("print_jobs", "kind", PrintKind),
+        one_of("print_jobs", "status", PrintStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -430,20 +493,40 @@ class CycleClose(db.Model):
 # ==== points intake: standard items, awards awaiting approval, imports (kiosk.intake) ====
 # (models owned by the points-intake work: add them below this line)
 
-# Point proposal status (加减分申请: entered by one admin, signed off by another)
-PROPOSAL_PENDING = "pending"
-PROPOSAL_APPROVED = "approved"
-PROPOSAL_REJECTED = "rejected"
-PROPOSAL_WITHDRAWN = "withdrawn"
-PROPOSAL_STATUSES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_REJECTED, PROPOSAL_WITHDRAWN)
 
-# Import batch kinds and status
-IMPORT_HOUSEHOLDS = "households"
-IMPORT_POINTS = "points"
-IMPORT_SCORES = "scores"
-IMPORT_KINDS = (IMPORT_HOUSEHOLDS, IMPORT_POINTS, IMPORT_SCORES)
-IMPORT_PREVIEWED = "previewed"
-IMPORT_COMMITTED = "committed"
+class ProposalStatus(StrEnum):
+    """A point proposal (加减分申请): entered by one admin, signed off by another."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+PROPOSAL_PENDING = ProposalStatus.PENDING
+PROPOSAL_APPROVED = ProposalStatus.APPROVED
+PROPOSAL_REJECTED = ProposalStatus.REJECTED
+PROPOSAL_WITHDRAWN = ProposalStatus.WITHDRAWN
+PROPOSAL_STATUSES = tuple(ProposalStatus)
+
+
+class ImportKind(StrEnum):
+    HOUSEHOLDS = "households"
+    POINTS = "points"
+    SCORES = "scores"
+
+
+class ImportStatus(StrEnum):
+    PREVIEWED = "previewed"
+    COMMITTED = "committed"
+
+
+IMPORT_HOUSEHOLDS = ImportKind.HOUSEHOLDS
+IMPORT_POINTS = ImportKind.POINTS
+IMPORT_SCORES = ImportKind.SCORES
+IMPORT_KINDS = tuple(ImportKind)
+IMPORT_PREVIEWED = ImportStatus.PREVIEWED
+IMPORT_COMMITTED = ImportStatus.COMMITTED
 
 
 class StandardItem(db.Model):
@@ -473,6 +556,10 @@ class ImportBatch(db.Model):
     committed. Commit re-validates from ``content``, never from what a browser sends back."""
 
     __tablename__ = "import_batches"
+    __table_args__ = (
+        one_of("import_batches", "kind", ImportKind),
+        one_of("import_batches", "status", ImportStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
@@ -503,7 +590,10 @@ class PointProposal(db.Model):
     """
 
     __tablename__ = "point_proposals"
-    __table_args__ = (sa.Index("ix_point_proposals_sm_status", "supermarket_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_point_proposals_sm_status", "supermarket_id", "status"),
+        one_of("point_proposals", "status", ProposalStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"))
@@ -580,14 +670,28 @@ class VillagePlace(db.Model):
 # ==== public notice and objections (kiosk.notice) ====
 # (models owned by the notice work: add them below this line)
 
-NOTICE_DRAFT = "draft"
-NOTICE_PUBLISHED = "published"
-NOTICE_SUPERSEDED = "superseded"
-NOTICE_DISCARDED = "discarded"
 
-OBJECTION_OPEN = "open"
-OBJECTION_UPHELD = "upheld"
-OBJECTION_REJECTED = "rejected"
+class NoticeStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+    DISCARDED = "discarded"
+
+
+class ObjectionStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+NOTICE_DRAFT = NoticeStatus.DRAFT
+NOTICE_PUBLISHED = NoticeStatus.PUBLISHED
+NOTICE_SUPERSEDED = NoticeStatus.SUPERSEDED
+NOTICE_DISCARDED = NoticeStatus.DISCARDED
+
+OBJECTION_OPEN = ObjectionStatus.OPEN
+OBJECTION_UPHELD = ObjectionStatus.UPHELD
+OBJECTION_REJECTED = ObjectionStatus.REJECTED
 
 
 class Notice(db.Model):
@@ -605,6 +709,7 @@ class Notice(db.Model):
             sqlite_where=sa.text("status = 'published'"),
             postgresql_where=sa.text("status = 'published'"),
         ),
+        one_of("notices", "status", NoticeStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -637,6 +742,7 @@ class Objection(db.Model):
     """An objection (异议) by a household against its row of a published notice."""
 
     __tablename__ = "objections"
+    __table_args__ = (one_of("objections", "status", ObjectionStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)

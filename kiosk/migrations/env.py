@@ -68,9 +68,26 @@ def run_migrations_online() -> None:
     conf_args.setdefault("compare_type", True)
 
     with get_engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode changes a table by copying it; dropping the old copy of a table other
+            # rows refer to fails while foreign keys are enforced. SQLite takes the pragma only
+            # outside a transaction, so it goes to the driver before Alembic begins one; the
+            # references are checked again before the commit.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            f"migration left rows referring to nothing: {broken[:5]}"
+                        )
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
