@@ -74,11 +74,11 @@ def _plan(count: int) -> list[tuple]:
     a household of its own with points to spare and two goods with stock to spare."""
     from inventory.models import Product
     from inventory.stock import StockInLine, receive_stock
-    from kiosk import policies, presets
     from kiosk.auth import issue_token
     from kiosk.cards import payload_for
     from kiosk.models import Card, Household, Supermarket, User
     from kiosk.points import award_points
+    from kiosk.rules import policies, presets
 
     keepers = db.session.execute(
         sa.select(Supermarket.id, sa.func.min(User.id))

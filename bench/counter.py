@@ -36,12 +36,7 @@ sys.path.insert(0, ROOT)
 from bench.stats import percentile, throwaway_database, write_results  # noqa: E402
 from inventory.models import Product, StockMovement  # noqa: E402
 from inventory.stock import StockInLine, receive_stock  # noqa: E402
-from kiosk import (  # noqa: E402
-    audit,  # noqa: E402
-    create_app,  # noqa: E402
-    policies,
-    presets,
-)
+from kiosk import audit, create_app  # noqa: E402
 from kiosk.auth import issue_token  # noqa: E402
 from kiosk.cards import payload_for  # noqa: E402
 from kiosk.config import DefaultConfig  # noqa: E402
@@ -61,6 +56,7 @@ from kiosk.models import (  # noqa: E402
     User,
 )
 from kiosk.points import award_points  # noqa: E402
+from kiosk.rules import policies, presets  # noqa: E402
 from kiosk.scale import generate  # noqa: E402
 
 

@@ -48,7 +48,7 @@ sys.path.insert(0, ROOT)
 from bench.stats import percentile, throwaway_database, write_results  # noqa: E402
 from inventory import monthend, periods  # noqa: E402
 from inventory.models import MonthClose, Product, StockMovement  # noqa: E402
-from kiosk import create_app, scale, standing  # noqa: E402
+from kiosk import clock, create_app, scale  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Supermarket  # noqa: E402
 
@@ -142,7 +142,7 @@ def row(
 
 
 def last_complete_month() -> str:
-    return periods.previous_month(periods.month_key(standing.local_now()))
+    return periods.previous_month(periods.month_key(clock.local_now()))
 
 
 def one_supermarket_figures(

@@ -50,9 +50,9 @@ from bench.counter import (  # noqa: E402
 from bench.stats import throwaway_database, write_results  # noqa: E402
 from kiosk.auth import _hash_token  # noqa: E402
 from kiosk.cards import parse_payload  # noqa: E402
+from kiosk.clock import local_now  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Card, Supermarket  # noqa: E402
-from kiosk.standing import local_now  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTES_MARKER = "<!-- notes: written by hand, kept by bench/replay.py -->"

@@ -257,7 +257,7 @@ def donor_totals(supermarket_id: int) -> dict[int, tuple[int, int, int]]:
 
 
 def _check_common(donated_on: date, note: str) -> str:
-    from kiosk.standing import local_now
+    from kiosk.clock import local_now
 
     if not isinstance(donated_on, date) or isinstance(donated_on, datetime):
         raise ValidationFailed("请填写捐赠日期")
@@ -739,7 +739,7 @@ def check_donations() -> list[Any]:
 def _backdate_demo_donation(donation: Donation, donated_on: date) -> None:
     """Record a demo donation on the day it was received (as the demo backdates its ledger
     rows), so the month-end fund pool counts it in the month the donor list shows it."""
-    from kiosk.standing import local_to_utc
+    from kiosk.clock import local_to_utc
 
     at = local_to_utc(datetime.combine(donated_on, time(10)))
     with write_transaction():
@@ -760,7 +760,7 @@ def _backdate_demo_donation(donation: Donation, donated_on: date) -> None:
 def seed_demo_fund(supermarket: Supermarket, users: dict[str, User], rng: Any) -> None:
     """Demo donors and donations for ``jifen demo``: cash from a 乡贤, an enterprise and the
     village collective, and rice and oil in kind when those products exist."""
-    from kiosk.standing import local_now
+    from kiosk.clock import local_now
 
     actor = users.get("keeper") or users.get("admin")
     today = local_now().date()

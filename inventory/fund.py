@@ -131,7 +131,7 @@ class Ledger:
 
 def ledger(supermarket_id: int, start: date, end: date) -> Ledger:
     """The fund pool ledger (基金池台账) from local day ``start`` to ``end``, both included."""
-    from kiosk.standing import local_to_utc
+    from kiosk.clock import local_to_utc
 
     if end < start:
         raise ValidationFailed("结束日期不能早于开始日期")

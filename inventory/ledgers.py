@@ -25,6 +25,7 @@ from inventory.models import (
     StockMovement,
 )
 from kiosk import export, parsing
+from kiosk.clock import day_start_utc, local_now, utc_to_local
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
@@ -38,7 +39,6 @@ from kiosk.models import (
     Supermarket,
     User,
 )
-from kiosk.standing import day_start_utc, local_now, utc_to_local
 
 MAX_RANGE_DAYS = 366 * 2
 SIGN_OFF = "经办人：________________        审核人：________________"

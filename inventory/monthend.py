@@ -60,7 +60,7 @@ from inventory.models import (
 )
 from inventory.products import policy_for
 from inventory.stock import moving_average
-from kiosk import audit, standing
+from kiosk import audit, clock
 from kiosk.database import write_transaction
 from kiosk.errors import MonthCloseRefused, NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
@@ -1171,7 +1171,7 @@ def close_refusals(supermarket_id: int, month: str) -> list[str]:
     reasons = []
     if periods.is_closed(supermarket_id, month):
         return [f"{month} 已经结账"]
-    current = periods.month_key(standing.local_now())
+    current = periods.month_key(clock.local_now())
     if month >= current:
         reasons.append(f"{month} 还没有结束，月末过后才能结账")
     expected = periods.next_month_to_close(supermarket_id)
@@ -1257,7 +1257,7 @@ def month_list(supermarket_id: int) -> list[dict[str, Any]]:
     """Every month of the books, newest first, with its close (or None) and whether it is
     the one to close next."""
     first = periods.first_month(supermarket_id)
-    current = periods.month_key(standing.local_now())
+    current = periods.month_key(clock.local_now())
     closes = {
         c.month: c
         for c in db.session.scalars(
@@ -1521,7 +1521,7 @@ def seed_demo_monthend(supermarket: Supermarket, users: dict[str, User], rng: An
     admin = users.get("admin")
     if admin is None:
         return []
-    current = periods.month_key(standing.local_now())
+    current = periods.month_key(clock.local_now())
     closed = []
     month = periods.next_month_to_close(supermarket.id)
     while month < current and not close_refusals(supermarket.id, month):

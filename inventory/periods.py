@@ -13,9 +13,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from inventory.models import MonthClose
+from kiosk.clock import local_to_utc, utc_to_local
 from kiosk.errors import MonthClosed
 from kiosk.extensions import db
-from kiosk.standing import local_to_utc, utc_to_local
 from kiosk.timeutil import utcnow
 
 

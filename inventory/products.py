@@ -22,8 +22,8 @@ MAX_SERVICE_COST_FEN = 10_000_000
 
 
 def policy_for(supermarket: Supermarket) -> Policy:
-    """The supermarket's policy (see :func:`kiosk.policies.policy_for`)."""
-    from kiosk.policies import policy_for as _policy_for
+    """The supermarket's policy (see :func:`kiosk.rules.policies.policy_for`)."""
+    from kiosk.rules.policies import policy_for as _policy_for
 
     return _policy_for(supermarket)
 

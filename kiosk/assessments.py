@@ -1,7 +1,7 @@
 """Period scores (评分) of households or members, and 大同's conversion of scores into points.
 
 Scores are append-only: a correction is a new row, and the latest row per (household, member,
-period) is the one that counts (:func:`kiosk.standing.latest_assessments`). The period's form
+period) is the one that counts (:func:`kiosk.rules.standing.latest_assessments`). The period's form
 follows the policy: "2024Q1" for quarters, "2024-03" for months. Under an individual policy
 (寨里) every score belongs to a member; under a household policy (大同, 高阳) to the household.
 
@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 
-from kiosk import audit, rules, standing
+from kiosk import audit, clock, rules
 from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
@@ -41,7 +41,7 @@ from kiosk.models import (
     User,
 )
 from kiosk.points import locked_account, post_entry
-from kiosk.rules import HOLDER_INDIVIDUAL, PERIOD_MONTH, PERIOD_QUARTER, Policy
+from kiosk.rules import HOLDER_INDIVIDUAL, PERIOD_MONTH, PERIOD_QUARTER, Policy, standing
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def validate_period(period: str, policy: Policy) -> str:
         unit = "季度" if policy.period == PERIOD_QUARTER else "月份"
         example = _PERIOD_EXAMPLE.get(policy.period, "2024Q1")
         raise ValidationFailed(f"评分期间格式不正确：本超市按{unit}评分，应写成 {example}")
-    if _index(period) > _index(rules.period_key(standing.local_now().date(), policy.period)):
+    if _index(period) > _index(rules.period_key(clock.local_now().date(), policy.period)):
         raise ValidationFailed(f"不能登记未来期间（{period}）的评分")
     return period
 
@@ -92,7 +92,7 @@ def _validate_score(score: object) -> int:
 
 
 def _policy_of(supermarket_id: int) -> Policy:
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     supermarket = db.session.get(Supermarket, supermarket_id)
     if supermarket is None:

@@ -415,7 +415,7 @@ def policy_group() -> None:
 
 
 def _announce_policy(policy: Any) -> None:
-    from kiosk.presets import policy_to_toml
+    from kiosk.rules.policy_io import policy_to_toml
 
     click.echo(policy_to_toml(policy).rstrip())
 
@@ -426,7 +426,7 @@ def _announce_policy(policy: Any) -> None:
 @domain_errors
 def policy_show_command(supermarket_code: str | None) -> None:
     """Print the rule set in force, as TOML (the form `jifen policy import` reads)."""
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
     from kiosk.supermarkets import get_supermarket
 
     supermarket = get_supermarket(supermarket_code)
@@ -443,8 +443,8 @@ def policy_show_command(supermarket_code: str | None) -> None:
 @domain_errors
 def policy_set_command(preset_key: str, supermarket_code: str | None) -> None:
     """Switch to a preset: datong (大同镇), gaoyang (高阳镇), zhaili (寨里镇), yangting (羊亭镇)."""
-    from kiosk.policies import set_policy
-    from kiosk.presets import PRESETS, preset
+    from kiosk.rules.policies import set_policy
+    from kiosk.rules.presets import PRESETS, preset
     from kiosk.supermarkets import get_supermarket
 
     key = preset_key.strip().lower()
@@ -465,8 +465,8 @@ def policy_set_command(preset_key: str, supermarket_code: str | None) -> None:
 def policy_import_command(path: str, supermarket_code: str | None) -> None:
     """Switch to the rule set in a TOML file (see `jifen policy show` for the form)."""
     from kiosk.errors import ValidationFailed
-    from kiosk.policies import set_policy
-    from kiosk.presets import policy_from_toml
+    from kiosk.rules.policies import set_policy
+    from kiosk.rules.policy_io import policy_from_toml
     from kiosk.supermarkets import get_supermarket
 
     try:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from kiosk import audit, standing
+from kiosk import audit, clock
 from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
@@ -135,16 +135,16 @@ def grant_joining_base(
     inside the caller's transaction; returns the points granted (0 under other policies).
 
     Each household of one supermarket; a household already holding the year's base (a second
-    call) gets nothing. ``today`` is the local date (default :func:`kiosk.standing.local_now`).
+    call) gets nothing. ``today`` is the local date (default :func:`kiosk.clock.local_now`).
     """
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     homes = [h for h in households if h.status == ACTIVE]
     if not homes:
         return 0
     supermarket = db.session.get(Supermarket, homes[0].supermarket_id)
     policy = policy_for(supermarket)
-    year = joining_year(supermarket.id, policy, today or standing.local_now().date())
+    year = joining_year(supermarket.id, policy, today or clock.local_now().date())
     if year is None:
         return 0
     accounts = {
@@ -188,13 +188,13 @@ def close_cycle(
 ) -> CycleResult:
     """Close ``year``: expiry + base grant entries per household; idempotent per year.
 
-    ``moment`` is local wall-clock time (default :func:`kiosk.standing.local_now`).
+    ``moment`` is local wall-clock time (default :func:`kiosk.clock.local_now`).
     """
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValidationFailed("年份不正确，应为四位数字，例如 2024")
-    today = (moment or standing.local_now()).date()
+    today = (moment or clock.local_now()).date()
     existing = _closed(supermarket_id, year)
     if existing is not None:
         return _result(existing)

@@ -36,7 +36,8 @@ from inventory.models import KIND_GOODS, KIND_SERVICE, Product, StockIn, StockMo
 from inventory.monthend import seed_demo_monthend
 from inventory.stock import seed_demo_stock
 from inventory.stocktake import seed_demo_stocktake
-from kiosk import assessments, auth, cards, cycle, households, points, presets, rules, vetoes
+from kiosk import assessments, auth, cards, cycle, households, points, rules, vetoes
+from kiosk.clock import utc_to_local
 from kiosk.database import write_transaction
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
@@ -59,9 +60,10 @@ from kiosk.models import (
     User,
 )
 from kiosk.notice import seed_demo_notice
-from kiosk.policies import policy_for, set_policy
 from kiosk.redemption import CartLine, redeem, scan, void_redemption
-from kiosk.standing import period_usage, utc_to_local
+from kiosk.rules import presets
+from kiosk.rules.policies import policy_for, set_policy
+from kiosk.rules.standing import period_usage
 from kiosk.supermarkets import create_supermarket, find_supermarket
 from kiosk.timeutil import utcnow
 
@@ -912,7 +914,7 @@ def _headline(result) -> str:
     parts = ["可兑换"]
     if policy.spend == rules.SPEND_QUOTA:
         left = (decision.quota_left or 0) // max(1, policy.points_per_yuan)
-        parts.append(f"{rules._this_period_word(policy.period)}额度剩余 {left} 元")
+        parts.append(f"{rules.this_period_word(policy.period)}额度剩余 {left} 元")
     elif policy.reserved_base:
         parts.append(f"总积分 {result.account.balance} 分，可兑换 {decision.spendable} 分")
     else:

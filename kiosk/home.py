@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from inventory import adjustments, periods, stocktake
 from inventory.models import COUNT_APPROVED, COUNT_SUBMITTED
-from kiosk import backup, intake, objections, printing, standing
+from kiosk import backup, clock, intake, objections, printing
 from kiosk.models import OBJECTION_OPEN, ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
 
 # A backup older than this is shown as a to-do (the box backs up nightly).
@@ -72,7 +72,7 @@ def backup_state(instance_path: str, now: datetime | None = None) -> BackupState
 def month_to_close(supermarket_id: int) -> str | None:
     """The month whose books wait to be closed (月结), or None while only this month is open."""
     upcoming = periods.next_month_to_close(supermarket_id)
-    current = periods.month_key(standing.local_now())
+    current = periods.month_key(clock.local_now())
     return upcoming if upcoming < current else None
 
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kiosk import assessments, audit, households, intake, parsing, standards, standing
+from kiosk import assessments, audit, clock, households, intake, parsing, standards
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     DomainError,
@@ -424,7 +424,7 @@ def check_rows(
     if kind not in IMPORT_KINDS:
         raise ValidationFailed("不支持的导入类型")
     checked = Checked(kind, problems=list(table.problems), ignored=list(table.ignored))
-    today = today or standing.local_now().date()
+    today = today or clock.local_now().date()
     checker = {
         IMPORT_HOUSEHOLDS: _check_households,
         IMPORT_POINTS: _check_points,
@@ -625,7 +625,7 @@ def _check_points(
 def _check_scores(
     supermarket_id: int, table: Table, checked: Checked, today: date, progress: Progress
 ) -> None:
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     policy = policy_for(db.session.get(Supermarket, supermarket_id))
     by_member = policy.holder == HOLDER_INDIVIDUAL
@@ -925,7 +925,7 @@ def _write_households(
 def _write_points(
     batch: ImportBatch, checked: Checked, actor: User | None, tick: Progress
 ) -> dict[str, int]:
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     with db.session.no_autoflush:
         for row in checked.rows:
             try:
@@ -948,7 +948,7 @@ def _write_points(
 def _write_scores(
     batch: ImportBatch, checked: Checked, actor: User | None, tick: Progress
 ) -> dict[str, int]:
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     policy = policy_for(db.session.get(Supermarket, batch.supermarket_id))
     homes: dict[int, Household] = {}

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from kiosk import audit, standing
+from kiosk import audit, clock
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     AlreadyDecided,
@@ -168,7 +168,7 @@ def check_proposal(
         raise ValidationFailed(f"证明材料说明不能超过{MAX_EVIDENCE}个字")
     if not isinstance(data.occurred_on, date):
         raise ValidationFailed("请填写日期")
-    today = today or standing.local_now().date()
+    today = today or clock.local_now().date()
     if data.occurred_on > today:
         raise ValidationFailed("日期不能晚于今天")
     if data.occurred_on.year < 2000:
@@ -542,7 +542,7 @@ def self_report(
         raise ValidationFailed("请求编号太长")
     data = ProposalInput(
         household.id,
-        standing.local_now().date(),
+        clock.local_now().date(),
         standard_item_id=item.id,
         reason=reason,
         occurred_at=None,
@@ -873,7 +873,7 @@ def seed_demo_intake(supermarket, users: dict[str, User], rng) -> dict[str, int]
     items = standards.list_items(supermarket.id, active_only=True)
     if not homes or not items or first is None:
         return {"proposals": 0}
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     counts = {"approved": 0, "rejected": 0, "pending": 0}
     for n, home_id in enumerate(rng.sample(homes, min(12, len(homes)))):
         home = db.session.get(Household, home_id)

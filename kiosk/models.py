@@ -127,7 +127,7 @@ class Supermarket(db.Model):
     village: Mapped[str] = mapped_column(sa.String(50), default="")
     # 1 point = 1 yuan in every seed; a village may set another rate.
     points_per_yuan: Mapped[int] = mapped_column(default=1)
-    # The rule set it runs (kiosk.presets.policy_to_dict); None: the default policy.
+    # The rule set it runs (kiosk.rules.policy_io.policy_to_dict); None: the default policy.
     policy: Mapped[dict | None] = mapped_column(sa.JSON)
     next_receipt_no: Mapped[int] = mapped_column(default=1)
     # How far the fund pool may go below zero (an advance the village committee allows), fen.

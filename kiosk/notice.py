@@ -39,7 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kiosk import audit, rules, standing
+from kiosk import audit, clock, rules
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
@@ -63,7 +63,7 @@ from kiosk.models import (
     Veto,
 )
 from kiosk.problems import Problem
-from kiosk.rules import Policy
+from kiosk.rules import Policy, standing
 from kiosk.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def _cycle_start_utc(supermarket_id: int, policy: Policy, period: str) -> dateti
             CycleClose.supermarket_id == supermarket_id, CycleClose.year == year - 1
         )
     )
-    start = standing.day_start_utc(date(year, 1, 1))
+    start = clock.day_start_utc(date(year, 1, 1))
     return closed if closed is not None else start
 
 
@@ -207,7 +207,7 @@ def _points(
 ) -> None:
     """Fill each row's points earned in ``period`` and in the cycle up to its end."""
     start_day, end_day = rules.period_bounds(period)
-    start, end = standing.day_start_utc(start_day), standing.day_start_utc(end_day)
+    start, end = clock.day_start_utc(start_day), clock.day_start_utc(end_day)
     cycle_start = _cycle_start_utc(supermarket_id, policy, period)
     year = start_day.year
     stmt = (
@@ -233,7 +233,7 @@ def _points(
         if corrected_period is not None:
             # An upheld objection's correction counts at the end of the period objected to (a
             # quarter or a month), and in that period's year only.
-            moment = standing.day_start_utc(rules.period_bounds(corrected_period)[1]) - _TICK
+            moment = clock.day_start_utc(rules.period_bounds(corrected_period)[1]) - _TICK
             if start <= moment < end:
                 row.period_points += amount
             if moment < end and (cycle_start is None or int(corrected_period[:4]) == year):
@@ -401,14 +401,14 @@ def _distribution(
 def compute(supermarket: Supermarket, period: str, as_of: datetime) -> dict[str, Any]:
     """The content of the supermarket's notice for ``period`` from the ledgers up to ``as_of``
     (naive UTC): every active household's row, ranked, with the red list and the chart data."""
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     policy = policy_for(supermarket)
     basis = basis_for(policy)
     if basis == BASIS_SCORE and period_kind(period) != policy.period:
         unit = "季度" if policy.period == rules.PERIOD_QUARTER else "月"
         raise ValidationFailed(f"本超市的规则按{unit}评分，公示也按{unit}进行")
-    today = standing.utc_to_local(as_of).date()
+    today = clock.utc_to_local(as_of).date()
     homes = list(
         db.session.scalars(
             sa.select(Household)
@@ -451,7 +451,7 @@ def compute(supermarket: Supermarket, period: str, as_of: datetime) -> dict[str,
             }
         )
     start_day, end_day = rules.period_bounds(period)
-    local_as_of = standing.utc_to_local(as_of)
+    local_as_of = clock.utc_to_local(as_of)
     through = min(local_as_of.date(), date.fromordinal(end_day.toordinal() - 1))
     return {
         "version": CONTENT_VERSION,
@@ -496,7 +496,7 @@ def draft_notice(
     """Compute a draft of ``period``'s notice now (``moment``: naive UTC, for tests); an
     earlier draft of the same period is discarded (kept, marked)."""
     as_of = moment or utcnow()
-    period = validate_period(period, standing.utc_to_local(as_of).date())
+    period = validate_period(period, clock.utc_to_local(as_of).date())
     with write_transaction():
         sm = _supermarket_locked(supermarket_id)
         content = compute(sm, period, as_of)
@@ -721,7 +721,7 @@ def seed_demo_notice(supermarket: Supermarket, users: dict[str, User], rng: Any)
     from kiosk import intake, objections
 
     admin = users.get("admin")
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     current = rules.period_key(today, rules.PERIOD_QUARTER)
     last = rules.previous_period(current)
     first = publish_notice(draft_notice(supermarket.id, last, actor=admin).id, actor=admin)

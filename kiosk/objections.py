@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from kiosk import audit, intake, rules, standing
+from kiosk import audit, clock, intake, rules
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
@@ -65,7 +65,7 @@ def record_objection(
     raised_by = raised_by.strip() if isinstance(raised_by, str) else ""
     if not isinstance(raised_on, date) or isinstance(raised_on, datetime):
         raise ValidationFailed("日期格式不正确，应为 YYYY-MM-DD")
-    if raised_on > standing.local_now().date():
+    if raised_on > clock.local_now().date():
         raise ValidationFailed("提出日期不能晚于今天")
     with write_transaction():
         notice = db.session.get(Notice, notice_id)
@@ -78,7 +78,7 @@ def record_objection(
         household = db.session.get(Household, household_id)
         if household is None or household.supermarket_id != notice.supermarket_id:
             raise NotFound("没有找到该户")
-        published_on = standing.utc_to_local(notice.published_at).date()
+        published_on = clock.utc_to_local(notice.published_at).date()
         if raised_on < published_on:
             raise ValidationFailed(f"提出日期不能早于公示发布日期（{published_on.isoformat()}）")
         names = set(
@@ -158,7 +158,7 @@ def resolve_objection(
                 row.supermarket_id,
                 intake.ProposalInput(
                     row.household_id,
-                    min(row.raised_on, standing.local_now().date()),
+                    min(row.raised_on, clock.local_now().date()),
                     amount=correction,
                     reason=reason,
                     evidence=f"第{row.id}号异议：{row.disputed}"[: intake.MAX_EVIDENCE],

@@ -95,8 +95,8 @@ def receipt_for(
 
 def _period_word(redemption: Redemption) -> str:
     """ "本季度" or "本月": the quota period of the supermarket's policy."""
-    from kiosk.policies import policy_for
     from kiosk.rules import PERIOD_MONTH
+    from kiosk.rules.policies import policy_for
 
     return "本月" if policy_for(redemption.supermarket).period == PERIOD_MONTH else "本季度"
 
@@ -459,11 +459,11 @@ def closing_summary(supermarket_id: int, day: Any = None) -> dict[str, int]:
     from datetime import timedelta
 
     from inventory.models import MOVE_STOCK_IN, Product, StockMovement
-    from kiosk import standing
+    from kiosk import clock
 
-    day = day or standing.local_now().date()
-    start = standing.day_start_utc(day)
-    end = standing.day_start_utc(day + timedelta(days=1))
+    day = day or clock.local_now().date()
+    start = clock.day_start_utc(day)
+    end = clock.day_start_utc(day + timedelta(days=1))
     made = db.session.execute(
         sa.select(
             sa.func.count(Redemption.id),
@@ -527,14 +527,14 @@ def closing_summary(supermarket_id: int, day: Any = None) -> dict[str, int]:
 def print_closing_slip(supermarket_id: int, *, actor: User | None, day: Any = None) -> PrintJob:
     """Queue and send the keeper's closing slip (日结单) with the audit chain head as it
     stands at print time, so the paper can be checked against the chain later."""
-    from kiosk import standing
+    from kiosk import clock
     from kiosk.audit import chain_head
 
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
             raise NotFound("没有找到该超市")
-        day = day or standing.local_now().date()
+        day = day or clock.local_now().date()
         figures = closing_summary(supermarket_id, day)
         seq, digest = chain_head(supermarket_id)
         data = slips.ClosingSlipData(

@@ -5,7 +5,7 @@ PostgreSQL), asks the rules, checks every line, deducts points and stock, writes
 movements, redemption, audit event and print job, commits, and only then prints.
 
 The rules (:func:`kiosk.rules.decide`) see the household's standing read under that lock
-(:func:`kiosk.standing.account_state`) and the cart; each line is charged what the decision
+(:func:`kiosk.rules.standing.account_state`) and the cart; each line is charged what the decision
 says (0 for a free restricted item such as 寨里's 长者食堂 meal). Under a balance policy the
 charge is taken from the balance (``spent_points`` = ``total_points``); under a quota policy
 (寨里) no point entry is written (``spent_points`` 0) and the charge counts against the
@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from inventory import periods
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
 from inventory.stock import apply_movement, locked_products
-from kiosk import assessments, audit, printing, standing
+from kiosk import assessments, audit, clock, printing
 from kiosk.cards import resolve_card
 from kiosk.database import write_transaction
 from kiosk.errors import (
@@ -67,8 +67,8 @@ from kiosk.models import (
     User,
 )
 from kiosk.points import locked_account, post_entry
-from kiosk.policies import policy_for
-from kiosk.rules import SPEND_BALANCE, CartItem, Decision, decide
+from kiosk.rules import SPEND_BALANCE, CartItem, Decision, decide, standing
+from kiosk.rules.policies import policy_for
 from kiosk.timeutil import local_date, utcnow
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
     account = household.account
     supermarket = db.session.get(Supermarket, supermarket_id)
     policy = policy_for(supermarket)
-    local = standing.utc_to_local(moment) if moment is not None else standing.local_now()
+    local = clock.utc_to_local(moment) if moment is not None else clock.local_now()
     decision = decide(standing.account_state(household, policy, local), policy, local)
     carried = assessments.carried_fraction(household.id, policy)
     return ScanResult(household, account, decision, card.id, carried)
@@ -169,7 +169,7 @@ def redeem(
         raise ValidationFailed(_("请求编号（idempotency key）应为8到64位字母、数字或 - _ : ."))
     lines = normalize_cart(lines)
     moment = moment or utcnow()
-    local = standing.utc_to_local(moment)
+    local = clock.utc_to_local(moment)
     created = False
     try:
         with write_transaction(keep_loaded=True, carry=(keeper,)):

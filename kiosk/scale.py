@@ -97,8 +97,8 @@ from inventory.models import (
 )
 from inventory.stock import REF_STOCK_IN
 from inventory.stocktake import REASON_COUNT, REF_STOCKTAKE
-from kiosk import presets
 from kiosk.auth import _hash_secret
+from kiosk.clock import local_to_utc, utc_to_local
 from kiosk.demo import ean13
 from kiosk.extensions import db
 from kiosk.models import (
@@ -119,8 +119,8 @@ from kiosk.models import (
     User,
 )
 from kiosk.redemption import receipt_number
+from kiosk.rules import policy_io, presets
 from kiosk.search_keys import build_search_key
-from kiosk.standing import local_to_utc, utc_to_local
 from kiosk.timeutil import utcnow
 
 BATCH = 20_000
@@ -350,7 +350,7 @@ def generate(
                 "town": town,
                 "village": village,
                 "points_per_yuan": policy.points_per_yuan,
-                "policy": presets.policy_to_dict(policy),
+                "policy": policy_io.policy_to_dict(policy),
                 "next_receipt_no": 1,
                 "fund_advance_limit_fen": 0,
                 "created_at": start,

@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from kiosk import audit, standing
+from kiosk import audit, clock
 from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
@@ -41,7 +41,7 @@ def record_veto(
     actor: User | None,
 ) -> Veto:
     """Record a veto on a day; under 大同's rule also clear the household's current points."""
-    from kiosk.policies import policy_for
+    from kiosk.rules.policies import policy_for
 
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
@@ -50,7 +50,7 @@ def record_veto(
         raise ValidationFailed(f"原因不能超过{MAX_REASON}个字")
     if not isinstance(on, date) or isinstance(on, datetime):
         raise ValidationFailed("日期格式不正确，应为 YYYY-MM-DD")
-    if on > standing.local_now().date():
+    if on > clock.local_now().date():
         raise ValidationFailed("不能登记未来日期的否决")
     with write_transaction():
         household = db.session.get(Household, household_id)

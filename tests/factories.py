@@ -110,7 +110,7 @@ def product(
 
 def policy(sm: Supermarket, key_or_policy):
     """Make the supermarket run a preset (by key) or a given Policy; returns the Policy."""
-    from kiosk import policies, presets
+    from kiosk.rules import policies, presets
 
     chosen = presets.preset(key_or_policy) if isinstance(key_or_policy, str) else key_or_policy
     return policies.set_policy(sm.id, chosen, actor=None)
@@ -134,13 +134,13 @@ def family(sm: Supermarket, people: list[tuple[str, date | None]], *, points: in
 
 def utc(local: datetime) -> datetime:
     """Naive UTC for a naive local wall-clock time (what redeem(moment=) and scan take)."""
-    from kiosk.standing import local_to_utc
+    from kiosk.clock import local_to_utc
 
     return local_to_utc(local)
 
 
 def pin_clock(monkeypatch, local: datetime) -> None:
-    """Make kiosk.standing.local_now() return ``local`` (the services' "now")."""
-    from kiosk import standing
+    """Make kiosk.clock.local_now() return ``local`` (the services' "now")."""
+    from kiosk import clock
 
-    monkeypatch.setattr(standing, "local_now", lambda: local)
+    monkeypatch.setattr(clock, "local_now", lambda: local)

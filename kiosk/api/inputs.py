@@ -187,7 +187,7 @@ def choice(
 def _today() -> date:
     """Today in the supermarket's time zone (not the server's: at 01:00 in the village it is
     still yesterday in UTC)."""
-    from kiosk.standing import local_now
+    from kiosk.clock import local_now
 
     return local_now().date()
 

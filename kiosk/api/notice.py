@@ -13,11 +13,12 @@ from typing import Any
 
 from flask import jsonify, request
 
-from kiosk import notice, policies, rules, standing
+from kiosk import clock, notice, rules
 from kiosk.api import bp, outputs
 from kiosk.authn import current_supermarket, require
 from kiosk.errors import NotFound
 from kiosk.models import NOTICE_PUBLISHED, NOTICE_SUPERSEDED, Notice
+from kiosk.rules import policies
 from kiosk.timeutil import utcnow
 
 SHOWN = (NOTICE_PUBLISHED, NOTICE_SUPERSEDED)
@@ -125,7 +126,7 @@ def get_ranking():
     without ``period``, the rule set's current period."""
     sm = current_supermarket()
     now = utcnow()
-    today = standing.utc_to_local(now).date()
+    today = clock.utc_to_local(now).date()
     given = request.args.get("period")
     if given is None:  # the rule set's current period (a quarter, or 寨里-like monthly scores)
         given = rules.period_key(today, policies.policy_for(sm).period)

@@ -190,7 +190,19 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Account": _obj({"balance": INT, "earned_total": INT, "redeemed_total": INT}),
-    "Reason": _obj({"code": STR, "message": STR, "blocking": BOOL}),
+    "Reason": _obj(
+        {
+            "code": {"type": "string", "description": "稳定的英文代码"},
+            "message": {"type": "string", "description": "说明（按请求的语言）"},
+            "blocking": BOOL,
+            "params": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "说明里的数值（如 balance），供客户端自己组句",
+            },
+        },
+        required=["code", "message", "blocking"],
+    ),
     "Decision": _obj(
         {
             "may_redeem": BOOL,

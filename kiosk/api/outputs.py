@@ -29,8 +29,9 @@ from kiosk.models import (
     Redemption,
     User,
 )
-from kiosk.presets import PRESETS, policy_to_dict
 from kiosk.rules import Policy
+from kiosk.rules.policy_io import policy_to_dict
+from kiosk.rules.presets import PRESETS
 from kiosk.timeutil import to_local
 
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask import Response, jsonify, request
 from sqlalchemy.orm import selectinload
 
-from kiosk import evidence, intake, standing
+from kiosk import clock, evidence, intake
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.authn import current_supermarket_id, require
 from kiosk.errors import NotFound, TooLarge
@@ -156,7 +156,7 @@ def proposal_input(body: dict[str, Any], key: str | None) -> intake.ProposalInpu
     if body.get("occurred_on") not in (None, ""):
         occurred_on = inputs.a_date(body, "occurred_on")
     elif occurred_at is not None:
-        occurred_on = standing.utc_to_local(occurred_at).date()
+        occurred_on = clock.utc_to_local(occurred_at).date()
     else:
         occurred_on = default_day(key)
     return intake.ProposalInput(
@@ -186,7 +186,7 @@ def moment(body: dict[str, Any], field: str) -> datetime | None:
     except ValueError:
         raise inputs.invalid(field, "应为 ISO 8601 时间，例如 2026-12-06T09:30:00+08:00") from None
     if parsed.tzinfo is None:
-        return standing.local_to_utc(parsed).replace(microsecond=0)
+        return clock.local_to_utc(parsed).replace(microsecond=0)
     offset = parsed.utcoffset()
     return (parsed.replace(tzinfo=None) - offset).replace(microsecond=0)
 
@@ -222,7 +222,7 @@ def default_day(key: str | None) -> date:
     """Today, for a request that names no day; a retry keeps the day its first copy got (a
     retry after midnight is the same request)."""
     existing = intake.find_by_key(key) if key is not None else None
-    return existing.occurred_on if existing is not None else standing.local_now().date()
+    return existing.occurred_on if existing is not None else clock.local_now().date()
 
 
 def proposal(proposal_id: int) -> PointProposal:

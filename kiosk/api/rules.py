@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import jsonify, request
 
-from kiosk import assessments, cycle, policies, presets, vetoes
+from kiosk import assessments, cycle, vetoes
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.authn import current_supermarket, require
+from kiosk.clock import local_now
 from kiosk.errors import NotFound, ValidationFailed
-from kiosk.rules import HOLDER_INDIVIDUAL, period_key
-from kiosk.standing import local_now
+from kiosk.rules import HOLDER_INDIVIDUAL, period_key, policies, policy_io, presets
 
 MAX_TOML_LENGTH = 20_000
 MAX_BATCH = 500
@@ -48,9 +48,9 @@ def _policy_from_body(body: dict[str, Any]):
         value = body["policy"]
         if not isinstance(value, dict):
             raise inputs.invalid("policy", "必须是JSON对象")
-        return presets.policy_from_dict(value)
+        return policy_io.policy_from_dict(value)
     text = inputs.string(body, "toml", max_len=MAX_TOML_LENGTH)
-    return presets.policy_from_toml(text)
+    return policy_io.policy_from_toml(text)
 
 
 @bp.put("/policy")

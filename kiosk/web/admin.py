@@ -23,13 +23,13 @@ from hardware import printers
 from inventory import products
 from inventory.donations import fen_from_yuan
 from inventory.models import KIND_SERVICE, Product
-from kiosk import assessments, parsing, policies, presets, printer_settings, printing, rules, vetoes
+from kiosk import assessments, parsing, printer_settings, printing, rules, vetoes
 from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import Household, Redemption
-from kiosk.rules import Policy
-from kiosk.standing import local_now
+from kiosk.rules import Policy, policies, policy_io, presets
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -165,10 +165,10 @@ def policy_page() -> str:
         **_context(
             policy=policy,
             sentences=describe(policy),
-            policy_data=presets.policy_to_dict(policy),
-            policy_toml=presets.policy_to_toml(policy),
-            labels=presets.FIELD_LABELS,
-            choices=presets.CHOICES,
+            policy_data=policy_io.policy_to_dict(policy),
+            policy_toml=policy_io.policy_to_toml(policy),
+            labels=policy_io.FIELD_LABELS,
+            choices=policy_io.CHOICES,
             preset_choices=[(key, p, describe(p)) for key, p in presets.PRESETS.items()],
         ),
     )

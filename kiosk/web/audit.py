@@ -18,11 +18,11 @@ from werkzeug.wrappers import Response
 from kiosk import audit, parsing, printing
 from kiosk.auth import list_users
 from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.clock import day_start_utc, local_now
 from kiosk.errors import DomainError
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.formatting import local_time, yuan
 from kiosk.models import AuditEvent
-from kiosk.standing import day_start_utc, local_now
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

@@ -33,13 +33,13 @@ from inventory.models import (
 )
 from kiosk import parsing
 from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.clock import local_now
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.export import yuan as yuan_cell
 from kiosk.extensions import db
 from kiosk.formatting import local_time, yuan
 from kiosk.models import PRINT_PRINTED, PrintJob, User
-from kiosk.standing import local_now
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")

@@ -29,6 +29,7 @@ from hardware.cards import group_digits
 from inventory.products import policy_for
 from kiosk import assessments, card_sheets, cards, households, points, printing
 from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import (
@@ -46,7 +47,6 @@ from kiosk.models import (
     Household,
     Member,
 )
-from kiosk.standing import local_now
 
 bp = Blueprint("households", __name__, url_prefix="/households")
 

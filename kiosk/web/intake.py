@@ -18,6 +18,7 @@ from flask_babel import gettext, lazy_gettext
 
 from kiosk import imports, intake, parsing, standards
 from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.clock import local_now
 from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
@@ -35,7 +36,6 @@ from kiosk.models import (
     Member,
     PointProposal,
 )
-from kiosk.standing import local_now
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")

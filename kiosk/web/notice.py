@@ -19,7 +19,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from kiosk import export, intake, notice, objections, parsing, rules, standing
+from kiosk import clock, export, intake, notice, objections, parsing, rules
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.extensions import db
@@ -198,7 +198,7 @@ def _public_name_filter(text: str | None) -> str:
 @require("notice.review", page=True)
 def index_page():
     sm = current_supermarket()
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     notices = notice.list_notices(sm.id)
     return render_template(
         "notice/index.html",
@@ -449,7 +449,7 @@ def _objection_form(n: Notice, household_id: int, form: dict[str, str], error: s
             members=members,
             form=form,
             error=error,
-            today=standing.local_now().date(),
+            today=clock.local_now().date(),
         ),
     ), (400 if error else 200)
 

@@ -47,6 +47,7 @@ from werkzeug.wrappers import Response
 from hardware import decoders
 from kiosk import evidence, standards, visits
 from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.clock import local_now
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
 from kiosk.households import household_for_card_text
@@ -55,7 +56,6 @@ from kiosk.models import (
     Household,
     VillagePlace,
 )
-from kiosk.standing import local_now
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
 

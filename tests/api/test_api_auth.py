@@ -11,7 +11,7 @@ from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
 
 from inventory.models import Product, StockMovement
-from kiosk import auth, evidence, intake, notice, policies, presets, rules, standing
+from kiosk import auth, clock, evidence, intake, notice, rules
 from kiosk.extensions import db
 from kiosk.models import (
     ApiToken,
@@ -25,6 +25,7 @@ from kiosk.models import (
     User,
 )
 from kiosk.redemption import CartLine, redeem
+from kiosk.rules import policies, presets
 from kiosk.timeutil import utcnow
 from tests import factories
 from tests.api.test_api_helpers import Api, api_for, error_code
@@ -156,7 +157,7 @@ def world(request, app, tmp_path, supermarket, keeper, admin):
         actor=recorder,
         photos=[photo],
     )
-    quarter = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    quarter = rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
     published = notice.publish_notice(
         notice.draft_notice(supermarket.id, quarter, actor=admin).id, actor=admin
     )

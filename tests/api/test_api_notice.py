@@ -9,7 +9,7 @@ import html
 import pytest
 import sqlalchemy as sa
 
-from kiosk import notice, rules, standing
+from kiosk import clock, notice, rules
 from kiosk.extensions import db
 from kiosk.models import Notice
 from tests import factories
@@ -17,7 +17,7 @@ from tests.api.test_api_helpers import api_for, error_code
 
 
 def this_quarter() -> str:
-    return rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    return rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from kiosk import policies, presets, rules
+from kiosk import rules
+from kiosk.clock import local_now
 from kiosk.extensions import db
 from kiosk.models import Assessment, PointAccount, Supermarket, Veto
-from kiosk.standing import local_now
+from kiosk.rules import policies, policy_io, presets
 from tests import factories
 from tests.api.test_api_helpers import (  # noqa: F401  (fixtures)
     Api,
@@ -104,7 +105,7 @@ def test_admin_saves_an_edited_policy(as_admin, supermarket):
 
 
 def test_admin_saves_a_toml_policy(as_admin, supermarket):
-    text = presets.policy_to_toml(presets.GAOYANG)
+    text = policy_io.policy_to_toml(presets.GAOYANG)
     r = put(as_admin, {"toml": text})
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["policy"]["reserved_base"] == 100

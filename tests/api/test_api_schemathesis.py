@@ -25,7 +25,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from kiosk import auth, notice, rules, standing
+from kiosk import auth, clock, notice, rules
 from kiosk.extensions import db
 from kiosk.models import ApiToken
 from kiosk.redemption import CartLine, redeem
@@ -68,7 +68,7 @@ def _seed() -> dict:
         "keeper": auth.issue_token(keeper.id, label="schemathesis"),
     }
     spare = auth.issue_token(keeper.id, label="spare")  # one a generated request may revoke
-    quarter = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    quarter = rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
     published = notice.publish_notice(
         notice.draft_notice(supermarket.id, quarter, actor=admin).id, actor=admin
     )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import assessments, policies, presets, rules
-from kiosk.standing import local_now
+from kiosk import assessments, rules
+from kiosk.clock import local_now
+from kiosk.rules import policies, presets
 from tests import factories
 from tests.browser.test_browser_counter import login_by_pin
 from tests.browser_support import (

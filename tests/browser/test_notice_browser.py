@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk import assessments, notice, objections, rules
-from kiosk.standing import local_now
+from kiosk.clock import local_now
 from tests import factories
 from tests.browser_support import (
     ARTIFACTS,

@@ -11,10 +11,10 @@ from hardware import slips
 from hardware.receipt import render_slip_escpos, text_width
 from inventory import donations, printouts
 from inventory.donations import GoodsLine
+from kiosk.clock import local_now
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, PrintJob
-from kiosk.standing import local_now
 from tests import factories
 from tests.escpos_decode import decode
 

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from kiosk import presets
 from kiosk.check import run_checks
 from kiosk.extensions import db
 from kiosk.models import ENTRY_BASE_GRANT, CycleClose, PointEntry, Supermarket
-from kiosk.policies import policy_for
+from kiosk.rules import policy_io, presets
+from kiosk.rules.policies import policy_for
 from tests import factories
 
 
@@ -25,7 +25,7 @@ def test_policy_show_prints_the_default_as_toml(runner, supermarket):
     assert result.exit_code == 0, result.output
     assert "DT01" in result.output and "默认规则" in result.output
     body = "\n".join(line for line in result.output.splitlines() if not line.startswith("#"))
-    assert presets.policy_from_toml(body) == _policy()
+    assert policy_io.policy_from_toml(body) == _policy()
 
 
 def test_policy_set_a_preset(runner, supermarket):
@@ -48,7 +48,7 @@ def test_policy_set_an_unknown_preset_fails_cleanly(runner, supermarket):
 def test_policy_import_a_toml_file(runner, supermarket, tmp_path):
     own = dataclasses.replace(presets.preset("zhaili"), name="东村美德积分", preset=None)
     path = tmp_path / "east.toml"
-    path.write_text(presets.policy_to_toml(own), encoding="utf-8")
+    path.write_text(policy_io.policy_to_toml(own), encoding="utf-8")
     result = runner.invoke(args=["policy", "import", str(path)])
     assert result.exit_code == 0, result.output
     assert "东村美德积分" in result.output

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 
 from inventory.models import Product
-from kiosk import presets
 from kiosk.check import run_checks
+from kiosk.clock import local_now, local_to_utc
 from kiosk.extensions import db
 from kiosk.models import ENTRY_BASE_GRANT, PointEntry, Supermarket
-from kiosk.policies import policy_for
 from kiosk.redemption import scan
-from kiosk.standing import local_now, local_to_utc
+from kiosk.rules import presets
+from kiosk.rules.policies import policy_for
 
 CARD_LINE = re.compile(r"^\s+(JF\d{20})\s+户号 (\S+) (\S+)\s+(.+)$", re.M)
 

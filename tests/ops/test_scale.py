@@ -34,10 +34,10 @@ from inventory.models import (
 )
 from kiosk import scale
 from kiosk.check import run_checks
+from kiosk.clock import local_now, utc_to_local
 from kiosk.extensions import db
 from kiosk.models import PointAccount, PointEntry, Redemption, Supermarket, User
 from kiosk.redemption import receipt_number
-from kiosk.standing import local_now, utc_to_local
 from kiosk.timeutil import utcnow
 
 TINY = scale.Scale(2, 80, 30, 3_000, 500)

@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import pytest
 
-from kiosk.presets import DATONG, GAOYANG, ZHAILI
 from kiosk.rules import AccountState, Assessment, MemberState, VetoRecord, Window, decide
+from kiosk.rules.presets import DATONG, GAOYANG, ZHAILI
 
 DEC_6 = datetime(2026, 12, 6, 10, 30)  # 大同's window (the 28th) is closed
 

@@ -10,13 +10,12 @@ import sqlalchemy as sa
 
 from inventory.models import Product
 from inventory.products import policy_for as products_policy_for
-from kiosk import policies, presets
 from kiosk.assessments import record_assessment
 from kiosk.check import run_checks
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Supermarket
-from kiosk.rules import Policy
+from kiosk.rules import Policy, policies, presets
 from tests import factories
 
 

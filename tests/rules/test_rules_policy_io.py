@@ -7,18 +7,15 @@ import copy
 import pytest
 
 from kiosk.errors import ValidationFailed
-from kiosk.presets import (
-    DATONG,
-    PRESETS,
-    ZHAILI,
+from kiosk.rules import Policy
+from kiosk.rules.policy_io import (
     field_label,
     policy_from_dict,
     policy_from_toml,
     policy_to_dict,
     policy_to_toml,
-    preset_choices,
 )
-from kiosk.rules import Policy
+from kiosk.rules.presets import DATONG, PRESETS, ZHAILI, preset_choices
 
 
 @pytest.mark.parametrize("key", sorted(PRESETS))

@@ -9,7 +9,6 @@ from datetime import date, datetime
 
 import pytest
 
-from kiosk.presets import DATONG, GAOYANG, PRESETS, YANGTING, ZHAILI, preset
 from kiosk.rules import (
     AccountState,
     Assessment,
@@ -18,6 +17,7 @@ from kiosk.rules import (
     VetoRecord,
     decide,
 )
+from kiosk.rules.presets import DATONG, GAOYANG, PRESETS, YANGTING, ZHAILI, preset
 
 # Seed lines (quoted exactly).
 DATONG_GATE = "连续两季度评分达85分以上即可参加积分兑换活动"

@@ -8,16 +8,6 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.presets import (
-    GAOYANG,
-    PRESETS,
-    YANGTING,
-    ZHAILI,
-    policy_from_dict,
-    policy_from_toml,
-    policy_to_dict,
-    policy_to_toml,
-)
 from kiosk.rules import (
     SPEND_BALANCE,
     AccountState,
@@ -30,6 +20,8 @@ from kiosk.rules import (
     period_key,
     tier_for,
 )
+from kiosk.rules.policy_io import policy_from_dict, policy_from_toml, policy_to_dict, policy_to_toml
+from kiosk.rules.presets import GAOYANG, PRESETS, YANGTING, ZHAILI
 
 days = st.dates(min_value=date(2022, 1, 1), max_value=date(2026, 12, 31))
 moments = days.map(lambda d: datetime(d.year, d.month, d.day, 9, 0))

@@ -23,6 +23,7 @@ from inventory.models import (
     StockMovement,
 )
 from kiosk.check import run_checks
+from kiosk.clock import local_now
 from kiosk.database import write_transaction
 from kiosk.errors import (
     DonationAlreadyReversed,
@@ -37,7 +38,6 @@ from kiosk.errors import (
 from kiosk.extensions import db
 from kiosk.models import AuditEvent
 from kiosk.redemption import CartLine, redeem
-from kiosk.standing import local_now
 from kiosk.timeutil import utcnow
 from tests import factories
 

@@ -14,11 +14,11 @@ from inventory import donations, fund
 from inventory.donations import GoodsLine
 from inventory.models import FUND_PURCHASE, Donation, FundEntry, Product
 from kiosk.check import run_checks
+from kiosk.clock import local_now
 from kiosk.database import write_transaction
 from kiosk.errors import DomainError
 from kiosk.extensions import db
 from kiosk.models import Supermarket
-from kiosk.standing import local_now
 from tests import factories
 
 _seq = itertools.count(1)

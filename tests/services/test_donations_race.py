@@ -9,10 +9,10 @@ from inventory import donations, fund
 from inventory.donations import GoodsLine
 from inventory.models import Donation, Product
 from kiosk.check import run_checks
+from kiosk.clock import local_now
 from kiosk.errors import DonationAlreadyReversed
 from kiosk.extensions import db
 from kiosk.models import User
-from kiosk.standing import local_now
 from tests import factories
 from tests.race import KIOSKS, at_once
 

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from kiosk import evidence, intake, notice, objections, points, rules, standing
+from kiosk import clock, evidence, intake, notice, objections, points, rules
 from kiosk.extensions import db
 from kiosk.formatting import local_time
 from kiosk.timeutil import utcnow
@@ -146,7 +146,7 @@ def test_objection_page_lists_the_periods_evidence(client, supermarket, admin, s
     )
     other = factories.household(supermarket, number="P02", head_name="李四", points=10)
     approved_event(supermarket, other, admin, signer, place="李家湾晒场", reason="邻户的事")
-    period = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    period = rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
     n = notice.publish_notice(
         notice.draft_notice(supermarket.id, period, actor=admin).id, actor=admin
     )
@@ -154,7 +154,7 @@ def test_objection_page_lists_the_periods_evidence(client, supermarket, admin, s
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="少记",
         actor=admin,
     )
@@ -181,7 +181,7 @@ def test_objection_page_lists_the_periods_evidence(client, supermarket, admin, s
 def test_supervisor_sees_the_evidence_too(client, supermarket, admin, signer, supervisor):
     hh = factories.household(supermarket, points=10)
     shown = approved_event(supermarket, hh, admin, signer, place="五组", reason="调解纠纷")
-    period = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    period = rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
     n = notice.publish_notice(
         notice.draft_notice(supermarket.id, period, actor=admin).id, actor=admin
     )
@@ -189,7 +189,7 @@ def test_supervisor_sees_the_evidence_too(client, supermarket, admin, signer, su
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="x",
         actor=admin,
     )

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from kiosk import assessments, intake, notice, objections, points, rules, standing, vetoes
+from kiosk import assessments, clock, intake, notice, objections, points, rules, vetoes
 from kiosk.database import write_transaction
 from kiosk.errors import SelfApprovalRefused, ValidationFailed
 from kiosk.extensions import db
@@ -29,11 +29,11 @@ from tests import factories
 
 
 def this_quarter() -> str:
-    return rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    return rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
 
 
 def this_month() -> str:
-    return rules.period_key(standing.local_now().date(), rules.PERIOD_MONTH)
+    return rules.period_key(clock.local_now().date(), rules.PERIOD_MONTH)
 
 
 def backdate_entries(household_id: int, local: datetime) -> None:
@@ -45,7 +45,7 @@ def backdate_entries(household_id: int, local: datetime) -> None:
         for e in db.session.scalars(
             sa.select(PointEntry).where(PointEntry.account_id == account.id)
         ):
-            e.created_at = standing.local_to_utc(local)
+            e.created_at = clock.local_to_utc(local)
 
 
 def actions() -> list[str]:
@@ -203,7 +203,7 @@ def test_zhaili_disqualified_member_counts_zero(supermarket, admin, monkeypatch)
         assessments.record_assessment(hh.id, q, 95, member_id=m.id, actor=admin)
     vetoes.record_veto(
         hh.id,
-        on=standing.local_now().date(),
+        on=clock.local_now().date(),
         reason="酒驾",
         member_id=hh.members[1].id,
         actor=admin,
@@ -342,7 +342,7 @@ def test_objection_upheld_proposes_a_correction_that_counts_once_approved(superm
     other = factories.household(supermarket, number="O02", points=12)
     q = this_quarter()
     n = _published(supermarket, admin, q)
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     o = objections.record_objection(
         n.id,
         hh.id,
@@ -408,7 +408,7 @@ def test_correction_for_an_earlier_quarter_counts_in_that_quarter(supermarket, a
         n.id,
         hh.id,
         raised_by="李四",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="少记",
         actor=admin,
     )
@@ -428,7 +428,7 @@ def test_objection_rejected_changes_no_points(supermarket, admin):
         n.id,
         hh.id,
         raised_by="王五",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="排名不对",
         actor=admin,
     )
@@ -445,7 +445,7 @@ def test_objection_refusals(supermarket, admin):
     hh = factories.household(supermarket, number="O31", head_name="赵六", points=10)
     stranger = factories.household(supermarket, number="O32", head_name="钱七")
     draft = notice.draft_notice(supermarket.id, this_quarter(), actor=admin)
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     with pytest.raises(ValidationFailed, match="正在公示"):
         objections.record_objection(
             draft.id, hh.id, raised_by="赵六", raised_on=today, disputed="x", actor=admin
@@ -498,7 +498,7 @@ def test_zhaili_objection_cannot_correct_points(supermarket, admin):
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="评分偏低",
         actor=admin,
     )
@@ -576,7 +576,7 @@ def test_monthly_notice_counts_the_month(supermarket, admin):
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="少记",
         actor=admin,
     )

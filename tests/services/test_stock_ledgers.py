@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from inventory import ledgers
 from inventory.models import StockMovement
 from inventory.stock import StockInLine, create_stock_in
+from kiosk.clock import local_now, local_to_utc
 from kiosk.database import write_transaction
 from kiosk.errors import ValidationFailed
 from kiosk.export import read_rows
 from kiosk.extensions import db
 from kiosk.models import Redemption, Supermarket
 from kiosk.redemption import CartLine, redeem, void_redemption
-from kiosk.standing import local_now, local_to_utc
 from tests import factories
 
 

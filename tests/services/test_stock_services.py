@@ -26,7 +26,6 @@ from inventory.models import (
 )
 from inventory.periods import month_of
 from inventory.stock import StockInLine, create_stock_in, parse_yuan
-from kiosk import presets
 from kiosk.check import run_checks
 from kiosk.database import write_transaction
 from kiosk.errors import (
@@ -41,6 +40,7 @@ from kiosk.errors import (
 )
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Supermarket
+from kiosk.rules import presets
 from kiosk.timeutil import utcnow
 from tests import factories
 

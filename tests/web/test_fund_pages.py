@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from inventory import donations, fund
 from inventory.donations import GoodsLine
 from inventory.models import Donation, Donor, Product
+from kiosk.clock import local_now
 from kiosk.export import read_rows
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, PrintJob, Supermarket
-from kiosk.standing import local_now
 from tests import factories
 
 USERNAMES = {"keeper": "keeper1", "admin": "admin1", "supervisor": "super1"}

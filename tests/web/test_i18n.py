@@ -22,7 +22,8 @@ from tests import factories
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "kiosk" / "translations"
 EN_PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+# N_ marks a msgid rendered later (the rules' reasons); pybabel extract knows it by default.
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None}
 # %(name)s / %s (Python) and {name} (page JS, K.format) placeholders.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w+\}")
 

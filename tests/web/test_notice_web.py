@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from kiosk import export, intake, notice, objections, rules, standing
+from kiosk import clock, export, intake, notice, objections, rules
 from kiosk.database import write_transaction
 from kiosk.extensions import db
 from kiosk.models import Household, Member, Notice, Objection, PointEntry
@@ -25,7 +25,7 @@ def login(client, username: str) -> None:
 
 
 def this_quarter() -> str:
-    return rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    return rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
 
 
 def published(supermarket, admin) -> Notice:
@@ -46,7 +46,7 @@ def pages(supermarket, admin):
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="少记",
         actor=admin,
     )
@@ -183,7 +183,7 @@ def test_objection_recorded_and_upheld_through_the_forms(client, admin, supermar
     form = client.get(f"/notice/{n.id}/objections/new?household={hh.id}").get_data(as_text=True)
     assert "李梅" in form
     member = db.session.scalar(sa.select(Member).where(Member.name == "李梅"))
-    today = standing.local_now().date().isoformat()
+    today = clock.local_now().date().isoformat()
     # Missing text: refused on the page, what was typed kept.
     r = client.post(
         f"/notice/{n.id}/objections",
@@ -286,7 +286,7 @@ def _leaky_village(supermarket, admin, policy="datong"):
                     hh.id, this_quarter(), 85, member_id=m.id, actor=admin
                 )
     n = published(supermarket, admin)
-    today = standing.local_now().date()
+    today = clock.local_now().date()
     head = db.session.get(Household, homes[0].id).head_name
     o = objections.record_objection(
         n.id,
@@ -409,7 +409,7 @@ def test_pages_render_in_english_too(client, admin, supermarket):
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="少记",
         actor=admin,
     )

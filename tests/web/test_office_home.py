@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from inventory import adjustments, stocktake
-from kiosk import backup, home, intake, notice, objections, printing, rules, standing
+from kiosk import backup, clock, home, intake, notice, objections, printing, rules
 from tests import factories
 from tests.browser_support import (
     LiveServer,
@@ -40,7 +40,7 @@ def seed_work(sm, admin, keeper) -> dict[str, int]:
             sm.id,
             intake.ProposalInput(
                 household_id=hh.id,
-                occurred_on=standing.local_now().date(),
+                occurred_on=clock.local_now().date(),
                 amount=amount,
                 reason="志愿服务",
             ),
@@ -49,13 +49,13 @@ def seed_work(sm, admin, keeper) -> dict[str, int]:
     rice = factories.product(sm, name="大米", stock_qty=10)
     oil = factories.product(sm, name="菜籽油", stock_qty=4)
     adjustments.request_adjustment(sm.id, rice.id, 1, "damage", note="包装破损", actor=keeper)
-    quarter = rules.period_key(standing.local_now().date(), rules.PERIOD_QUARTER)
+    quarter = rules.period_key(clock.local_now().date(), rules.PERIOD_QUARTER)
     n = notice.publish_notice(notice.draft_notice(sm.id, quarter, actor=admin).id, actor=admin)
     objections.record_objection(
         n.id,
         hh.id,
         raised_by="张三丰",
-        raised_on=standing.local_now().date(),
+        raised_on=clock.local_now().date(),
         disputed="志愿服务未计入",
         actor=admin,
     )

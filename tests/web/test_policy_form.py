@@ -1,5 +1,5 @@
 """The policy page's form (/admin/policy, issue 17): every field of a rule set in Chinese, the
-labels and the validator's messages from one map (kiosk.presets.FIELD_LABELS).
+labels and the validator's messages from one map (kiosk.policy_io.FIELD_LABELS).
 
 In a real browser: each preset, saved through the form unchanged, comes back exactly (holder,
 spend, cycle, period, conversion and restricted items included, which the form did not carry
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import policies, presets
 from kiosk.extensions import db
 from kiosk.models import Supermarket
+from kiosk.rules import policies, policy_io, presets
 from tests import factories
 from tests.browser_support import (
     LiveServer,
@@ -119,7 +119,7 @@ def test_a_bad_value_is_named_in_chinese(browser, office, size):  # noqa: F811
     page.locator("#restriction-rows").scroll_into_view_if_needed()
     shoot(page, "policy-form-restrictions")
     # The labels come from the same map as the messages.
-    assert presets.FIELD_LABELS["points_per_yuan"] in page.inner_text("#policy-form")
+    assert policy_io.FIELD_LABELS["points_per_yuan"] in page.inner_text("#policy-form")
     page.fill("#f-points_per_yuan", "0")
     page.locator("#save-policy").click()
     error = page.locator("#policy-error")

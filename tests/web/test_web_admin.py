@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk import assessments, policies, presets, rules, vetoes
-from kiosk.standing import local_now
+from kiosk import assessments, rules, vetoes
+from kiosk.clock import local_now
+from kiosk.rules import policies, presets
 from tests import factories
 
 PAGES = ["/admin", "/admin/policy", "/admin/preview", "/admin/assessments", "/admin/vetoes"]

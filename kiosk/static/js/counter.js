@@ -39,7 +39,7 @@
   // confirm, cancel, logout and another household's card.
   var SAVED = "jifen.counter.cart";
   var restoring = null;
-  // Refusals that only mean "nothing to spend" (kiosk/rules.py's supply reasons).
+  // Refusals that only mean "nothing to spend" (kiosk/rules/checks.py's supply reasons).
   var NOTHING_TO_SPEND = { no_tier: true, quota_exhausted: true, no_points: true };
   var balanceAfterLabel = $("balance-after-label").textContent;
 

@@ -1,19 +1,20 @@
-"""The four seed rule sets as ready-made policies, and policies to and from dicts and TOML.
+"""A policy to and from plain data (dicts, JSON) and TOML, every field checked.
 
-Each preset follows one seed (quoted in ``docs/rules/``): 大同 (001), 高阳 (003), 寨里 (000),
-羊亭 (004). A village may start from a preset and change any field; :func:`policy_from_dict`
-checks every field and names the wrong one in Chinese, so a bad file or request loses nothing.
+:func:`policy_from_dict` checks every field and names the wrong one in the committee's words
+(:data:`FIELD_LABELS`), so a bad file or request loses nothing; :func:`policy_to_toml` writes a
+document (with ``tomli-w``) that :func:`policy_from_toml` reads back to the same policy.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from typing import Any
 
-from kiosk.errors import NotFound, ValidationFailed
-from kiosk.rules import (
+import tomli_w
+
+from kiosk.errors import ValidationFailed
+from kiosk.rules.policy import (
     CYCLE_ROLLING,
     CYCLE_YEAR,
     HOLDER_HOUSEHOLD,
@@ -37,106 +38,6 @@ from kiosk.rules import (
     Tier,
     Window,
 )
-
-# 大同 (001): "兑换活动于每月最后一个赶场天". The seed does not list the town's market days; we
-# ship 逢三逢八 (3, 8, 13, 18, 23, 28), so the month's last market day is the 28th (it exists in
-# every month, February included). A village sets its own in ``window.market_days``.
-DATONG_MARKET_DAYS = (3, 8, 13, 18, 23, 28)
-
-DATONG = Policy(
-    name="大同镇文明积分制",
-    preset="datong",
-    holder=HOLDER_HOUSEHOLD,
-    points_per_yuan=1,
-    spend=SPEND_BALANCE,
-    cycle=CYCLE_ROLLING,
-    period=PERIOD_QUARTER,
-    gate=Gate(min_score=85, consecutive_periods=2),
-    conversion=Conversion(numerator=1, denominator=10),
-    window=Window(kind=WINDOW_LAST_MARKET_DAY, market_days=DATONG_MARKET_DAYS, every_months=1),
-    veto=VETO_CLEAR_AND_BAR_YEAR,
-)
-
-GAOYANG = Policy(
-    name="高阳镇乡风文明积分制",
-    preset="gaoyang",
-    holder=HOLDER_HOUSEHOLD,
-    points_per_yuan=1,
-    spend=SPEND_BALANCE,
-    reserved_base=100,
-    base_grant=100,
-    cycle=CYCLE_YEAR,
-    period=PERIOD_QUARTER,
-    window=Window(kind=WINDOW_MONTHS, months=(1, 4, 7, 10)),
-)
-
-ZHAILI = Policy(
-    name="寨里镇美德信用积分",
-    preset="zhaili",
-    holder=HOLDER_INDIVIDUAL,
-    points_per_yuan=1,
-    spend=SPEND_QUOTA,
-    cycle=CYCLE_ROLLING,
-    period=PERIOD_QUARTER,
-    tier_basis=TIER_BY_SCORE,
-    tiers=(
-        Tier("三星级", 70, 80, 50),
-        Tier("四星级", 81, 90, 100),
-        Tier("五星级", 91, 100, 150),
-    ),
-    window=Window(kind=WINDOW_ALWAYS),
-    veto=VETO_ZERO_SCORE_PERIOD,
-    restrictions=(
-        Restriction(
-            key="elder_canteen",
-            label="长者食堂免费就餐",
-            min_age=60,
-            max_age=70,
-            min_score=80,
-            free=True,
-        ),
-    ),
-)
-
-# 羊亭 (004) shows household credit points "以金字塔形式直觀展現" but gives no levels: these three
-# display levels (no quotas) are ours, by points earned; a village sets its own.
-YANGTING = Policy(
-    name="羊亭镇信用积分",
-    preset="yangting",
-    holder=HOLDER_HOUSEHOLD,
-    points_per_yuan=1,
-    spend=SPEND_BALANCE,
-    cycle=CYCLE_ROLLING,
-    period=PERIOD_QUARTER,
-    tier_basis=TIER_BY_POINTS,
-    tiers=(
-        Tier("塔基", 0, 99),
-        Tier("塔身", 100, 299),
-        Tier("塔尖", 300, 999_999),
-    ),
-    window=Window(kind=WINDOW_ALWAYS),
-)
-
-PRESETS: dict[str, Policy] = {
-    "datong": DATONG,
-    "gaoyang": GAOYANG,
-    "zhaili": ZHAILI,
-    "yangting": YANGTING,
-}
-
-
-def preset(key: str) -> Policy:
-    """The preset policy called ``key`` ("datong", "gaoyang", "zhaili", "yangting")."""
-    try:
-        return PRESETS[key]
-    except (KeyError, TypeError):
-        raise NotFound(f"没有名为“{key}”的预设规则，可选：{'、'.join(PRESETS)}") from None
-
-
-def preset_choices() -> list[dict[str, str]]:
-    """[{"key", "name"}] of every preset, for pickers."""
-    return [{"key": key, "name": p.name} for key, p in PRESETS.items()]
-
 
 # ---------------------------------------------------------------------------
 # Policy <-> dict
@@ -359,7 +260,7 @@ def _req_int(d: dict[str, Any], key: str, field: str, **kw: Any) -> int:
 
 
 def _text(
-    d: dict[str, Any], key: str, field: str, *, default: str | None = None, optional=False
+    d: dict[str, Any], key: str, field: str, *, default: str | None = None, optional: bool = False
 ) -> str | None:
     value = d.get(key, default)
     if value is None and optional:
@@ -377,7 +278,7 @@ def _choice(d: dict[str, Any], key: str, field: str, default: str) -> str:
     if value not in options:
         listed = "、".join(f"{k}（{v}）" for k, v in options.items())
         raise _fail(field, f"应为以下之一：{listed}")
-    return value
+    return str(value)
 
 
 def _int_list(d: dict[str, Any], key: str, field: str, low: int, high: int) -> tuple[int, ...]:
@@ -417,30 +318,61 @@ def policy_from_dict(d: Any) -> Policy:
     ppy = _req_int(d, "points_per_yuan", "points_per_yuan", default=1, low=1, high=1000)
     reserved_base = _req_int(d, "reserved_base", "reserved_base", default=0)
     base_grant = _req_int(d, "base_grant", "base_grant", default=0)
+    gate = _gate(d.get("gate"))
+    conversion = _conversion(d.get("conversion"))
+    tiers = _tiers(_list(d, "tiers", "tiers"), tier_basis)
+    window = _window(d.get("window", {}))
+    restrictions = _restrictions(_list(d, "restrictions", "restrictions"), tiers)
+    if spend == SPEND_QUOTA and not any(t.quota_yuan is not None for t in tiers):
+        raise _fail("spend", "按额度兑换时，至少一个等级要设定每期额度（元）")
+    return Policy(
+        name=name or Policy.name,
+        preset=preset_key,
+        holder=holder,
+        points_per_yuan=ppy,
+        spend=spend,
+        reserved_base=reserved_base,
+        base_grant=base_grant,
+        cycle=cycle,
+        period=period,
+        gate=gate,
+        conversion=conversion,
+        tier_basis=tier_basis,
+        tiers=tiers,
+        window=window,
+        veto=veto,
+        restrictions=restrictions,
+    )
 
-    gate = None
-    if d.get("gate") is not None:
-        g = _table(d["gate"], "gate", _GATE_FIELDS)
-        gate = Gate(
-            min_score=_req_int(g, "min_score", "gate.min_score", high=100),
-            consecutive_periods=_req_int(
-                g, "consecutive_periods", "gate.consecutive_periods", low=1, high=12
-            ),
-        )
 
-    conversion = None
-    if d.get("conversion") is not None:
-        c = _table(d["conversion"], "conversion", _CONVERSION_FIELDS)
-        conversion = Conversion(
-            numerator=_req_int(c, "numerator", "conversion.numerator", default=1, high=1000),
-            denominator=_req_int(
-                c, "denominator", "conversion.denominator", default=10, low=1, high=1000
-            ),
-        )
+def _gate(raw: Any) -> Gate | None:
+    if raw is None:
+        return None
+    g = _table(raw, "gate", _GATE_FIELDS)
+    return Gate(
+        min_score=_req_int(g, "min_score", "gate.min_score", high=100),
+        consecutive_periods=_req_int(
+            g, "consecutive_periods", "gate.consecutive_periods", low=1, high=12
+        ),
+    )
 
+
+def _conversion(raw: Any) -> Conversion | None:
+    if raw is None:
+        return None
+    c = _table(raw, "conversion", _CONVERSION_FIELDS)
+    return Conversion(
+        numerator=_req_int(c, "numerator", "conversion.numerator", default=1, high=1000),
+        denominator=_req_int(
+            c, "denominator", "conversion.denominator", default=10, low=1, high=1000
+        ),
+    )
+
+
+def _tiers(rows: list[Any], tier_basis: str) -> tuple[Tier, ...]:
     tiers: list[Tier] = []
     high = 100 if tier_basis == TIER_BY_SCORE else _MAX_POINTS
-    for i, raw in enumerate(_list(d, "tiers", "tiers")):
+    for i, raw in enumerate(rows):
         f = f"tiers[{i}]"
         t = _table(raw, f, _TIER_FIELDS)
         tier = Tier(
@@ -457,8 +389,11 @@ def policy_from_dict(d: Any) -> Policy:
             if tier.min_value <= other.max_value and other.min_value <= tier.max_value:
                 raise _fail(f, f"范围与第{j + 1}个等级“{other.name}”重叠")
         tiers.append(tier)
+    return tuple(tiers)
 
-    w = _table(d.get("window", {}), "window", _WINDOW_FIELDS)
+
+def _window(raw: Any) -> Window:
+    w = _table(raw, "window", _WINDOW_FIELDS)
     window = Window(
         kind=_choice(w, "kind", "window.kind", WINDOW_ALWAYS),
         months=_int_list(w, "months", "window.months", 1, 12),
@@ -471,61 +406,44 @@ def policy_from_dict(d: Any) -> Policy:
         raise _fail("window.months", "按月份兑换时至少要有一个月份")
     if window.kind == WINDOW_LAST_MARKET_DAY and not window.market_days:
         raise _fail("window.market_days", "按赶场天兑换时至少要有一个赶场日")
+    return window
 
+
+def _restrictions(rows: list[Any], tiers: tuple[Tier, ...]) -> tuple[Restriction, ...]:
     restrictions: list[Restriction] = []
-    tier_names = [t.name for t in tiers]
-    for i, raw in enumerate(_list(d, "restrictions", "restrictions")):
-        f = f"restrictions[{i}]"
-        r = _table(raw, f, _RESTRICTION_FIELDS)
-        free = r.get("free", False)
-        if not isinstance(free, bool):
-            raise _fail(f"{f}.free", "应为 true 或 false")
-        min_tier = _text(r, "min_tier", f"{f}.min_tier", optional=True)
-        if min_tier is not None and min_tier not in tier_names:
-            raise _fail(f"{f}.min_tier", f"没有名为“{min_tier}”的等级")
-        restriction = Restriction(
-            key=_text(r, "key", f"{f}.key") or "",
-            label=_text(r, "label", f"{f}.label") or "",
-            min_age=_int(r, "min_age", f"{f}.min_age", high=150, optional=True),
-            max_age=_int(r, "max_age", f"{f}.max_age", high=150, optional=True),
-            min_score=_int(r, "min_score", f"{f}.min_score", high=100, optional=True),
-            min_tier=min_tier,
-            free=free,
-            per_period_limit=_int(
-                r, "per_period_limit", f"{f}.per_period_limit", low=1, optional=True
-            ),
-        )
-        if (
-            restriction.min_age is not None
-            and restriction.max_age is not None
-            and restriction.max_age < restriction.min_age
-        ):
-            raise _fail(f"{f}.max_age", f"不能小于最低年龄{restriction.min_age}")
+    for i, raw in enumerate(rows):
+        restriction = _restriction(raw, f"restrictions[{i}]", tiers)
         if any(other.key == restriction.key for other in restrictions):
-            raise _fail(f"{f}.key", f"“{restriction.key}”重复")
+            raise _fail(f"restrictions[{i}].key", f"“{restriction.key}”重复")
         restrictions.append(restriction)
+    return tuple(restrictions)
 
-    if spend == SPEND_QUOTA and not any(t.quota_yuan is not None for t in tiers):
-        raise _fail("spend", "按额度兑换时，至少一个等级要设定每期额度（元）")
 
-    return Policy(
-        name=name or Policy.name,
-        preset=preset_key,
-        holder=holder,
-        points_per_yuan=ppy,
-        spend=spend,
-        reserved_base=reserved_base,
-        base_grant=base_grant,
-        cycle=cycle,
-        period=period,
-        gate=gate,
-        conversion=conversion,
-        tier_basis=tier_basis,
-        tiers=tuple(tiers),
-        window=window,
-        veto=veto,
-        restrictions=tuple(restrictions),
+def _restriction(raw: Any, f: str, tiers: tuple[Tier, ...]) -> Restriction:
+    r = _table(raw, f, _RESTRICTION_FIELDS)
+    free = r.get("free", False)
+    if not isinstance(free, bool):
+        raise _fail(f"{f}.free", "应为 true 或 false")
+    min_tier = _text(r, "min_tier", f"{f}.min_tier", optional=True)
+    if min_tier is not None and min_tier not in [t.name for t in tiers]:
+        raise _fail(f"{f}.min_tier", f"没有名为“{min_tier}”的等级")
+    restriction = Restriction(
+        key=_text(r, "key", f"{f}.key") or "",
+        label=_text(r, "label", f"{f}.label") or "",
+        min_age=_int(r, "min_age", f"{f}.min_age", high=150, optional=True),
+        max_age=_int(r, "max_age", f"{f}.max_age", high=150, optional=True),
+        min_score=_int(r, "min_score", f"{f}.min_score", high=100, optional=True),
+        min_tier=min_tier,
+        free=free,
+        per_period_limit=_int(r, "per_period_limit", f"{f}.per_period_limit", low=1, optional=True),
     )
+    if (
+        restriction.min_age is not None
+        and restriction.max_age is not None
+        and restriction.max_age < restriction.min_age
+    ):
+        raise _fail(f"{f}.max_age", f"不能小于最低年龄{restriction.min_age}")
+    return restriction
 
 
 # ---------------------------------------------------------------------------
@@ -533,37 +451,18 @@ def policy_from_dict(d: Any) -> Policy:
 # ---------------------------------------------------------------------------
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        # A JSON string is a valid TOML basic string (same escapes).
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _toml_pairs(table: dict[str, Any]) -> list[str]:
-    # TOML has no null: an absent optional value is left out.
-    return [f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+def _without_none(value: Any) -> Any:
+    """TOML has no null: an absent optional value is left out."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def policy_to_toml(p: Policy) -> str:
     """A policy as a TOML document that :func:`policy_from_toml` reads back to the same policy."""
-    d = policy_to_dict(p)
-    lines = ["# 积分兑换规则（jifen policy）"]
-    scalars = {k: v for k, v in d.items() if not isinstance(v, (dict, list)) and v is not None}
-    lines += _toml_pairs(scalars)
-    for key in ("gate", "conversion", "window"):
-        if d[key] is not None:
-            lines += ["", f"[{key}]", *_toml_pairs(d[key])]
-    for key in ("tiers", "restrictions"):
-        for row in d[key]:
-            lines += ["", f"[[{key}]]", *_toml_pairs(row)]
-    return "\n".join(lines) + "\n"
+    return "# 积分兑换规则（jifen policy）\n" + tomli_w.dumps(_without_none(policy_to_dict(p)))
 
 
 def policy_from_toml(text: str) -> Policy:

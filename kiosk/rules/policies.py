@@ -1,6 +1,7 @@
 """Which rule set a supermarket runs, changing it, and previewing its effect.
 
-The policy is stored on the supermarket as the dict of :func:`kiosk.presets.policy_to_dict`
+The policy is stored on the supermarket as the dict of
+:func:`kiosk.rules.policy_io.policy_to_dict`
 (``Supermarket.policy``); a supermarket without one runs the default :class:`Policy` at its
 points-per-yuan rate. Changing the rate reprices every product (points price = ceil(cost in
 fen × points per yuan / 100)) in the same transaction. :func:`preview` shows a committee every
@@ -16,12 +17,15 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 
 from inventory.models import Product
-from kiosk import audit, standing
+from kiosk import audit
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.models import Household, Supermarket, User
-from kiosk.rules import Decision, Policy, decide
+from kiosk.rules import standing
+from kiosk.rules.engine import Decision, decide
+from kiosk.rules.policy import Policy
+from kiosk.rules.policy_io import policy_from_dict, policy_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +36,12 @@ PREVIEW_TIME = time(12, 0)
 def policy_for(supermarket: Supermarket) -> Policy:
     """The policy the supermarket runs (the default one when none is set)."""
     if supermarket.policy:
-        from kiosk.presets import policy_from_dict
-
         return policy_from_dict(supermarket.policy)
     return Policy(points_per_yuan=supermarket.points_per_yuan)
 
 
 def set_policy(supermarket_id: int, policy: Policy, *, actor: User | None) -> Policy:
     """Make ``policy`` the supermarket's rule set (audited); reprice products on a new rate."""
-    from kiosk.presets import policy_from_dict, policy_to_dict
-
     if not isinstance(policy, Policy):
         raise ValidationFailed("规则格式不正确")
     data = policy_to_dict(policy)

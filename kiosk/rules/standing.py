@@ -1,4 +1,4 @@
-"""A household's standing: the :class:`~kiosk.rules.AccountState` the rules decide on.
+"""A household's standing: the :class:`~kiosk.rules.state.AccountState` the rules decide on.
 
 This is the one place that reads the database for the rules: the account, the members (with
 birth dates for age limits), the latest score per (member, period), the vetoes, and what this
@@ -6,23 +6,20 @@ period's completed redemptions already used of the quota and of restricted items
 redemption service calls :func:`account_state` under its account lock, so what it reads is
 what it enforces; scan, preview and the pages call it without locks.
 
-Moments given to the rules are the supermarket's local wall-clock time, naive
-(``JIFEN_TIMEZONE``); the database keeps naive UTC. :func:`local_now` is the clock, looked up
-through this module so tests can pin it.
+Moments given to the rules are the supermarket's local wall-clock time, naive (see
+:mod:`kiosk.clock`); the database keeps naive UTC.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 
-from kiosk import rules
+from kiosk.clock import day_start_utc
 from kiosk.extensions import db
 from kiosk.models import (
     ACTIVE,
@@ -34,40 +31,16 @@ from kiosk.models import (
     RedemptionLine,
     Veto,
 )
-from kiosk.rules import AccountState, MemberState, Policy, VetoRecord
-from kiosk.timeutil import to_local, utcnow
-
-
-def timezone_name() -> str:
-    """The supermarket's time zone (``JIFEN_TIMEZONE``)."""
-    return current_app.config.get("JIFEN_TIMEZONE", "Asia/Shanghai")
-
-
-def local_now() -> datetime:
-    """The supermarket's local wall-clock time now, naive."""
-    return utc_to_local(utcnow())
-
-
-def utc_to_local(moment: datetime) -> datetime:
-    """A naive-UTC timestamp as naive local wall-clock time."""
-    return to_local(moment, timezone_name()).replace(tzinfo=None)
-
-
-def local_to_utc(moment: datetime) -> datetime:
-    """Naive local wall-clock time as the naive UTC the database keeps."""
-    aware = moment.replace(tzinfo=ZoneInfo(timezone_name()))
-    return aware.astimezone(UTC).replace(tzinfo=None)
-
-
-def day_start_utc(day: date) -> datetime:
-    """Local midnight starting ``day``, in naive UTC."""
-    return local_to_utc(datetime.combine(day, time.min))
+from kiosk.rules import state as rules_state
+from kiosk.rules.periods import period_bounds, period_key
+from kiosk.rules.policy import VETO_NONE, Policy
+from kiosk.rules.state import AccountState, MemberState, VetoRecord
 
 
 def period_range_utc(policy: Policy, moment_local: datetime) -> tuple[datetime, datetime]:
     """The assessment period containing ``moment_local`` as a naive-UTC [start, end) range."""
-    key = rules.period_key(moment_local.date(), policy.period)
-    start, end = rules.period_bounds(key)
+    key = period_key(moment_local.date(), policy.period)
+    start, end = period_bounds(key)
     return day_start_utc(start), day_start_utc(end)
 
 
@@ -104,7 +77,7 @@ def period_usage(
     *,
     points: bool = True,
     restricted: bool = True,
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, int]]:
     """Points charged this period by completed redemptions (free lines are charged 0) and the
     units taken of each restricted key (each read only when asked for: 0 and {} otherwise)."""
     start, end = period_range_utc(policy, moment_local)
@@ -112,16 +85,16 @@ def period_usage(
     used = 0
     if points:
         used = db.session.scalar(_state_sql("used_points"), params)
-    taken: dict = {}
+    taken: dict[str, int] = {}
     if restricted:
         taken = dict(db.session.execute(_state_sql("restricted_units"), params).all())
     return int(used or 0), {k: int(v) for k, v in taken.items()}
 
 
 @functools.cache
-def _state_sql(name: str) -> sa.Select:
+def _state_sql(name: str) -> sa.Executable:
     """account_state's statements, built once per process (as plain-row selects)."""
-    hid = sa.bindparam("hid")
+    hid: sa.BindParameter[int] = sa.bindparam("hid")
     if name == "assessments":
         return (
             sa.select(
@@ -174,8 +147,8 @@ def account_state(household: Household, policy: Policy, moment_local: datetime) 
     members = db.session.execute(_state_sql("members"), of_household)
     # What the policy never looks at is not read: vetoes only under a veto rule, the period's
     # usage only with quotas, restricted units only with restrictions.
-    vetoes = []
-    if policy.veto != rules.VETO_NONE:
+    vetoes: Sequence[Any] = ()
+    if policy.veto != VETO_NONE:
         vetoes = db.session.execute(_state_sql("vetoes"), of_household).all()
     used, restricted = period_usage(
         household.id,
@@ -189,7 +162,7 @@ def account_state(household: Household, policy: Policy, moment_local: datetime) 
         balance=account.balance,
         earned_total=account.earned_total,
         assessments=tuple(
-            rules.Assessment(period=a.period, score=a.score, member_id=a.member_id)
+            rules_state.Assessment(period=a.period, score=a.score, member_id=a.member_id)
             for a in assessments
         ),
         members=tuple(MemberState(mid, birth) for mid, birth in members),
