@@ -9,11 +9,12 @@ import pytest
 
 from inventory import donations
 from inventory.donations import GoodsLine
-from kiosk.clock import local_now
+from kiosk.standing import local_now
 from tests import factories
 from tests.browser_support import (
     VIEWPORTS,
     LiveServer,
+    after_repeat_window,
     assert_fits,
     browser,  # noqa: F401  (fixture)
     browser_app,
@@ -135,7 +136,7 @@ def test_admin_pages_and_a_scanned_goods_donation(browser, village, size):  # no
     shoot_content(page, "fund-goods-scanned")
     # The scanner ignores the same code within 1.5 s (one press read twice); a second bag
     # scanned after that adds one to its row.
-    page.wait_for_timeout(2000)
+    after_repeat_window(page)
     nothing_focused(page)
     wedge_scan(page, "6901234567892")
     assert first.locator(".goods-qty").input_value() == "2"
