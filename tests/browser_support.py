@@ -7,6 +7,7 @@ thread), seed it through tests.factories, and drive the pages as a keeper or res
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,9 +168,55 @@ def after_repeat_window(page: Any, repeat_ms: int = 1500) -> None:
 
 
 def wedge_scan(page: Any, text: str, delay: float = 5) -> None:
-    """Type as a USB keyboard-wedge scanner does: fast characters, then Enter."""
-    page.keyboard.type(text, delay=delay)
-    page.keyboard.press("Enter")
+    """Type as a USB keyboard-wedge scanner does: fast characters, then Enter.
+
+    The page tells a scan from typing by the key events' timestamps (common.js), so each key
+    is stamped ``delay`` ms after the one before, as the scanner sends them, however late a
+    busy machine delivers it: the test process's pauses never break a burst in two. A key is
+    never stamped ahead of the clock (the page compares its own clock with these stamps)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        start = time.time()
+        for i, char in enumerate([*text, "\r"]):
+            at = start + i * delay / 1000
+            time.sleep(max(0.0, at - time.time()))
+            name, code, key_code = _KEY_NAMES.get(char) or _char_key(char)
+            cdp.send(
+                "Input.dispatchKeyEvent",
+                {
+                    "type": "keyDown",
+                    "key": name,
+                    "code": code,
+                    "windowsVirtualKeyCode": key_code,
+                    "text": char,
+                    "unmodifiedText": char,
+                    "timestamp": at,
+                },
+            )
+            cdp.send(
+                "Input.dispatchKeyEvent",
+                {
+                    "type": "keyUp",
+                    "key": name,
+                    "code": code,
+                    "windowsVirtualKeyCode": key_code,
+                    "timestamp": at,
+                },
+            )
+    finally:
+        cdp.detach()
+
+
+_KEY_NAMES = {"\r": ("Enter", "Enter", 13), " ": (" ", "Space", 32)}
+
+
+def _char_key(char: str) -> tuple[str, str, int]:
+    """A character's key name, physical key and Windows key code, as a US keyboard sends it."""
+    if char.isdigit():
+        return char, f"Digit{char}", ord(char)
+    if char.isascii() and char.isalpha():
+        return char, f"Key{char.upper()}", ord(char.upper())
+    return char, "", 0
 
 
 def nothing_focused(page: Any) -> None:
