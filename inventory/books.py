@@ -19,6 +19,7 @@ from inventory.models import ADJ_PENDING, StockAdjustment, StockMovement, Stockt
 from kiosk import auth
 from kiosk.errors import NotFound
 from kiosk.extensions import db
+from kiosk.messages import _
 
 T = TypeVar("T")
 
@@ -64,7 +65,7 @@ def get_adjustment(supermarket_id: int, adjustment_id: int) -> StockAdjustment:
     """A write-off request of this supermarket, or NotFound."""
     row = db.session.get(StockAdjustment, adjustment_id)
     if row is None or row.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该报损申请")
+        raise NotFound(_("没有找到该报损申请"))
     return row
 
 

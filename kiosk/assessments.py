@@ -30,6 +30,7 @@ from kiosk import audit, clock, rules
 from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import (
     ENTRY_CONVERSION,
     Assessment,
@@ -68,11 +69,17 @@ def validate_period(period: str, policy: Policy) -> str:
     period = (period or "").strip().upper() if isinstance(period, str) else ""
     pattern = _PERIOD_RE.get(policy.period, _PERIOD_RE[PERIOD_QUARTER])
     if not pattern.match(period):
-        unit = "季度" if policy.period == PERIOD_QUARTER else "月份"
+        unit = _("季度") if policy.period == PERIOD_QUARTER else _("月份")
         example = _PERIOD_EXAMPLE.get(policy.period, "2024Q1")
-        raise ValidationFailed(f"评分期间格式不正确：本超市按{unit}评分，应写成 {example}")
+        raise ValidationFailed(
+            _(
+                "评分期间格式不正确：本超市按%(unit)s评分，应写成 %(example)s",
+                unit=unit,
+                example=example,
+            )
+        )
     if _index(period) > _index(rules.period_key(clock.local_now().date(), policy.period)):
-        raise ValidationFailed(f"不能登记未来期间（{period}）的评分")
+        raise ValidationFailed(_("不能登记未来期间（%(period)s）的评分", period=period))
     return period
 
 
@@ -87,7 +94,7 @@ def _index(period: str) -> int:
 
 def _validate_score(score: object) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
-        raise ValidationFailed("评分必须是0到100之间的整数")
+        raise ValidationFailed(_("评分必须是0到100之间的整数"))
     return score
 
 
@@ -96,25 +103,27 @@ def _policy_of(supermarket_id: int) -> Policy:
 
     supermarket = db.session.get(Supermarket, supermarket_id)
     if supermarket is None:
-        raise NotFound("没有找到该超市")
+        raise NotFound(_("没有找到该超市"))
     return policy_for(supermarket)
 
 
 def _check_row(row: AssessmentInput, household: Household | None, policy: Policy) -> None:
     _validate_score(row.score)
     if household is None:
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     if len(row.note or "") > MAX_NOTE:
-        raise ValidationFailed(f"备注不能超过{MAX_NOTE}个字")
+        raise ValidationFailed(_("备注不能超过%(n)s个字", n=MAX_NOTE))
     if policy.holder == HOLDER_INDIVIDUAL:
         if row.member_id is None:
-            raise ValidationFailed(f"本超市按个人评分：请选择户号 {household.number} 的家庭成员")
+            raise ValidationFailed(
+                _("本超市按个人评分：请选择户号 %(number)s 的家庭成员", number=household.number)
+            )
     elif row.member_id is not None:
-        raise ValidationFailed("本超市按户评分，不需要选择家庭成员")
+        raise ValidationFailed(_("本超市按户评分，不需要选择家庭成员"))
     if row.member_id is not None:
         member = db.session.get(Member, row.member_id)
         if member is None or member.household_id != household.id:
-            raise ValidationFailed(f"该成员不属于户号 {household.number}")
+            raise ValidationFailed(_("该成员不属于户号 %(number)s", number=household.number))
 
 
 def record_assessment(
@@ -130,7 +139,7 @@ def record_assessment(
     says so."""
     household = db.session.get(Household, household_id)
     if household is None:
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     rows = record_assessments(
         household.supermarket_id,
         period,
@@ -151,12 +160,12 @@ def record_assessments(
     policy = _policy_of(supermarket_id)
     period = validate_period(period, policy)
     if not rows:
-        raise ValidationFailed("没有要登记的评分")
+        raise ValidationFailed(_("没有要登记的评分"))
     seen: set[tuple[int, int | None]] = set()
     for row in rows:
         key = (row.household_id, row.member_id)
         if key in seen:
-            raise ValidationFailed("同一户（成员）在一次登记中出现了两次")
+            raise ValidationFailed(_("同一户（成员）在一次登记中出现了两次"))
         seen.add(key)
     with write_transaction():
         written: list[Assessment] = []

@@ -20,6 +20,7 @@ from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
+from kiosk.messages import _
 from kiosk.models import ACTIVE, CARD_ACTIVE, Card, Household, Supermarket, User
 from kiosk.timeutil import local_date, utcnow
 
@@ -61,10 +62,10 @@ def household_sheet(household_id: int, *, actor: User | None) -> CardSheet:
     """One household's active card on an A4 sheet."""
     household = db.session.get(Household, household_id)
     if household is None:
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     card = active_card(household)
     if card is None:
-        raise ValidationFailed("该户没有有效的积分卡，请先发卡")
+        raise ValidationFailed(_("该户没有有效的积分卡，请先发卡"))
     return _sheet(household.supermarket, [(household, card)], [], actor=actor, scope="household")
 
 
@@ -72,7 +73,7 @@ def village_sheet(supermarket_id: int, village: str, *, actor: User | None) -> C
     """Every active household of a village that has an active card, by household number."""
     supermarket = db.session.get(Supermarket, supermarket_id)
     if supermarket is None:
-        raise NotFound("没有找到该超市")
+        raise NotFound(_("没有找到该超市"))
     homes = list(
         db.session.scalars(
             sa.select(Household)
@@ -85,7 +86,7 @@ def village_sheet(supermarket_id: int, village: str, *, actor: User | None) -> C
         )
     )
     if not homes:
-        raise ValidationFailed(f"“{village or '未填村名'}”没有在册户")
+        raise ValidationFailed(_("“%(village)s”没有在册户", village=village or _("未填村名")))
     cards = {
         c.household_id: c
         for c in db.session.scalars(
@@ -97,9 +98,14 @@ def village_sheet(supermarket_id: int, village: str, *, actor: User | None) -> C
     with_card = [(h, cards[h.id]) for h in homes if h.id in cards]
     without = [h.number for h in homes if h.id not in cards]
     if not with_card:
-        raise ValidationFailed(f"“{village or '未填村名'}”的在册户都还没有有效的积分卡，请先发卡")
+        raise ValidationFailed(
+            _(
+                "“%(village)s”的在册户都还没有有效的积分卡，请先发卡",
+                village=village or _("未填村名"),
+            )
+        )
     if len(with_card) > MAX_CARDS:
-        raise ValidationFailed(f"一次最多打印{MAX_CARDS}张卡")
+        raise ValidationFailed(_("一次最多打印%(n)s张卡", n=MAX_CARDS))
     return _sheet(supermarket, with_card, without, actor=actor, scope="village", village=village)
 
 

@@ -33,6 +33,7 @@ from kiosk import audit, clock
 from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import (
     ACTIVE,
     ENTRY_BASE_GRANT,
@@ -193,24 +194,26 @@ def close_cycle(
     from kiosk.rules.policies import policy_for
 
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise ValidationFailed("年份不正确，应为四位数字，例如 2024")
+        raise ValidationFailed(_("年份不正确，应为四位数字，例如 2024"))
     today = (moment or clock.local_now()).date()
     existing = _closed(supermarket_id, year)
     if existing is not None:
         return _result(existing)
     if year > today.year or (year == today.year and today.month < 12):
-        raise ValidationFailed(f"{year}年还没有结束，不能年终清零（12月起可以办理）")
+        raise ValidationFailed(_("%(year)s年还没有结束，不能年终清零（12月起可以办理）", year=year))
     try:
         with write_transaction():
             supermarket = db.session.get(Supermarket, supermarket_id)
             if supermarket is None:
-                raise NotFound("没有找到该超市")
+                raise NotFound(_("没有找到该超市"))
             existing = _closed(supermarket_id, year)
             if existing is not None:
                 return _result(existing)
             policy = policy_for(supermarket)
             if policy.cycle != CYCLE_YEAR:
-                raise ValidationFailed(f"本超市的规则（{policy.name}）积分滚动结存，不需要年终清零")
+                raise ValidationFailed(
+                    _("本超市的规则（%(name)s）积分滚动结存，不需要年终清零", name=policy.name)
+                )
             # The marker first: a concurrent close of the same year blocks here, then fails.
             row = CycleClose(
                 supermarket_id=supermarket_id,

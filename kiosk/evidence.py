@@ -28,6 +28,7 @@ from flask import current_app
 
 from kiosk import parsing
 from kiosk.errors import NotFound, TooLarge, ValidationFailed
+from kiosk.messages import _
 from kiosk.models import ProposalPhoto
 
 logger = logging.getLogger(__name__)
@@ -65,22 +66,36 @@ def prepare(data: bytes, *, name: str = "") -> Photo:
 
     label = f"照片 {name}" if name else "照片"
     if len(data) > MAX_PHOTO_BYTES:
-        raise TooLarge(f"{label}太大：每张最大 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+        raise TooLarge(
+            _(
+                "%(label)s太大：每张最大 %(mb)s MB",
+                label=label,
+                mb=MAX_PHOTO_BYTES // (1024 * 1024),
+            )
+        )
     if not data:
-        raise ValidationFailed(f"{label}是空文件")
+        raise ValidationFailed(_("%(label)s是空文件", label=label))
     pixels = parsing.image_pixels(data)
     if pixels is None:
-        raise ValidationFailed(f"{label}不是图片（请上传 JPEG 或 PNG 照片）")
+        raise ValidationFailed(_("%(label)s不是图片（请上传 JPEG 或 PNG 照片）", label=label))
     if pixels > MAX_PHOTO_PIXELS:
-        raise TooLarge(f"{label}像素太多：最多 {MAX_PHOTO_PIXELS // 1_000_000} 百万像素")
+        raise TooLarge(
+            _(
+                "%(label)s像素太多：最多 %(n)s 百万像素",
+                label=label,
+                n=MAX_PHOTO_PIXELS // 1_000_000,
+            )
+        )
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in ("JPEG", "PNG", "WEBP"):
-                raise ValidationFailed(f"{label}的格式不支持（请上传 JPEG 或 PNG 照片）")
+                raise ValidationFailed(
+                    _("%(label)s的格式不支持（请上传 JPEG 或 PNG 照片）", label=label)
+                )
             upright = ImageOps.exif_transpose(image)
             rgb = upright.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ValidationFailed(f"{label}已损坏，无法读取") from exc
+        raise ValidationFailed(_("%(label)s已损坏，无法读取", label=label)) from exc
     rgb.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     # A new image object carries no info dict: nothing of the original's EXIF, XMP or ICC.
@@ -99,7 +114,7 @@ def folder() -> str:
 def path_for(sha256: str) -> str:
     """Where the photo with this hash is stored."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise NotFound("没有找到该照片")
+        raise NotFound(_("没有找到该照片"))
     return os.path.join(folder(), sha256[:2], f"{sha256}.jpg")
 
 
@@ -146,7 +161,7 @@ def read(row: ProposalPhoto) -> bytes:
         with open(path_for(row.sha256), "rb") as fh:
             return fh.read()
     except FileNotFoundError as exc:
-        raise NotFound("照片文件不见了：请从备份恢复 instance/files/evidence") from exc
+        raise NotFound(_("照片文件不见了：请从备份恢复 instance/files/evidence")) from exc
 
 
 __all__ = [

@@ -80,6 +80,12 @@ def _(msgid: str, **params: Any) -> Message:
     return Message(msgid, **params)
 
 
+def N_(msgid: str) -> str:  # noqa: N802  (the gettext convention: mark now, translate later)
+    """Mark ``msgid`` for the catalogue and keep it a plain string: for labels kept in tables
+    and translated where they are shown (``{{ _(label) }}`` on a page, ``Message(label)``)."""
+    return msgid
+
+
 # Between the sentences of one refusal ("不能结账：A；B").
 LIST_SEPARATOR = _("；")
 # Between the words of a list ("usb、serial、network").

@@ -44,6 +44,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
+from kiosk.messages import _
 from kiosk.models import (
     ACTIVE,
     EARNED_KINDS,
@@ -143,10 +144,12 @@ def validate_period(period: object, today: date) -> str:
     公示") that has begun."""
     period = period.strip().upper() if isinstance(period, str) else ""
     if not rules.is_period_key(period):
-        raise ValidationFailed("公示期间格式不正确，应为季度如 2024Q1 或月份如 2024-03")
+        raise ValidationFailed(_("公示期间格式不正确，应为季度如 2024Q1 或月份如 2024-03"))
     kind = rules.PERIOD_QUARTER if "Q" in period else rules.PERIOD_MONTH
     if period > rules.period_key(today, kind):
-        raise ValidationFailed(f"{rules.period_label(period)}还没有开始，不能公示")
+        raise ValidationFailed(
+            _("%(period)s还没有开始，不能公示", period=rules.period_label(period))
+        )
     return period
 
 
@@ -406,8 +409,8 @@ def compute(supermarket: Supermarket, period: str, as_of: datetime) -> dict[str,
     policy = policy_for(supermarket)
     basis = basis_for(policy)
     if basis == BASIS_SCORE and period_kind(period) != policy.period:
-        unit = "季度" if policy.period == rules.PERIOD_QUARTER else "月"
-        raise ValidationFailed(f"本超市的规则按{unit}评分，公示也按{unit}进行")
+        unit = _("季度") if policy.period == rules.PERIOD_QUARTER else _("月")
+        raise ValidationFailed(_("本超市的规则按%(unit)s评分，公示也按%(unit)s进行", unit=unit))
     today = clock.utc_to_local(as_of).date()
     homes = list(
         db.session.scalars(
@@ -486,7 +489,7 @@ def compute(supermarket: Supermarket, period: str, as_of: datetime) -> dict[str,
 def _supermarket_locked(supermarket_id: int) -> Supermarket:
     sm = db.session.scalar(lock(sa.select(Supermarket).where(Supermarket.id == supermarket_id)))
     if sm is None:
-        raise NotFound("没有找到该超市")
+        raise NotFound(_("没有找到该超市"))
     return sm
 
 
@@ -540,17 +543,17 @@ def publish_notice(notice_id: int, *, actor: User | None, note: str = "") -> Not
     the next revision and supersedes it (the note, 修订说明, is then required)."""
     note = (note or "").strip() if isinstance(note, str) else ""
     if len(note) > MAX_NOTE:
-        raise ValidationFailed(f"说明不能超过{MAX_NOTE}个字")
+        raise ValidationFailed(_("说明不能超过%(n)s个字", n=MAX_NOTE))
     with write_transaction():
         notice = db.session.get(Notice, notice_id)
         if notice is None:
-            raise NotFound("没有找到该公示")
+            raise NotFound(_("没有找到该公示"))
         _supermarket_locked(notice.supermarket_id)
         notice = db.session.scalar(lock(sa.select(Notice).where(Notice.id == notice_id)))
         if notice.status != NOTICE_DRAFT:
-            raise ValidationFailed("只有草稿可以发布，请重新生成草稿")
+            raise ValidationFailed(_("只有草稿可以发布，请重新生成草稿"))
         if content_hash(notice.content) != notice.content_hash:
-            raise ValidationFailed("草稿内容校验不符，请重新生成草稿")
+            raise ValidationFailed(_("草稿内容校验不符，请重新生成草稿"))
         current = published(notice.supermarket_id, notice.period)
         last_revision = db.session.scalar(
             sa.select(sa.func.max(Notice.revision)).where(
@@ -561,8 +564,11 @@ def publish_notice(notice_id: int, *, actor: User | None, note: str = "") -> Not
         if current is not None:
             if not note:
                 raise ValidationFailed(
-                    f"{rules.period_label(notice.period)}已发布第{current.revision}版，"
-                    "发布修订版请填写修订说明"
+                    _(
+                        "%(period)s已发布第%(revision)s版，发布修订版请填写修订说明",
+                        period=rules.period_label(notice.period),
+                        revision=current.revision,
+                    )
                 )
             current.status = NOTICE_SUPERSEDED
             current.superseded_at = now
@@ -593,9 +599,9 @@ def discard_draft(notice_id: int, *, actor: User | None) -> Notice:
     with write_transaction():
         notice = db.session.scalar(lock(sa.select(Notice).where(Notice.id == notice_id)))
         if notice is None:
-            raise NotFound("没有找到该公示")
+            raise NotFound(_("没有找到该公示"))
         if notice.status != NOTICE_DRAFT:
-            raise ValidationFailed("只有草稿可以放弃，已发布的公示只能发布修订版")
+            raise ValidationFailed(_("只有草稿可以放弃，已发布的公示只能发布修订版"))
         notice.status = NOTICE_DISCARDED
         audit.record("notice.discarded", notice, actor=actor, period=notice.period)
     return notice
@@ -610,7 +616,7 @@ def get_notice(notice_id: int, supermarket_id: int) -> Notice:
     """A notice of this supermarket (NotFound for another supermarket's)."""
     notice = db.session.get(Notice, notice_id)
     if notice is None or notice.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该公示")
+        raise NotFound(_("没有找到该公示"))
     return notice
 
 

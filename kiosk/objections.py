@@ -21,6 +21,7 @@ from kiosk import audit, clock, intake, rules
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import Message, _
 from kiosk.models import (
     NOTICE_PUBLISHED,
     OBJECTION_OPEN,
@@ -42,12 +43,12 @@ MAX_TEXT = 500
 STATUSES = (OBJECTION_OPEN, OBJECTION_UPHELD, OBJECTION_REJECTED)
 
 
-def _text(value: object, what: str) -> str:
+def _text(value: object, what: Message) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise ValidationFailed(f"请填写{what}")
+        raise ValidationFailed(_("请填写%(what)s", what=what))
     if len(text) > MAX_TEXT:
-        raise ValidationFailed(f"{what}不能超过{MAX_TEXT}个字")
+        raise ValidationFailed(_("%(what)s不能超过%(n)s个字", what=what, n=MAX_TEXT))
     return text
 
 
@@ -61,26 +62,31 @@ def record_objection(
     actor: User | None,
 ) -> Objection:
     """Record a household's objection to its row of the notice in force."""
-    disputed = _text(disputed, "异议内容")
+    disputed = _text(disputed, _("异议内容"))
     raised_by = raised_by.strip() if isinstance(raised_by, str) else ""
     if not isinstance(raised_on, date) or isinstance(raised_on, datetime):
-        raise ValidationFailed("日期格式不正确，应为 YYYY-MM-DD")
+        raise ValidationFailed(_("日期格式不正确，应为 YYYY-MM-DD"))
     if raised_on > clock.local_now().date():
-        raise ValidationFailed("提出日期不能晚于今天")
+        raise ValidationFailed(_("提出日期不能晚于今天"))
     with write_transaction():
         notice = db.session.get(Notice, notice_id)
         if notice is None:
-            raise NotFound("没有找到该公示")
+            raise NotFound(_("没有找到该公示"))
         if notice.status != NOTICE_PUBLISHED:
-            raise ValidationFailed("只能对正在公示的版本提出异议（草稿或已被取代的版本不行）")
+            raise ValidationFailed(_("只能对正在公示的版本提出异议（草稿或已被取代的版本不行）"))
         if not any(r["household_id"] == household_id for r in notice.content["rows"]):
-            raise ValidationFailed("该户不在这份公示中")
+            raise ValidationFailed(_("该户不在这份公示中"))
         household = db.session.get(Household, household_id)
         if household is None or household.supermarket_id != notice.supermarket_id:
-            raise NotFound("没有找到该户")
+            raise NotFound(_("没有找到该户"))
         published_on = clock.utc_to_local(notice.published_at).date()
         if raised_on < published_on:
-            raise ValidationFailed(f"提出日期不能早于公示发布日期（{published_on.isoformat()}）")
+            raise ValidationFailed(
+                _(
+                    "提出日期不能早于公示发布日期（%(date)s）",
+                    date=published_on.isoformat(),
+                )
+            )
         names = set(
             db.session.scalars(
                 sa.select(Member.name).where(
@@ -90,7 +96,7 @@ def record_objection(
         ) | {household.head_name}
         if raised_by not in names:
             # Only the household itself may object to its points (003 "农户对积分有异议的").
-            raise ValidationFailed("提出人必须是该户的家庭成员")
+            raise ValidationFailed(_("提出人必须是该户的家庭成员"))
         row = Objection(
             supermarket_id=notice.supermarket_id,
             notice_id=notice.id,
@@ -128,26 +134,26 @@ def resolve_objection(
     actor: User | None,
 ) -> Objection:
     """Uphold (optionally correcting the points by ``correction``, signed) or reject."""
-    resolution = _text(resolution, "处理意见")
+    resolution = _text(resolution, _("处理意见"))
     if correction is not None:
         if isinstance(correction, bool) or not isinstance(correction, int):
-            raise ValidationFailed("更正积分必须是整数")
+            raise ValidationFailed(_("更正积分必须是整数"))
         if correction == 0:
             correction = None
         elif abs(correction) > MAX_ADJUSTMENT:
-            raise ValidationFailed("更正积分过大")
+            raise ValidationFailed(_("更正积分过大"))
     if not upheld and correction is not None:
-        raise ValidationFailed("驳回的异议不能更正积分")
+        raise ValidationFailed(_("驳回的异议不能更正积分"))
     with write_transaction():
         row = db.session.scalar(lock(sa.select(Objection).where(Objection.id == objection_id)))
         if row is None:
-            raise NotFound("没有找到该异议")
+            raise NotFound(_("没有找到该异议"))
         if row.status != OBJECTION_OPEN:
-            raise ValidationFailed("该异议已经处理过了")
+            raise ValidationFailed(_("该异议已经处理过了"))
         proposal = None
         if correction is not None and row.notice.basis != "points":
             # 寨里 publishes scores: a wrong score is corrected by a new score (评分录入).
-            raise ValidationFailed("这份公示按评分排名，请到“评分录入”更正评分，不要更正积分")
+            raise ValidationFailed(_("这份公示按评分排名，请到“评分录入”更正评分，不要更正积分"))
         if correction is not None:
             # A correction is a person's award or deduction: a proposal that counts (and becomes
             # this objection's correction entry) only when another admin approves it.
@@ -198,7 +204,7 @@ def correction_proposal(objection: Objection) -> PointProposal | None:
 def get_objection(objection_id: int, supermarket_id: int) -> Objection:
     row = db.session.get(Objection, objection_id)
     if row is None or row.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该异议")
+        raise NotFound(_("没有找到该异议"))
     return row
 
 

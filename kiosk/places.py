@@ -12,6 +12,7 @@ from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.households import group_names
 from kiosk.intake import MAX_PLACE
+from kiosk.messages import _
 from kiosk.models import User, VillagePlace
 
 
@@ -27,9 +28,9 @@ def add_place(supermarket_id: int, name: str, *, actor: User | None) -> VillageP
     """Add a place to the village's list (its name once)."""
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationFailed("请填写地点名称")
+        raise ValidationFailed(_("请填写地点名称"))
     if len(name) > MAX_PLACE:
-        raise ValidationFailed(f"地点名称不能超过{MAX_PLACE}个字")
+        raise ValidationFailed(_("地点名称不能超过%(n)s个字", n=MAX_PLACE))
     with write_transaction():
         exists = db.session.scalar(
             sa.select(VillagePlace.id).where(
@@ -37,7 +38,7 @@ def add_place(supermarket_id: int, name: str, *, actor: User | None) -> VillageP
             )
         )
         if exists is not None:
-            raise DuplicateValue(f"地点“{name}”已经在列表里")
+            raise DuplicateValue(_("地点“%(name)s”已经在列表里", name=name))
         last = db.session.scalar(
             sa.select(sa.func.max(VillagePlace.sort_order)).where(
                 VillagePlace.supermarket_id == supermarket_id
@@ -57,7 +58,7 @@ def set_place_active(
     with write_transaction():
         place = db.session.get(VillagePlace, place_id)
         if place is None or place.supermarket_id != supermarket_id:
-            raise NotFound("没有找到该地点")
+            raise NotFound(_("没有找到该地点"))
         place.active = active
         audit.record(
             "place.set_active",

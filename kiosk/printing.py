@@ -34,6 +34,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import local_time, mask_name, yuan
+from kiosk.messages import _
 from kiosk.models import (
     PRINT_FAILED,
     PRINT_PRINTED,
@@ -209,7 +210,7 @@ def deliver_claimed(job_id: int) -> PrintJob:
     """Send a job claimed by :func:`queue_receipt` (``claim=True``) after its transaction."""
     job = db.session.get(PrintJob, job_id)
     if job is None:
-        raise NotFound("没有找到打印任务")
+        raise NotFound(_("没有找到打印任务"))
     if job.status != PRINT_SENDING:
         return job  # printed in its own transaction (the preview printer)
     return _deliver(job)
@@ -233,7 +234,7 @@ def _claim(job_id: int, from_statuses: tuple[str, ...]) -> tuple[PrintJob, bool]
     with write_transaction():
         job = db.session.get(PrintJob, job_id)
         if job is None:
-            raise NotFound("没有找到打印任务")
+            raise NotFound(_("没有找到打印任务"))
         now = utcnow()
         # A job left "sending" by a kiosk that stopped mid-print (power cut, crash) is claimable
         # again once it is older than STALE_SENDING: it never stays stuck.
@@ -334,7 +335,7 @@ def reprint(redemption_id: int, *, actor: User) -> PrintJob:
             lock(sa.select(Redemption).where(Redemption.id == redemption_id))
         )
         if redemption is None:
-            raise NotFound("没有找到该兑换单")
+            raise NotFound(_("没有找到该兑换单"))
         last_copy = db.session.scalar(
             sa.select(sa.func.max(PrintJob.copy_no)).where(PrintJob.redemption_id == redemption_id)
         )
@@ -431,10 +432,10 @@ def print_household_card(household_id: int, *, actor: User | None) -> PrintJob:
     with write_transaction():
         household = db.session.get(Household, household_id)
         if household is None:
-            raise NotFound("没有找到该户")
+            raise NotFound(_("没有找到该户"))
         card = active_card(household)
         if card is None:
-            raise ValidationFailed("该户没有有效的积分卡，请先发卡")
+            raise ValidationFailed(_("该户没有有效的积分卡，请先发卡"))
         face = CardFace(
             supermarket_name=household.supermarket.name,
             village=household.village,
@@ -533,7 +534,7 @@ def print_closing_slip(supermarket_id: int, *, actor: User | None, day: Any = No
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         day = day or clock.local_now().date()
         figures = closing_summary(supermarket_id, day)
         seq, digest = chain_head(supermarket_id)

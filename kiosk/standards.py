@@ -21,6 +21,7 @@ from kiosk import audit
 from kiosk.database import lock, write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import StandardItem, Supermarket, User
 
 # 寨里镇美德信用积分标准（村居）·一、标准 — (code, text, points), exactly as the seed has them.
@@ -111,7 +112,7 @@ def seed_standard_items(supermarket_id: int, *, actor: User | None) -> int:
     added (0 when the list already exists, so running it twice is safe)."""
     with write_transaction():
         if db.session.get(Supermarket, supermarket_id) is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         added = add_zhaili_items(supermarket_id)
         if added:
             audit.record(
@@ -166,17 +167,17 @@ def _clean(code: str, title: str, points: object, category: str) -> tuple[str, s
     title = (title or "").strip()
     category = (category or "").strip()
     if not _CODE_RE.match(code):
-        raise ValidationFailed("标准编号只能由字母、数字组成（最多16位），例如 26 或 K1")
+        raise ValidationFailed(_("标准编号只能由字母、数字组成（最多16位），例如 26 或 K1"))
     if not title:
-        raise ValidationFailed("请填写标准内容")
+        raise ValidationFailed(_("请填写标准内容"))
     if len(title) > 300:
-        raise ValidationFailed("标准内容不能超过300个字")
+        raise ValidationFailed(_("标准内容不能超过300个字"))
     if len(category) > 50:
-        raise ValidationFailed("类别不能超过50个字")
+        raise ValidationFailed(_("类别不能超过50个字"))
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-        raise ValidationFailed("分值必须是非零整数：加分写正数，扣分写负数")
+        raise ValidationFailed(_("分值必须是非零整数：加分写正数，扣分写负数"))
     if abs(points) > MAX_ITEM_POINTS:
-        raise ValidationFailed(f"分值不能超过{MAX_ITEM_POINTS}分")
+        raise ValidationFailed(_("分值不能超过%(n)s分", n=MAX_ITEM_POINTS))
     return code, title, points, category
 
 
@@ -194,9 +195,9 @@ def create_item(
     code, title, points, category = _clean(code, title, points, category)
     with write_transaction():
         if db.session.get(Supermarket, supermarket_id) is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         if normalize_code(code) in items_by_code(supermarket_id):
-            raise DuplicateValue(f"标准编号 {code} 已存在")
+            raise DuplicateValue(_("标准编号 %(code)s 已存在", code=code))
         if sort_order is None:
             top = db.session.scalar(
                 sa.select(sa.func.max(StandardItem.sort_order)).where(
@@ -234,8 +235,8 @@ def update_item(
     with write_transaction():
         item = db.session.scalar(lock(sa.select(StandardItem).where(StandardItem.id == item_id)))
         if item is None or (supermarket_id is not None and item.supermarket_id != supermarket_id):
-            raise NotFound("没有找到该标准")
-        _, title, points, category = _clean(item.code, title, points, category)
+            raise NotFound(_("没有找到该标准"))
+        _code, title, points, category = _clean(item.code, title, points, category)
         before = {
             "title": item.title,
             "points": item.points,

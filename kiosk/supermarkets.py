@@ -11,6 +11,7 @@ from kiosk import audit
 from kiosk.database import write_transaction
 from kiosk.errors import DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import Supermarket, User
 
 _CODE_RE = re.compile(r"^[A-Z0-9]{2,16}$")
@@ -29,18 +30,18 @@ def create_supermarket(
     code = (code or "").strip().upper()
     name = (name or "").strip()
     if not _CODE_RE.match(code):
-        raise ValidationFailed("超市编号应为2到16位大写字母或数字，例如 DT01")
+        raise ValidationFailed(_("超市编号应为2到16位大写字母或数字，例如 DT01"))
     if not name:
-        raise ValidationFailed("超市名称不能为空")
+        raise ValidationFailed(_("超市名称不能为空"))
     if (
         isinstance(points_per_yuan, bool)
         or not isinstance(points_per_yuan, int)
         or not (0 < points_per_yuan <= 1000)
     ):
-        raise ValidationFailed("每元积分数应为1到1000的整数")
+        raise ValidationFailed(_("每元积分数应为1到1000的整数"))
     with write_transaction():
         if db.session.scalar(sa.select(Supermarket.id).where(Supermarket.code == code)):
-            raise DuplicateValue(f"超市编号 {code} 已存在")
+            raise DuplicateValue(_("超市编号 %(code)s 已存在", code=code))
         supermarket = Supermarket(
             code=code,
             name=name,
@@ -68,6 +69,6 @@ def get_supermarket(code: str | None = None) -> Supermarket:
     supermarket = find_supermarket(code)
     if supermarket is None:
         if code:
-            raise NotFound(f"没有找到编号为 {code} 的超市")
-        raise NotFound("还没有超市：请先运行 jifen init")
+            raise NotFound(_("没有找到编号为 %(code)s 的超市", code=code))
+        raise NotFound(_("还没有超市：请先运行 jifen init"))
     return supermarket

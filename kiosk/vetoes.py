@@ -23,6 +23,7 @@ from kiosk import audit, clock
 from kiosk.database import write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import ENTRY_VETO_CLEAR, Household, Member, User, Veto
 from kiosk.points import locked_account, post_entry
 from kiosk.rules import VETO_CLEAR_AND_BAR_YEAR, VETO_NONE
@@ -45,24 +46,26 @@ def record_veto(
 
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationFailed("请填写否决原因（负面清单行为）")
+        raise ValidationFailed(_("请填写否决原因（负面清单行为）"))
     if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"原因不能超过{MAX_REASON}个字")
+        raise ValidationFailed(_("原因不能超过%(n)s个字", n=MAX_REASON))
     if not isinstance(on, date) or isinstance(on, datetime):
-        raise ValidationFailed("日期格式不正确，应为 YYYY-MM-DD")
+        raise ValidationFailed(_("日期格式不正确，应为 YYYY-MM-DD"))
     if on > clock.local_now().date():
-        raise ValidationFailed("不能登记未来日期的否决")
+        raise ValidationFailed(_("不能登记未来日期的否决"))
     with write_transaction():
         household = db.session.get(Household, household_id)
         if household is None:
-            raise NotFound("没有找到该户")
+            raise NotFound(_("没有找到该户"))
         policy = policy_for(household.supermarket)
         if policy.veto == VETO_NONE:
-            raise ValidationFailed(f"本超市的规则（{policy.name}）没有一票否决或取消资格")
+            raise ValidationFailed(
+                _("本超市的规则（%(name)s）没有一票否决或取消资格", name=policy.name)
+            )
         if member_id is not None:
             member = db.session.get(Member, member_id)
             if member is None or member.household_id != household.id:
-                raise ValidationFailed(f"该成员不属于户号 {household.number}")
+                raise ValidationFailed(_("该成员不属于户号 %(number)s", number=household.number))
         account = locked_account(household.id)
         veto = Veto(
             household_id=household.id,
@@ -111,6 +114,6 @@ def list_vetoes(supermarket_id: int, year: int | None = None) -> list[Veto]:
     )
     if year is not None:
         if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-            raise ValidationFailed("年份不正确")
+            raise ValidationFailed(_("年份不正确"))
         stmt = stmt.where(Veto.on >= date(year, 1, 1), Veto.on < date(year + 1, 1, 1))
     return list(db.session.scalars(stmt))

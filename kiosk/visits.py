@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import ACTIVE, PROPOSAL_WITHDRAWN, Household, PointProposal
 
 
@@ -42,9 +43,9 @@ def parse_month(text: str | None, today: date) -> date:
             raise ValueError
         first = date(int(year), int(month), 1)
     except ValueError:
-        raise ValidationFailed("月份应为 YYYY-MM，例如 2026-12") from None
+        raise ValidationFailed(_("月份应为 YYYY-MM，例如 2026-12")) from None
     if first.year < 2000 or first > today.replace(day=1):
-        raise ValidationFailed("月份不正确")
+        raise ValidationFailed(_("月份不正确"))
     return first
 
 
