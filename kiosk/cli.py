@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -274,11 +273,9 @@ def user_add_command(
 @domain_errors
 def token_command(username: str, label: str) -> None:
     """Print a new API token for a user (shown once; only its hash is kept)."""
-    from kiosk.auth import issue_token
-    from kiosk.extensions import db
-    from kiosk.models import User
+    from kiosk.auth import issue_token, user_named
 
-    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+    user = user_named(username)
     if user is None or not user.active:
         raise click.ClickException(f"没有找到可用的用户 {username}")
     token = issue_token(user.id, label=label, actor=user)
@@ -349,9 +346,8 @@ def cards_print_command(
     """Print an A4 PDF sheet of cards (CR80, ten to a page) to cut out."""
     from hardware.cards import CardFace, FontNotFound, find_cjk_font, write_pdf
     from kiosk.cards import active_card, issue_card, payload_for
-    from kiosk.extensions import db
     from kiosk.formatting import mask_name
-    from kiosk.models import ACTIVE, Household
+    from kiosk.households import households_by_number, list_households
     from kiosk.supermarkets import get_supermarket
     from kiosk.timeutil import local_date, utcnow
 
@@ -363,19 +359,14 @@ def cards_print_command(
     except FontNotFound as exc:
         raise click.ClickException(str(exc)) from None
 
-    stmt = sa.select(Household).where(Household.supermarket_id == supermarket.id)
     if numbers:
         wanted = [n.strip() for n in numbers]
-        homes = list(db.session.scalars(stmt.where(Household.number.in_(wanted))))
+        homes = households_by_number(supermarket.id, wanted)
         missing = sorted(set(wanted) - {h.number for h in homes})
         if missing:
             raise click.ClickException(f"没有找到这些户号：{'、'.join(missing)}")
-        order = {n: i for i, n in enumerate(wanted)}
-        homes.sort(key=lambda h: order[h.number])
     else:
-        homes = list(
-            db.session.scalars(stmt.where(Household.status == ACTIVE).order_by(Household.number))
-        )
+        homes = list_households(supermarket.id, active_only=True)
         if not homes:
             raise click.ClickException("本超市还没有在册户")
 
@@ -582,21 +573,13 @@ def product_set_command(
 ) -> None:
     """Change a product's rule-linked settings, e.g. `jifen product set CANTEEN01 --restriction
     elder_canteen` makes it 寨里's free elders' canteen meal."""
-    import sqlalchemy as sa
-
     from inventory.donations import fen_from_yuan
-    from inventory.models import Product
-    from inventory.products import update_product
+    from inventory.products import product_by_sku, update_product
     from kiosk.errors import NotFound
-    from kiosk.extensions import db
     from kiosk.supermarkets import get_supermarket
 
     supermarket = get_supermarket(supermarket_code)
-    product = db.session.scalar(
-        sa.select(Product).where(
-            Product.supermarket_id == supermarket.id, Product.sku == sku.strip()
-        )
-    )
+    product = product_by_sku(supermarket.id, sku)
     if product is None:
         raise NotFound(f"没有找到商品编号为 {sku} 的商品")
     changes: dict[str, Any] = {}
@@ -641,15 +624,15 @@ def import_command(
     written (exit status 1). With --commit a clean file is written in one transaction.
     """
     from kiosk import imports
+    from kiosk.auth import user_named
     from kiosk.errors import NotFound
-    from kiosk.extensions import db
-    from kiosk.models import ROLE_ADMIN, User
+    from kiosk.models import ROLE_ADMIN
     from kiosk.supermarkets import get_supermarket
 
     supermarket = get_supermarket(supermarket_code)
     actor = None
     if username:
-        actor = db.session.scalar(sa.select(User).where(User.username == username))
+        actor = user_named(username)
         if actor is None or actor.role != ROLE_ADMIN or not actor.active:
             raise NotFound(f"没有名为 {username} 的管理员")
     with open(path, "rb") as fh:

@@ -7,10 +7,13 @@ supermarket's rows a caller sees is its one rule, applied here through
 
 from __future__ import annotations
 
+from kiosk.auth import find_user
 from kiosk.authn import current_user, visible
+from kiosk.cards import find_card
 from kiosk.errors import NotFound
-from kiosk.extensions import db
+from kiosk.households import find_household, find_member
 from kiosk.models import Card, Household, Member, Redemption, User
+from kiosk.redemption import find_redemption
 
 
 def me() -> User:
@@ -22,7 +25,7 @@ def me() -> User:
 
 def household(household_id: int) -> Household:
     """A household the caller may see, or 404."""
-    row = db.session.get(Household, household_id)
+    row = find_household(household_id)
     if row is None or not visible(row.supermarket_id):
         raise NotFound("没有找到该户")
     return row
@@ -30,7 +33,7 @@ def household(household_id: int) -> Household:
 
 def member(member_id: int) -> Member:
     """A household member the caller may see, or 404."""
-    row = db.session.get(Member, member_id)
+    row = find_member(member_id)
     if row is None or not visible(row.household.supermarket_id):
         raise NotFound("没有找到该家庭成员")
     return row
@@ -38,7 +41,7 @@ def member(member_id: int) -> Member:
 
 def card(card_id: int) -> Card:
     """A card the caller may see, or 404."""
-    row = db.session.get(Card, card_id)
+    row = find_card(card_id)
     if row is None or not visible(row.household.supermarket_id):
         raise NotFound("没有找到该卡")
     return row
@@ -46,7 +49,7 @@ def card(card_id: int) -> Card:
 
 def redemption(redemption_id: int) -> Redemption:
     """A redemption the caller may see, or 404."""
-    row = db.session.get(Redemption, redemption_id)
+    row = find_redemption(redemption_id)
     if row is None or not visible(row.supermarket_id):
         raise NotFound("没有找到该兑换单")
     return row
@@ -54,7 +57,7 @@ def redemption(redemption_id: int) -> Redemption:
 
 def user(user_id: int) -> User:
     """A user account the caller may manage, or 404."""
-    row = db.session.get(User, user_id)
+    row = find_user(user_id)
     if row is None or not visible(row.supermarket_id):
         raise NotFound("没有找到该用户")
     return row

@@ -3,23 +3,25 @@ and API tokens."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
-import sqlalchemy as sa
 from flask import jsonify, request
 
 from inventory import printouts
-from inventory.models import KIND_GOODS, KIND_SERVICE, Product
-from inventory.products import MAX_SERVICE_COST_FEN, create_product, policy_for, update_product
+from inventory.models import KIND_GOODS, KIND_SERVICE
+from inventory.products import (
+    MAX_SERVICE_COST_FEN,
+    create_product,
+    policy_for,
+    products_by_id,
+    update_product,
+)
 from inventory.stock import StockInLine, receive_stock
 from kiosk import auth, cards, households, intake, points
 from kiosk.api import access, bp, inputs, outputs, proposals
 from kiosk.authn import current_supermarket, require
 from kiosk.errors import NotFound
-from kiosk.extensions import db
-from kiosk.models import ApiToken
 
 logger = logging.getLogger(__name__)
 
@@ -284,9 +286,7 @@ def stock_in():
     movement_ids = [m.id for m in movements]
     policy = policy_for(supermarket)
     product_ids = sorted({m.product_id for m in movements})
-    products = db.session.scalars(
-        sa.select(Product).where(Product.id.in_(product_ids)).order_by(Product.id)
-    )
+    products = products_by_id(product_ids)
     result: dict[str, Any] = {
         "movements": [outputs.movement(m) for m in movements],
         "products": [outputs.product(p, policy) for p in products],
@@ -315,9 +315,7 @@ def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
 def list_tokens(user_id: int):
     """A user's API tokens (their records, never the tokens themselves)."""
     user = access.user(user_id)
-    rows = db.session.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
-    )
+    rows = sorted(auth.list_tokens([user.id]), key=lambda t: t.id)
     return jsonify({"tokens": [outputs.token(t) for t in rows]})
 
 
@@ -329,11 +327,7 @@ def new_token(user_id: int):
     label = inputs.string(body, "label", required=False, max_len=100)
     access.user(user_id)
     secret = auth.issue_token(user_id, label=label, actor=access.me())
-    row = db.session.scalar(
-        sa.select(ApiToken).where(
-            ApiToken.token_hash == hashlib.sha256(secret.encode()).hexdigest()
-        )
-    )
+    row = auth.token_record(secret)
     return jsonify({"token": secret, "record": outputs.token(row)}), 201
 
 
@@ -341,9 +335,9 @@ def new_token(user_id: int):
 @require("user.manage")
 def revoke_token(token_id: int):
     """Revoke an API token: every request with it is refused from now on."""
-    row = db.session.get(ApiToken, token_id)
+    row = auth.find_token(token_id)
     if row is None:
         raise NotFound("没有找到该令牌")
     access.user(row.user_id)
     auth.revoke_token(token_id, actor=access.me())
-    return jsonify({"record": outputs.token(db.session.get(ApiToken, token_id))})
+    return jsonify({"record": outputs.token(auth.find_token(token_id))})

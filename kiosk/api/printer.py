@@ -8,15 +8,14 @@ one service and renders JSON.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import jsonify, request
 
 from hardware import printers
 from kiosk import printer_settings, printing
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.authn import current_supermarket, require
-from kiosk.extensions import db
-from kiosk.models import PRINT_FAILED, PRINT_QUEUED, PrintJob, Redemption
+from kiosk.models import PRINT_FAILED, PRINT_QUEUED, PrintJob
+from kiosk.redemption import receipt_numbers as redemption_numbers
 
 JOB_STATUSES = (PRINT_FAILED, PRINT_QUEUED, printing.PRINT_SENDING)
 STATUS_TIMEOUT = 1.0  # seconds: the keeper is waiting at the counter
@@ -24,13 +23,7 @@ STATUS_TIMEOUT = 1.0  # seconds: the keeper is waiting at the counter
 
 def receipt_numbers(jobs: list[PrintJob]) -> dict[int, str]:
     """Receipt number by redemption id, for the receipt jobs among ``jobs`` (one query)."""
-    ids = {job.redemption_id for job in jobs if job.redemption_id is not None}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Redemption.id, Redemption.receipt_no).where(Redemption.id.in_(ids))
-    )
-    return {row.id: row.receipt_no for row in rows}
+    return redemption_numbers(job.redemption_id for job in jobs)
 
 
 def render_jobs(jobs: list[PrintJob]) -> list[dict]:

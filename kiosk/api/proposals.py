@@ -20,15 +20,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, jsonify, request
-from sqlalchemy.orm import selectinload
 
 from kiosk import clock, evidence, intake
 from kiosk.api import access, bp, inputs, outputs
 from kiosk.authn import current_supermarket_id, require
 from kiosk.errors import NotFound, TooLarge
-from kiosk.extensions import db
 from kiosk.models import (
     PROPOSAL_APPROVED,
     PROPOSAL_PENDING,
@@ -227,7 +224,7 @@ def default_day(key: str | None) -> date:
 
 def proposal(proposal_id: int) -> PointProposal:
     """A proposal of this supermarket, or 404 (another supermarket's do not exist here)."""
-    row = db.session.get(PointProposal, proposal_id) if proposal_id <= MAX_ID else None
+    row = intake.find_proposal(proposal_id) if proposal_id <= MAX_ID else None
     if row is None or row.supermarket_id != current_supermarket_id():
         raise NotFound("没有找到该加减分申请")
     return row
@@ -264,24 +261,12 @@ def list_proposals():
     household_id = inputs.query_int("household_id", default=0, minimum=1, maximum=MAX_ID)
     page = inputs.query_int("page", default=1, minimum=1, maximum=100_000)
     per_page = inputs.query_int("per_page", default=20, minimum=1, maximum=MAX_PER_PAGE)
-    stmt = sa.select(PointProposal).where(PointProposal.supermarket_id == current_supermarket_id())
-    if status is not None:
-        stmt = stmt.where(PointProposal.status == status)
-    if household_id:
-        stmt = stmt.where(PointProposal.household_id == household_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(
-        stmt.options(
-            selectinload(PointProposal.household),
-            selectinload(PointProposal.member),
-            selectinload(PointProposal.standard_item),
-            selectinload(PointProposal.entered_by),
-            selectinload(PointProposal.decided_by),
-            selectinload(PointProposal.photos),
-        )
-        .order_by(PointProposal.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    rows, total = intake.proposals_page(
+        current_supermarket_id(),
+        status=status,
+        household_id=household_id,
+        page=page,
+        per_page=per_page,
     )
     viewer = access.me()
     return jsonify(

@@ -15,7 +15,6 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
@@ -23,12 +22,20 @@ from hardware import printers
 from inventory import products
 from inventory.donations import fen_from_yuan
 from inventory.models import KIND_SERVICE, Product
-from kiosk import assessments, parsing, printer_settings, printing, rules, vetoes
+from kiosk import (
+    assessments,
+    households,
+    parsing,
+    printer_settings,
+    printing,
+    redemption,
+    rules,
+    vetoes,
+)
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
-from kiosk.extensions import db
-from kiosk.models import Household, Redemption
+from kiosk.models import Household
 from kiosk.rules import Policy, policies, policy_io, presets
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -138,13 +145,7 @@ def describe(policy: Policy) -> list[str]:
 
 
 def _households() -> list[Household]:
-    return list(
-        db.session.scalars(
-            sa.select(Household)
-            .where(Household.supermarket_id == current_supermarket().id)
-            .order_by(Household.number, Household.id)
-        )
-    )
+    return households.list_households(current_supermarket().id)
 
 
 @bp.get("")
@@ -286,13 +287,7 @@ def printer_page() -> str:
     supermarket = current_supermarket()
     config = printing.printer_config()
     jobs = printing.unprinted_jobs(supermarket.id)
-    ids = {job.redemption_id for job in jobs if job.redemption_id is not None}
-    numbers: dict[int, str] = {}
-    if ids:
-        rows = db.session.execute(
-            sa.select(Redemption.id, Redemption.receipt_no).where(Redemption.id.in_(ids))
-        )
-        numbers = {row.id: row.receipt_no for row in rows}
+    numbers = redemption.receipt_numbers(job.redemption_id for job in jobs)
     context = _context(
         printer=config,
         status=printing.printer_status(timeout=1.0),

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
@@ -27,19 +26,18 @@ from inventory.models import (
     FUND_DONATION,
     FUND_PURCHASE,
     FUND_REVERSAL,
-    KIND_GOODS,
     Donation,
     Product,
 )
-from kiosk import parsing
+from inventory.products import donatable_goods
+from kiosk import auth, parsing, printing
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.export import yuan as yuan_cell
-from kiosk.extensions import db
 from kiosk.formatting import local_time, yuan
-from kiosk.models import PRINT_PRINTED, PrintJob, User
+from kiosk.models import PRINT_PRINTED
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")
@@ -112,7 +110,7 @@ def _donors(active_only: bool = False) -> list:
 
 
 def _display_user(user_id: int | None) -> str:
-    user = db.session.get(User, user_id) if user_id else None
+    user = auth.find_user(user_id) if user_id else None
     return user.display_name if user is not None else ""
 
 
@@ -356,18 +354,7 @@ def update_donor(donor_id: int) -> Response | tuple[str, int]:
 
 
 def _goods_products() -> list[Product]:
-    rows = db.session.scalars(
-        sa.select(Product)
-        .where(
-            Product.supermarket_id == current_supermarket().id,
-            Product.kind == KIND_GOODS,
-            Product.active.is_(True),
-        )
-        .order_by(Product.name, Product.id)
-    )
-    from pypinyin import lazy_pinyin
-
-    return sorted(rows, key=lambda p: (lazy_pinyin(p.name), p.id))
+    return donatable_goods(current_supermarket().id)
 
 
 def _donation_form(form: dict[str, Any], lines: list[dict[str, str]], error: str | None):
@@ -513,9 +500,7 @@ def _print(donation_id: int, *, reprint: bool) -> None:
 
 
 def _donation_context(donation: Donation) -> dict[str, Any]:
-    job = (
-        db.session.get(PrintJob, donation.last_print_job_id) if donation.last_print_job_id else None
-    )
+    job = printing.find_job(donation.last_print_job_id) if donation.last_print_job_id else None
     return _context(
         d=donation,
         movements=donations.donation_movements(donation.id),

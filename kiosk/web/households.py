@@ -31,7 +31,6 @@ from kiosk import assessments, card_sheets, cards, households, points, printing
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
-from kiosk.extensions import db
 from kiosk.models import (
     ACTIVE,
     ENTRY_AWARD,
@@ -90,21 +89,21 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 def _own_household(household_id: int) -> Household:
     """The household, if it belongs to this office's supermarket (else 404, as if absent)."""
-    household = db.session.get(Household, household_id)
+    household = households.find_household(household_id)
     if household is None or household.supermarket_id != current_supermarket().id:
         raise NotFound(gettext("没有找到该户"))
     return household
 
 
 def _own_member(member_id: int) -> Member:
-    member = db.session.get(Member, member_id)
+    member = households.find_member(member_id)
     if member is None or member.household.supermarket_id != current_supermarket().id:
         raise NotFound(gettext("没有找到该成员"))
     return member
 
 
 def _own_card(card_id: int) -> Card:
-    card = db.session.get(Card, card_id)
+    card = cards.find_card(card_id)
     if card is None or card.household.supermarket_id != current_supermarket().id:
         raise NotFound(gettext("没有找到该卡"))
     return card

@@ -12,16 +12,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from kiosk import imports, intake, parsing, standards
+from kiosk import households, imports, intake, parsing, standards
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes
-from kiosk.extensions import db
 from kiosk.formatting import local_time
 from kiosk.models import (
     IMPORT_COMMITTED,
@@ -31,10 +29,7 @@ from kiosk.models import (
     PROPOSAL_PENDING,
     PROPOSAL_REJECTED,
     PROPOSAL_WITHDRAWN,
-    Household,
     ImportBatch,
-    Member,
-    PointProposal,
 )
 from kiosk.web.downloads import send_xlsx
 
@@ -115,21 +110,13 @@ def _household_and_member(supermarket_id: int, number: str, name: str) -> tuple[
     number = (number or "").strip()
     if not number:
         raise ValidationFailed(gettext("请填写户号"))
-    household = db.session.scalar(
-        sa.select(Household).where(
-            Household.supermarket_id == supermarket_id, Household.number == number
-        )
-    )
+    household = households.household_by_number(supermarket_id, number)
     if household is None:
         raise ValidationFailed(gettext("户号 %(number)s 不存在", number=number))
     name = "".join((name or "").split())
     if not name:
         return household.id, None
-    member = db.session.scalar(
-        sa.select(Member).where(
-            Member.household_id == household.id, Member.name == name, Member.active.is_(True)
-        )
-    )
+    member = households.active_member_named(household.id, name)
     if member is None:
         raise ValidationFailed(
             gettext("户号 %(number)s 没有名为 %(name)s 的成员", number=number, name=name)
@@ -283,11 +270,7 @@ def approve_batch(batch_id: int):
 def export_proposals() -> Response:
     """Every proposal, pending and decided, as the assessment group's register (台账)."""
     supermarket = current_supermarket()
-    rows = db.session.scalars(
-        sa.select(PointProposal)
-        .where(PointProposal.supermarket_id == supermarket.id)
-        .order_by(PointProposal.id)
-    )
+    rows = intake.all_proposals(supermarket.id)
     sheet = Sheet(
         title=gettext("加减分登记台账"),
         subtitle=[
@@ -521,11 +504,7 @@ def batch_page(batch_id: int):
     )
     pending = 0
     if batch.kind == IMPORT_POINTS and batch.status == IMPORT_COMMITTED:
-        pending = db.session.scalar(
-            sa.select(sa.func.count(PointProposal.id)).where(
-                PointProposal.batch_id == batch.id, PointProposal.status == PROPOSAL_PENDING
-            )
-        )
+        pending = intake.pending_in_batch(batch.id)
     return render_template(
         "intake/batch.html",
         **_context(

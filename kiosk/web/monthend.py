@@ -15,11 +15,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 
 from inventory import monthend, periods, printouts
+from kiosk import auth
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError
 from kiosk.export import Sheet, workbook_bytes, yuan
-from kiosk.extensions import db
-from kiosk.models import PRINT_PRINTED, User
+from kiosk.models import PRINT_PRINTED
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("monthend", __name__, url_prefix="/month-end")
@@ -48,7 +48,7 @@ def _context(**extra: Any) -> dict[str, Any]:
 def _report_context(month: str) -> dict[str, Any]:
     supermarket = current_supermarket()
     report, close = monthend.report_for(supermarket.id, month)
-    closed_by = db.session.get(User, close.closed_by_id) if close and close.closed_by_id else None
+    closed_by = auth.find_user(close.closed_by_id) if close and close.closed_by_id else None
     return {
         "month": month,
         "report": report,
@@ -136,15 +136,7 @@ def index_page():
     months = monthend.month_list(supermarket.id)
     upcoming = next((m for m in months if m["next"]), None)
     refusals = monthend.close_refusals(supermarket.id, upcoming["month"]) if upcoming else []
-    closers = {
-        u.id: u
-        for u in (
-            db.session.get(User, m["close"].closed_by_id)
-            for m in months
-            if m["close"] is not None and m["close"].closed_by_id
-        )
-        if u is not None
-    }
+    closers = auth.users_by_id(m["close"].closed_by_id for m in months if m["close"] is not None)
     return render_template(
         "monthend/index.html",
         **_context(months=months, upcoming=upcoming, refusals=refusals, closers=closers),

@@ -14,22 +14,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from kiosk import clock, export, intake, notice, objections, parsing, rules
+from kiosk import auth, clock, export, households, intake, notice, objections, parsing, rules
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ValidationFailed
-from kiosk.extensions import db
 from kiosk.models import (
     NOTICE_DRAFT,
     NOTICE_PUBLISHED,
     NOTICE_SUPERSEDED,
     OBJECTION_OPEN,
-    Household,
-    Member,
     Notice,
     Objection,
     User,
@@ -215,8 +211,7 @@ def index_page():
 
 
 def _users(ids: set[int | None]) -> dict[int, User]:
-    ids = {i for i in ids if i is not None}
-    return {u.id: u for u in (db.session.get(User, i) for i in ids) if u is not None}
+    return auth.users_by_id(ids)
 
 
 @bp.post("/draft")
@@ -432,14 +427,8 @@ def _objection_form(n: Notice, household_id: int, form: dict[str, str], error: s
     row = next((r for r in n.content["rows"] if r["household_id"] == household_id), None)
     if row is None:
         abort(404)
-    household = db.session.get(Household, household_id)
-    members = list(
-        db.session.scalars(
-            sa.select(Member)
-            .where(Member.household_id == household_id, Member.active.is_(True))
-            .order_by(Member.id)
-        )
-    )
+    household = households.find_household(household_id)
+    members = households.active_members(household_id)
     return render_template(
         "notice/objection_form.html",
         **_context(
@@ -476,7 +465,7 @@ def objection_create(notice_id: int):
     form = request.form.to_dict()
     try:
         member_id = request.form.get("member_id", type=parsing.db_id)
-        member = db.session.get(Member, member_id) if member_id is not None else None
+        member = households.find_member(member_id) if member_id is not None else None
         if member is None or member.household_id != household_id:
             raise ValidationFailed(gettext("请选择提出异议的家庭成员"))
         try:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -49,13 +48,9 @@ from kiosk import evidence, standards, visits
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.export import Sheet, workbook_bytes
-from kiosk.extensions import db
-from kiosk.households import household_for_card_text
-from kiosk.models import (
-    ACTIVE,
-    Household,
-    VillagePlace,
-)
+from kiosk.households import household_for_card_text, list_households
+from kiosk.models import ACTIVE, Household
+from kiosk.places import place_names
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
 
@@ -63,27 +58,6 @@ bp = Blueprint("phone", __name__, url_prefix="/m")
 report_bp = Blueprint("selfreport", __name__)
 
 STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
-
-
-def places(supermarket_id: int) -> list[str]:
-    """The village's places for the 地点 list: its own list, else its households' groups."""
-    names = list(
-        db.session.scalars(
-            sa.select(VillagePlace.name)
-            .where(VillagePlace.supermarket_id == supermarket_id, VillagePlace.active.is_(True))
-            .order_by(VillagePlace.sort_order, VillagePlace.name)
-        )
-    )
-    if names:
-        return names
-    return list(
-        db.session.scalars(
-            sa.select(Household.group_name)
-            .where(Household.supermarket_id == supermarket_id, Household.group_name != "")
-            .distinct()
-            .order_by(Household.group_name)
-        )
-    )
 
 
 def _household(row: Household) -> dict[str, Any]:
@@ -106,7 +80,7 @@ def page() -> str:
         supermarket=supermarket,
         user=current_user(),
         items=standards.list_items(supermarket.id, active_only=True),
-        places=places(supermarket.id),
+        places=place_names(supermarket.id),
         max_photos=evidence.MAX_PHOTOS,
     )
 
@@ -115,11 +89,7 @@ def page() -> str:
 @require("proposal.create")
 def households() -> Response:
     """The village's active households (number, head, group, search key) for the search."""
-    rows = db.session.scalars(
-        sa.select(Household)
-        .where(Household.supermarket_id == current_supermarket().id, Household.status == ACTIVE)
-        .order_by(Household.number, Household.id)
-    )
+    rows = list_households(current_supermarket().id, active_only=True)
     response = jsonify({"households": [_household(h) for h in rows]})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from inventory import adjustments, fund, ledgers, printouts
 from inventory import stock as stock_service
-from inventory.models import ADJ_PENDING, ADJUST_REASONS, PAID_FROM_FUND, FundEntry
+from inventory.models import ADJ_PENDING, ADJUST_REASONS, PAID_FROM_FUND
 from inventory.products import catalogue, categories, policy_for
-from kiosk import parsing
+from kiosk import auth, parsing
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, FundInsufficient, ValidationFailed
-from kiosk.extensions import db
 from kiosk.formatting import yuan
 from kiosk.models import User
 from kiosk.web.downloads import send_xlsx
@@ -125,10 +123,7 @@ def _default_form(supermarket: Any) -> dict[str, Any]:
 
 
 def _users(ids: set[int | None]) -> dict[int, User]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    return auth.users_by_id(ids)
 
 
 @bp.get("/in")
@@ -255,9 +250,9 @@ def stock_in_document(stock_in_id: int):
     supermarket = current_supermarket()
     document = stock_service.get_stock_in(supermarket.id, stock_in_id)
     movements = stock_service.stock_in_movements(document.id)
-    creator = db.session.get(User, document.created_by_id) if document.created_by_id else None
+    creator = auth.find_user(document.created_by_id) if document.created_by_id else None
     prints = stock_service.print_count(document.id)
-    entry = db.session.get(FundEntry, document.fund_entry_id) if document.fund_entry_id else None
+    entry = fund.find_entry(document.fund_entry_id) if document.fund_entry_id else None
     return render_template(
         "stock/document.html",
         **_context(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -35,13 +34,11 @@ from inventory.models import (
     COUNT_EVENT_KINDS,
     COUNT_SUBMITTED,
 )
-from kiosk import parsing
+from kiosk import auth, parsing
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
 from kiosk.export import Sheet, workbook_bytes, yuan
-from kiosk.extensions import db
 from kiosk.formatting import local_time
-from kiosk.models import User
 from kiosk.timeutil import utcnow
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
@@ -323,9 +320,7 @@ def report_page(stocktake_id: int) -> str:
         st.posted_by_id,
         st.cancelled_by_id,
     } - {None}
-    people = {
-        u.id: u.display_name for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))
-    }
+    people = {i: u.display_name for i, u in auth.users_by_id(ids).items()}
     return render_template(
         "stocktake/report.html",
         **_context(
