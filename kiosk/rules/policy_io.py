@@ -38,6 +38,7 @@ from kiosk.rules.policy import (
     Tier,
     Window,
 )
+from kiosk.rules.reasons import N_, translate
 
 # ---------------------------------------------------------------------------
 # Policy <-> dict
@@ -100,24 +101,24 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
 
 
 _CHOICES = {
-    "holder": {HOLDER_HOUSEHOLD: "按户", HOLDER_INDIVIDUAL: "按个人"},
-    "spend": {SPEND_BALANCE: "扣积分余额", SPEND_QUOTA: "按额度"},
-    "cycle": {CYCLE_ROLLING: "滚动结存", CYCLE_YEAR: "每年重新积分"},
-    "period": {PERIOD_QUARTER: "季度", PERIOD_MONTH: "月"},
-    "tier_basis": {TIER_BY_SCORE: "按评分", TIER_BY_POINTS: "按积分"},
+    "holder": {HOLDER_HOUSEHOLD: N_("按户"), HOLDER_INDIVIDUAL: N_("按个人")},
+    "spend": {SPEND_BALANCE: N_("扣积分余额"), SPEND_QUOTA: N_("按额度")},
+    "cycle": {CYCLE_ROLLING: N_("滚动结存"), CYCLE_YEAR: N_("每年重新积分")},
+    "period": {PERIOD_QUARTER: N_("季度"), PERIOD_MONTH: N_("月")},
+    "tier_basis": {TIER_BY_SCORE: N_("按评分"), TIER_BY_POINTS: N_("按积分")},
     "veto": {
-        VETO_NONE: "无",
-        VETO_CLEAR_AND_BAR_YEAR: "清零并取消当年兑换资格",
-        VETO_ZERO_SCORE_PERIOD: "该期评分为0分",
+        VETO_NONE: N_("无"),
+        VETO_CLEAR_AND_BAR_YEAR: N_("清零并取消当年兑换资格"),
+        VETO_ZERO_SCORE_PERIOD: N_("该期评分为0分"),
     },
     "window.kind": {
-        WINDOW_ALWAYS: "随时",
-        WINDOW_MONTHS: "指定月份",
-        WINDOW_LAST_MARKET_DAY: "每月最后一个赶场天",
+        WINDOW_ALWAYS: N_("随时"),
+        WINDOW_MONTHS: N_("指定月份"),
+        WINDOW_LAST_MARKET_DAY: N_("每月最后一个赶场天"),
     },
 }
 
-CHOICES = _CHOICES  # each choice field's values in Chinese, for the policy form
+CHOICES = _CHOICES  # each choice field's values in Chinese (see choice_words), for the policy form
 
 _TOP_FIELDS = {
     "name",
@@ -158,43 +159,57 @@ _MAX_POINTS = 10**9
 # Every field of a rule set in the words of a village committee: said once here, used by the
 # policy form's labels and by the validator's messages (a cadre never reads `points_per_yuan`).
 FIELD_LABELS: dict[str, str] = {
-    "name": "规则名称",
-    "preset": "规则模板",
-    "holder": "评分对象",
-    "points_per_yuan": "1元兑换需要的积分",
-    "spend": "兑换方式",
-    "reserved_base": "基础分（不能兑换的部分）",
-    "base_grant": "每年发放基础分",
-    "cycle": "积分周期",
-    "period": "考评周期",
-    "gate": "评分门槛",
-    "gate.min_score": "门槛最低评分",
-    "gate.consecutive_periods": "门槛连续期数",
-    "conversion": "评分折换积分",
-    "conversion.numerator": "折换：积分",
-    "conversion.denominator": "折换：评分",
-    "tier_basis": "分级依据",
-    "tiers": "等级",
-    "tier.name": "级别名称",
-    "tier.min_value": "最低",
-    "tier.max_value": "最高",
-    "tier.quota_yuan": "每期额度（元）",
-    "window": "兑换时间",
-    "window.kind": "兑换时间",
-    "window.months": "可以兑换的月份",
-    "window.market_days": "赶场日",
-    "window.every_months": "每几个月兑换一次",
-    "veto": "一票否决",
-    "restrictions": "限定物品",
-    "restriction.key": "标记",
-    "restriction.label": "名称",
-    "restriction.min_age": "最低年龄",
-    "restriction.max_age": "最高年龄",
-    "restriction.min_score": "最低评分",
-    "restriction.min_tier": "最低等级",
-    "restriction.free": "免费",
-    "restriction.per_period_limit": "每期每人限几次",
+    "name": N_("规则名称"),
+    "preset": N_("规则模板"),
+    "holder": N_("评分对象"),
+    "points_per_yuan": N_("1元兑换需要的积分"),
+    "spend": N_("兑换方式"),
+    "reserved_base": N_("基础分（不能兑换的部分）"),
+    "base_grant": N_("每年发放基础分"),
+    "cycle": N_("积分周期"),
+    "period": N_("考评周期"),
+    "gate": N_("评分门槛"),
+    "gate.min_score": N_("门槛最低评分"),
+    "gate.consecutive_periods": N_("门槛连续期数"),
+    "conversion": N_("评分折换积分"),
+    "conversion.numerator": N_("折换：积分"),
+    "conversion.denominator": N_("折换：评分"),
+    "tier_basis": N_("分级依据"),
+    "tiers": N_("等级"),
+    "tier.name": N_("级别名称"),
+    "tier.min_value": N_("最低"),
+    "tier.max_value": N_("最高"),
+    "tier.quota_yuan": N_("每期额度（元）"),
+    "window": N_("兑换时间"),
+    "window.kind": N_("兑换时间"),
+    "window.months": N_("可以兑换的月份"),
+    "window.market_days": N_("赶场日"),
+    "window.every_months": N_("每几个月兑换一次"),
+    "veto": N_("一票否决"),
+    "restrictions": N_("限定物品"),
+    "restriction.key": N_("标记"),
+    "restriction.label": N_("名称"),
+    "restriction.min_age": N_("最低年龄"),
+    "restriction.max_age": N_("最高年龄"),
+    "restriction.min_score": N_("最低评分"),
+    "restriction.min_tier": N_("最低等级"),
+    "restriction.free": N_("免费"),
+    "restriction.per_period_limit": N_("每期每人限几次"),
 }
+
+
+def field_labels() -> dict[str, str]:
+    """:data:`FIELD_LABELS` in the request's language (Chinese outside a request), for the form."""
+    return {key: translate(label) for key, label in FIELD_LABELS.items()}
+
+
+def choice_words() -> dict[str, dict[str, str]]:
+    """:data:`CHOICES` in the request's language (Chinese outside a request), for the form."""
+    return {
+        field: {value: translate(word) for value, word in options.items()}
+        for field, options in CHOICES.items()
+    }
+
 
 _INDEXED = re.compile(r"^(tiers|restrictions)\[(\d+)\](?:\.(\w+))?$")
 

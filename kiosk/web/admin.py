@@ -168,8 +168,8 @@ def policy_page() -> str:
             sentences=describe(policy),
             policy_data=policy_io.policy_to_dict(policy),
             policy_toml=policy_io.policy_to_toml(policy),
-            labels=policy_io.FIELD_LABELS,
-            choices=policy_io.CHOICES,
+            labels=policy_io.field_labels(),
+            choices=policy_io.choice_words(),
             preset_choices=[(key, p, describe(p)) for key, p in presets.PRESETS.items()],
         ),
     )

@@ -12,7 +12,7 @@ from datetime import date, datetime
 import flask_babel
 import pytest
 
-from kiosk.rules import AccountState, Assessment, CartItem, VetoRecord, decide
+from kiosk.rules import AccountState, Assessment, CartItem, VetoRecord, decide, policy_io
 from kiosk.rules.presets import DATONG, GAOYANG, ZHAILI
 from kiosk.rules.reasons import (
     ENUMERATION,
@@ -183,3 +183,23 @@ def test_each_kind_of_parameter_renders_per_language(app, param, chinese, englis
     assert param.render() == chinese
     with request_in(app, "?lang=en"):
         assert param.render() == english
+
+
+def test_the_policy_forms_labels_and_choices_follow_the_language(app):
+    assert policy_io.field_labels()["points_per_yuan"] == "1元兑换需要的积分"
+    assert policy_io.choice_words()["holder"] == {"household": "按户", "individual": "按个人"}
+    with request_in(app, "?lang=en"):
+        labels, words = policy_io.field_labels(), policy_io.choice_words()
+    assert labels["points_per_yuan"] == "Points per 1 yuan"
+    assert words["holder"] == {"household": "Per household", "individual": "Per person"}
+    assert not [v for v in labels.values() if HAN.search(v)]
+    assert not [w for c in words.values() for w in c.values() if HAN.search(w)]
+
+
+def test_the_policy_page_in_english(client, admin):
+    client.post("/login/password", data={"username": "admin1", "password": "secret123"})
+    english = client.get("/admin/policy?lang=en").get_data(as_text=True)
+    assert "Who is scored" in english and "Per household" in english
+    assert "评分对象" not in english
+    chinese = client.get("/admin/policy?lang=zh").get_data(as_text=True)
+    assert "评分对象" in chinese and "按户" in chinese
