@@ -112,8 +112,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str:
-    from flask import request, session
+    from flask import has_request_context, request, session
 
+    if not has_request_context():
+        return "zh"  # the CLI and other work outside a request (report files) speak Chinese
     lang = request.args.get("lang") or session.get("lang")
     if lang in ("zh", "en"):
         session["lang"] = lang

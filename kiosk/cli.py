@@ -10,6 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import click
@@ -536,6 +537,7 @@ def register(app: Flask) -> None:
         import_command,
         households_group,
         ledger_command,
+        report_group,
         monthend_group,
         product_group,
     ):
@@ -723,6 +725,142 @@ def ledger_command(
     path = Path(out_path or filename)
     path.write_bytes(data)
     click.echo(f"已导出 {path}（{filters.date_from} 至 {filters.date_to}）")
+
+
+# --- the office's reports (kiosk.reports): the workbooks its pages download ------------------
+
+
+@click.group("report")
+def report_group() -> None:
+    """The office's spreadsheets, the same workbooks its pages download."""
+
+
+def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--supermarket", "supermarket_code", default=None, help="超市编号")(fn)
+    return click.option(
+        "--out", "out_path", default=None, help="保存到的 .xlsx 文件（默认用报表名称）"
+    )(fn)
+
+
+def _save_report(result: tuple[bytes, str], out_path: str | None) -> None:
+    from pathlib import Path
+
+    data, filename = result
+    path = Path(out_path or filename)
+    path.write_bytes(data)
+    click.echo(f"已导出 {path}")
+
+
+def _today() -> date:
+    from kiosk.timeutil import local_date, utcnow
+
+    return local_date(utcnow(), current_app.config["JIFEN_TIMEZONE"])
+
+
+def _day(text: str | None, default: date) -> date:
+    from kiosk.errors import ValidationFailed
+
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed("日期格式不正确，应为 YYYY-MM-DD") from None
+
+
+@report_group.command("proposals")
+@_report_options
+@with_appcontext
+@domain_errors
+def report_proposals_command(out_path: str | None, supermarket_code: str | None) -> None:
+    """The register of proposals (加减分登记台账), pending and decided."""
+    from kiosk.reports.intake import proposals_xlsx
+    from kiosk.supermarkets import get_supermarket
+
+    _save_report(proposals_xlsx(get_supermarket(supermarket_code)), out_path)
+
+
+@report_group.command("standards")
+@_report_options
+@with_appcontext
+@domain_errors
+def report_standards_command(out_path: str | None, supermarket_code: str | None) -> None:
+    """The point standards (积分标准), in use and retired."""
+    from kiosk.reports.intake import standards_xlsx
+    from kiosk.supermarkets import get_supermarket
+
+    _save_report(standards_xlsx(get_supermarket(supermarket_code)), out_path)
+
+
+@report_group.command("fund")
+@click.argument("book", type=click.Choice(["pool", "donations", "public"]))
+@click.option(
+    "--from", "date_from", default=None, help="开始日期（基金池默认本月1日，其余默认1月1日）"
+)
+@click.option("--to", "date_to", default=None, help="结束日期（含当天；默认今天）")
+@_report_options
+@with_appcontext
+@domain_errors
+def report_fund_command(
+    book: str,
+    date_from: str | None,
+    date_to: str | None,
+    out_path: str | None,
+    supermarket_code: str | None,
+) -> None:
+    """The fund pool's ledger (基金池台账), the donation register (捐赠登记簿) or the donor
+    list for public notice (捐赠公示) of a date range."""
+    from kiosk.errors import ValidationFailed
+    from kiosk.reports import fund as fund_reports
+    from kiosk.supermarkets import get_supermarket
+
+    today = _today()
+    first = today.replace(day=1) if book == "pool" else today.replace(month=1, day=1)
+    start, end = _day(date_from, first), _day(date_to, today)
+    if end < start:
+        raise ValidationFailed("结束日期不能早于开始日期")
+    report = {
+        "pool": fund_reports.pool_ledger_xlsx,
+        "donations": fund_reports.donations_xlsx,
+        "public": fund_reports.public_list_xlsx,
+    }[book]
+    _save_report(report(get_supermarket(supermarket_code), start, end), out_path)
+
+
+@report_group.command("visits")
+@click.option("--month", default=None, help="月份，例如 2026-11（默认本月）")
+@_report_options
+@with_appcontext
+@domain_errors
+def report_visits_command(
+    month: str | None, out_path: str | None, supermarket_code: str | None
+) -> None:
+    """The month's visit list (月记录): every active household, visited or not."""
+    from kiosk.reports.visits import month_visits_xlsx
+    from kiosk.supermarkets import get_supermarket
+    from kiosk.visits import parse_month
+
+    first = parse_month(month, _today())
+    _save_report(month_visits_xlsx(get_supermarket(supermarket_code), first), out_path)
+
+
+@report_group.command("month")
+@click.argument("month")
+@_report_options
+@with_appcontext
+@domain_errors
+def report_month_command(month: str, out_path: str | None, supermarket_code: str | None) -> None:
+    """The month-end report (月结对账表) of MONTH (e.g. 2026-11): as closed, or a preview."""
+    from inventory.periods import parse_month
+    from kiosk.errors import ValidationFailed
+    from kiosk.reports.monthend import month_report_xlsx
+    from kiosk.supermarkets import get_supermarket
+
+    try:
+        parse_month(month)
+    except ValueError:
+        raise ValidationFailed("月份应为 YYYY-MM，例如 2026-11") from None
+    _save_report(month_report_xlsx(get_supermarket(supermarket_code), month), out_path)
 
 
 # --- month-end across supermarkets (inventory.monthend) -------------------------------------

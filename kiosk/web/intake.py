@@ -12,25 +12,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
 from kiosk import households, imports, intake, parsing, standards
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
-from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
-from kiosk.export import Sheet, workbook_bytes
-from kiosk.formatting import local_time
+from kiosk.errors import DomainError, ValidationFailed
 from kiosk.models import (
     IMPORT_COMMITTED,
     IMPORT_KINDS,
-    IMPORT_POINTS,
-    PROPOSAL_APPROVED,
-    PROPOSAL_PENDING,
-    PROPOSAL_REJECTED,
-    PROPOSAL_WITHDRAWN,
     ImportBatch,
 )
+from kiosk.reports import intake as intake_reports
+from kiosk.reports.intake import STATUS_LABELS
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -38,12 +33,6 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 PREVIEW_PAGE_ROWS = 200
 HISTORY_ROWS = 50
 
-STATUS_LABELS = {
-    PROPOSAL_PENDING: lazy_gettext("待确认"),
-    PROPOSAL_APPROVED: lazy_gettext("已确认"),
-    PROPOSAL_REJECTED: lazy_gettext("已退回"),
-    PROPOSAL_WITHDRAWN: lazy_gettext("已撤回"),
-}
 KIND_LABELS = {
     "households": lazy_gettext("户与成员"),
     "points": lazy_gettext("加减分"),
@@ -269,53 +258,7 @@ def approve_batch(batch_id: int):
 @require("proposal.read", page=True)
 def export_proposals() -> Response:
     """Every proposal, pending and decided, as the assessment group's register (台账)."""
-    supermarket = current_supermarket()
-    rows = intake.all_proposals(supermarket.id)
-    sheet = Sheet(
-        title=gettext("加减分登记台账"),
-        subtitle=[
-            supermarket.name,
-            gettext("导出时间：%(t)s", t=local_now().strftime("%Y-%m-%d %H:%M")),
-        ],
-        headers=[
-            gettext("编号"),
-            gettext("日期"),
-            gettext("户号"),
-            gettext("户主"),
-            gettext("成员"),
-            gettext("标准编号"),
-            gettext("事由"),
-            gettext("分值"),
-            gettext("证明材料"),
-            gettext("状态"),
-            gettext("录入人"),
-            gettext("确认人"),
-            gettext("处理时间"),
-            gettext("说明"),
-        ],
-        rows=(
-            [
-                p.id,
-                p.occurred_on.isoformat(),
-                p.household.number,
-                p.household.head_name,
-                p.member.name if p.member else "",
-                p.standard_item.code if p.standard_item else "",
-                p.reason,
-                p.amount,
-                p.evidence,
-                str(STATUS_LABELS.get(p.status, p.status)),
-                p.entered_by.display_name if p.entered_by else gettext("命令行导入"),
-                p.decided_by.display_name if p.decided_by else "",
-                local_time(p.decided_at),
-                p.decision_note,
-            ]
-            for p in rows
-        ),
-        footer=[gettext("评议小组签字：______________　　监督小组签字：______________")],
-        widths=[8, 12, 10, 10, 10, 8, 40, 8, 20, 8, 10, 10, 17, 20],
-    )
-    return send_xlsx(workbook_bytes([sheet]), gettext("加减分台账.xlsx"))
+    return send_xlsx(*intake_reports.proposals_xlsx(current_supermarket()))
 
 
 # --- standard items ------------------------------------------------------------------------
@@ -407,30 +350,8 @@ def seed_standards():
 @bp.get("/export/standards.xlsx")
 @require("proposal.read", page=True)
 def export_standards() -> Response:
-    supermarket = current_supermarket()
-    sheet = Sheet(
-        title=gettext("积分标准"),
-        subtitle=[supermarket.name],
-        headers=[
-            gettext("编号"),
-            gettext("标准"),
-            gettext("分值"),
-            gettext("类别"),
-            gettext("状态"),
-        ],
-        rows=[
-            [
-                i.code,
-                i.title,
-                i.points,
-                i.category,
-                gettext("使用中") if i.active else gettext("已停用"),
-            ]
-            for i in standards.list_items(supermarket.id)
-        ],
-        widths=[8, 70, 8, 14, 10],
-    )
-    return send_xlsx(workbook_bytes([sheet]), gettext("积分标准.xlsx"))
+    """The point standards, in use and retired, as a spreadsheet."""
+    return send_xlsx(*intake_reports.standards_xlsx(current_supermarket()))
 
 
 # --- import --------------------------------------------------------------------------------
@@ -489,84 +410,7 @@ def upload():
 def batch_page(batch_id: int):
     """Every row of an uploaded file with its status and errors; commit when all are valid."""
     batch = imports.get_batch(batch_id, current_supermarket().id)
-    preview = batch.preview or {}
-    rows = preview.get("rows", [])
-    only_errors = request.args.get("errors") == "1"
-    shown = [r for r in rows if r["errors"]] if only_errors else rows
-    pages = max(1, (len(shown) + PREVIEW_PAGE_ROWS - 1) // PREVIEW_PAGE_ROWS)
-    page = request.args.get("page", "1")
-    page = min(parsing.optional_int(page, minimum=1) or 1, pages)
-    start = (page - 1) * PREVIEW_PAGE_ROWS
-    error_rows = sum(1 for r in rows if r["errors"])
-    problems = preview.get("problems", [])
-    committable = (
-        batch.status != IMPORT_COMMITTED and not problems and error_rows == 0 and bool(rows)
-    )
-    pending = 0
-    if batch.kind == IMPORT_POINTS and batch.status == IMPORT_COMMITTED:
-        pending = intake.pending_in_batch(batch.id)
-    return render_template(
-        "intake/batch.html",
-        **_context(
-            batch=batch,
-            headers=preview.get("headers", []),
-            problems=problems,
-            ignored=preview.get("ignored", []),
-            totals=preview.get("totals", {}),
-            total_labels=TOTAL_LABELS,
-            rows=shown[start : start + PREVIEW_PAGE_ROWS],
-            all_rows=len(rows),
-            error_rows=error_rows,
-            only_errors=only_errors,
-            page=page,
-            pages=pages,
-            committable=committable,
-            pending=pending,
-        ),
-    )
-
-
-@bp.post("/import/<int:batch_id>/commit")
-@require("points.enter", page=True)
-def commit(batch_id: int):
-    try:
-        result = imports.commit_import(
-            batch_id, actor=current_user(), supermarket_id=current_supermarket().id
-        )
-    except ImportInvalid as exc:
-        flash(exc.message[:500], "error")
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        parts = "，".join(
-            f"{v} {imports.WRITTEN_LABELS.get(k, k)}" for k, v in result.written.items()
-        )
-        flash(gettext("已导入：%(parts)s", parts=parts), "ok")
-    return redirect(url_for("intake.batch_page", batch_id=batch_id))
-
-
-@bp.get("/import/template/<kind>.xlsx")
-@require("proposal.read", page=True)
-def template(kind: str) -> Response:
-    if kind not in IMPORT_KINDS:
-        abort(404)
-    name = gettext("%(kind)s导入模板.xlsx", kind=KIND_LABELS[kind])
-    return send_xlsx(imports.template_bytes(kind), name)
-
-
-@bp.get("/import/<int:batch_id>/errors.xlsx")
-@require("proposal.read", page=True)
-def batch_errors(batch_id: int) -> Response:
-    """The rows of a batch with their errors, to correct in Excel."""
-    batch = imports.get_batch(batch_id, current_supermarket().id)
-    preview = batch.preview or {}
-    sheet = Sheet(
-        title=gettext("导入检查结果：%(name)s", name=batch.filename),
-        subtitle=preview.get("problems", []),
-        headers=[gettext("行号"), *preview.get("headers", []), gettext("错误")],
-        rows=[[r["n"], *r["values"], "；".join(r["errors"])] for r in preview.get("rows", [])],
-    )
-    return send_xlsx(workbook_bytes([sheet]), gettext("导入检查结果.xlsx"))
+    return send_xlsx(*intake_reports.batch_errors_xlsx(batch))
 
 
 def batch_status(batch: ImportBatch) -> str:

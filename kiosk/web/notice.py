@@ -18,7 +18,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from kiosk import auth, clock, export, households, intake, notice, objections, parsing, rules
+from kiosk import auth, clock, households, intake, notice, objections, parsing, rules
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ValidationFailed
 from kiosk.models import (
@@ -30,6 +30,7 @@ from kiosk.models import (
     Objection,
     User,
 )
+from kiosk.reports.notice import bar_label, chart_title, hash_groups, notice_xlsx
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("notice", __name__, url_prefix="/notice")
@@ -62,23 +63,11 @@ def _printable(notice_id: int) -> Notice:
     return n
 
 
-def hash_groups(value: str, length: int = 16) -> str:
-    """The start of a content hash in groups of four ("3f2a 09bc …"), short enough to read out
-    and never a long run of digits."""
-    head = (value or "")[:length]
-    return " ".join(head[i : i + 4] for i in range(0, len(head), 4))
-
-
 # ---------------------------------------------------------------------------
 # The chart (inline SVG, drawn here: no JavaScript library, works offline and on paper)
 # ---------------------------------------------------------------------------
 
 _BAR_COLOURS = ("#9aa5b1", "#e8a33d", "#d9642b", "#c0392b", "#8e1b12")
-
-
-def _bar_label(bar: dict[str, Any]) -> str:
-    stars = bar.get("stars") or 0
-    return ("★" * stars + " " if stars else "") + bar["label"]
 
 
 def chart_svg(distribution: dict[str, Any], *, title: str = "") -> Markup:
@@ -105,7 +94,7 @@ def chart_svg(distribution: dict[str, Any], *, title: str = "") -> Markup:
             colour = _BAR_COLOURS[min(4, 1 + i * 4 // max(1, len(bars)))]
         parts.append(
             f'<text x="{label_w - 10}" y="{y + row_h / 2 + 8}" text-anchor="end" '
-            f'font-size="22" fill="currentColor">{escape(_bar_label(bar))}</text>'
+            f'font-size="22" fill="currentColor">{escape(bar_label(bar))}</text>'
             f'<rect x="{label_w}" y="{y + 6}" width="{max(w, 2)}" height="{row_h - 14}" '
             f'rx="4" fill="{colour}"/>'
             f'<text x="{label_w + max(w, 2) + 10}" y="{y + row_h / 2 + 8}" font-size="22" '
@@ -152,19 +141,10 @@ def _pyramid_svg(levels: list[dict[str, Any]], unit: Any, title: str) -> Markup:
     return Markup("".join(parts))
 
 
-def _chart_title(content: dict[str, Any]) -> str:
-    kind = content["distribution"]["kind"]
-    if kind == notice.CHART_STARS:
-        return gettext("诚信家庭星级分布")
-    if kind == notice.CHART_PYRAMID:
-        return gettext("信用积分金字塔")
-    return gettext("积分分布")
-
-
 def _view(n: Notice) -> dict[str, Any]:
     """What every rendering of a notice needs."""
     content = n.content
-    title = _chart_title(content)
+    title = chart_title(content)
     return {
         "n": n,
         "c": content,
@@ -294,113 +274,10 @@ def print_page(notice_id: int):
     return render_template("notice/print.html", **_context(**_view(n)))
 
 
-def notice_sheets(n: Notice) -> list[export.Sheet]:
-    """The notice as workbook sheets: the full list, the red list and the chart's counts."""
-    c = n.content
-    headers, rows = _table(c, c["rows"])
-    title = gettext(
-        "%(place)s%(period)s积分公示",
-        place=c["village"] or c["supermarket"],
-        period=c["period_label"],
-    )
-    subtitle = [
-        gettext("%(sm)s · %(policy)s", sm=c["supermarket"], policy=c["policy_name"]),
-        gettext("统计期间：%(start)s 至 %(end)s", start=c["from"], end=c["through"]),
-        gettext(
-            "第%(rev)s版 · 校验码 %(hash)s", rev=n.revision or "", hash=hash_groups(n.content_hash)
-        ),
-    ]
-    if n.status == NOTICE_SUPERSEDED:
-        subtitle.append(gettext("此版本已被新版本取代，仅供存档"))
-    footer = [
-        gettext("对积分有异议的，请在公示期内向村积分工作小组反映，调查核实后作出处理。"),
-        gettext("积分评议小组：            监督小组：            村两委（盖章）："),
-    ]
-    red_headers, red_rows = _table(c, notice.red_list(n))
-    return [
-        export.Sheet(
-            title=title,
-            headers=headers,
-            rows=rows,
-            subtitle=subtitle,
-            footer=footer,
-            name=gettext("公示"),
-        ),
-        export.Sheet(
-            title=gettext("红榜（前十名）"),
-            headers=red_headers,
-            rows=red_rows,
-            subtitle=[title],
-            name=gettext("红榜"),
-        ),
-        export.Sheet(
-            title=_chart_title(c),
-            headers=[gettext("档次"), gettext("户数")],
-            rows=[
-                [_bar_label(b) + (f"（{b['range']}）" if b.get("range") else ""), b["count"]]
-                for b in c["distribution"]["bars"]
-            ],
-            subtitle=[title],
-            name=gettext("分布"),
-            widths=[28, 10],
-        ),
-    ]
-
-
-def _table(c: dict[str, Any], rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """Headers and cells of the notice's table, shared by the XLSX (the pages use the macro)."""
-    rank = gettext("名次")
-    if c["basis"] == notice.BASIS_SCORE:
-        headers = [
-            rank,
-            gettext("户号"),
-            gettext("户主"),
-            gettext("成员评分"),
-            gettext("家庭平均分"),
-            gettext("星级"),
-        ]
-        cells = [
-            [
-                r["rank"] or "—",
-                r["number"],
-                r["name"],
-                "、".join(
-                    f"{m['name']} {m['score'] if m['score'] is not None else '—'}"
-                    for m in r["members"] or []
-                ),
-                r["score"] or gettext("未评分"),
-                r["tier"] or "—",
-            ]
-            for r in rows
-        ]
-        return headers, cells
-    total = gettext("本年累计积分") if c["yearly"] else gettext("累计积分")
-    headers = [rank, gettext("户号"), gettext("户主")]
-    monthly = c.get("kind") == rules.PERIOD_MONTH
-    if c["has_score"]:
-        headers.append(gettext("本月评分") if monthly else gettext("本季评分"))
-    headers += [gettext("本月积分") if monthly else gettext("本季积分"), total]
-    if c["tiers"]:
-        headers.append(gettext("档次"))
-    cells = []
-    for r in rows:
-        line = [r["rank"], r["number"], r["name"]]
-        if c["has_score"]:
-            line.append(r["score"] or "—")
-        line += [r["period_points"], r["total_points"]]
-        if c["tiers"]:
-            line.append(r["tier"] or "—")
-        cells.append(line)
-    return headers, cells
-
-
 @bp.get("/<int:notice_id>/xlsx")
 @require("notice.review", page=True)
 def xlsx(notice_id: int):
-    n = _printable(notice_id)
-    data = export.workbook_bytes(notice_sheets(n))
-    name = gettext("积分公示_%(period)s_第%(rev)s版.xlsx", period=n.period, rev=n.revision)
-    return send_xlsx(data, name)
+    return send_xlsx(*notice_xlsx(_printable(notice_id)))
 
 
 @bp.get("/screen")

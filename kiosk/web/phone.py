@@ -47,10 +47,10 @@ from hardware import decoders
 from kiosk import evidence, standards, visits
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
-from kiosk.export import Sheet, workbook_bytes
 from kiosk.households import household_for_card_text, list_households
 from kiosk.models import ACTIVE, Household
 from kiosk.places import place_names
+from kiosk.reports.visits import month_visits_xlsx
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
 
@@ -212,28 +212,7 @@ def visits_page() -> tuple[str, int] | str:
 def visits_xlsx() -> Response:
     """The month's visit list as a spreadsheet, one row per household."""
     first, _today = _month()
-    supermarket = current_supermarket()
-    rows = []
-    for group in visits.month_visits(supermarket.id, first):
-        for home, n in group.recorded:
-            rows.append([group.group, home.number, home.head_name, gettext("已记录"), n])
-        for home in group.missing:
-            rows.append([group.group, home.number, home.head_name, gettext("未记录"), 0])
-    month = first.strftime("%Y-%m")
-    sheet = Sheet(
-        title=gettext("月记录 %(m)s", m=month),
-        subtitle=[supermarket.name],
-        headers=[
-            gettext("村民小组"),
-            gettext("户号"),
-            gettext("户主"),
-            gettext("本月"),
-            gettext("记录条数"),
-        ],
-        rows=rows,
-        widths=[14, 10, 12, 10, 10],
-    )
-    return send_xlsx(workbook_bytes([sheet]), gettext("月记录-%(m)s.xlsx", m=month))
+    return send_xlsx(*month_visits_xlsx(current_supermarket(), first))
 
 
 @bp.get("/places")

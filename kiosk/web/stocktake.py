@@ -37,8 +37,8 @@ from inventory.models import (
 from kiosk import auth, parsing
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
-from kiosk.export import Sheet, workbook_bytes, yuan
 from kiosk.formatting import local_time
+from kiosk.reports.stocktake import state_label, variance_xlsx
 from kiosk.timeutil import utcnow
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.guards import body_limit
@@ -47,16 +47,6 @@ from kiosk.web.scanner import MAX_FRAME_REQUEST_BYTES, hub, read_frame
 bp = Blueprint("stocktake", __name__, url_prefix="/stocktake")
 
 POLL_SECONDS = 3
-
-
-def state_label(status: str) -> str:
-    return {
-        "counting": gettext("清点中"),
-        "submitted": gettext("已提交，待审批"),
-        "approved": gettext("已审批，待监督签字"),
-        "posted": gettext("已签字入账"),
-        "cancelled": gettext("已取消"),
-    }.get(status, status)
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -351,53 +341,4 @@ def report_xlsx(stocktake_id: int) -> Response:
     st = rep.stocktake
     if _blind(st.status):
         raise PermissionDenied(gettext("清点期间不显示账面数量，提交后才能下载差异表"))
-    rows = []
-    for r in rep.rows:
-        rows.append(
-            [
-                r.category,
-                r.sku,
-                r.name,
-                r.unit,
-                r.book_qty,
-                r.moved_before_count if r.counted else "",
-                r.expected_qty if r.counted else "",
-                r.counted_qty if r.counted else gettext("未清点"),
-                r.variance if r.counted else "",
-                yuan(r.unit_cost_fen),
-                yuan(r.value_fen) if r.value_fen is not None else "",
-            ]
-        )
-    sheet = Sheet(
-        title=gettext("盘点差异表 第%(n)s号", n=st.id),
-        headers=[
-            gettext("分类"),
-            gettext("编号"),
-            gettext("商品"),
-            gettext("单位"),
-            gettext("账面数量"),
-            gettext("盘点期间进出"),
-            gettext("应有数量"),
-            gettext("实盘数量"),
-            gettext("差异数量"),
-            gettext("单位成本（元）"),
-            gettext("差异金额（元）"),
-        ],
-        rows=rows,
-        subtitle=[
-            f"{current_supermarket().name} · {st.scope} · {state_label(st.status)}",
-            gettext("开始：%(t)s", t=local_time(st.started_at)),
-        ],
-        footer=[
-            gettext(
-                "盘盈 %(g)s 元，盘亏 %(l)s 元，净额 %(n)s 元",
-                g=yuan(rep.gain_fen),
-                l=yuan(rep.loss_fen),
-                n=yuan(rep.net_fen),
-            ),
-            gettext("盘点人：__________  审批人：__________  监督小组：__________"),
-        ],
-        money_columns=(9, 10),
-        name=gettext("盘点差异表"),
-    )
-    return send_xlsx(workbook_bytes([sheet]), f"盘点差异表-{st.id}.xlsx")
+    return send_xlsx(*variance_xlsx(rep, current_supermarket()))
