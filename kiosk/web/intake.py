@@ -12,16 +12,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
 from kiosk import households, imports, intake, parsing, standards
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
-from kiosk.errors import DomainError, ValidationFailed
+from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
 from kiosk.models import (
     IMPORT_COMMITTED,
     IMPORT_KINDS,
+    IMPORT_POINTS,
     ImportBatch,
 )
 from kiosk.reports import intake as intake_reports
@@ -409,6 +410,76 @@ def upload():
 @require("proposal.read", page=True)
 def batch_page(batch_id: int):
     """Every row of an uploaded file with its status and errors; commit when all are valid."""
+    batch = imports.get_batch(batch_id, current_supermarket().id)
+    preview = batch.preview or {}
+    rows = preview.get("rows", [])
+    only_errors = request.args.get("errors") == "1"
+    shown = [r for r in rows if r["errors"]] if only_errors else rows
+    pages = max(1, (len(shown) + PREVIEW_PAGE_ROWS - 1) // PREVIEW_PAGE_ROWS)
+    page = request.args.get("page", "1")
+    page = min(parsing.optional_int(page, minimum=1) or 1, pages)
+    start = (page - 1) * PREVIEW_PAGE_ROWS
+    error_rows = sum(1 for r in rows if r["errors"])
+    problems = preview.get("problems", [])
+    committable = (
+        batch.status != IMPORT_COMMITTED and not problems and error_rows == 0 and bool(rows)
+    )
+    pending = 0
+    if batch.kind == IMPORT_POINTS and batch.status == IMPORT_COMMITTED:
+        pending = intake.pending_in_batch(batch.id)
+    return render_template(
+        "intake/batch.html",
+        **_context(
+            batch=batch,
+            headers=preview.get("headers", []),
+            problems=problems,
+            ignored=preview.get("ignored", []),
+            totals=preview.get("totals", {}),
+            total_labels=TOTAL_LABELS,
+            rows=shown[start : start + PREVIEW_PAGE_ROWS],
+            all_rows=len(rows),
+            error_rows=error_rows,
+            only_errors=only_errors,
+            page=page,
+            pages=pages,
+            committable=committable,
+            pending=pending,
+        ),
+    )
+
+
+@bp.post("/import/<int:batch_id>/commit")
+@require("points.enter", page=True)
+def commit(batch_id: int):
+    try:
+        result = imports.commit_import(
+            batch_id, actor=current_user(), supermarket_id=current_supermarket().id
+        )
+    except ImportInvalid as exc:
+        flash(exc.message[:500], "error")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        parts = "，".join(
+            f"{v} {imports.WRITTEN_LABELS.get(k, k)}" for k, v in result.written.items()
+        )
+        flash(gettext("已导入：%(parts)s", parts=parts), "ok")
+    return redirect(url_for("intake.batch_page", batch_id=batch_id))
+
+
+@bp.get("/import/template/<kind>.xlsx")
+@require("proposal.read", page=True)
+def template(kind: str) -> Response:
+    if kind not in IMPORT_KINDS:
+        abort(404)
+    name = gettext("%(kind)s导入模板.xlsx", kind=KIND_LABELS[kind])
+    return send_xlsx(imports.template_bytes(kind), name)
+
+
+@bp.get("/import/<int:batch_id>/errors.xlsx")
+@require("proposal.read", page=True)
+def batch_errors(batch_id: int) -> Response:
+    """The rows of a batch with their errors, to correct in Excel."""
     batch = imports.get_batch(batch_id, current_supermarket().id)
     return send_xlsx(*intake_reports.batch_errors_xlsx(batch))
 
