@@ -28,6 +28,7 @@ from kiosk.models import (
 from kiosk.reports import intake as intake_reports
 from kiosk.reports.intake import STATUS_LABELS
 from kiosk.web.downloads import send_xlsx
+from kiosk.web.forms import StandardItemForm
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -288,28 +289,23 @@ def _standards(error: str | None = None, form: dict[str, str] | None = None, sta
     )
 
 
-def _points_field(raw: str) -> int:
-    try:
-        return imports.parse_int(raw)
-    except ValueError:
-        raise ValidationFailed(gettext("分值必须是非零整数：加分写正数，扣分写负数")) from None
-
-
 @bp.post("/standards")
 @require("points.enter", page=True)
 def create_standard():
-    form = {k: (request.form.get(k) or "").strip() for k in request.form if k != "csrf_token"}
+    form = StandardItemForm()
     try:
+        if not form.validate():
+            raise ValidationFailed(form.first_error())
         item = standards.create_item(
             current_supermarket().id,
-            code=form.get("code", ""),
-            title=form.get("title", ""),
-            points=_points_field(form.get("points", "")),
-            category=form.get("category", ""),
+            code=form.code.data,
+            title=form.title.data,
+            points=form.points.data,
+            category=form.category.data,
             actor=current_user(),
         )
     except DomainError as exc:
-        return _standards(exc.message, form, 422)
+        return _standards(exc.message, form.typed(), 422)
     flash(gettext("已添加标准 %(code)s", code=item.code), "ok")
     return redirect(url_for("intake.standards_page"))
 
@@ -317,22 +313,22 @@ def create_standard():
 @bp.post("/standards/<int:item_id>")
 @require("points.enter", page=True)
 def update_standard(item_id: int):
-    form = {k: (request.form.get(k) or "").strip() for k in request.form if k != "csrf_token"}
-    form["item_id"] = str(item_id)
+    form = StandardItemForm()
     try:
-        order = form.get("sort_order", "")
+        if not form.validate():
+            raise ValidationFailed(form.first_error())
         item = standards.update_item(
             item_id,
-            title=form.get("title", ""),
-            points=_points_field(form.get("points", "")),
-            category=form.get("category", ""),
-            active=form.get("active") == "1",
-            sort_order=parsing.optional_int(order, minimum=0, signed=False),
+            title=form.title.data,
+            points=form.points.data,
+            category=form.category.data,
+            active=form.active.data == "1",
+            sort_order=form.order(),
             actor=current_user(),
             supermarket_id=current_supermarket().id,
         )
     except DomainError as exc:
-        return _standards(exc.message, form, 422)
+        return _standards(exc.message, {**form.typed(), "item_id": str(item_id)}, 422)
     flash(gettext("已保存标准 %(code)s", code=item.code), "ok")
     return redirect(url_for("intake.standards_page") + f"#item-{item.id}")
 

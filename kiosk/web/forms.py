@@ -1,0 +1,97 @@
+"""The office's forms (Flask-WTF): what a page accepts, each field parsed once, with the
+refusal the page shows in Chinese.
+
+``CSRFProtect`` (:data:`kiosk.extensions.csrf`) already checks the token of every POST before a
+view runs, so these forms do not check it a second time. Whole numbers go through
+:mod:`kiosk.parsing`, the one strict parser of integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import lazy_gettext
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.widgets import TextInput
+
+from kiosk import imports, parsing
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class OfficeForm(FlaskForm):
+    """A form of the office's pages: text stripped, the token left to CSRFProtect."""
+
+    class Meta:
+        csrf = False  # CSRFProtect has checked it before the view runs
+
+    def typed(self) -> dict[str, str]:
+        """What was typed, field by field (stripped), to show again beside a refusal."""
+        return {
+            name: (field.raw_data[0] if field.raw_data else "").strip()
+            for name, field in self._fields.items()
+        }
+
+    def first_error(self) -> str:
+        """The first refusal, as the page shows it."""
+        return next(str(error) for field in self for error in field.errors)
+
+
+def Text(**kwargs: Any) -> StringField:  # noqa: N802 - a field factory, read like a class
+    """A text field, stripped of surrounding spaces."""
+    return StringField(filters=[_strip], **kwargs)
+
+
+class WholeNumberField(Field):
+    """A whole number in ASCII digits, parsed by ``parse`` (:func:`kiosk.parsing.parse_int`
+    unless the page accepts more); a blank or malformed entry is refused with ``message``."""
+
+    widget = TextInput()
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        message: str,
+        parse: Callable[[Any], int] = parsing.parse_int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+        self.parse = parse
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        raw = valuelist[0] if valuelist else ""  # a field not sent at all is refused too
+        try:
+            self.data = self.parse(raw)
+        except (TypeError, ValueError):
+            raise ValueError(str(self.message)) from None
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
+class StandardItemForm(OfficeForm):
+    """A point standard (积分标准), new or corrected: its code (new ones only), text, points
+    (an award positive, a deduction negative), category, place in the list and whether in use."""
+
+    code = Text()
+    title = Text()
+    points = WholeNumberField(
+        message=lazy_gettext("分值必须是非零整数：加分写正数，扣分写负数"),
+        # As the import reads a cell: "+4", full-width "４" and a trailing 分 are taken too.
+        parse=imports.parse_int,
+    )
+    category = Text()
+    sort_order = Text()
+    active = Text()
+
+    def order(self) -> int | None:
+        """The place in the list; blank (or not a number ≥ 0) keeps the current one."""
+        return parsing.optional_int(self.sort_order.data, minimum=0, signed=False)

@@ -1,0 +1,86 @@
+"""The office's Flask-WTF forms (kiosk/web/forms.py): a field parsed once, strictly, with the
+same Chinese refusal the page showed before, and what was typed shown again beside it."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk import standards
+from kiosk.extensions import db
+from kiosk.web.forms import OfficeForm, StandardItemForm, WholeNumberField
+
+POINTS_REFUSAL = "分值必须是非零整数：加分写正数，扣分写负数"
+
+
+@pytest.fixture
+def office(client, admin):
+    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
+    assert r.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("points", ["abc", "1.5", "", "٣", "1_0", "99999999999"])
+def test_a_new_standard_with_bad_points_is_refused_and_kept(office, supermarket, points):
+    r = office.post("/intake/standards", data={"code": "K9", "title": "乱倒垃圾", "points": points})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert POINTS_REFUSAL in page
+    assert 'value="K9"' in page and "乱倒垃圾" in page  # what was typed, shown again
+    assert standards.list_items(supermarket.id) == []
+
+
+def test_points_left_out_entirely_are_refused(office, supermarket):
+    r = office.post("/intake/standards", data={"code": "K9", "title": "乱倒垃圾"})
+    assert r.status_code == 422 and POINTS_REFUSAL in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("points", "stored"), [("-2", -2), ("+4", 4), ("４", 4), (" 3分 ", 3)])
+def test_points_are_read_as_the_import_reads_them(office, supermarket, points, stored):
+    r = office.post(
+        "/intake/standards", data={"code": " K9 ", "title": " 乱倒垃圾 ", "points": points}
+    )
+    assert r.status_code == 302
+    (item,) = standards.list_items(supermarket.id)
+    assert (item.code, item.title, item.points) == ("K9", "乱倒垃圾", stored)
+
+
+def test_a_correction_keeps_its_place_when_the_order_is_not_a_number(office, supermarket, admin):
+    item = standards.create_item(supermarket.id, code="K1", title="打扫卫生", points=2, actor=admin)
+    before = item.sort_order
+    r = office.post(
+        f"/intake/standards/{item.id}",
+        data={"title": "打扫卫生", "points": "3", "sort_order": "-1", "active": "1"},
+    )
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert (item.points, item.sort_order, item.active) == (3, before, True)
+    r = office.post(
+        f"/intake/standards/{item.id}",
+        data={"title": "打扫卫生", "points": "x", "sort_order": "7", "active": "1"},
+    )
+    assert r.status_code == 422 and POINTS_REFUSAL in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert item.points == 3
+
+
+def test_a_whole_number_field_uses_the_strict_parser(app):
+    class Form(OfficeForm):
+        n = WholeNumberField(message="请填写整数")
+
+    for typed, expected in (("12", 12), (" -3 ", -3)):
+        with app.test_request_context(method="POST", data={"n": typed}):
+            form = Form()
+            assert form.validate() and form.n.data == expected
+    for typed in ("١٢", "+", "1e3", "0x10", "2147483648"):
+        with app.test_request_context(method="POST", data={"n": typed}):
+            form = Form()
+            assert not form.validate()
+            assert form.first_error() == "请填写整数"
+            assert form.typed() == {"n": typed.strip()}
+
+
+def test_the_standard_form_checks_no_token_itself(app, monkeypatch):
+    # CSRFProtect checks every POST before a view runs; the form does not ask again.
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    with app.test_request_context(method="POST", data={"code": "K1", "title": "x", "points": "1"}):
+        assert StandardItemForm().validate()
