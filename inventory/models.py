@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.choices import one_of
-from kiosk.extensions import db
+from kiosk.extensions import Model
 from kiosk.timeutil import utcnow
 
 # Each closed set of stored strings is a StrEnum (kiosk.choices); the module-level names are
@@ -59,7 +60,7 @@ FUND_REVERSAL = FundKind.REVERSAL
 FUND_KINDS = tuple(FundKind)
 
 
-class Category(db.Model):
+class Category(Model):
     """A shelf category shown as a tab of tiles at the counter (粮油, 日用品, ...)."""
 
     __tablename__ = "categories"
@@ -71,7 +72,7 @@ class Category(db.Model):
     sort_order: Mapped[int] = mapped_column(default=0)
 
 
-class Product(db.Model):
+class Product(Model):
     """Goods or a service redeemable for points at cost price.
 
     ``unit_cost_fen`` is the moving average over stock-ins; ``points_price`` follows it under
@@ -110,7 +111,7 @@ class Product(db.Model):
         return self.kind == KIND_GOODS
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     """One append-only line of the stock ledger. ``quantity`` is signed."""
 
     __tablename__ = "stock_movements"
@@ -146,7 +147,7 @@ class StockMovement(db.Model):
     )
 
 
-class FundAccount(db.Model):
+class FundAccount(Model):
     """A supermarket's fund pool (基金池); ``balance_fen`` always equals its entries' sum."""
 
     __tablename__ = "fund_accounts"
@@ -157,7 +158,7 @@ class FundAccount(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class FundEntry(db.Model):
+class FundEntry(Model):
     """One append-only line of the fund pool ledger. ``amount_fen`` is signed."""
 
     __tablename__ = "fund_entries"
@@ -180,7 +181,7 @@ class FundEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class MonthClose(db.Model):
+class MonthClose(Model):
     """A closed month (月结): nothing may be posted into it afterwards (see inventory.periods)."""
 
     __tablename__ = "month_closes"
@@ -190,12 +191,12 @@ class MonthClose(db.Model):
     supermarket_id: Mapped[int] = mapped_column(sa.ForeignKey("supermarkets.id"), index=True)
     month: Mapped[str] = mapped_column(sa.String(7))  # "2026-10", the supermarket's local month
     # The reconciliation report as closed, kept so that the month reads the same ever after.
-    report: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     # The report's headline (its version, stock_totals, fund and tieout: a few hundred bytes
     # where the report is half a megabyte for a county supermarket), for the area report and
     # the openings of later months. None for a report without them. ``jifen check`` proves it
     # equals the report's own sections.
-    summary: Mapped[dict | None] = mapped_column(sa.JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -233,7 +234,7 @@ ADJ_REJECTED = AdjustmentStatus.REJECTED
 ADJ_STATES = tuple(AdjustmentStatus)
 
 
-class StockIn(db.Model):
+class StockIn(Model):
     """A stock-in document (入库单) of one purchase; its lines are the StockMovement rows
     with ``ref_type="stock_in"`` and ``ref_id`` = this id. Numbered without gaps per supermarket.
     """
@@ -265,7 +266,7 @@ def stock_in_label(number: int) -> str:
     return f"RK{number:06d}"
 
 
-class StockAdjustment(db.Model):
+class StockAdjustment(Model):
     """A request to write goods off (报损: damage, expiry, loss); an admin approves it, and the
     approval posts a MOVE_ADJUSTMENT movement (``ref_type="adjustment"``)."""
 
@@ -337,7 +338,7 @@ DONATION_RECORDED = DonationStatus.RECORDED
 DONATION_REVERSED = DonationStatus.REVERSED
 
 
-class Donor(db.Model):
+class Donor(Model):
     """Someone who gives to the supermarket (捐赠方). ``contact`` is for the office only: it is
     never printed nor shown on the public list."""
 
@@ -359,7 +360,7 @@ class Donor(db.Model):
         return self.kind in DONOR_PERSON_KINDS
 
 
-class Donation(db.Model):
+class Donation(Model):
     """One donation (捐赠), numbered without gaps per supermarket ("JZ000001").
 
     Cash goes into the fund pool (``fund_entry_id``); goods go into stock as
@@ -423,7 +424,7 @@ COUNT_STATES = tuple(CountStatus)
 COUNT_UNPOSTED = (COUNT_COUNTING, COUNT_SUBMITTED, COUNT_APPROVED)
 
 
-class Stocktake(db.Model):
+class Stocktake(Model):
     """A stock count (盘点) of all or some products; book quantities fixed at the start."""
 
     __tablename__ = "stocktakes"
@@ -454,7 +455,7 @@ class Stocktake(db.Model):
     )
 
 
-class StocktakeLine(db.Model):
+class StocktakeLine(Model):
     """One product in a count: its book quantity and cost at the start, and what was counted."""
 
     __tablename__ = "stocktake_lines"
@@ -497,7 +498,7 @@ COUNT_EVENT_CLEAR = CountEventKind.CLEAR
 COUNT_EVENT_KINDS = tuple(CountEventKind)
 
 
-class StocktakeCount(db.Model):
+class StocktakeCount(Model):
     """One counting action on a line, by whom, from which device; never edited."""
 
     __tablename__ = "stocktake_counts"

@@ -75,7 +75,7 @@ def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> Print
         supermarket_ids = {m.product.supermarket_id for m in movements}
         if len(supermarket_ids) != 1:
             raise ValidationFailed("一张入库单只能有一个超市的商品")
-        supermarket = db.session.get(Supermarket, supermarket_ids.pop())
+        supermarket = db.session.get_one(Supermarket, supermarket_ids.pop())
         first = movements[0]
         creator = db.session.get(User, first.created_by_id) if first.created_by_id else None
         keeper = creator or actor
@@ -116,7 +116,7 @@ def print_donation_receipt(
             raise ValidationFailed("收据已经打印过，如需再打一份请点“补打”")
         copy_no = donation.copies_printed + 1
         donation.copies_printed = copy_no
-        supermarket = db.session.get(Supermarket, donation.supermarket_id)
+        supermarket = db.session.get_one(Supermarket, donation.supermarket_id)
         creator = db.session.get(User, donation.created_by_id) if donation.created_by_id else None
         lines = []
         if donation.form == DONATION_GOODS:
@@ -192,7 +192,7 @@ def print_stock_in_document(stock_in_id: int, *, actor: User | None) -> PrintJob
             )
         )
         copy_no = stock.print_count(document.id) + 1
-        supermarket = db.session.get(Supermarket, document.supermarket_id)
+        supermarket = db.session.get_one(Supermarket, document.supermarket_id)
         creator = db.session.get(User, document.created_by_id) if document.created_by_id else None
         keeper = creator or actor
         data = layouts.StockInSlipData(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
@@ -69,6 +69,12 @@ class _LazyDbGroup(click.Group):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # At run time ``db.Model`` is a subclass of Base that Flask-SQLAlchemy makes; the type
+    # checker is told so, and sees each model's mapped columns.
+    Model = Base
+else:
+    Model = db.Model
 migrate = LazyMigrate()
 babel = Babel()
 csrf = CSRFProtect()

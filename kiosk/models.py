@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.choices import one_of
-from kiosk.extensions import db
+from kiosk.extensions import Model
 from kiosk.timeutil import utcnow
 
 # Each closed set of stored strings is a StrEnum (kiosk.choices); the module-level names are
@@ -115,7 +116,7 @@ class PrintKind(StrEnum):
     CLOSING = "closing"  # 日结单
 
 
-class Supermarket(db.Model):
+class Supermarket(Model):
     """One points supermarket (积分超市) and the policy parameters it runs."""
 
     __tablename__ = "supermarkets"
@@ -128,14 +129,14 @@ class Supermarket(db.Model):
     # 1 point = 1 yuan in every seed; a village may set another rate.
     points_per_yuan: Mapped[int] = mapped_column(default=1)
     # The rule set it runs (kiosk.rules.policy_io.policy_to_dict); None: the default policy.
-    policy: Mapped[dict | None] = mapped_column(sa.JSON)
+    policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     next_receipt_no: Mapped[int] = mapped_column(default=1)
     # How far the fund pool may go below zero (an advance the village committee allows), fen.
     fund_advance_limit_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Household(db.Model):
+class Household(Model):
     """A household (户), the unit that holds points and redeems."""
 
     __tablename__ = "households"
@@ -164,7 +165,7 @@ class Household(db.Model):
     account: Mapped[PointAccount] = relationship(back_populates="household", uselist=False)
 
 
-class Member(db.Model):
+class Member(Model):
     """A resident belonging to a household."""
 
     __tablename__ = "members"
@@ -181,7 +182,7 @@ class Member(db.Model):
     household: Mapped[Household] = relationship(back_populates="members")
 
 
-class Card(db.Model):
+class Card(Model):
     """A points card (积分信息卡). Reissuing keeps the serial and bumps ``issue_no``."""
 
     __tablename__ = "cards"
@@ -202,7 +203,7 @@ class Card(db.Model):
     household: Mapped[Household] = relationship(back_populates="cards")
 
 
-class PointAccount(db.Model):
+class PointAccount(Model):
     """A household's points account: a balance snapshot over its append-only entries."""
 
     __tablename__ = "point_accounts"
@@ -218,7 +219,7 @@ class PointAccount(db.Model):
     household: Mapped[Household] = relationship(back_populates="account")
 
 
-class PointEntry(db.Model):
+class PointEntry(Model):
     """One append-only line of the points ledger. ``amount`` is signed."""
 
     __tablename__ = "point_entries"
@@ -240,7 +241,7 @@ class PointEntry(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class Redemption(db.Model):
+class Redemption(Model):
     """A redemption (兑换单): one cart exchanged for points at the counter."""
 
     __tablename__ = "redemptions"
@@ -288,7 +289,7 @@ class Redemption(db.Model):
     receipts: Mapped[list[PrintJob]] = relationship(viewonly=True, order_by="PrintJob.id")
 
 
-class RedemptionLine(db.Model):
+class RedemptionLine(Model):
     """One product line of a redemption, with the price and cost as they were at the time."""
 
     __tablename__ = "redemption_lines"
@@ -310,7 +311,7 @@ class RedemptionLine(db.Model):
     product: Mapped["Product"] = relationship()  # noqa: UP037
 
 
-class User(db.Model):
+class User(Model):
     """A person who works the system: keeper, admin (village committee) or supervisor."""
 
     __tablename__ = "users"
@@ -334,7 +335,7 @@ class User(db.Model):
     supermarket: Mapped[Supermarket | None] = relationship()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API. Only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
@@ -350,7 +351,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what, when: one row for every write the services make.
 
     Rows form one hash chain per supermarket (``chain`` = the supermarket's id, 0 for the
@@ -368,7 +369,7 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(sa.String(50), index=True)
     subject_type: Mapped[str] = mapped_column(sa.String(50))
     subject_id: Mapped[int | None]
-    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     chain: Mapped[int | None]
     seq: Mapped[int | None]
@@ -378,7 +379,7 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Model):
     """The last link of one audit chain, locked while a transaction appends to it."""
 
     __tablename__ = "audit_chain_heads"
@@ -389,7 +390,7 @@ class AuditChainHead(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ScanThrottle(db.Model):
+class ScanThrottle(Model):
     """Failed card scans on the public self-service screen, per kiosk (client address).
 
     Stored in the database so a lock holds across restarts and every kiosk process.
@@ -403,7 +404,7 @@ class ScanThrottle(db.Model):
     locked_until: Mapped[datetime | None]
 
 
-class PrintJob(db.Model):
+class PrintJob(Model):
     """A slip to print, saved before it is sent so that no failure loses it."""
 
     __tablename__ = "print_jobs"
@@ -430,7 +431,7 @@ class PrintJob(db.Model):
     printed_at: Mapped[datetime | None]
 
 
-class Assessment(db.Model):
+class Assessment(Model):
     """A period's score (0–100) of a household or one member (评分).
 
     Append-only: a correction is a new row; the latest row per (household, member, period)
@@ -454,7 +455,7 @@ class Assessment(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class Veto(db.Model):
+class Veto(Model):
     """A veto (大同 一票否决) or disqualification (寨里 取消资格) of a household or member."""
 
     __tablename__ = "vetoes"
@@ -474,7 +475,7 @@ class Veto(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class CycleClose(db.Model):
+class CycleClose(Model):
     """A year closed (年终清零): at most one per supermarket and year, with its outcome."""
 
     __tablename__ = "cycle_closes"
@@ -529,7 +530,7 @@ IMPORT_PREVIEWED = ImportStatus.PREVIEWED
 IMPORT_COMMITTED = ImportStatus.COMMITTED
 
 
-class StandardItem(db.Model):
+class StandardItem(Model):
     """A scoring standard (积分标准) of a supermarket: what earns or costs how many points.
 
     Seeded from 寨里's 25 standards (kiosk.standards); each village edits its own list. Items
@@ -551,7 +552,7 @@ class StandardItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Model):
     """One uploaded file (导入批次): its bytes, the preview of every row, and whether it was
     committed. Commit re-validates from ``content``, never from what a browser sends back."""
 
@@ -571,7 +572,7 @@ class ImportBatch(db.Model):
     error_rows: Mapped[int] = mapped_column(default=0)
     # {"rows": [{"n": row number, "values": [...], "errors": [...]}, ...], "headers": [...],
     #  "errors": [file-level errors], "totals": {...}}
-    preview: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    preview: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     status: Mapped[str] = mapped_column(sa.String(16), default=IMPORT_PREVIEWED)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -582,7 +583,7 @@ class ImportBatch(db.Model):
     committed_by: Mapped[User | None] = relationship(foreign_keys=[committed_by_id])
 
 
-class PointProposal(db.Model):
+class PointProposal(Model):
     """An award or deduction awaiting the assessment group's sign-off (签字确认).
 
     Entered by one admin, approved or rejected by another; approval posts exactly one
@@ -634,7 +635,7 @@ class PointProposal(db.Model):
     )
 
 
-class ProposalPhoto(db.Model):
+class ProposalPhoto(Model):
     """A photo cited as evidence (佐证照片) of a proposal, stored by content hash under
     ``<instance>/files/evidence/`` (kiosk.evidence), re-encoded without EXIF."""
 
@@ -654,7 +655,7 @@ class ProposalPhoto(db.Model):
     proposal: Mapped[PointProposal] = relationship(back_populates="photos")
 
 
-class VillagePlace(db.Model):
+class VillagePlace(Model):
     """A place the village keeps in its list (村民小组, lane) for the phone's 地点 field."""
 
     __tablename__ = "village_places"
@@ -694,7 +695,7 @@ OBJECTION_UPHELD = ObjectionStatus.UPHELD
 OBJECTION_REJECTED = ObjectionStatus.REJECTED
 
 
-class Notice(db.Model):
+class Notice(Model):
     """A public notice (公示) of one period: frozen rows, published once per period and
     supermarket; a correction publishes a new revision that supersedes the old one (kept)."""
 
@@ -721,7 +722,7 @@ class Notice(db.Model):
     basis: Mapped[str] = mapped_column(sa.String(16))
     policy_name: Mapped[str] = mapped_column(sa.String(100), default="")
     # The frozen content: rows, red list size, distribution (kiosk.notice.Snapshot as JSON).
-    content: Mapped[dict] = mapped_column(sa.JSON)
+    content: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     # The ledgers were read up to this moment (naive UTC).
     as_of: Mapped[datetime]
@@ -738,7 +739,7 @@ class Notice(db.Model):
     published_by: Mapped[User | None] = relationship(foreign_keys=[published_by_id])
 
 
-class Objection(db.Model):
+class Objection(Model):
     """An objection (异议) by a household against its row of a published notice."""
 
     __tablename__ = "objections"
