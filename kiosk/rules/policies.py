@@ -21,6 +21,7 @@ from kiosk import audit
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import Household, Supermarket, User
 from kiosk.rules import standing
 from kiosk.rules.engine import Decision, decide
@@ -43,7 +44,7 @@ def policy_for(supermarket: Supermarket) -> Policy:
 def set_policy(supermarket_id: int, policy: Policy, *, actor: User | None) -> Policy:
     """Make ``policy`` the supermarket's rule set (audited); reprice products on a new rate."""
     if not isinstance(policy, Policy):
-        raise ValidationFailed("规则格式不正确")
+        raise ValidationFailed(_("规则格式不正确"))
     data = policy_to_dict(policy)
     policy = policy_from_dict(data)  # validates every field, with a Chinese message
     with write_transaction():
@@ -51,7 +52,7 @@ def set_policy(supermarket_id: int, policy: Policy, *, actor: User | None) -> Po
             lock(sa.select(Supermarket).where(Supermarket.id == supermarket_id))
         )
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         before = policy_for(supermarket)
         repriced = 0
         if supermarket.points_per_yuan != policy.points_per_yuan:
@@ -100,9 +101,9 @@ class Standing:
 def preview(supermarket_id: int, policy: Policy, on: date) -> list[Standing]:
     """Every household's decision under ``policy`` on ``on`` (at noon, local), by number."""
     if not isinstance(on, date) or isinstance(on, datetime):
-        raise ValidationFailed("日期格式不正确，应为 YYYY-MM-DD")
+        raise ValidationFailed(_("日期格式不正确，应为 YYYY-MM-DD"))
     if db.session.get(Supermarket, supermarket_id) is None:
-        raise NotFound("没有找到该超市")
+        raise NotFound(_("没有找到该超市"))
     moment = datetime.combine(on, PREVIEW_TIME)
     homes = db.session.scalars(
         sa.select(Household)

@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from kiosk.errors import ValidationFailed
+from kiosk.messages import WORD_SEPARATOR, Joined, Message, _
 from kiosk.rules.policy import (
     CYCLE_ROLLING,
     CYCLE_YEAR,
@@ -215,34 +216,47 @@ _INDEXED = re.compile(r"^(tiers|restrictions)\[(\d+)\](?:\.(\w+))?$")
 
 
 def field_label(field: str) -> str:
-    """A rule-set field path in Chinese: "points_per_yuan" → "1元兑换需要的积分",
+    """A rule-set field path in the reader's words: "points_per_yuan" → "1元兑换需要的积分",
     "tiers[1].min_value" → "第2个等级的最低"; an unknown name (a typo in TOML) as written."""
+    return str(_field_words(field))
+
+
+def _field_words(field: str) -> Message:
     if not field:
-        return "规则"
+        return _("规则")
     if field in FIELD_LABELS:
-        return FIELD_LABELS[field]
+        return Message(FIELD_LABELS[field])
     match = _INDEXED.match(field)
     if match is None:
-        return field
+        return _as_written(field)
     group, index, sub = match.group(1), int(match.group(2)) + 1, match.group(3)
-    whole = f"第{index}个{FIELD_LABELS[group]}"
+    whole = _("第%(n)s个%(group)s", n=index, group=Message(FIELD_LABELS[group]))
     if sub is None:
         return whole
-    part = FIELD_LABELS.get(f"{group[:-1]}.{sub}", sub)
-    return f"{whole}的{part}"
+    label = FIELD_LABELS.get(f"{group[:-1]}.{sub}")
+    part = Message(label) if label is not None else _as_written(sub)
+    return _("%(whole)s的%(part)s", whole=whole, part=part)
 
 
-def _fail(field: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(f"“{field_label(field)}”不正确：{problem}", field=field)
+def _as_written(name: str) -> Message:
+    """A name as the file wrote it (not a msgid: never translated)."""
+    return Message("%(name)s", name=name)
+
+
+def _fail(field: str, problem: Message) -> ValidationFailed:
+    return ValidationFailed(
+        _("“%(field)s”不正确：%(problem)s", field=_field_words(field), problem=problem),
+        field=field,
+    )
 
 
 def _table(value: Any, field: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _fail(field, "应为一组设置（表）")
+        raise _fail(field, _("应为一组设置（表）"))
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown:
         name = f"{field}.{unknown[0]}" if field else unknown[0]
-        raise _fail(name, "没有这个设置项")
+        raise _fail(name, _("没有这个设置项"))
     return value
 
 
@@ -260,11 +274,13 @@ def _int(
     if value is None:
         if optional:
             return None
-        raise _fail(field, "必须填写")
+        raise _fail(field, _("必须填写"))
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(field, f"应为整数，收到“{value}”")
+        raise _fail(field, _("应为整数，收到“%(value)s”", value=value))
     if not low <= value <= high:
-        raise _fail(field, f"应在{low}到{high}之间，收到{value}")
+        raise _fail(
+            field, _("应在%(low)s到%(high)s之间，收到%(value)s", low=low, high=high, value=value)
+        )
     return value
 
 
@@ -281,9 +297,9 @@ def _text(
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise _fail(field, "应为非空文字")
+        raise _fail(field, _("应为非空文字"))
     if len(value) > 60:
-        raise _fail(field, "文字太长（最多60个字）")
+        raise _fail(field, _("文字太长（最多60个字）"))
     return value.strip()
 
 
@@ -291,21 +307,32 @@ def _choice(d: dict[str, Any], key: str, field: str, default: str) -> str:
     value = d.get(key, default)
     options = _CHOICES[field]
     if value not in options:
-        listed = "、".join(f"{k}（{v}）" for k, v in options.items())
-        raise _fail(field, f"应为以下之一：{listed}")
+        listed = Joined(
+            (_("%(key)s（%(word)s）", key=k, word=Message(v)) for k, v in options.items()),
+            WORD_SEPARATOR,
+        )
+        raise _fail(field, _("应为以下之一：%(listed)s", listed=listed))
     return str(value)
 
 
 def _int_list(d: dict[str, Any], key: str, field: str, low: int, high: int) -> tuple[int, ...]:
     value = d.get(key, [])
     if not isinstance(value, (list, tuple)):
-        raise _fail(field, "应为整数列表")
+        raise _fail(field, _("应为整数列表"))
     out = []
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
-            raise _fail(field, f"每一项应为{low}到{high}之间的整数，收到“{item}”")
+            raise _fail(
+                field,
+                _(
+                    "每一项应为%(low)s到%(high)s之间的整数，收到“%(item)s”",
+                    low=low,
+                    high=high,
+                    item=item,
+                ),
+            )
         if item in out:
-            raise _fail(field, f"{item}重复")
+            raise _fail(field, _("%(item)s重复", item=item))
         out.append(item)
     return tuple(out)
 
@@ -313,7 +340,7 @@ def _int_list(d: dict[str, Any], key: str, field: str, low: int, high: int) -> t
 def _list(d: dict[str, Any], key: str, field: str) -> list[Any]:
     value = d.get(key, [])
     if not isinstance(value, (list, tuple)):
-        raise _fail(field, "应为列表")
+        raise _fail(field, _("应为列表"))
     return list(value)
 
 
@@ -323,7 +350,7 @@ def policy_from_dict(d: Any) -> Policy:
     name = _text(d, "name", "name", default=Policy.name)
     preset_key = d.get("preset")
     if preset_key is not None and not isinstance(preset_key, str):
-        raise _fail("preset", "应为文字")
+        raise _fail("preset", _("应为文字"))
     holder = _choice(d, "holder", "holder", HOLDER_HOUSEHOLD)
     spend = _choice(d, "spend", "spend", SPEND_BALANCE)
     cycle = _choice(d, "cycle", "cycle", CYCLE_ROLLING)
@@ -339,7 +366,7 @@ def policy_from_dict(d: Any) -> Policy:
     window = _window(d.get("window", {}))
     restrictions = _restrictions(_list(d, "restrictions", "restrictions"), tiers)
     if spend == SPEND_QUOTA and not any(t.quota_yuan is not None for t in tiers):
-        raise _fail("spend", "按额度兑换时，至少一个等级要设定每期额度（元）")
+        raise _fail("spend", _("按额度兑换时，至少一个等级要设定每期额度（元）"))
     return Policy(
         name=name or Policy.name,
         preset=preset_key,
@@ -397,12 +424,12 @@ def _tiers(rows: list[Any], tier_basis: str) -> tuple[Tier, ...]:
             quota_yuan=_int(t, "quota_yuan", f"{f}.quota_yuan", optional=True),
         )
         if tier.max_value < tier.min_value:
-            raise _fail(f"{f}.max_value", f"不能小于最低值{tier.min_value}")
+            raise _fail(f"{f}.max_value", _("不能小于最低值%(min)s", min=tier.min_value))
         for j, other in enumerate(tiers):
             if other.name == tier.name:
-                raise _fail(f"{f}.name", f"与第{j + 1}个等级重名")
+                raise _fail(f"{f}.name", _("与第%(n)s个等级重名", n=j + 1))
             if tier.min_value <= other.max_value and other.min_value <= tier.max_value:
-                raise _fail(f, f"范围与第{j + 1}个等级“{other.name}”重叠")
+                raise _fail(f, _("范围与第%(n)s个等级“%(name)s”重叠", n=j + 1, name=other.name))
         tiers.append(tier)
     return tuple(tiers)
 
@@ -416,11 +443,11 @@ def _window(raw: Any) -> Window:
         every_months=_req_int(w, "every_months", "window.every_months", default=1, low=1, high=12),
     )
     if window.every_months not in _EVERY_MONTHS:
-        raise _fail("window.every_months", "应为1、2、3、4、6或12（能整除12个月）")
+        raise _fail("window.every_months", _("应为1、2、3、4、6或12（能整除12个月）"))
     if window.kind == WINDOW_MONTHS and not window.months:
-        raise _fail("window.months", "按月份兑换时至少要有一个月份")
+        raise _fail("window.months", _("按月份兑换时至少要有一个月份"))
     if window.kind == WINDOW_LAST_MARKET_DAY and not window.market_days:
-        raise _fail("window.market_days", "按赶场天兑换时至少要有一个赶场日")
+        raise _fail("window.market_days", _("按赶场天兑换时至少要有一个赶场日"))
     return window
 
 
@@ -429,7 +456,7 @@ def _restrictions(rows: list[Any], tiers: tuple[Tier, ...]) -> tuple[Restriction
     for i, raw in enumerate(rows):
         restriction = _restriction(raw, f"restrictions[{i}]", tiers)
         if any(other.key == restriction.key for other in restrictions):
-            raise _fail(f"restrictions[{i}].key", f"“{restriction.key}”重复")
+            raise _fail(f"restrictions[{i}].key", _("“%(key)s”重复", key=restriction.key))
         restrictions.append(restriction)
     return tuple(restrictions)
 
@@ -438,10 +465,10 @@ def _restriction(raw: Any, f: str, tiers: tuple[Tier, ...]) -> Restriction:
     r = _table(raw, f, _RESTRICTION_FIELDS)
     free = r.get("free", False)
     if not isinstance(free, bool):
-        raise _fail(f"{f}.free", "应为 true 或 false")
+        raise _fail(f"{f}.free", _("应为 true 或 false"))
     min_tier = _text(r, "min_tier", f"{f}.min_tier", optional=True)
     if min_tier is not None and min_tier not in [t.name for t in tiers]:
-        raise _fail(f"{f}.min_tier", f"没有名为“{min_tier}”的等级")
+        raise _fail(f"{f}.min_tier", _("没有名为“%(name)s”的等级", name=min_tier))
     restriction = Restriction(
         key=_text(r, "key", f"{f}.key") or "",
         label=_text(r, "label", f"{f}.label") or "",
@@ -457,7 +484,7 @@ def _restriction(raw: Any, f: str, tiers: tuple[Tier, ...]) -> Restriction:
         and restriction.max_age is not None
         and restriction.max_age < restriction.min_age
     ):
-        raise _fail(f"{f}.max_age", f"不能小于最低年龄{restriction.min_age}")
+        raise _fail(f"{f}.max_age", _("不能小于最低年龄%(min)s", min=restriction.min_age))
     return restriction
 
 
@@ -485,5 +512,5 @@ def policy_from_toml(text: str) -> Policy:
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, TypeError) as exc:
-        raise ValidationFailed(f"规则文件不是有效的TOML：{exc}") from None
+        raise ValidationFailed(_("规则文件不是有效的TOML：%(error)s", error=str(exc))) from None
     return policy_from_dict(data)

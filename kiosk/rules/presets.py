@@ -8,6 +8,7 @@ file read by :mod:`kiosk.rules.policy_io`).
 from __future__ import annotations
 
 from kiosk.errors import NotFound
+from kiosk.messages import WORD_SEPARATOR, Joined, _
 from kiosk.rules.policy import (
     CYCLE_ROLLING,
     CYCLE_YEAR,
@@ -123,7 +124,10 @@ def preset(key: str) -> Policy:
     try:
         return PRESETS[key]
     except (KeyError, TypeError):
-        raise NotFound(f"没有名为“{key}”的预设规则，可选：{'、'.join(PRESETS)}") from None
+        choices = Joined(list(PRESETS), WORD_SEPARATOR)
+        raise NotFound(
+            _("没有名为“%(key)s”的预设规则，可选：%(choices)s", key=key, choices=choices)
+        ) from None
 
 
 def preset_choices() -> list[dict[str, str]]:

@@ -203,3 +203,24 @@ def test_the_policy_page_in_english(client, admin):
     assert "评分对象" not in english
     chinese = client.get("/admin/policy?lang=zh").get_data(as_text=True)
     assert "评分对象" in chinese and "按户" in chinese
+
+
+def test_a_bad_rule_set_is_named_in_the_readers_language(app):
+    from kiosk.errors import ValidationFailed
+
+    bad = {"tiers": [{"name": "一级", "min_value": 0, "max_value": "ten"}]}
+    with pytest.raises(ValidationFailed) as err:
+        policy_io.policy_from_dict(bad)
+    assert err.value.message == "“第1个等级的最高”不正确：应为整数，收到“ten”"
+    with request_in(app, "?lang=en"):
+        assert (
+            err.value.message
+            == "“Tiers no. 1, Max” is not right: it should be a whole number, got “ten”"
+        )
+        with pytest.raises(ValidationFailed) as choice:
+            policy_io.policy_from_dict({"holder": "village"})
+        english = choice.value.message
+    assert english == (
+        "“Who is scored” is not right: it should be one of: "
+        "household (Per household), individual (Per person)"
+    )
