@@ -95,3 +95,26 @@ class StandardItemForm(OfficeForm):
     def order(self) -> int | None:
         """The place in the list; blank (or not a number ≥ 0) keeps the current one."""
         return parsing.optional_int(self.sort_order.data, minimum=0, signed=False)
+
+
+class DonorForm(OfficeForm):
+    """A donor (捐赠方), new or corrected: name, kind, a contact the office alone sees, consent
+    to publish the full name, and whether still in use (the edit form sends a hidden "0" after
+    the box, so an unticked box says no; a form without the field, the new donor's, says yes)."""
+
+    name = Text()
+    kind = Text()
+    contact = Text()
+    publish_full_name = Text()
+    active = Text(default="1")
+    next = Text()  # the donation form to go back to, once the donor is added
+
+    def values(self) -> dict[str, Any]:
+        """The donor's fields as the service takes them."""
+        return {
+            "name": self.name.data,
+            "kind": self.kind.data,
+            "contact": self.contact.data,
+            "publish_full_name": self.publish_full_name.data == "1",
+            "active": self.active.data == "1",
+        }

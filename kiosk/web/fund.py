@@ -36,6 +36,7 @@ from kiosk.models import PRINT_PRINTED
 from kiosk.reports import fund as fund_reports
 from kiosk.reports.fund import ENTRY_LABELS, FORM_LABELS, KIND_LABELS
 from kiosk.web.downloads import send_xlsx
+from kiosk.web.forms import DonorForm
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")
 
@@ -170,16 +171,6 @@ def ledger_xlsx() -> Response:
 # ---------------------------------------------------------------- donors
 
 
-def _donor_form_values(form: dict[str, str]) -> dict[str, Any]:
-    return {
-        "name": form.get("name", ""),
-        "kind": form.get("kind", ""),
-        "contact": form.get("contact", ""),
-        "publish_full_name": form.get("publish_full_name") == "1",
-        "active": form.get("active", "1") == "1",
-    }
-
-
 @bp.get("/donors")
 @require("fund.read", page=True)
 def donors_page() -> str:
@@ -206,8 +197,8 @@ def _safe_next(target: str) -> str | None:
 @bp.post("/donors")
 @require("donation.record", page=True)
 def create_donor() -> Response | tuple[str, int]:
-    form = request.form.to_dict()
-    values = _donor_form_values(form)
+    form = DonorForm()
+    values = form.values()
     try:
         donor = donations.create_donor(
             current_supermarket().id,
@@ -224,12 +215,12 @@ def create_donor() -> Response | tuple[str, int]:
                 donors=_donors(),
                 totals=donations.donor_totals(current_supermarket().id),
                 kinds=DONOR_KINDS,
-                form=form,
+                form=form.typed(),
                 error=exc.message,
             ),
         ), exc.status
     flash(gettext("已登记捐赠方 %(name)s", name=donor.name), "ok")
-    target = _safe_next(form.get("next", ""))
+    target = _safe_next(form.next.data or "")
     if target:
         sep = "&" if "?" in target else "?"
         return redirect(f"{target}{sep}donor_id={donor.id}")
@@ -265,7 +256,7 @@ def donor_page(donor_id: int) -> str:
 def update_donor(donor_id: int) -> Response | tuple[str, int]:
     sm = current_supermarket()
     donor = donations.get_donor(sm.id, donor_id)
-    values = _donor_form_values(request.form.to_dict())
+    values = DonorForm().values()
     try:
         donations.update_donor(donor.id, **values, actor=current_user())
     except DomainError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from inventory import donations
 from kiosk import standards
 from kiosk.extensions import db
 from kiosk.web.forms import OfficeForm, StandardItemForm, WholeNumberField
@@ -84,3 +85,37 @@ def test_the_standard_form_checks_no_token_itself(app, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     with app.test_request_context(method="POST", data={"code": "K1", "title": "x", "points": "1"}):
         assert StandardItemForm().validate()
+
+
+def test_a_new_donor_is_read_through_the_form(office, supermarket):
+    r = office.post(
+        "/fund/donors",
+        data={
+            "name": "  王德福 ",
+            "kind": "xiangxian",
+            "contact": " 13800000000 ",
+            "publish_full_name": "1",
+            "next": "/fund/donations/new?form=cash",
+        },
+    )
+    assert r.status_code == 302
+    (donor,) = donations.list_donors(supermarket.id)
+    assert (donor.name, donor.contact, donor.publish_full_name, donor.active) == (
+        "王德福",
+        "13800000000",
+        True,
+        True,
+    )
+    assert r.headers["Location"].endswith(f"/fund/donations/new?form=cash&donor_id={donor.id}")
+
+
+def test_a_refused_donor_keeps_what_was_typed(office, supermarket):
+    r = office.post(
+        "/fund/donors",
+        data={"name": "王德福", "kind": "", "next": "/fund/donations/new?form=goods"},
+    )
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "请选择捐赠方类别" in page
+    assert 'value="王德福"' in page and 'value="/fund/donations/new?form=goods"' in page
+    assert donations.list_donors(supermarket.id) == []
