@@ -56,7 +56,7 @@ def _copy(source: str, target: str) -> None:
 
 
 def _generate(scale: str, path: str) -> None:
-    from kiosk.scale import generate
+    from bench.scale import generate
     from kiosk.schema import upgrade_database
 
     app = bench_app(f"sqlite:///{path}")
@@ -89,7 +89,7 @@ def _plan(count: int) -> list[tuple]:
         .limit(count)
     ).all()
     if not keepers:
-        raise SystemExit("no supermarket with a keeper (make one with jifen demo --scale)")
+        raise SystemExit("no supermarket with a keeper (make one with python bench/scale.py)")
     for sm_id, _keeper in keepers:
         policies.set_policy(sm_id, presets.YANGTING, actor=None)  # open every day
     work = []
@@ -322,7 +322,7 @@ def render(path: str, size_mb: float, kiosks: int, rows: list, limit: float) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sqlite", help="an existing SQLite database (jifen demo --scale town)")
+    parser.add_argument("--sqlite", help="an existing SQLite database (python bench/scale.py town)")
     parser.add_argument("--scale", choices=["village", "town"], help="generate the data first")
     parser.add_argument("--kiosks", type=int, default=4)
     parser.add_argument("--quiet", type=float, default=8.0, help="seconds of each quiet spell")

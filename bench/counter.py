@@ -33,6 +33,7 @@ import sqlalchemy as sa
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.scale import generate  # noqa: E402
 from bench.stats import percentile, throwaway_database, write_results  # noqa: E402
 from inventory.models import Product, StockMovement  # noqa: E402
 from inventory.stock import StockInLine, receive_stock  # noqa: E402
@@ -57,7 +58,6 @@ from kiosk.models import (  # noqa: E402
 )
 from kiosk.points import award_points  # noqa: E402
 from kiosk.rules import policies, presets  # noqa: E402
-from kiosk.scale import generate  # noqa: E402
 
 
 def timed(fn: Callable[[int], object], n: int) -> list[float]:
@@ -109,7 +109,7 @@ def run_backend(
     existing: str | None = None,
 ) -> dict[str, object]:
     """Benchmark one backend on fresh data (dropped afterwards), or on the ``existing``
-    database (a URL: e.g. a county generated once with ``jifen demo --scale county``), which
+    database (a URL: e.g. a county generated once with ``python bench/scale.py county``), which
     keeps the benchmark's redemptions."""
     if existing:
         url, drop = existing, lambda: None
@@ -844,7 +844,7 @@ def main() -> None:
         "--scale",
         choices=["village", "town", "county"],
         default=None,
-        help="generated data (kiosk.scale) instead of the demo village",
+        help="generated data (bench.scale) instead of the demo village",
     )
     parser.add_argument("--clients", type=int, default=32, help="kiosks for the throughput run")
     parser.add_argument("--seconds", type=float, default=10.0)

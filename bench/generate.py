@@ -1,4 +1,4 @@
-"""Generate a village, town or county (kiosk.scale) and time it, then time ``jifen check``.
+"""Generate a village, town or county (bench.scale) and time it, then time ``jifen check``.
 
     DATABASE_URL=... python bench/generate.py --scale county [--seed 2026] [--check-only]
 
@@ -108,7 +108,7 @@ def main() -> None:
             f"Python {sys.version.split()[0]}"
         )
         if not args.check_only:
-            from kiosk import scale
+            from bench import scale
             from kiosk.schema import table_names, upgrade_database
 
             if not table_names():

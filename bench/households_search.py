@@ -1,4 +1,4 @@
-"""Household search at county scale: 200,000 households over 300 supermarkets (kiosk.scale's
+"""Household search at county scale: 200,000 households over 300 supermarkets (bench.scale's
 county), or all in ONE supermarket (``--supermarkets 1``, the worst case: every query is
 filtered by supermarket, so a county's search only reads its own supermarket's rows).
 

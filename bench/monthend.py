@@ -10,15 +10,15 @@ month's stock movements on the same engine (``SELECT product_id, kind, sum(quant
 sum(quantity * unit_cost_fen) ... GROUP BY product_id, kind``; for one supermarket joined to
 its products): the least any month-end report has to read.
 
-- **village**: ``kiosk.scale.generate("village")`` into a throw-away database per backend;
+- **village**: ``bench.scale.generate("village")`` into a throw-away database per backend;
   ``build_report`` of the last complete month with the previous month closed (the opening is
   its stored closing), then with no month closed at all (the opening summed from the ledger).
 - **county**: an existing county database (``--sqlite PATH`` / ``--pg URL``, e.g. made by
-  ``jifen demo --scale county``): one supermarket's month (``build_report``), the county's
+  ``python bench/scale.py county``): one supermarket's month (``build_report``), the county's
   last complete month (``build_area_report``, open, its previous month closed) and, when
   closed, the month before it (every line read from the stored closes).
 - **dense** (``--dense N``): a month of about a million movements, which the generated county
-  does not have: the same generator (``kiosk.scale``) run in a throw-away database with its
+  does not have: the same generator (``bench.scale``) run in a throw-away database with its
   three years of history squeezed into one month for N supermarkets; ``build_area_report``.
 
 Results, with the machine, go to docs/monthend-benchmarks.md (``--no-write`` to only print);
@@ -45,10 +45,11 @@ import sqlalchemy as sa
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench import scale  # noqa: E402
 from bench.stats import percentile, throwaway_database, write_results  # noqa: E402
 from inventory import monthend, periods  # noqa: E402
 from inventory.models import MonthClose, Product, StockMovement  # noqa: E402
-from kiosk import clock, create_app, scale  # noqa: E402
+from kiosk import clock, create_app  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Supermarket  # noqa: E402
 

@@ -152,15 +152,9 @@ def _print_demo(summary: Any) -> None:
 @click.option(
     "--households", default=60, show_default=True, type=click.IntRange(1, 400), help="户数"
 )
-@click.option(
-    "--scale",
-    type=click.Choice(["village", "town", "county"]),
-    default=None,
-    help="生成大规模测试数据（村/镇/县）供性能测试，不含演示登录",
-)
 @with_appcontext
 @domain_errors
-def demo_command(seed: int | None, households: int, scale: str | None, preset: str) -> None:
+def demo_command(seed: int | None, households: int, preset: str) -> None:
     """Load the demo village under a rule set (--preset, 大同 by default): households, cards,
     goods with stock, points history, and cards that show the rule set at the counter today."""
     from kiosk import demo
@@ -169,9 +163,6 @@ def demo_command(seed: int | None, households: int, scale: str | None, preset: s
     if not table_names():
         click.echo("数据库还是空的，先按迁移建表……")
         upgrade_database()
-    if scale is not None:
-        _scale_demo(scale, seed)
-        return
     if demo.demo_exists():
         click.echo("演示数据已经加载过了，无需重复加载。")
         _print_demo(demo.existing_summary())
@@ -190,31 +181,6 @@ def demo_command(seed: int | None, households: int, scale: str | None, preset: s
         f"{summary.redemptions} 张兑换单（其中 {summary.voided} 张已作废）"
     )
     _print_demo(summary)
-
-
-def _scale_demo(scale: str, seed: int | None) -> None:
-    from kiosk import scale as scaling
-
-    target = scaling.SCALES[scale]
-    click.echo(
-        f"生成{scale}规模数据：{target.supermarkets} 个超市、{target.households} 户、"
-        f"约 {target.entries} 条积分流水、约 {target.redemptions} 张兑换单"
-    )
-    with click.progressbar(length=target.supermarkets, label="超市") as bar:
-        done = 0
-
-        def progress(i: int, _n: int) -> None:
-            nonlocal done
-            bar.update(i - done)
-            done = i
-
-        summary = scaling.generate(scale, seed=2026 if seed is None else seed, progress=progress)
-    click.echo(
-        f"完成，用时 {summary.seconds:.0f} 秒：{summary.households} 户、"
-        f"{summary.point_entries} 条积分流水、{summary.redemptions} 张兑换单、"
-        f"{summary.stock_movements} 条库存流水、{summary.fund_entries} 条基金池流水"
-    )
-    click.echo("柜台登录：每个超市的店长 <超市编号小写>k（如 s0001k）/ keeper123 / PIN 1234")
 
 
 # --- users and tokens -------------------------------------------------------------------------

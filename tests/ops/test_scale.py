@@ -1,4 +1,4 @@
-"""The scale generator (``jifen demo --scale``): bulk rows that keep every invariant, and the
+"""The scale generator (``python bench/scale.py``): bulk rows that keep every invariant, and the
 books a real supermarket keeps — donations with donors and receipts, stock-in documents,
 posted monthly counts and closed months."""
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from bench import scale
 from inventory import monthend, periods
 from inventory.models import (
     COUNT_POSTED,
@@ -32,7 +33,6 @@ from inventory.models import (
     StocktakeCount,
     StocktakeLine,
 )
-from kiosk import scale
 from kiosk.check import run_checks
 from kiosk.clock import local_now, utc_to_local
 from kiosk.extensions import db
@@ -341,7 +341,7 @@ def test_an_interrupted_run_resumes_after_its_last_whole_supermarket(app, monkey
 
 def test_the_cli_generates_with_a_progress_bar(app, runner, monkeypatch):
     monkeypatch.setitem(scale.SCALES, "village", scale.Scale(1, 15, 8, 300, 40))
-    result = runner.invoke(args=["demo", "--scale", "village", "--seed", "3"])
+    result = runner.invoke(scale.scale_command, args=["village", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "生成village规模数据" in result.output
     assert "完成" in result.output and "15 户" in result.output

@@ -1,6 +1,6 @@
 """Data at scale for benchmarks: a village, a town or a county, generated in bulk.
 
-    jifen demo --scale village|town|county      (or python bench/generate.py)
+    python bench/scale.py village|town|county [--seed N]   (or bench/generate.py, which times it)
 
 A county is 300 supermarkets, 200,000 households with members and cards, about 10 million
 point entries over three years, 2 million redemptions, 1,000 products per supermarket with
@@ -48,19 +48,26 @@ default: the generator places events in 00:00–10:00 UTC), the counts at 18:10.
 from __future__ import annotations
 
 import heapq
+import os
 import random
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import click
 import sqlalchemy as sa
+from flask.cli import ScriptInfo, with_appcontext
 
-from inventory import monthend, periods
-from inventory.donations import receipt_label
-from inventory.models import (
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # run as a script from a checkout: the packages beside bench/
+
+from inventory import monthend, periods  # noqa: E402
+from inventory.donations import receipt_label  # noqa: E402
+from inventory.models import (  # noqa: E402
     COUNT_EVENT_SET,
     COUNT_POSTED,
     DONATION_CASH,
@@ -95,13 +102,13 @@ from inventory.models import (
     StocktakeLine,
     stock_in_label,
 )
-from inventory.stock import REF_STOCK_IN
-from inventory.stocktake import REASON_COUNT, REF_STOCKTAKE
-from kiosk.auth import _hash_secret
-from kiosk.clock import local_to_utc, utc_to_local
-from kiosk.demo import ean13
-from kiosk.extensions import db
-from kiosk.models import (
+from inventory.stock import REF_STOCK_IN  # noqa: E402
+from inventory.stocktake import REASON_COUNT, REF_STOCKTAKE  # noqa: E402
+from kiosk.auth import _hash_secret  # noqa: E402
+from kiosk.clock import local_to_utc, utc_to_local  # noqa: E402
+from kiosk.demo import ean13  # noqa: E402
+from kiosk.extensions import db  # noqa: E402
+from kiosk.models import (  # noqa: E402
     ENTRY_AWARD,
     ENTRY_DEDUCTION,
     ENTRY_REDEMPTION,
@@ -118,10 +125,11 @@ from kiosk.models import (
     Supermarket,
     User,
 )
-from kiosk.redemption import receipt_number
-from kiosk.rules import policy_io, presets
-from kiosk.search_keys import build_search_key
-from kiosk.timeutil import utcnow
+from kiosk.redemption import receipt_number  # noqa: E402
+from kiosk.rules import policy_io, presets  # noqa: E402
+from kiosk.schema import table_names, upgrade_database  # noqa: E402
+from kiosk.search_keys import build_search_key  # noqa: E402
+from kiosk.timeutil import utcnow  # noqa: E402
 
 BATCH = 20_000
 YEARS = 3
@@ -1279,3 +1287,41 @@ def _advance_sequences(ids: _Ids) -> None:
             sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, false)"),
             {"t": table, "v": next_id},
         )
+
+
+@click.command()
+@click.argument("scale_name", metavar="village|town|county", type=click.Choice(list(SCALES)))
+@click.option("--seed", default=2026, show_default=True, type=int, help="随机种子（结果可重复）")
+@with_appcontext
+def scale_command(scale_name: str, seed: int) -> None:
+    """Generate a village, town or county into the app's database with a progress bar; an
+    empty database is migrated first. Not for a real installation: the data is made up."""
+    if not table_names():
+        click.echo("数据库还是空的，先按迁移建表……")
+        upgrade_database()
+    target = SCALES[scale_name]
+    click.echo(
+        f"生成{scale_name}规模数据：{target.supermarkets} 个超市、{target.households} 户、"
+        f"约 {target.entries} 条积分流水、约 {target.redemptions} 张兑换单"
+    )
+    with click.progressbar(length=target.supermarkets, label="超市") as bar:
+        done = 0
+
+        def progress(i: int, _n: int) -> None:
+            nonlocal done
+            bar.update(i - done)
+            done = i
+
+        summary = generate(scale_name, seed=seed, progress=progress)
+    click.echo(
+        f"完成，用时 {summary.seconds:.0f} 秒：{summary.households} 户、"
+        f"{summary.point_entries} 条积分流水、{summary.redemptions} 张兑换单、"
+        f"{summary.stock_movements} 条库存流水、{summary.fund_entries} 条基金池流水"
+    )
+    click.echo("柜台登录：每个超市的店长 <超市编号小写>k（如 s0001k）/ keeper123 / PIN 1234")
+
+
+if __name__ == "__main__":
+    from kiosk import create_app
+
+    scale_command(obj=ScriptInfo(create_app=create_app))
