@@ -25,7 +25,7 @@ from inventory.models import (
     StockAdjustment,
 )
 from inventory.stock import MAX_QUANTITY, apply_movement, locked_products
-from kiosk import audit
+from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     AdjustmentAlreadyDecided,
@@ -35,7 +35,7 @@ from kiosk.errors import (
     ValidationFailed,
 )
 from kiosk.extensions import db
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, User
+from kiosk.models import User
 from kiosk.timeutil import utcnow
 
 REF_ADJUSTMENT = "adjustment"
@@ -62,7 +62,7 @@ def request_adjustment(
     actor: User,
 ) -> StockAdjustment:
     """Ask for goods to be written off; nothing leaves the shelf until an admin approves."""
-    if actor is None or actor.role not in (ROLE_KEEPER, ROLE_ADMIN):
+    if not permissions.allows(actor, "writeoff.request"):
         raise PermissionDenied("只有超市管理员和村管理员可以申请报损")
     if reason not in ADJUST_REASONS:
         raise ValidationFailed("请选择报损原因：损坏、过期或丢失")
@@ -126,7 +126,7 @@ def approve_adjustment(
     supermarket_id: int, adjustment_id: int, *, actor: User, note: str = ""
 ) -> StockAdjustment:
     """Approve a write-off: the goods leave the stock ledger at their current average cost."""
-    if actor is None or actor.role != ROLE_ADMIN:
+    if not permissions.allows(actor, "writeoff.decide"):
         raise PermissionDenied("只有村管理员可以审批报损")
     note = _note(note)
     with write_transaction():
@@ -182,7 +182,7 @@ def reject_adjustment(
     supermarket_id: int, adjustment_id: int, *, actor: User, note: str = ""
 ) -> StockAdjustment:
     """Turn a write-off down (or withdraw one's own request); nothing is posted."""
-    if actor is None or actor.role != ROLE_ADMIN:
+    if not permissions.allows(actor, "writeoff.decide"):
         raise PermissionDenied("只有村管理员可以审批报损")
     note = _note(note)
     with write_transaction():

@@ -40,7 +40,7 @@ from inventory.models import (
 )
 from inventory.products import policy_for
 from inventory.stock import MAX_QUANTITY, apply_movement, locked_products, receive_line
-from kiosk import audit
+from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     DonationAlreadyReversed,
@@ -52,7 +52,7 @@ from kiosk.errors import (
 )
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, Supermarket, User
+from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
@@ -108,14 +108,14 @@ def public_name(donor: Donor) -> str:
     return donor.name
 
 
-def _require(actor: User | None, roles: tuple[str, ...], message: str) -> None:
-    """``actor=None`` is the system itself (CLI, seeding); people need one of ``roles``."""
-    if actor is not None and actor.role not in roles:
+def _require(actor: User | None, action: str, message: str) -> None:
+    """``actor=None`` is the system itself (CLI, seeding); people need the map\'s ``action``."""
+    if actor is not None and not permissions.allows(actor, action):
         raise PermissionDenied(message)
 
 
 def _same_supermarket(actor: User | None, supermarket_id: int) -> None:
-    if actor is not None and actor.supermarket_id not in (None, supermarket_id):
+    if actor is not None and not permissions.works_for(actor, supermarket_id):
         raise PermissionDenied("不能操作其他超市的账目")
 
 
@@ -158,7 +158,7 @@ def create_donor(
     actor: User | None,
 ) -> Donor:
     """Add a donor (keepers at the counter and admins)."""
-    _require(actor, (ROLE_KEEPER, ROLE_ADMIN), "只有超市管理员或村委管理员可以登记捐赠方")
+    _require(actor, "donation.record", "只有超市管理员或村委管理员可以登记捐赠方")
     _same_supermarket(actor, supermarket_id)
     name, kind, contact = _donor_fields(name, kind, contact)
     with write_transaction():
@@ -196,7 +196,7 @@ def update_donor(
     actor: User | None,
 ) -> Donor:
     """Change a donor's details (admins), audited with what changed."""
-    _require(actor, (ROLE_ADMIN,), "只有村委管理员可以修改捐赠方")
+    _require(actor, "fund.manage", "只有村委管理员可以修改捐赠方")
     name, kind, contact = _donor_fields(name, kind, contact)
     with write_transaction():
         donor = db.session.scalar(lock(sa.select(Donor).where(Donor.id == donor_id)))
@@ -332,7 +332,7 @@ def record_cash_donation(
     actor: User | None,
 ) -> Donation:
     """Cash donated (现金捐赠): one ``FUND_DONATION`` entry into the pool and a receipt number."""
-    _require(actor, (ROLE_KEEPER, ROLE_ADMIN), "只有超市管理员或村委管理员可以登记捐赠")
+    _require(actor, "donation.record", "只有超市管理员或村委管理员可以登记捐赠")
     _same_supermarket(actor, supermarket_id)
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool):
         raise ValidationFailed("捐赠金额不正确")
@@ -381,7 +381,7 @@ def record_goods_donation(
 ) -> Donation:
     """Goods donated in kind (物品捐赠): into stock at the assessed unit value, which joins the
     moving-average cost; the donation's amount is the total assessed value."""
-    _require(actor, (ROLE_KEEPER, ROLE_ADMIN), "只有超市管理员或村委管理员可以登记捐赠")
+    _require(actor, "donation.record", "只有超市管理员或村委管理员可以登记捐赠")
     _same_supermarket(actor, supermarket_id)
     if not lines:
         raise ValidationFailed("请至少填写一种捐赠物品")
@@ -461,7 +461,7 @@ def _cost_without(qty: int, cost: int, out_qty: int, out_cost: int) -> int:
 
 def reverse_donation(donation_id: int, *, actor: User | None, reason: str) -> Donation:
     """Reverse (撤销) a donation recorded in error (admins): the receipt number stays used."""
-    _require(actor, (ROLE_ADMIN,), "只有村委管理员可以撤销捐赠")
+    _require(actor, "fund.manage", "只有村委管理员可以撤销捐赠")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("撤销需要填写原因")

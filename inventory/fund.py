@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from inventory import periods
 from inventory.models import FUND_KINDS, FundAccount, FundEntry
-from kiosk import audit
+from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import FundInsufficient, NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import ROLE_ADMIN, Supermarket, User
+from kiosk.models import Supermarket, User
 from kiosk.timeutil import utcnow
 
 # The largest advance a village may allow (fen): a typo of a few zeros is refused.
@@ -178,7 +178,7 @@ def set_advance_limit(supermarket_id: int, limit_fen: int, *, actor: User | None
 
     Refused below what the pool is already advanced: the books would break their own rule.
     """
-    if actor is not None and actor.role != ROLE_ADMIN:
+    if actor is not None and not permissions.allows(actor, "fund.manage"):
         raise PermissionDenied("只有村委管理员可以设置垫支额度")
     if not isinstance(limit_fen, int) or isinstance(limit_fen, bool):
         raise ValidationFailed("垫支额度必须是金额")
@@ -187,7 +187,7 @@ def set_advance_limit(supermarket_id: int, limit_fen: int, *, actor: User | None
     with write_transaction():
         account = locked_account(supermarket_id)
         supermarket = db.session.get(Supermarket, supermarket_id)
-        if actor is not None and actor.supermarket_id not in (None, supermarket_id):
+        if actor is not None and not permissions.works_for(actor, supermarket_id):
             raise PermissionDenied("不能设置其他超市的垫支额度")
         if account.balance_fen < -limit_fen:
             raise ValidationFailed(

@@ -24,21 +24,12 @@ from inventory.models import (
     StockIn,
     StockMovement,
 )
-from kiosk import export, parsing
+from kiosk import export, parsing, permissions
 from kiosk.clock import day_start_utc, local_now, utc_to_local
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
-from kiosk.models import (
-    REDEMPTION_VOIDED,
-    ROLE_ADMIN,
-    ROLE_KEEPER,
-    Household,
-    Redemption,
-    RedemptionLine,
-    Supermarket,
-    User,
-)
+from kiosk.models import REDEMPTION_VOIDED, Household, Redemption, RedemptionLine, Supermarket, User
 
 MAX_RANGE_DAYS = 366 * 2
 SIGN_OFF = "经办人：________________        审核人：________________"
@@ -442,7 +433,10 @@ def choices(supermarket_id: int) -> Choices:
     keepers = list(
         db.session.scalars(
             sa.select(User)
-            .where(User.supermarket_id == supermarket_id, User.role.in_((ROLE_KEEPER, ROLE_ADMIN)))
+            .where(
+                User.supermarket_id == supermarket_id,
+                User.role.in_(permissions.roles_for("counter.serve")),
+            )
             .order_by(User.display_name, User.id)
         )
     )

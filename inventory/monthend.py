@@ -60,11 +60,11 @@ from inventory.models import (
 )
 from inventory.products import policy_for
 from inventory.stock import moving_average
-from kiosk import audit, clock
+from kiosk import audit, clock, permissions
 from kiosk.database import write_transaction
 from kiosk.errors import MonthCloseRefused, NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import ROLE_ADMIN, Redemption, RedemptionLine, Supermarket, User
+from kiosk.models import Redemption, RedemptionLine, Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
@@ -1199,9 +1199,9 @@ def close_month(supermarket_id: int, month: str, *, actor: User) -> MonthClose:
     """Close a month (月结): store its report and lock it. Admins only; months close in order,
     never before they end, never while a count is unposted."""
     _check_month(month)
-    if actor is None or actor.role != ROLE_ADMIN:
+    if not permissions.allows(actor, "monthend.close"):
         raise PermissionDenied("只有村委管理员可以月结")
-    if actor.supermarket_id not in (None, supermarket_id):
+    if not permissions.works_for(actor, supermarket_id):
         raise PermissionDenied("不能为其他超市月结")
     try:
         with write_transaction():

@@ -24,7 +24,7 @@ from inventory.models import (
     StockIn,
     StockMovement,
 )
-from kiosk import audit, printing
+from kiosk import audit, permissions, printing
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
@@ -110,7 +110,7 @@ def print_donation_receipt(
         donation = db.session.scalar(lock(sa.select(Donation).where(Donation.id == donation_id)))
         if donation is None:
             raise NotFound("没有找到该捐赠")
-        if actor is not None and actor.supermarket_id not in (None, donation.supermarket_id):
+        if actor is not None and not permissions.works_for(actor, donation.supermarket_id):
             raise NotFound("没有找到该捐赠")
         if not reprint and donation.copies_printed > 0:
             raise ValidationFailed("收据已经打印过，如需再打一份请点“补打”")

@@ -50,17 +50,16 @@ from inventory.models import (
     StocktakeLine,
 )
 from inventory.stock import MAX_QUANTITY, apply_movement, locked_products
-from kiosk import audit
+from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, Supermarket, User
+from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
-COUNTERS = (ROLE_KEEPER, ROLE_ADMIN)  # count, start and submit
 DEVICES = ("wedge", "camera", "typed", "button")
 REASON_COUNT = "count"
 REF_STOCKTAKE = "stocktake"
@@ -356,8 +355,8 @@ def count_events(stocktake_id: int, limit: int = 200) -> list[tuple[StocktakeCou
 # ---------------------------------------------------------------- writing
 
 
-def _require(actor: User | None, roles: tuple[str, ...], message: str) -> None:
-    if actor is None or actor.role not in roles:
+def _require(actor: User | None, action: str, message: str) -> None:
+    if not permissions.allows(actor, action):
         raise PermissionDenied(message)
 
 
@@ -389,7 +388,7 @@ def start_count(
     Services are not counted. A product already in a count that is still counting or waiting
     for approval cannot be in a second one.
     """
-    _require(actor, COUNTERS, "只有超市管理员或村管理员可以开始盘点")
+    _require(actor, "stocktake.count", "只有超市管理员或村管理员可以开始盘点")
     note = (note or "").strip()
     if len(note) > 200:
         raise ValidationFailed("备注不能超过200个字")
@@ -538,7 +537,7 @@ def record_count(
     lock, so scans from several phones at once all add up. A ``client_key`` already used in
     this count is a retry: nothing is added and the line's current count is returned.
     """
-    _require(actor, COUNTERS, "只有超市管理员或村管理员可以清点")
+    _require(actor, "stocktake.count", "只有超市管理员或村管理员可以清点")
     if kind not in COUNT_EVENT_KINDS:
         raise ValidationFailed("清点方式不正确")
     if device not in DEVICES:
@@ -617,7 +616,7 @@ def record_count(
 
 def submit(stocktake_id: int, *, actor: User, supermarket_id: int | None = None) -> Stocktake:
     """Counting → submitted. Lines nobody counted stay "not counted" and have no variance."""
-    _require(actor, COUNTERS, "只有超市管理员或村管理员可以提交盘点")
+    _require(actor, "stocktake.count", "只有超市管理员或村管理员可以提交盘点")
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
         _require_state(st, COUNT_COUNTING, action="提交")
@@ -639,7 +638,7 @@ def send_back(
     stocktake_id: int, *, actor: User, reason: str = "", supermarket_id: int | None = None
 ) -> Stocktake:
     """Submitted → counting again (the admin wants a recount)."""
-    _require(actor, (ROLE_ADMIN,), "只有村管理员可以退回盘点")
+    _require(actor, "stocktake.decide", "只有村管理员可以退回盘点")
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
         _require_state(st, COUNT_SUBMITTED, action="退回")
@@ -654,7 +653,7 @@ def cancel(
     stocktake_id: int, *, actor: User, reason: str = "", supermarket_id: int | None = None
 ) -> Stocktake:
     """Counting → cancelled; nothing is posted. The count's records stay for the audit."""
-    _require(actor, (ROLE_ADMIN,), "只有村管理员可以取消盘点")
+    _require(actor, "stocktake.decide", "只有村管理员可以取消盘点")
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
         _require_state(st, COUNT_COUNTING, action="取消")
@@ -668,7 +667,7 @@ def cancel(
 def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None) -> Stocktake:
     """Submitted → approved: post each counted line's variance as a count movement (盘盈/盘亏)
     at the product's current unit cost. Refused whole if any product would go below zero."""
-    _require(actor, (ROLE_ADMIN,), "只有村管理员可以审批盘点")
+    _require(actor, "stocktake.decide", "只有村管理员可以审批盘点")
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
         _require_state(st, COUNT_SUBMITTED, action="审批")
@@ -729,7 +728,7 @@ def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None
 
 def sign_off(stocktake_id: int, *, actor: User, supermarket_id: int | None = None) -> Stocktake:
     """Approved → posted: the supervision group signs the count off (监督小组签字)."""
-    _require(actor, (ROLE_SUPERVISOR,), "只有监督小组成员可以签字确认")
+    _require(actor, "stocktake.sign_off", "只有监督小组成员可以签字确认")
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
         _require_state(st, COUNT_APPROVED, action="签字确认")

@@ -19,6 +19,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from kiosk.errors import DomainError
 from kiosk.install import install_command, uninstall_command
+from kiosk.models import ROLES
 
 
 def _create_app() -> Flask:
@@ -188,14 +189,12 @@ def demo_command(seed: int | None, households: int, preset: str) -> None:
 
 @click.group("user")
 def user_group() -> None:
-    """Manage users (keeper 超市管理员, admin 村委管理员, supervisor 监督小组)."""
+    """Manage users (keeper 超市管理员, admin 村委管理员, supervisor 监督小组, recorder 评议员)."""
 
 
 @user_group.command("add")
 @click.argument("username")
-@click.option(
-    "--role", required=True, type=click.Choice(["keeper", "admin", "supervisor"]), help="角色"
-)
+@click.option("--role", required=True, type=click.Choice(ROLES), help="角色")
 @click.option("--name", "display_name", default="", help="显示名，例如 王秀兰")
 @click.option("--password", default=None, help="登录密码（不给时在终端里隐藏输入）")
 @click.option("--pin", default=None, help="柜台PIN，4到8位数字（仅 keeper）")
@@ -591,17 +590,16 @@ def import_command(
     Every row is checked first; any error is printed with its row number and nothing is
     written (exit status 1). With --commit a clean file is written in one transaction.
     """
-    from kiosk import imports
+    from kiosk import imports, permissions
     from kiosk.auth import user_named
     from kiosk.errors import NotFound
-    from kiosk.models import ROLE_ADMIN
     from kiosk.supermarkets import get_supermarket
 
     supermarket = get_supermarket(supermarket_code)
     actor = None
     if username:
         actor = user_named(username)
-        if actor is None or actor.role != ROLE_ADMIN or not actor.active:
+        if actor is None or not actor.active or not permissions.allows(actor, "points.enter"):
             raise NotFound(f"没有名为 {username} 的管理员")
     with open(path, "rb") as fh:
         data = fh.read()

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from kiosk import audit, clock
+from kiosk import audit, clock, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     AlreadyDecided,
@@ -52,7 +52,6 @@ from kiosk.models import (
     PROPOSAL_REJECTED,
     PROPOSAL_WITHDRAWN,
     ROLE_ADMIN,
-    ROLE_RECORDER,
     Household,
     ImportBatch,
     Member,
@@ -120,13 +119,13 @@ def client_key(user_id: int, key: str, *, channel: str = "api") -> str:
 
 def _require_admin(actor: User | None, what: str) -> None:
     # A CLI import has no user (actor None); signing off always needs a person.
-    if actor is None or actor.role != ROLE_ADMIN:
+    if not permissions.allows(actor, "proposal.decide"):
         raise PermissionDenied(f"只有管理员才能{what}")
 
 
 def _require_proposer(actor: User | None) -> None:
     # The assessment group's recorders (评议员) propose too; only admins sign off.
-    if actor is None or actor.role not in (ROLE_ADMIN, ROLE_RECORDER):
+    if not permissions.allows(actor, "proposal.create"):
         raise PermissionDenied("只有管理员或评议员才能录入加减分")
 
 

@@ -35,7 +35,12 @@ _ACTIONS = (
     Action("counter.serve", (K, A), "open the counter, its camera scanner and device warnings"),
     Action("card.scan", (K, A), "scan a card and hear what it may redeem"),
     Action("redemption.create", (K, A), "redeem a cart"),
-    Action("redemption.void", (K, A), "void a redemption (a keeper: today's, of own supermarket)"),
+    Action("redemption.void", (K, A), "void a redemption (see redemption.void_any)"),
+    Action(
+        "redemption.void_any",
+        (A,),
+        "void any redemption of any day (a keeper voids today's, of their own supermarket)",
+    ),
     Action("redemption.reprint", (K, A), "print a receipt again"),
     Action("redemption.read", (K, A, S), "read a redemption and its receipt"),
     Action("product.read", (K, A, S), "read products and find one by barcode"),
@@ -121,6 +126,13 @@ def serving_supermarket_id(user: User | None, kiosk_supermarket_id: int) -> int:
     if user is not None and user.supermarket_id is not None:
         return user.supermarket_id
     return kiosk_supermarket_id
+
+
+def works_for(user: User, supermarket_id: int) -> bool:
+    """Whether ``user`` may act on ``supermarket_id``'s books (for services, which have no
+    kiosk): the same rule as :func:`sees`, the user being the row: one bound to no supermarket
+    works for the one the kiosk serves, which the caller passes."""
+    return sees(user.supermarket_id, supermarket_id)
 
 
 def sees(row_supermarket_id: int | None, serving_id: int) -> bool:

@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from inventory import periods
 from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
 from inventory.stock import apply_movement, locked_products
-from kiosk import assessments, audit, clock, printing
+from kiosk import assessments, audit, clock, permissions, printing
 from kiosk.cards import resolve_card
 from kiosk.database import write_transaction
 from kiosk.errors import (
@@ -56,8 +56,6 @@ from kiosk.models import (
     ENTRY_REVERSAL,
     REDEMPTION_COMPLETED,
     REDEMPTION_VOIDED,
-    ROLE_ADMIN,
-    ROLE_KEEPER,
     Household,
     PointAccount,
     PointEntry,
@@ -361,7 +359,7 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("作废需要填写原因"))
-    if actor.role not in (ROLE_KEEPER, ROLE_ADMIN):
+    if not permissions.allows(actor, "redemption.void"):
         raise PermissionDenied(_("只有超市管理员或村委管理员可以作废兑换单"))
     with write_transaction():
         redemption = db.session.get(Redemption, redemption_id)
@@ -371,8 +369,8 @@ def void_redemption(redemption_id: int, *, actor: User, reason: str) -> Redempti
         db.session.refresh(redemption)
         if redemption.status == REDEMPTION_VOIDED:
             raise AlreadyVoided()
-        if actor.role == ROLE_KEEPER:
-            if actor.supermarket_id not in (None, redemption.supermarket_id):
+        if not permissions.allows(actor, "redemption.void_any"):
+            if not permissions.works_for(actor, redemption.supermarket_id):
                 raise PermissionDenied(_("不能作废其他超市的兑换单"))
             tz = current_app.config["JIFEN_TIMEZONE"]
             if local_date(redemption.created_at, tz) != local_date(utcnow(), tz):

@@ -24,7 +24,7 @@ from flask import Response, jsonify, request
 
 from kiosk import clock, evidence, intake
 from kiosk.api import access, bp, inputs, outputs
-from kiosk.authn import current_supermarket_id, require
+from kiosk.authn import current_supermarket_id, require, visible
 from kiosk.errors import NotFound, TooLarge
 from kiosk.models import (
     PROPOSAL_APPROVED,
@@ -225,7 +225,7 @@ def default_day(key: str | None) -> date:
 def proposal(proposal_id: int) -> PointProposal:
     """A proposal of this supermarket, or 404 (another supermarket's do not exist here)."""
     row = intake.find_proposal(proposal_id) if proposal_id <= MAX_ID else None
-    if row is None or row.supermarket_id != current_supermarket_id():
+    if row is None or not visible(row.supermarket_id):
         raise NotFound("没有找到该加减分申请")
     return row
 

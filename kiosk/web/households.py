@@ -28,7 +28,7 @@ from flask_babel import gettext, lazy_gettext
 from hardware.cards import group_digits
 from inventory.products import policy_for
 from kiosk import assessments, card_sheets, cards, households, points, printing
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.authn import current_supermarket, current_user, may, require, visible
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.models import (
@@ -90,21 +90,21 @@ def _context(**extra: Any) -> dict[str, Any]:
 def _own_household(household_id: int) -> Household:
     """The household, if it belongs to this office's supermarket (else 404, as if absent)."""
     household = households.find_household(household_id)
-    if household is None or household.supermarket_id != current_supermarket().id:
+    if household is None or not visible(household.supermarket_id):
         raise NotFound(gettext("没有找到该户"))
     return household
 
 
 def _own_member(member_id: int) -> Member:
     member = households.find_member(member_id)
-    if member is None or member.household.supermarket_id != current_supermarket().id:
+    if member is None or not visible(member.household.supermarket_id):
         raise NotFound(gettext("没有找到该成员"))
     return member
 
 
 def _own_card(card_id: int) -> Card:
     card = cards.find_card(card_id)
-    if card is None or card.household.supermarket_id != current_supermarket().id:
+    if card is None or not visible(card.household.supermarket_id):
         raise NotFound(gettext("没有找到该卡"))
     return card
 

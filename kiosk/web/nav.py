@@ -1,7 +1,8 @@
-"""The office pages' tabs (管理), grouped by job, each shown to the roles that may open it.
+"""The office pages' tabs (管理), grouped by job, each shown to whoever may open its page.
 
 A page appears once its view exists, so each area registers its tabs here by endpoint and a
-tab never points at a page that is not there.
+tab never points at a page that is not there; it shows to whoever the permission map lets
+open that page (the action its view names), so a tab and its page never disagree.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from flask_babel import lazy_gettext
 
-from kiosk.models import ROLE_ADMIN, ROLE_KEEPER, ROLE_SUPERVISOR, User
+from kiosk.authn import may, may_open
+from kiosk.models import User
 
-K, A, S = ROLE_KEEPER, ROLE_ADMIN, ROLE_SUPERVISOR
 HOME = "counter.home"  # 首页: every role's to-dos (kiosk.home), linked from every office page
 
 
@@ -21,57 +22,52 @@ HOME = "counter.home"  # 首页: every role's to-dos (kiosk.home), linked from e
 class Tab:
     endpoint: str
     label: object  # a lazy string
-    roles: frozenset[str]
-
-
-def _tab(endpoint: str, label: object, *roles: str) -> Tab:
-    return Tab(endpoint, label, frozenset(roles))
 
 
 GROUPS: list[tuple[object, list[Tab]]] = [
     (
         lazy_gettext("规则"),
         [
-            _tab("admin.index", lazy_gettext("总览"), A, S),
-            _tab("admin.policy_page", lazy_gettext("兑换规则"), A, S),
-            _tab("admin.preview_page", lazy_gettext("预览各户"), A, S),
-            _tab("admin.assessments_page", lazy_gettext("评分录入"), A, S),
-            _tab("admin.vetoes_page", lazy_gettext("一票否决"), A, S),
+            Tab("admin.index", lazy_gettext("总览")),
+            Tab("admin.policy_page", lazy_gettext("兑换规则")),
+            Tab("admin.preview_page", lazy_gettext("预览各户")),
+            Tab("admin.assessments_page", lazy_gettext("评分录入")),
+            Tab("admin.vetoes_page", lazy_gettext("一票否决")),
         ],
     ),
     (
         lazy_gettext("户与积分"),
         [
-            _tab("households.index_page", lazy_gettext("户与积分卡"), A, S),
-            _tab("intake.index_page", lazy_gettext("积分录入"), A, S),
-            _tab("intake.import_page", lazy_gettext("导入"), A, S),
-            _tab("notice.index_page", lazy_gettext("公示"), A, S),
+            Tab("households.index_page", lazy_gettext("户与积分卡")),
+            Tab("intake.index_page", lazy_gettext("积分录入")),
+            Tab("intake.import_page", lazy_gettext("导入")),
+            Tab("notice.index_page", lazy_gettext("公示")),
         ],
     ),
     (
         lazy_gettext("库存与账目"),
         [
-            _tab("stock.stock_in_page", lazy_gettext("入库"), K, A, S),
-            _tab("admin.products_page", lazy_gettext("商品设置"), A, S),
-            _tab("stock.adjustments_page", lazy_gettext("报损"), K, A, S),
-            _tab("stock.ledgers_page", lazy_gettext("台账"), K, A, S),
-            _tab("fund.index_page", lazy_gettext("捐赠与基金池"), K, A, S),
-            _tab("stocktake.index_page", lazy_gettext("盘点"), K, A, S),
-            _tab("monthend.index_page", lazy_gettext("月结"), K, A, S),
+            Tab("stock.stock_in_page", lazy_gettext("入库")),
+            Tab("admin.products_page", lazy_gettext("商品设置")),
+            Tab("stock.adjustments_page", lazy_gettext("报损")),
+            Tab("stock.ledgers_page", lazy_gettext("台账")),
+            Tab("fund.index_page", lazy_gettext("捐赠与基金池")),
+            Tab("stocktake.index_page", lazy_gettext("盘点")),
+            Tab("monthend.index_page", lazy_gettext("月结")),
         ],
     ),
     (
         lazy_gettext("监督"),
         [
-            _tab("audit.index_page", lazy_gettext("操作日志"), A, S),
-            _tab("users.index_page", lazy_gettext("用户"), A, S),
+            Tab("audit.index_page", lazy_gettext("操作日志")),
+            Tab("users.index_page", lazy_gettext("用户")),
         ],
     ),
     (
         lazy_gettext("设备"),
         [
-            _tab("admin.printer_page", lazy_gettext("打印机"), K, A, S),
-            _tab("device.page", lazy_gettext("设备状态"), K, A, S),
+            Tab("admin.printer_page", lazy_gettext("打印机")),
+            Tab("device.page", lazy_gettext("设备状态")),
         ],
     ),
 ]
@@ -97,7 +93,9 @@ def office_nav(user: User | None, here: str | None = None) -> list[NavGroup]:
     groups = []
     for label, tabs in GROUPS:
         items = [
-            (t.endpoint, t.label) for t in tabs if user.role in t.roles and t.endpoint in views
+            (t.endpoint, t.label)
+            for t in tabs
+            if t.endpoint in views and may_open(t.endpoint, user)
         ]
         if items:
             active = here is not None and any(endpoint == here for endpoint, _ in items)
@@ -132,4 +130,5 @@ def office_nav(user: User | None, here: str | None = None) -> list[NavGroup]:
 
 
 def register_nav(app: Flask) -> None:
-    app.jinja_env.globals["office_nav"] = office_nav
+    """The templates' helpers: the office's tabs, and ``may``/``may_open`` from the map."""
+    app.jinja_env.globals.update(office_nav=office_nav, may=may, may_open=may_open)
