@@ -194,7 +194,8 @@ def user_group() -> None:
 
 @user_group.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="角色")
+# The roles' values ("keeper", ...): given the enum itself, click would offer its members' names.
+@click.option("--role", required=True, type=click.Choice([str(r) for r in ROLES]), help="角色")
 @click.option("--name", "display_name", default="", help="显示名，例如 王秀兰")
 @click.option("--password", default=None, help="登录密码（不给时在终端里隐藏输入）")
 @click.option("--pin", default=None, help="柜台PIN，4到8位数字（仅 keeper）")
