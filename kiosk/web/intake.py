@@ -224,10 +224,10 @@ def decide_many():
     """Approve or reject the ticked proposals together (one transaction, all or none)."""
 
     def run():
-        raw = request.form.getlist("ids")
-        if any(not (v.isascii() and v.isdigit() and len(v) <= 9) for v in raw):
-            raise ValidationFailed(gettext("所选的加减分不正确"))
-        ids = [int(v) for v in raw]
+        try:
+            ids = [parsing.db_id(v) for v in request.form.getlist("ids")]
+        except ValueError:
+            raise ValidationFailed(gettext("所选的加减分不正确")) from None
         note = request.form.get("note", "")
         supermarket_id = current_supermarket().id
         if request.form.get("decision") == "reject":

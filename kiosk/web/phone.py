@@ -44,7 +44,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from hardware import decoders
-from kiosk import evidence, standards, visits
+from kiosk import evidence, parsing, standards, visits
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.households import household_for_card_text, list_households
@@ -291,8 +291,8 @@ def self_report() -> tuple[Response, int]:
     payload = (form.get("payload") or "").strip()
     supermarket = current_supermarket()
     try:
-        item = form.get("standard_item_id", "")
-        if not (item.isascii() and item.isdigit() and len(item) <= 9):
+        item = parsing.optional_int(form.get("standard_item_id"), minimum=1, signed=False)
+        if item is None:
             raise ValidationFailed(gettext("请选择做的是哪一项好事"))
         reason = (form.get("reason") or "").strip()
         if len(reason) > intake.MAX_REASON:
@@ -315,7 +315,7 @@ def self_report() -> tuple[Response, int]:
             (scan_guard.self_key(request.remote_addr),), payload, supermarket_id=supermarket.id
         ):
             row, created = intake.self_report(
-                supermarket.id, payload, int(item), reason, photos=photos, idempotency_key=key
+                supermarket.id, payload, item, reason, photos=photos, idempotency_key=key
             )
     except scan_guard.ScanThrottled as exc:
         refusal = TooManyAttempts(

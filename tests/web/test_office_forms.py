@@ -119,3 +119,23 @@ def test_a_refused_donor_keeps_what_was_typed(office, supermarket):
     assert "请选择捐赠方类别" in page
     assert 'value="王德福"' in page and 'value="/fund/donations/new?form=goods"' in page
     assert donations.list_donors(supermarket.id) == []
+
+
+@pytest.mark.parametrize("ids", [["12x"], ["-1"], ["9999999999"], ["１"], ["1", ""]])
+def test_ticked_proposals_must_be_row_ids(office, supermarket, ids):
+    r = office.post(
+        "/intake/proposals/decide",
+        data={"ids": ids, "decision": "approve"},
+        follow_redirects=True,
+    )
+    assert "所选的加减分不正确" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("item", ["", "0", "abc", "٣", "2147483648"])
+def test_a_self_report_names_a_standard_by_its_row_id(client, supermarket, item):
+    r = client.post(
+        "/self/report",
+        data={"payload": "JF0000000101XXXXXXXXXX", "standard_item_id": item, "reason": "挑水"},
+    )
+    assert r.status_code == 400
+    assert "请选择做的是哪一项好事" in r.get_data(as_text=True)
