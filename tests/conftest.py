@@ -102,7 +102,8 @@ _sqlite_schema: Path | None = None
 
 def _sqlite_database(path: Path) -> None:
     """A fresh SQLite file at ``path`` with the models' schema: a copy of one made once per
-    process by ``create_all`` (copying takes a millisecond, creating 37 tables 30 ms)."""
+    process by ``create_all`` (a copy takes milliseconds; creating every table took 30 ms a
+    test on a quiet machine and half a second on a busy one)."""
     global _sqlite_schema
     if _sqlite_schema is None:
         folder = tempfile.mkdtemp(prefix="jifen-schema-")
@@ -119,9 +120,8 @@ def _sqlite_database(path: Path) -> None:
 def _empty_postgresql(engine: sa.Engine) -> None:
     """Empty every table and restart every used sequence, as a fresh database would have them.
 
-    Deleting the rows of a few small tables takes milliseconds; TRUNCATE of all 37 made new
-    files for every table and index and took 0.15 s a test on an idle machine, ten times that
-    under load.
+    Deleting the rows a test left takes milliseconds; TRUNCATE of every table made new files
+    for each table and index: 0.15 s a test on a quiet machine, up to 0.9 s on a busy one.
     """
     tables = ", ".join(f"'{t.name}'" for t in reversed(db.metadata.sorted_tables))
     with engine.begin() as conn:
