@@ -35,20 +35,22 @@ from kiosk.errors import (
     ValidationFailed,
 )
 from kiosk.extensions import db
+from kiosk.messages import N_, Message, _
 from kiosk.models import User
 from kiosk.timeutil import utcnow
 
 REF_ADJUSTMENT = "adjustment"
 
-# The reasons in Chinese, as the forms, the ledger and the audit log show them.
-REASON_LABELS = {ADJUST_DAMAGE: "损坏", ADJUST_EXPIRY: "过期", ADJUST_LOSS: "丢失"}
-STATUS_LABELS = {ADJ_PENDING: "待审批", ADJ_APPROVED: "已批准", ADJ_REJECTED: "已驳回"}
+# The reasons in Chinese, as the forms, the ledger and the audit log show them (the pages
+# translate them as they show them).
+REASON_LABELS = {ADJUST_DAMAGE: N_("损坏"), ADJUST_EXPIRY: N_("过期"), ADJUST_LOSS: N_("丢失")}
+STATUS_LABELS = {ADJ_PENDING: N_("待审批"), ADJ_APPROVED: N_("已批准"), ADJ_REJECTED: N_("已驳回")}
 
 
 def _note(value: str | None) -> str:
     value = (value or "").strip()
     if len(value) > 200:
-        raise ValidationFailed("说明最多200个字")
+        raise ValidationFailed(_("说明最多200个字"))
     return value
 
 
@@ -63,29 +65,36 @@ def request_adjustment(
 ) -> StockAdjustment:
     """Ask for goods to be written off; nothing leaves the shelf until an admin approves."""
     if not permissions.allows(actor, "writeoff.request"):
-        raise PermissionDenied("只有超市管理员和村管理员可以申请报损")
+        raise PermissionDenied(_("只有超市管理员和村管理员可以申请报损"))
     if reason not in ADJUST_REASONS:
-        raise ValidationFailed("请选择报损原因：损坏、过期或丢失")
+        raise ValidationFailed(_("请选择报损原因：损坏、过期或丢失"))
     if (
         isinstance(quantity, bool)
         or not isinstance(quantity, int)
         or not 0 < quantity <= MAX_QUANTITY
     ):
         if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
-            raise ValidationFailed(f"报损数量太大：一次最多{MAX_QUANTITY}")
-        raise ValidationFailed("报损数量必须是正整数")
+            raise ValidationFailed(_("报损数量太大：一次最多%(n)s", n=MAX_QUANTITY))
+        raise ValidationFailed(_("报损数量必须是正整数"))
     note = _note(note)
     if not note:
-        raise ValidationFailed("请写明报损说明（例如：包装破损、2026年10月到期）")
+        raise ValidationFailed(_("请写明报损说明（例如：包装破损、2026年10月到期）"))
     with write_transaction():
         periods.ensure_open(supermarket_id)
         product = db.session.get(Product, product_id)
         if product is None or product.supermarket_id != supermarket_id:
-            raise NotFound("没有找到该商品")
+            raise NotFound(_("没有找到该商品"))
         if not product.tracks_stock:
-            raise ValidationFailed(f"{product.name} 是服务项目，没有库存可报损")
+            raise ValidationFailed(_("%(name)s 是服务项目，没有库存可报损", name=product.name))
         if quantity > product.stock_qty:
-            raise OutOfStock(f"{product.name} 库存只有{product.stock_qty}{product.unit}")
+            raise OutOfStock(
+                _(
+                    "%(name)s 库存只有%(stock_qty)s%(unit)s",
+                    name=product.name,
+                    stock_qty=product.stock_qty,
+                    unit=product.unit,
+                )
+            )
         adjustment = StockAdjustment(
             supermarket_id=supermarket_id,
             product_id=product.id,
@@ -114,10 +123,13 @@ def _locked_pending(supermarket_id: int, adjustment_id: int) -> StockAdjustment:
         lock(sa.select(StockAdjustment).where(StockAdjustment.id == adjustment_id))
     )
     if adjustment is None or adjustment.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该报损申请")
+        raise NotFound(_("没有找到该报损申请"))
     if adjustment.status != ADJ_PENDING:
         raise AdjustmentAlreadyDecided(
-            f"该报损申请已经{STATUS_LABELS.get(adjustment.status, adjustment.status)}"
+            _(
+                "该报损申请已经%(status)s",
+                status=Message(STATUS_LABELS.get(adjustment.status, adjustment.status)),
+            )
         )
     return adjustment
 
@@ -127,7 +139,7 @@ def approve_adjustment(
 ) -> StockAdjustment:
     """Approve a write-off: the goods leave the stock ledger at their current average cost."""
     if not permissions.allows(actor, "writeoff.decide"):
-        raise PermissionDenied("只有村管理员可以审批报损")
+        raise PermissionDenied(_("只有村管理员可以审批报损"))
     note = _note(note)
     with write_transaction():
         periods.ensure_open(supermarket_id)
@@ -136,17 +148,22 @@ def approve_adjustment(
             sa.select(StockAdjustment.product_id).where(StockAdjustment.id == adjustment_id)
         )
         if product_id is None:
-            raise NotFound("没有找到该报损申请")
+            raise NotFound(_("没有找到该报损申请"))
         product = locked_products(supermarket_id, [product_id]).get(product_id)
         adjustment = _locked_pending(supermarket_id, adjustment_id)
         if adjustment.requested_by_id == actor.id:
-            raise PermissionDenied("不能审批自己提交的报损申请，请由另一位管理员审批")
+            raise PermissionDenied(_("不能审批自己提交的报损申请，请由另一位管理员审批"))
         if product is None:
-            raise NotFound("没有找到该商品")
+            raise NotFound(_("没有找到该商品"))
         if adjustment.quantity > product.stock_qty:
             raise OutOfStock(
-                f"{product.name} 现在库存只有{product.stock_qty}{product.unit}，"
-                f"不够报损{adjustment.quantity}{product.unit}"
+                _(
+                    "%(name)s 现在库存只有%(stock_qty)s%(unit)s，不够报损%(quantity)s%(unit)s",
+                    name=product.name,
+                    stock_qty=product.stock_qty,
+                    unit=product.unit,
+                    quantity=adjustment.quantity,
+                )
             )
         movement = apply_movement(
             product,
@@ -183,7 +200,7 @@ def reject_adjustment(
 ) -> StockAdjustment:
     """Turn a write-off down (or withdraw one's own request); nothing is posted."""
     if not permissions.allows(actor, "writeoff.decide"):
-        raise PermissionDenied("只有村管理员可以审批报损")
+        raise PermissionDenied(_("只有村管理员可以审批报损"))
     note = _note(note)
     with write_transaction():
         periods.ensure_open(supermarket_id)

@@ -52,6 +52,7 @@ from kiosk.errors import (
 )
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
+from kiosk.messages import Message, _
 from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
@@ -86,18 +87,21 @@ class GoodsLine:
     unit_value_fen: int
 
 
-def fen_from_yuan(text: str, what: str = "金额") -> int:
+_AMOUNT = _("金额")
+
+
+def fen_from_yuan(text: str, what: str | Message = _AMOUNT) -> int:
     """ "12.5" → 1250. Refuses anything that is not a plain non-negative yuan amount."""
     raw = (text or "").strip().replace("，", "").replace(",", "").replace("元", "")
     raw = raw.replace("．", ".").translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     if not raw:
-        raise ValidationFailed(f"请填写{what}")
+        raise ValidationFailed(_("请填写%(what)s", what=what))
     if not _YUAN_RE.match(raw):
-        raise ValidationFailed(f"{what}应为数字，最多两位小数，例如 500 或 12.50")
+        raise ValidationFailed(_("%(what)s应为数字，最多两位小数，例如 500 或 12.50", what=what))
     try:
         return int((Decimal(raw) * 100).to_integral_value())
     except InvalidOperation as exc:  # pragma: no cover - the pattern already refused it
-        raise ValidationFailed(f"{what}不正确") from exc
+        raise ValidationFailed(_("%(what)s不正确", what=what)) from exc
 
 
 def public_name(donor: Donor) -> str:
@@ -108,7 +112,7 @@ def public_name(donor: Donor) -> str:
     return donor.name
 
 
-def _require(actor: User | None, action: str, message: str) -> None:
+def _require(actor: User | None, action: str, message: Message) -> None:
     """``actor=None`` is the system itself (CLI, seeding); people need the map\'s ``action``."""
     if actor is not None and not permissions.allows(actor, action):
         raise PermissionDenied(message)
@@ -116,7 +120,7 @@ def _require(actor: User | None, action: str, message: str) -> None:
 
 def _same_supermarket(actor: User | None, supermarket_id: int) -> None:
     if actor is not None and not permissions.works_for(actor, supermarket_id):
-        raise PermissionDenied("不能操作其他超市的账目")
+        raise PermissionDenied(_("不能操作其他超市的账目"))
 
 
 # ---------------------------------------------------------------- donors
@@ -125,13 +129,13 @@ def _same_supermarket(actor: User | None, supermarket_id: int) -> None:
 def _donor_fields(name: str, kind: str, contact: str) -> tuple[str, str, str]:
     name, contact = (name or "").strip(), (contact or "").strip()
     if not name:
-        raise ValidationFailed("请填写捐赠方名称")
+        raise ValidationFailed(_("请填写捐赠方名称"))
     if len(name) > 100:
-        raise ValidationFailed("捐赠方名称太长（最多100个字）")
+        raise ValidationFailed(_("捐赠方名称太长（最多100个字）"))
     if kind not in DONOR_KINDS:
-        raise ValidationFailed("请选择捐赠方类别")
+        raise ValidationFailed(_("请选择捐赠方类别"))
     if len(contact) > 200:
-        raise ValidationFailed("联系方式备注太长（最多200个字）")
+        raise ValidationFailed(_("联系方式备注太长（最多200个字）"))
     return name, kind, contact
 
 
@@ -145,7 +149,9 @@ def _refuse_duplicate(supermarket_id: int, name: str, kind: str, exclude: int | 
     if exclude is not None:
         stmt = stmt.where(Donor.id != exclude)
     if db.session.scalar(stmt) is not None:
-        raise DuplicateValue(f"已经有名为“{name}”的{DONOR_KIND_LABELS[kind]}")
+        raise DuplicateValue(
+            _("已经有名为“%(name)s”的%(kind)s", name=name, kind=DONOR_KIND_LABELS[kind])
+        )
 
 
 def create_donor(
@@ -158,12 +164,12 @@ def create_donor(
     actor: User | None,
 ) -> Donor:
     """Add a donor (keepers at the counter and admins)."""
-    _require(actor, "donation.record", "只有超市管理员或村委管理员可以登记捐赠方")
+    _require(actor, "donation.record", _("只有超市管理员或村委管理员可以登记捐赠方"))
     _same_supermarket(actor, supermarket_id)
     name, kind, contact = _donor_fields(name, kind, contact)
     with write_transaction():
         if db.session.get(Supermarket, supermarket_id) is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         _refuse_duplicate(supermarket_id, name, kind, None)
         donor = Donor(
             supermarket_id=supermarket_id,
@@ -196,12 +202,12 @@ def update_donor(
     actor: User | None,
 ) -> Donor:
     """Change a donor's details (admins), audited with what changed."""
-    _require(actor, "fund.manage", "只有村委管理员可以修改捐赠方")
+    _require(actor, "fund.manage", _("只有村委管理员可以修改捐赠方"))
     name, kind, contact = _donor_fields(name, kind, contact)
     with write_transaction():
         donor = db.session.scalar(lock(sa.select(Donor).where(Donor.id == donor_id)))
         if donor is None:
-            raise NotFound("没有找到该捐赠方")
+            raise NotFound(_("没有找到该捐赠方"))
         _same_supermarket(actor, donor.supermarket_id)
         _refuse_duplicate(donor.supermarket_id, name, kind, donor.id)
         new = {
@@ -224,7 +230,7 @@ def update_donor(
 def get_donor(supermarket_id: int, donor_id: int) -> Donor:
     donor = db.session.get(Donor, donor_id)
     if donor is None or donor.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该捐赠方")
+        raise NotFound(_("没有找到该捐赠方"))
     return donor
 
 
@@ -260,23 +266,23 @@ def _check_common(donated_on: date, note: str) -> str:
     from kiosk.clock import local_now
 
     if not isinstance(donated_on, date) or isinstance(donated_on, datetime):
-        raise ValidationFailed("请填写捐赠日期")
+        raise ValidationFailed(_("请填写捐赠日期"))
     if donated_on > local_now().date():
-        raise ValidationFailed("捐赠日期不能晚于今天")
+        raise ValidationFailed(_("捐赠日期不能晚于今天"))
     if donated_on < EARLIEST_DATE:
-        raise ValidationFailed("捐赠日期不正确")
+        raise ValidationFailed(_("捐赠日期不正确"))
     note = (note or "").strip()
     if len(note) > 200:
-        raise ValidationFailed("备注太长（最多200个字）")
+        raise ValidationFailed(_("备注太长（最多200个字）"))
     return note
 
 
 def _donor_for(supermarket_id: int, donor_id: int | None) -> Donor:
     donor = db.session.get(Donor, donor_id) if donor_id else None
     if donor is None or donor.supermarket_id != supermarket_id:
-        raise NotFound("请选择捐赠方")
+        raise NotFound(_("请选择捐赠方"))
     if not donor.active:
-        raise ValidationFailed(f"捐赠方“{donor.name}”已停用，请先启用")
+        raise ValidationFailed(_("捐赠方“%(name)s”已停用，请先启用", name=donor.name))
     return donor
 
 
@@ -332,12 +338,12 @@ def record_cash_donation(
     actor: User | None,
 ) -> Donation:
     """Cash donated (现金捐赠): one ``FUND_DONATION`` entry into the pool and a receipt number."""
-    _require(actor, "donation.record", "只有超市管理员或村委管理员可以登记捐赠")
+    _require(actor, "donation.record", _("只有超市管理员或村委管理员可以登记捐赠"))
     _same_supermarket(actor, supermarket_id)
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool):
-        raise ValidationFailed("捐赠金额不正确")
+        raise ValidationFailed(_("捐赠金额不正确"))
     if not 0 < amount_fen <= MAX_AMOUNT_FEN:
-        raise ValidationFailed("捐赠金额必须大于0，且不超过一千万元")
+        raise ValidationFailed(_("捐赠金额必须大于0，且不超过一千万元"))
     note = _check_common(donated_on, note)
     with write_transaction():
         periods.ensure_open(supermarket_id)
@@ -381,38 +387,40 @@ def record_goods_donation(
 ) -> Donation:
     """Goods donated in kind (物品捐赠): into stock at the assessed unit value, which joins the
     moving-average cost; the donation's amount is the total assessed value."""
-    _require(actor, "donation.record", "只有超市管理员或村委管理员可以登记捐赠")
+    _require(actor, "donation.record", _("只有超市管理员或村委管理员可以登记捐赠"))
     _same_supermarket(actor, supermarket_id)
     if not lines:
-        raise ValidationFailed("请至少填写一种捐赠物品")
+        raise ValidationFailed(_("请至少填写一种捐赠物品"))
     for line in lines:
         if not isinstance(line.quantity, int) or not 0 < line.quantity <= MAX_QUANTITY:
-            raise ValidationFailed(f"数量必须是1到{MAX_QUANTITY}之间的整数")
+            raise ValidationFailed(_("数量必须是1到%(n)s之间的整数", n=MAX_QUANTITY))
         if (
             not isinstance(line.unit_value_fen, int)
             or not 0 < line.unit_value_fen <= MAX_AMOUNT_FEN
         ):
-            raise ValidationFailed("评估单价必须大于0")
+            raise ValidationFailed(_("评估单价必须大于0"))
     total = sum(line.quantity * line.unit_value_fen for line in lines)
     if total > MAX_AMOUNT_FEN:
-        raise ValidationFailed("捐赠物品总价值不能超过一千万元")
+        raise ValidationFailed(_("捐赠物品总价值不能超过一千万元"))
     note = _check_common(donated_on, note)
     with write_transaction():
         periods.ensure_open(supermarket_id)
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         donor = _donor_for(supermarket_id, donor_id)
         policy = policy_for(supermarket)
         products = locked_products(supermarket_id, sorted({ln.product_id for ln in lines}))
         for line in lines:
             product = products.get(line.product_id)
             if product is None:
-                raise NotFound("没有找到该物品，请重新选择")
+                raise NotFound(_("没有找到该物品，请重新选择"))
             if product.kind != KIND_GOODS:
-                raise ValidationFailed(f"{product.name} 是服务项目，不能作为物品捐赠入库")
+                raise ValidationFailed(
+                    _("%(name)s 是服务项目，不能作为物品捐赠入库", name=product.name)
+                )
             if not product.active:
-                raise ValidationFailed(f"{product.name} 已下架，请先上架再入库")
+                raise ValidationFailed(_("%(name)s 已下架，请先上架再入库", name=product.name))
         fund.locked_account(supermarket_id)  # the receipt number's lock, after the products
         donation = _new_donation(
             supermarket_id, donor, DONATION_GOODS, total, donated_on, note, actor
@@ -461,16 +469,16 @@ def _cost_without(qty: int, cost: int, out_qty: int, out_cost: int) -> int:
 
 def reverse_donation(donation_id: int, *, actor: User | None, reason: str) -> Donation:
     """Reverse (撤销) a donation recorded in error (admins): the receipt number stays used."""
-    _require(actor, "fund.manage", "只有村委管理员可以撤销捐赠")
+    _require(actor, "fund.manage", _("只有村委管理员可以撤销捐赠"))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("撤销需要填写原因")
+        raise ValidationFailed(_("撤销需要填写原因"))
     if len(reason) > 200:
-        raise ValidationFailed("原因太长（最多200个字）")
+        raise ValidationFailed(_("原因太长（最多200个字）"))
     with write_transaction():
         donation = db.session.get(Donation, donation_id)
         if donation is None:
-            raise NotFound("没有找到该捐赠")
+            raise NotFound(_("没有找到该捐赠"))
         _same_supermarket(actor, donation.supermarket_id)
         periods.ensure_open(donation.supermarket_id)
         movements: list[StockMovement] = []
@@ -504,8 +512,13 @@ def reverse_donation(donation_id: int, *, actor: User | None, reason: str) -> Do
                 product = products[product_id]
                 if product.stock_qty < qty:
                     raise OutOfStock(
-                        f"{product.name} 现有库存{product.stock_qty}{product.unit}，少于捐赠的"
-                        f"{qty}{product.unit}（已有部分兑换或报损），不能撤销"
+                        _(
+                            "%(name)s 现有库存%(stock_qty)s%(unit)s，少于捐赠的%(qty)s%(unit)s（已有部分兑换或报损），不能撤销",
+                            name=product.name,
+                            stock_qty=product.stock_qty,
+                            unit=product.unit,
+                            qty=qty,
+                        )
                     )
             for m in movements:
                 product = products[m.product_id]
@@ -549,7 +562,7 @@ def reverse_donation(donation_id: int, *, actor: User | None, reason: str) -> Do
 def get_donation(supermarket_id: int, donation_id: int) -> Donation:
     donation = db.session.get(Donation, donation_id)
     if donation is None or donation.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该捐赠")
+        raise NotFound(_("没有找到该捐赠"))
     return donation
 
 
@@ -574,7 +587,7 @@ def goods_summary(donation: Donation) -> str:
 
 def _day_bounds(start: date, end: date) -> tuple[date, date]:
     if end < start:
-        raise ValidationFailed("结束日期不能早于开始日期")
+        raise ValidationFailed(_("结束日期不能早于开始日期"))
     return start, end
 
 

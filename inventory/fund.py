@@ -18,6 +18,7 @@ from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import FundInsufficient, NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import Supermarket, User
 from kiosk.timeutil import utcnow
 
@@ -37,7 +38,7 @@ def locked_account(supermarket_id: int) -> FundAccount:
     )
     if account is None:
         if db.session.get(Supermarket, supermarket_id) is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         # Two counters may both find no pool on the first donation: the second insert waits
         # for the first and then does nothing, and both lock the one row.
         if db.session.get_bind().dialect.name == "postgresql":
@@ -78,8 +79,12 @@ def post_entry(
         limit = db.session.get(Supermarket, supermarket_id).fund_advance_limit_fen
         if after < -limit:
             raise FundInsufficient(
-                f"基金池余额不足：现有{_yuan(account.balance_fen)}元，需要支出"
-                f"{_yuan(-amount_fen)}元，允许垫支{_yuan(limit)}元",
+                _(
+                    "基金池余额不足：现有%(balance)s元，需要支出%(needed)s元，允许垫支%(limit)s元",
+                    balance=_yuan(account.balance_fen),
+                    needed=_yuan(-amount_fen),
+                    limit=_yuan(limit),
+                ),
                 balance_fen=account.balance_fen,
                 needed_fen=-amount_fen,
                 advance_limit_fen=limit,
@@ -134,7 +139,7 @@ def ledger(supermarket_id: int, start: date, end: date) -> Ledger:
     from kiosk.clock import local_to_utc
 
     if end < start:
-        raise ValidationFailed("结束日期不能早于开始日期")
+        raise ValidationFailed(_("结束日期不能早于开始日期"))
     lo = local_to_utc(datetime(start.year, start.month, start.day))
     after = end + timedelta(days=1)
     hi = local_to_utc(datetime(after.year, after.month, after.day))
@@ -169,7 +174,7 @@ def advance_limit_fen(supermarket_id: int) -> int:
     """How far below zero the pool may go (fen)."""
     supermarket = db.session.get(Supermarket, supermarket_id)
     if supermarket is None:
-        raise NotFound("没有找到该超市")
+        raise NotFound(_("没有找到该超市"))
     return supermarket.fund_advance_limit_fen
 
 
@@ -179,19 +184,22 @@ def set_advance_limit(supermarket_id: int, limit_fen: int, *, actor: User | None
     Refused below what the pool is already advanced: the books would break their own rule.
     """
     if actor is not None and not permissions.allows(actor, "fund.manage"):
-        raise PermissionDenied("只有村委管理员可以设置垫支额度")
+        raise PermissionDenied(_("只有村委管理员可以设置垫支额度"))
     if not isinstance(limit_fen, int) or isinstance(limit_fen, bool):
-        raise ValidationFailed("垫支额度必须是金额")
+        raise ValidationFailed(_("垫支额度必须是金额"))
     if not 0 <= limit_fen <= MAX_ADVANCE_FEN:
-        raise ValidationFailed(f"垫支额度应在0到{_yuan(MAX_ADVANCE_FEN)}元之间")
+        raise ValidationFailed(_("垫支额度应在0到%(yuan)s元之间", yuan=_yuan(MAX_ADVANCE_FEN)))
     with write_transaction():
         account = locked_account(supermarket_id)
         supermarket = db.session.get(Supermarket, supermarket_id)
         if actor is not None and not permissions.works_for(actor, supermarket_id):
-            raise PermissionDenied("不能设置其他超市的垫支额度")
+            raise PermissionDenied(_("不能设置其他超市的垫支额度"))
         if account.balance_fen < -limit_fen:
             raise ValidationFailed(
-                f"基金池现已垫支{_yuan(-account.balance_fen)}元，垫支额度不能低于这个数"
+                _(
+                    "基金池现已垫支%(yuan)s元，垫支额度不能低于这个数",
+                    yuan=_yuan(-account.balance_fen),
+                )
             )
         old = supermarket.fund_advance_limit_fen
         supermarket.fund_advance_limit_fen = limit_fen

@@ -29,6 +29,7 @@ from kiosk.clock import day_start_utc, local_now, utc_to_local
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
+from kiosk.messages import _
 from kiosk.models import REDEMPTION_VOIDED, Household, Redemption, RedemptionLine, Supermarket, User
 
 MAX_RANGE_DAYS = 366 * 2
@@ -71,11 +72,11 @@ def make_filters(
         start = date.fromisoformat(date_from) if date_from else first
         end = date.fromisoformat(date_to) if date_to else (last if not date_from else start)
     except ValueError:
-        raise ValidationFailed("日期格式不正确，请按 2026-11-01 的格式填写") from None
+        raise ValidationFailed(_("日期格式不正确，请按 2026-11-01 的格式填写")) from None
     if end < start:
-        raise ValidationFailed("结束日期不能早于开始日期")
+        raise ValidationFailed(_("结束日期不能早于开始日期"))
     if (end - start).days > MAX_RANGE_DAYS:
-        raise ValidationFailed("日期范围最多两年")
+        raise ValidationFailed(_("日期范围最多两年"))
 
     def _id(value: str | int | None, label: str) -> int | None:
         if value in (None, ""):
@@ -83,7 +84,7 @@ def make_filters(
         try:
             return parsing.db_id(value)
         except (TypeError, ValueError):
-            raise ValidationFailed(f"{label}不正确") from None
+            raise ValidationFailed(_("%(label)s不正确", label=label)) from None
 
     return Filters(
         start,
@@ -471,4 +472,4 @@ def ledger_xlsx(kind: str, supermarket: Supermarket, filters: Filters) -> tuple[
     if kind == "redemption":
         sheet = redemption_sheet(supermarket, filters, redemption_rows(supermarket.id, filters))
         return export.workbook_bytes([sheet]), f"物品兑换领取台账_{span}.xlsx"
-    raise ValidationFailed("没有这种台账")
+    raise ValidationFailed(_("没有这种台账"))

@@ -64,6 +64,7 @@ from kiosk import audit, clock, permissions
 from kiosk.database import write_transaction
 from kiosk.errors import MonthCloseRefused, NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import Message, _
 from kiosk.models import Redemption, RedemptionLine, Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
@@ -121,7 +122,7 @@ def _check_month(month: str) -> str:
     try:
         periods.parse_month(month)
     except (ValueError, TypeError):
-        raise ValidationFailed("月份格式应为 2026-10 这样的年-月") from None
+        raise ValidationFailed(_("月份格式应为 2026-10 这样的年-月")) from None
     return month
 
 
@@ -171,7 +172,7 @@ def build_report(supermarket_id: int, month: str) -> dict[str, Any]:
     _check_month(month)
     supermarket = db.session.get(Supermarket, supermarket_id)
     if supermarket is None:
-        raise NotFound("没有找到该超市")
+        raise NotFound(_("没有找到该超市"))
     policy = policy_for(supermarket)
     start, end = periods.month_bounds_utc(month)
     base = _last_close_before(supermarket_id, month)
@@ -1165,21 +1166,21 @@ def month_status(supermarket_id: int, month: str) -> MonthClose | None:
     )
 
 
-def close_refusals(supermarket_id: int, month: str) -> list[str]:
-    """Every reason this month cannot be closed now, in Chinese (empty: it may close)."""
+def close_refusals(supermarket_id: int, month: str) -> list[Message]:
+    """Every reason this month cannot be closed now (empty: it may close)."""
     _check_month(month)
     reasons = []
     if periods.is_closed(supermarket_id, month):
-        return [f"{month} 已经结账"]
+        return [_("%(month)s 已经结账", month=month)]
     current = periods.month_key(clock.local_now())
     if month >= current:
-        reasons.append(f"{month} 还没有结束，月末过后才能结账")
+        reasons.append(_("%(month)s 还没有结束，月末过后才能结账", month=month))
     expected = periods.next_month_to_close(supermarket_id)
     if month > expected:
-        reasons.append(f"月份要按顺序结账：请先结 {expected}")
+        reasons.append(_("月份要按顺序结账：请先结 %(month)s", month=expected))
     elif month < expected:
-        reasons.append(f"{month} 在本超市账目开始之前，不需要结账")
-    _, end = periods.month_bounds_utc(month)
+        reasons.append(_("%(month)s 在本超市账目开始之前，不需要结账", month=month))
+    _start, end = periods.month_bounds_utc(month)
     unposted = db.session.execute(
         sa.select(Stocktake.id, Stocktake.status)
         .where(
@@ -1190,8 +1191,18 @@ def close_refusals(supermarket_id: int, month: str) -> list[str]:
         .order_by(Stocktake.id)
     ).all()
     for sid, status in unposted:
-        word = {"counting": "正在盘点", "submitted": "已提交待审核", "approved": "已审核待过账"}
-        reasons.append(f"第{sid}号盘点{word.get(status, status)}，盘点过账后才能结账")
+        word = {
+            "counting": _("正在盘点"),
+            "submitted": _("已提交待审核"),
+            "approved": _("已审核待过账"),
+        }
+        reasons.append(
+            _(
+                "第%(id)s号盘点%(status)s，盘点过账后才能结账",
+                id=sid,
+                status=word.get(status, status),
+            )
+        )
     return reasons
 
 
@@ -1200,9 +1211,9 @@ def close_month(supermarket_id: int, month: str, *, actor: User) -> MonthClose:
     never before they end, never while a count is unposted."""
     _check_month(month)
     if not permissions.allows(actor, "monthend.close"):
-        raise PermissionDenied("只有村委管理员可以月结")
+        raise PermissionDenied(_("只有村委管理员可以月结"))
     if not permissions.works_for(actor, supermarket_id):
-        raise PermissionDenied("不能为其他超市月结")
+        raise PermissionDenied(_("不能为其他超市月结"))
     try:
         with write_transaction():
             # Lock the supermarket row: two admins closing at once close the month once.
@@ -1212,7 +1223,7 @@ def close_month(supermarket_id: int, month: str, *, actor: User) -> MonthClose:
                 .values(next_receipt_no=Supermarket.next_receipt_no)
             )
             if db.session.get(Supermarket, supermarket_id) is None:
-                raise NotFound("没有找到该超市")
+                raise NotFound(_("没有找到该超市"))
             reasons = close_refusals(supermarket_id, month)
             if reasons:
                 raise MonthCloseRefused(reasons)
@@ -1240,7 +1251,7 @@ def close_month(supermarket_id: int, month: str, *, actor: User) -> MonthClose:
             )
     except IntegrityError:
         db.session.rollback()
-        raise MonthCloseRefused([f"{month} 已经结账"]) from None
+        raise MonthCloseRefused([_("%(month)s 已经结账", month=month)]) from None
     return close
 
 

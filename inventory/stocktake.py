@@ -54,6 +54,7 @@ from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import Joined, Message, _
 from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
@@ -85,7 +86,7 @@ def get_stocktake(stocktake_id: int, supermarket_id: int | None = None) -> Stock
     """The count, or NotFound (also when it belongs to another supermarket)."""
     st = db.session.get(Stocktake, stocktake_id)
     if st is None or (supermarket_id is not None and st.supermarket_id != supermarket_id):
-        raise NotFound("没有找到这次盘点")
+        raise NotFound(_("没有找到这次盘点"))
     return st
 
 
@@ -355,7 +356,7 @@ def count_events(stocktake_id: int, limit: int = 200) -> list[tuple[StocktakeCou
 # ---------------------------------------------------------------- writing
 
 
-def _require(actor: User | None, action: str, message: str) -> None:
+def _require(actor: User | None, action: str, message: Message) -> None:
     if not permissions.allows(actor, action):
         raise PermissionDenied(message)
 
@@ -363,14 +364,18 @@ def _require(actor: User | None, action: str, message: str) -> None:
 def _locked_stocktake(stocktake_id: int, supermarket_id: int | None) -> Stocktake:
     st = db.session.scalar(lock(sa.select(Stocktake).where(Stocktake.id == stocktake_id)))
     if st is None or (supermarket_id is not None and st.supermarket_id != supermarket_id):
-        raise NotFound("没有找到这次盘点")
+        raise NotFound(_("没有找到这次盘点"))
     return st
 
 
-def _require_state(st: Stocktake, *states: str, action: str) -> None:
+def _require_state(st: Stocktake, *states: str, action: Message) -> None:
     if st.status not in states:
         raise CountStateError(
-            f"这次盘点{STATE_LABELS.get(st.status, st.status)}，不能{action}",
+            _(
+                "这次盘点%(status)s，不能%(action)s",
+                status=STATE_LABELS.get(st.status, st.status),
+                action=action,
+            ),
             status=st.status,
         )
 
@@ -388,14 +393,14 @@ def start_count(
     Services are not counted. A product already in a count that is still counting or waiting
     for approval cannot be in a second one.
     """
-    _require(actor, "stocktake.count", "只有超市管理员或村管理员可以开始盘点")
+    _require(actor, "stocktake.count", _("只有超市管理员或村管理员可以开始盘点"))
     note = (note or "").strip()
     if len(note) > 200:
-        raise ValidationFailed("备注不能超过200个字")
+        raise ValidationFailed(_("备注不能超过200个字"))
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         stmt = sa.select(Product.id).where(
             Product.supermarket_id == supermarket_id,
             Product.kind == KIND_GOODS,
@@ -414,7 +419,7 @@ def start_count(
                 )
             )
             if len(names) != len(set(category_ids)):
-                raise NotFound("没有找到所选的分类")
+                raise NotFound(_("没有找到所选的分类"))
             stmt = stmt.where(Product.category_id.in_(category_ids))
             scope = "、".join(names)
         if product_ids:
@@ -422,9 +427,9 @@ def start_count(
             scope = "部分商品"
         ids = sorted(db.session.scalars(stmt))
         if product_ids and len(ids) != len(set(product_ids)):
-            raise NotFound("所选商品中有不存在或不需要盘点的（服务项目不盘点）")
+            raise NotFound(_("所选商品中有不存在或不需要盘点的（服务项目不盘点）"))
         if not ids:
-            raise ValidationFailed("所选范围内没有需要盘点的商品")
+            raise ValidationFailed(_("所选范围内没有需要盘点的商品"))
         products = locked_products(supermarket_id, ids)
         busy = list(
             db.session.execute(
@@ -442,7 +447,12 @@ def start_count(
             names = "、".join(name for name, _ in busy[:5])
             more = f"等{len(busy)}种" if len(busy) > 5 else ""
             raise ValidationFailed(
-                f"{names}{more}商品正在第{busy[0][1]}号盘点中，请先完成或取消那次盘点"
+                _(
+                    "%(names)s%(more)s商品正在第%(number)s号盘点中，请先完成或取消那次盘点",
+                    names=names,
+                    more=more,
+                    number=busy[0][1],
+                )
             )
         # Read under the product locks: every later movement of these products gets a larger id.
         high_water = db.session.scalar(sa.select(sa.func.max(StockMovement.id))) or 0
@@ -496,11 +506,11 @@ def _line_for(st: Stocktake, line_id: int | None, barcode: str | None) -> Stockt
             )
         )
         if line is None:
-            raise NotFound("这次盘点中没有这一行")
+            raise NotFound(_("这次盘点中没有这一行"))
         return line
     code = (barcode or "").strip().upper()
     if not code:
-        raise ValidationFailed("请扫描或输入商品条码")
+        raise ValidationFailed(_("请扫描或输入商品条码"))
     product = db.session.scalar(
         sa.select(Product).where(
             Product.supermarket_id == st.supermarket_id,
@@ -508,14 +518,14 @@ def _line_for(st: Stocktake, line_id: int | None, barcode: str | None) -> Stockt
         )
     )
     if product is None:
-        raise NotFound(f"没有找到条码为 {code} 的商品")
+        raise NotFound(_("没有找到条码为 %(code)s 的商品", code=code))
     line = db.session.scalar(
         sa.select(StocktakeLine).where(
             StocktakeLine.stocktake_id == st.id, StocktakeLine.product_id == product.id
         )
     )
     if line is None:
-        raise NotFound(f"{product.name} 不在这次盘点的范围内")
+        raise NotFound(_("%(name)s 不在这次盘点的范围内", name=product.name))
     return line
 
 
@@ -537,20 +547,20 @@ def record_count(
     lock, so scans from several phones at once all add up. A ``client_key`` already used in
     this count is a retry: nothing is added and the line's current count is returned.
     """
-    _require(actor, "stocktake.count", "只有超市管理员或村管理员可以清点")
+    _require(actor, "stocktake.count", _("只有超市管理员或村管理员可以清点"))
     if kind not in COUNT_EVENT_KINDS:
-        raise ValidationFailed("清点方式不正确")
+        raise ValidationFailed(_("清点方式不正确"))
     if device not in DEVICES:
-        raise ValidationFailed("设备类型不正确")
+        raise ValidationFailed(_("设备类型不正确"))
     if kind != COUNT_EVENT_CLEAR:
         if not isinstance(quantity, int) or isinstance(quantity, bool):
-            raise ValidationFailed("数量必须是整数")
+            raise ValidationFailed(_("数量必须是整数"))
         if kind == COUNT_EVENT_SET and not 0 <= quantity <= MAX_QUANTITY:
-            raise ValidationFailed(f"数量应为0到{MAX_QUANTITY}之间的整数")
+            raise ValidationFailed(_("数量应为0到%(n)s之间的整数", n=MAX_QUANTITY))
         if kind == COUNT_EVENT_ADD and (quantity == 0 or abs(quantity) > MAX_QUANTITY):
-            raise ValidationFailed(f"每次增减的数量应为1到{MAX_QUANTITY}")
+            raise ValidationFailed(_("每次增减的数量应为1到%(n)s", n=MAX_QUANTITY))
     if client_key is not None and not _KEY_RE.match(client_key):
-        raise ValidationFailed("请求编号应为8到64位字母、数字或 - _ : .")
+        raise ValidationFailed(_("请求编号应为8到64位字母、数字或 - _ : ."))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
         if client_key is not None:
@@ -564,18 +574,18 @@ def record_count(
                 return CountResult(
                     line.id, line.product_id, line.product.name, line.counted_qty, True
                 )
-        _require_state(st, COUNT_COUNTING, action="再清点")
+        _require_state(st, COUNT_COUNTING, action=_("再清点"))
         line = _line_for(st, line_id, barcode)
         product = locked_products(st.supermarket_id, [line.product_id])[line.product_id]
         db.session.refresh(line, with_for_update=True)
         if kind == COUNT_EVENT_ADD:
             new_qty = (line.counted_qty or 0) + quantity
             if line.counted_qty is None and quantity < 0:
-                raise ValidationFailed(f"{product.name} 还没有清点，不能减少")
+                raise ValidationFailed(_("%(name)s 还没有清点，不能减少", name=product.name))
             if new_qty < 0:
-                raise ValidationFailed(f"{product.name} 的数量不能小于0")
+                raise ValidationFailed(_("%(name)s 的数量不能小于0", name=product.name))
             if new_qty > MAX_QUANTITY:
-                raise ValidationFailed(f"数量不能超过{MAX_QUANTITY}")
+                raise ValidationFailed(_("数量不能超过%(n)s", n=MAX_QUANTITY))
         elif kind == COUNT_EVENT_SET:
             new_qty = quantity
         else:
@@ -616,17 +626,17 @@ def record_count(
 
 def submit(stocktake_id: int, *, actor: User, supermarket_id: int | None = None) -> Stocktake:
     """Counting → submitted. Lines nobody counted stay "not counted" and have no variance."""
-    _require(actor, "stocktake.count", "只有超市管理员或村管理员可以提交盘点")
+    _require(actor, "stocktake.count", _("只有超市管理员或村管理员可以提交盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_COUNTING, action="提交")
+        _require_state(st, COUNT_COUNTING, action=_("提交"))
         counted = db.session.scalar(
             sa.select(sa.func.count(StocktakeLine.id)).where(
                 StocktakeLine.stocktake_id == st.id, StocktakeLine.counted_qty.is_not(None)
             )
         )
         if not counted:
-            raise ValidationFailed("还没有清点任何商品，不能提交")
+            raise ValidationFailed(_("还没有清点任何商品，不能提交"))
         st.status = COUNT_SUBMITTED
         st.submitted_by_id = actor.id
         st.submitted_at = utcnow()
@@ -638,10 +648,10 @@ def send_back(
     stocktake_id: int, *, actor: User, reason: str = "", supermarket_id: int | None = None
 ) -> Stocktake:
     """Submitted → counting again (the admin wants a recount)."""
-    _require(actor, "stocktake.decide", "只有村管理员可以退回盘点")
+    _require(actor, "stocktake.decide", _("只有村管理员可以退回盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_SUBMITTED, action="退回")
+        _require_state(st, COUNT_SUBMITTED, action=_("退回"))
         st.status = COUNT_COUNTING
         st.submitted_by_id = None
         st.submitted_at = None
@@ -653,10 +663,10 @@ def cancel(
     stocktake_id: int, *, actor: User, reason: str = "", supermarket_id: int | None = None
 ) -> Stocktake:
     """Counting → cancelled; nothing is posted. The count's records stay for the audit."""
-    _require(actor, "stocktake.decide", "只有村管理员可以取消盘点")
+    _require(actor, "stocktake.decide", _("只有村管理员可以取消盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_COUNTING, action="取消")
+        _require_state(st, COUNT_COUNTING, action=_("取消"))
         st.status = COUNT_CANCELLED
         st.cancelled_by_id = actor.id
         st.cancelled_at = utcnow()
@@ -667,10 +677,10 @@ def cancel(
 def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None) -> Stocktake:
     """Submitted → approved: post each counted line's variance as a count movement (盘盈/盘亏)
     at the product's current unit cost. Refused whole if any product would go below zero."""
-    _require(actor, "stocktake.decide", "只有村管理员可以审批盘点")
+    _require(actor, "stocktake.decide", _("只有村管理员可以审批盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_SUBMITTED, action="审批")
+        _require_state(st, COUNT_SUBMITTED, action=_("审批"))
         periods.ensure_open(st.supermarket_id)
         lines = [ln for ln in st.lines if ln.counted_qty is not None]
         products = locked_products(st.supermarket_id, sorted({ln.product_id for ln in lines}))
@@ -681,12 +691,22 @@ def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None
             product = products[line.product_id]
             variance = line.counted_qty - (line.book_qty + deltas.get(line.id, 0))
             if product.stock_qty + variance < 0:
-                short.append(f"{product.name}（现库存{product.stock_qty}，盘点差异{variance}）")
+                short.append(
+                    _(
+                        "%(name)s（现库存%(stock)s，盘点差异%(variance)s）",
+                        name=product.name,
+                        stock=product.stock_qty,
+                        variance=variance,
+                    )
+                )
             plan.append((line, product, variance))
         if short:
             raise ValidationFailed(
-                "以下商品按盘点结果入账后库存会小于0，说明清点之后又发出了这些商品，"
-                "请退回重新清点：" + "；".join(short)
+                _(
+                    "以下商品按盘点结果入账后库存会小于0，说明清点之后又发出了这些商品，"
+                    "请退回重新清点：%(lines)s",
+                    lines=Joined(short),
+                )
             )
         gain_fen = loss_fen = 0
         for line, product, variance in plan:
@@ -728,10 +748,10 @@ def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None
 
 def sign_off(stocktake_id: int, *, actor: User, supermarket_id: int | None = None) -> Stocktake:
     """Approved → posted: the supervision group signs the count off (监督小组签字)."""
-    _require(actor, "stocktake.sign_off", "只有监督小组成员可以签字确认")
+    _require(actor, "stocktake.sign_off", _("只有监督小组成员可以签字确认"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_APPROVED, action="签字确认")
+        _require_state(st, COUNT_APPROVED, action=_("签字确认"))
         st.status = COUNT_POSTED
         st.posted_by_id = actor.id
         st.posted_at = utcnow()

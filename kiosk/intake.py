@@ -44,6 +44,7 @@ from kiosk.errors import (
     ValidationFailed,
 )
 from kiosk.extensions import db
+from kiosk.messages import Message, _
 from kiosk.models import (
     ENTRY_AWARD,
     ENTRY_DEDUCTION,
@@ -117,16 +118,16 @@ def client_key(user_id: int, key: str, *, channel: str = "api") -> str:
     return f"{channel}:{user_id}:{key}"
 
 
-def _require_admin(actor: User | None, what: str) -> None:
+def _require_admin(actor: User | None, what: Message) -> None:
     # A CLI import has no user (actor None); signing off always needs a person.
     if not permissions.allows(actor, "proposal.decide"):
-        raise PermissionDenied(f"只有管理员才能{what}")
+        raise PermissionDenied(_("只有管理员才能%(what)s", what=what))
 
 
 def _require_proposer(actor: User | None) -> None:
     # The assessment group's recorders (评议员) propose too; only admins sign off.
     if not permissions.allows(actor, "proposal.create"):
-        raise PermissionDenied("只有管理员或评议员才能录入加减分")
+        raise PermissionDenied(_("只有管理员或评议员才能录入加减分"))
 
 
 def check_proposal(
@@ -136,48 +137,48 @@ def check_proposal(
     reason). Raises ValidationFailed / NotFound with a Chinese message."""
     household = db.session.get(Household, data.household_id)
     if household is None or household.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     member = None
     if data.member_id is not None:
         member = db.session.get(Member, data.member_id)
         if member is None or member.household_id != household.id:
-            raise ValidationFailed(f"该成员不属于户号 {household.number}")
+            raise ValidationFailed(_("该成员不属于户号 %(number)s", number=household.number))
     item = None
     if data.standard_item_id is not None:
         item = db.session.get(StandardItem, data.standard_item_id)
         if item is None or item.supermarket_id != supermarket_id:
-            raise NotFound("没有找到该积分标准")
+            raise NotFound(_("没有找到该积分标准"))
         if not item.active:
-            raise ValidationFailed(f"积分标准 {item.code} 已停用")
+            raise ValidationFailed(_("积分标准 %(code)s 已停用", code=item.code))
     amount = data.amount if data.amount is not None else (item.points if item else None)
     if amount is None:
-        raise ValidationFailed("请选择积分标准，或填写分值")
+        raise ValidationFailed(_("请选择积分标准，或填写分值"))
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-        raise ValidationFailed("分值必须是非零整数：加分写正数，扣分写负数")
+        raise ValidationFailed(_("分值必须是非零整数：加分写正数，扣分写负数"))
     if abs(amount) > MAX_ADJUSTMENT:
-        raise ValidationFailed("单次调整积分过大")
+        raise ValidationFailed(_("单次调整积分过大"))
     reason = (data.reason or "").strip()
     if not reason and item is not None:
         reason = f"标准{item.code}：{item.title}"[:MAX_REASON]
     if not reason:
-        raise ValidationFailed("请填写加减分事由")
+        raise ValidationFailed(_("请填写加减分事由"))
     if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"事由不能超过{MAX_REASON}个字")
+        raise ValidationFailed(_("事由不能超过%(n)s个字", n=MAX_REASON))
     if len(data.evidence or "") > MAX_EVIDENCE:
-        raise ValidationFailed(f"证明材料说明不能超过{MAX_EVIDENCE}个字")
+        raise ValidationFailed(_("证明材料说明不能超过%(n)s个字", n=MAX_EVIDENCE))
     if not isinstance(data.occurred_on, date):
-        raise ValidationFailed("请填写日期")
+        raise ValidationFailed(_("请填写日期"))
     today = today or clock.local_now().date()
     if data.occurred_on > today:
-        raise ValidationFailed("日期不能晚于今天")
+        raise ValidationFailed(_("日期不能晚于今天"))
     if data.occurred_on.year < 2000:
-        raise ValidationFailed("日期不正确")
+        raise ValidationFailed(_("日期不正确"))
     if data.occurred_at is not None and data.occurred_at > utcnow() + CLOCK_SKEW:
-        raise ValidationFailed("发生时间不能晚于现在")
+        raise ValidationFailed(_("发生时间不能晚于现在"))
     if len((data.place or "").strip()) > MAX_PLACE:
-        raise ValidationFailed(f"地点不能超过{MAX_PLACE}个字")
+        raise ValidationFailed(_("地点不能超过%(n)s个字", n=MAX_PLACE))
     if len((data.location or "").strip()) > MAX_LOCATION:
-        raise ValidationFailed("位置不正确")
+        raise ValidationFailed(_("位置不正确"))
     return household, member, item, amount, reason
 
 
@@ -252,7 +253,7 @@ def _store_photos(photos: list) -> None:
     from kiosk import evidence
 
     if len(photos) > evidence.MAX_PHOTOS:
-        raise ValidationFailed(f"最多{evidence.MAX_PHOTOS}张照片")
+        raise ValidationFailed(_("最多%(max_photos)s张照片", max_photos=evidence.MAX_PHOTOS))
     for photo in photos:
         evidence.store(photo)
 
@@ -278,7 +279,7 @@ def submit_proposal(
     """
     _require_proposer(actor)
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_CLIENT_KEY:
-        raise ValidationFailed("请求编号太长")
+        raise ValidationFailed(_("请求编号太长"))
     if photos:
         _store_photos(photos)
     try:
@@ -328,7 +329,7 @@ def _must_match(proposal: PointProposal, supermarket_id: int, data: ProposalInpu
     )
     if not same:
         raise IdempotencyConflict(
-            "同一个请求编号已用于另一笔不同的加减分申请", proposal_id=proposal.id
+            _("同一个请求编号已用于另一笔不同的加减分申请"), proposal_id=proposal.id
         )
 
 
@@ -339,7 +340,7 @@ def _locked(proposal_id: int, supermarket_id: int | None) -> PointProposal:
     if proposal is None or (
         supermarket_id is not None and proposal.supermarket_id != supermarket_id
     ):
-        raise NotFound("没有找到该加减分申请")
+        raise NotFound(_("没有找到该加减分申请"))
     return proposal
 
 
@@ -353,7 +354,10 @@ _STATUS_TEXT = {
 def _must_be_pending(proposal: PointProposal) -> None:
     if proposal.status != PROPOSAL_PENDING:
         raise AlreadyDecided(
-            f"该加减分申请已经处理过了（{_STATUS_TEXT.get(proposal.status, proposal.status)}）"
+            _(
+                "该加减分申请已经处理过了（%(status)s）",
+                status=_STATUS_TEXT.get(proposal.status, proposal.status),
+            )
         )
 
 
@@ -446,7 +450,7 @@ def _approve_locked(
 def _note(note: str) -> str:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise ValidationFailed(f"说明不能超过{MAX_NOTE}个字")
+        raise ValidationFailed(_("说明不能超过%(n)s个字", n=MAX_NOTE))
     return note
 
 
@@ -454,7 +458,7 @@ def approve(
     proposal_id: int, *, actor: User | None, note: str = "", supermarket_id: int | None = None
 ) -> PointProposal:
     """Sign off a proposal entered by someone else: it counts from now (one ledger entry)."""
-    _require_admin(actor, "确认加减分")
+    _require_admin(actor, _("确认加减分"))
     note = _note(note)
     with write_transaction():
         proposal = _locked(proposal_id, supermarket_id)
@@ -467,15 +471,15 @@ def reject(
     proposal_id: int, *, actor: User | None, note: str = "", supermarket_id: int | None = None
 ) -> PointProposal:
     """Turn down a proposal entered by someone else (nothing is posted)."""
-    _require_admin(actor, "退回加减分")
+    _require_admin(actor, _("退回加减分"))
     note = _note(note)
     if not note:
-        raise ValidationFailed("请填写退回原因")
+        raise ValidationFailed(_("请填写退回原因"))
     with write_transaction():
         proposal = _locked(proposal_id, supermarket_id)
         _must_be_pending(proposal)
         if proposal.entered_by_id is not None and proposal.entered_by_id == actor.id:
-            raise SelfApprovalRefused("不能退回自己录入的加减分：请使用“撤回”")
+            raise SelfApprovalRefused(_("不能退回自己录入的加减分：请使用“撤回”"))
         proposal.status = PROPOSAL_REJECTED
         proposal.decided_by_id = actor.id
         proposal.decided_at = utcnow()
@@ -495,7 +499,7 @@ def withdraw(
         proposal = _locked(proposal_id, supermarket_id)
         _must_be_pending(proposal)
         if proposal.entered_by_id != actor.id:
-            raise PermissionDenied("只有录入人才能撤回；其他管理员请使用“退回”")
+            raise PermissionDenied(_("只有录入人才能撤回；其他管理员请使用“退回”"))
         proposal.status = PROPOSAL_WITHDRAWN
         proposal.decided_by_id = actor.id
         proposal.decided_at = utcnow()
@@ -526,19 +530,19 @@ def self_report(
     card = resolve_card(card_payload)
     household = card.household
     if household.supermarket_id != supermarket_id:
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     if household.status != "active":
         raise HouseholdInactive()
     item = db.session.get(StandardItem, standard_item_id)
     if item is None or item.supermarket_id != supermarket_id or not item.active:
-        raise NotFound("没有找到该积分标准")
+        raise NotFound(_("没有找到该积分标准"))
     if item.points <= 0:
-        raise ValidationFailed("自主申报只能选加分的标准")
+        raise ValidationFailed(_("自主申报只能选加分的标准"))
     if not (reason or "").strip():
-        raise ValidationFailed("请写明做了什么好事")
+        raise ValidationFailed(_("请写明做了什么好事"))
     key = f"{SELF_KEY}{household.id}:{idempotency_key}" if idempotency_key else None
     if key is not None and len(key) > MAX_CLIENT_KEY:
-        raise ValidationFailed("请求编号太长")
+        raise ValidationFailed(_("请求编号太长"))
     data = ProposalInput(
         household.id,
         clock.local_now().date(),
@@ -562,7 +566,9 @@ def self_report(
                 )
             )
             if waiting >= MAX_SELF_PENDING:
-                raise ValidationFailed(f"您已有{waiting}条申报等待审核，请等审核后再申报")
+                raise ValidationFailed(
+                    _("您已有%(waiting)s条申报等待审核，请等审核后再申报", waiting=waiting)
+                )
             proposal = add_proposal(
                 supermarket_id,
                 data,
@@ -598,9 +604,9 @@ def _selection(ids: Sequence[int], supermarket_id: int | None, actor: User) -> l
     changed) when one is gone, decided already or the approver's own."""
     ids = sorted(set(ids))
     if not ids:
-        raise ValidationFailed("请先勾选要处理的加减分")
+        raise ValidationFailed(_("请先勾选要处理的加减分"))
     if len(ids) > MAX_SELECTION:
-        raise ValidationFailed(f"一次最多处理{MAX_SELECTION}条")
+        raise ValidationFailed(_("一次最多处理%(n)s条", n=MAX_SELECTION))
     rows = list(
         db.session.scalars(
             lock(
@@ -613,7 +619,7 @@ def _selection(ids: Sequence[int], supermarket_id: int | None, actor: User) -> l
     if len(rows) != len(ids) or any(
         supermarket_id is not None and p.supermarket_id != supermarket_id for p in rows
     ):
-        raise NotFound("没有找到所选的加减分申请")
+        raise NotFound(_("没有找到所选的加减分申请"))
     for proposal in rows:
         _must_be_pending(proposal)
         _must_be_other(proposal, actor)
@@ -625,7 +631,7 @@ def approve_many(
 ) -> int:
     """Sign off the chosen proposals at once (one transaction, all or none): the approval
     screen's checkboxes. The approver's own are refused, as one by one."""
-    _require_admin(actor, "确认加减分")
+    _require_admin(actor, _("确认加减分"))
     note = _note(note)
     with write_transaction():
         rows = _selection(ids, supermarket_id, actor)
@@ -639,10 +645,10 @@ def reject_many(
     ids: Sequence[int], *, actor: User | None, note: str, supermarket_id: int | None = None
 ) -> int:
     """Turn down the chosen proposals at once with one note (nothing is posted)."""
-    _require_admin(actor, "退回加减分")
+    _require_admin(actor, _("退回加减分"))
     note = _note(note)
     if not note:
-        raise ValidationFailed("请填写退回原因")
+        raise ValidationFailed(_("请填写退回原因"))
     with write_transaction():
         rows = _selection(ids, supermarket_id, actor)
         for proposal in rows:
@@ -663,11 +669,11 @@ def reject_many(
 def approve_batch(batch_id: int, *, actor: User | None, supermarket_id: int | None = None) -> int:
     """Sign off every pending proposal of an imported batch at once (one transaction); the
     admin who imported it may not. Returns how many were approved."""
-    _require_admin(actor, "确认加减分")
+    _require_admin(actor, _("确认加减分"))
     with write_transaction():
         batch = db.session.scalar(lock(sa.select(ImportBatch).where(ImportBatch.id == batch_id)))
         if batch is None or (supermarket_id is not None and batch.supermarket_id != supermarket_id):
-            raise NotFound("没有找到该导入批次")
+            raise NotFound(_("没有找到该导入批次"))
         pending = list(
             db.session.scalars(
                 lock(
@@ -681,7 +687,7 @@ def approve_batch(batch_id: int, *, actor: User | None, supermarket_id: int | No
             )
         )
         if not pending:
-            raise AlreadyDecided("该批次没有待确认的加减分")
+            raise AlreadyDecided(_("该批次没有待确认的加减分"))
         for proposal in pending:  # refuse before posting anything
             _must_be_other(proposal, actor)
         # Accounts locked once each, in id order; members and posted keys read in bulk.

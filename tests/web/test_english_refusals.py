@@ -378,6 +378,7 @@ ENGLISH_PAGES = [
     "/intake",
     "/intake/import",
     "/intake/standards",
+    "/month-end/",
     "/notice/objections",
     "/stocktake",
     "/stocktake/new",
