@@ -418,7 +418,7 @@ def changed(before: np.ndarray | None, after: np.ndarray) -> bool:
     if before is None or before.shape != after.shape:
         return True
     moved = np.count_nonzero(np.abs(after - before) > CHANGE_LEVEL)
-    return moved >= CHANGE_CELLS
+    return bool(moved >= CHANGE_CELLS)
 
 
 class Deduper:

@@ -97,7 +97,7 @@ def _face_index(path: str, want: Sequence[str], avoid: Sequence[str] = ()) -> in
             font = ImageFont.truetype(path, 20, index=index)
         except OSError:
             return None
-        family = " ".join(font.getname())
+        family = " ".join(name for name in font.getname() if name)
         if all(w in family for w in want) and not any(a in family for a in avoid):
             return index
     return None

@@ -135,8 +135,8 @@ def slip_image(
     draw = ImageDraw.Draw(image)
     y = 0
     spec = font or find_cjk_font()
-    for part in (rows, "qr", footer):
-        if part == "qr":
+    for part in (rows, None, footer):  # None: the QR code's place, between body and footer
+        if part is None:
             if qr is not None:
                 image.paste(qr, ((dots - qr.width) // 2, y))
                 y += qr.height

@@ -12,7 +12,9 @@ Nothing is ever cut to fit: a long name wraps at the paper's width onto further 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import qrcode
 from PIL import Image
@@ -159,8 +161,16 @@ def two_ends(left: str, right: str, width: int) -> list[str]:
     return wrapped(left, width) + wrapped(right, width, "right")
 
 
+class _LineState(TypedDict):
+    """The text mode's current size, alignment and weight, as the raster fallback takes them."""
+
+    size: int
+    align: str
+    bold: bool
+
+
 def goods_table(
-    rows: list[tuple[str, str, str, str | None]], width: int, amount_header: str, cap: int
+    rows: Sequence[tuple[str, str, str, str | None]], width: int, amount_header: str, cap: int
 ) -> list[str]:
     """A goods table shared by receipts and slips: rows of (name, quantity text, amount text,
     an optional note line below), numbers right-aligned in columns at most ``cap`` wide."""
@@ -363,7 +373,7 @@ def render_slip_escpos(
 
     p = Dummy(profile=escpos_profile)
     dots = int(escpos_profile.profile_data["media"]["width"]["pixels"])
-    state = {"size": 1, "align": "left", "bold": False}
+    state: _LineState = {"size": 1, "align": "left", "bold": False}
 
     def line(text: str) -> None:
         missing = missing_glyphs(text, charset)
@@ -383,15 +393,15 @@ def render_slip_escpos(
     p._raw(FS_CHINESE_ON)
     # Heading: GS ! (python-escpos custom_size) is the size command that also scales Chinese.
     p.set(align="center", bold=True, custom_size=True, width=2, height=2)
-    state.update(size=2, align="center", bold=True)
+    state.update({"size": 2, "align": "center", "bold": True})
     for text in parts.heading:
         line(text)
     p.set(custom_size=True, width=1, height=1)
-    state.update(size=1)
+    state.update({"size": 1})
     for text in parts.titles:
         line(text)
     p.set(align="left", bold=False)
-    state.update(align="left", bold=False)
+    state.update({"align": "left", "bold": False})
     for text in parts.body:
         line(text)
     if slip.qr is not None:

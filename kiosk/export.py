@@ -38,7 +38,7 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     from openpyxl import Workbook  # (imported on first use: the kiosk starts without it)
 
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the empty sheet a new workbook starts with
     for sheet in sheets:
         _write_sheet(wb, sheet)
     out = io.BytesIO()

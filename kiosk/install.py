@@ -228,7 +228,7 @@ def install(
             continue
         data = rendered[f.path]
         _write_atomic(_target(root, f.path), data, f.mode)
-        entry = {"path": f.path, "sha256": _sha256(data)}
+        entry: dict[str, str | bool] = {"path": f.path, "sha256": _sha256(data)}
         if f.config:
             entry["config"] = True
         entries.append(entry)

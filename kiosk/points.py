@@ -213,4 +213,5 @@ def entry_events(entry_ids: list[int]) -> dict[int, EntryEvent]:
     return {
         entry_id: EntryEvent(proposal_id, day, at, place or "")
         for entry_id, proposal_id, day, at, place in rows
+        if entry_id is not None  # always, by the query's IN; said so for the type checker
     }

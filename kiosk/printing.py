@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -248,9 +248,9 @@ def _claim(job_id: int, from_statuses: tuple[str, ...]) -> tuple[PrintJob, bool]
             .values(status=PRINT_SENDING, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
-        claimed = result.rowcount == 1
+        claimed = cast("sa.CursorResult[Any]", result).rowcount == 1  # an UPDATE's result
     db.session.expire_all()
-    return db.session.get(PrintJob, job_id), claimed
+    return db.session.get_one(PrintJob, job_id), claimed
 
 
 def _send(job_id: int, from_statuses: tuple[str, ...]) -> PrintJob:
@@ -272,7 +272,7 @@ def _deliver(job: PrintJob) -> PrintJob:
         error = error[:500]
         logger.warning("print job %s failed: %s", job_id, error)
     with write_transaction():
-        job = db.session.get(PrintJob, job_id)
+        job = db.session.get_one(PrintJob, job_id)
         job.attempts += 1
         job.printer = printers.describe(config)
         if error is None:

@@ -229,16 +229,18 @@ def _count(row: ScanThrottle, limits: Limits, now: datetime) -> str | None:
 
 def _locked_rows(keys: list[str]) -> list[ScanThrottle]:
     """The throttle rows of these keys, made when missing, locked in key order."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    rows = [{"key": key, "failures": 0} for key in keys]
     # Two servers making the same row: one inserts, the other waits on it and does nothing.
-    db.session.execute(
-        insert(ScanThrottle)
-        .values([{"key": key, "failures": 0} for key in keys])
-        .on_conflict_do_nothing()
-    )
+    statement: sa.Executable
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(ScanThrottle).values(rows).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(ScanThrottle).values(rows).on_conflict_do_nothing()
+    db.session.execute(statement)
     return list(
         db.session.scalars(
             sa.select(ScanThrottle)
