@@ -8,7 +8,7 @@ on this page does that).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -29,48 +29,28 @@ from kiosk.reports.audit import (
     subject_label,
 )
 from kiosk.web.downloads import send_xlsx
+from kiosk.web.forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 PER_PAGE = 50
 
 
-def _date(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
 def _filters() -> tuple[audit.LogFilter, dict[str, Any], list[str]]:
     """The log filter from the query string, the query to repeat it, and input errors."""
-    errors = []
-    supermarket = current_supermarket()
-    day_from, day_to = _date("from"), _date("to")
-    for name, value in (("from", day_from), ("to", day_to)):
-        if request.args.get(name) and value is None:
-            errors.append(gettext("日期格式不正确：%(value)s", value=request.args.get(name)))
-    if day_from and day_to and day_from > day_to:
-        errors.append(gettext("开始日期晚于结束日期"))
-        day_from, day_to = day_to, day_from
-    subject_id = None
-    raw_subject = (request.args.get("subject_id") or "").strip()
-    if raw_subject:
-        subject_id = parsing.optional_int(raw_subject, minimum=0, signed=False)
-        if subject_id is None:
-            errors.append(gettext("对象编号应为数字"))
+    form = AuditFilterForm(formdata=request.args)
+    errors = form.problems()
+    day_from, day_to = form.day_from.data, form.day_to.data
+    subject_id = form.object_id()
     f = audit.LogFilter(
-        supermarket_id=supermarket.id,
+        supermarket_id=current_supermarket().id,
         start=day_start_utc(day_from) if day_from else None,
         end=day_start_utc(day_to + timedelta(days=1)) if day_to else None,
-        actor_id=request.args.get("actor", type=parsing.db_id),
-        action=(request.args.get("action") or "").strip()[:50],
-        subject_type=(request.args.get("subject") or "").strip()[:50],
+        actor_id=form.actor_id(),
+        action=form.action.data[:50],
+        subject_type=form.subject.data[:50],
         subject_id=subject_id,
-        text=(request.args.get("q") or "").strip()[:100],
+        text=form.q.data[:100],
     )
     query = {
         "from": day_from.isoformat() if day_from else "",
@@ -78,7 +58,7 @@ def _filters() -> tuple[audit.LogFilter, dict[str, Any], list[str]]:
         "actor": f.actor_id or "",
         "action": f.action,
         "subject": f.subject_type,
-        "subject_id": raw_subject if subject_id is not None else "",
+        "subject_id": form.subject_id.data if subject_id is not None else "",
         "q": f.text,
     }
     return f, {k: v for k, v in query.items() if v != ""}, errors

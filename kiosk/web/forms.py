@@ -9,9 +9,10 @@ view runs, so these forms do not check it a second time. Whole numbers go throug
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.widgets import TextInput
@@ -42,7 +43,8 @@ class OfficeForm(FlaskForm):
 
 
 def Text(**kwargs: Any) -> StringField:  # noqa: N802 - a field factory, read like a class
-    """A text field, stripped of surrounding spaces."""
+    """A text field, stripped of surrounding spaces; left out, it is blank (or its default)."""
+    kwargs.setdefault("default", "")
     return StringField(filters=[_strip], **kwargs)
 
 
@@ -118,3 +120,57 @@ class DonorForm(OfficeForm):
             "publish_full_name": self.publish_full_name.data == "1",
             "active": self.active.data == "1",
         }
+
+
+class DayField(Field):
+    """A day as YYYY-MM-DD; blank is no day. A malformed one is no day either, and says so in
+    the field's errors (the log still opens, filtered by what was understood)."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if not raw.strip():
+            return
+        try:
+            self.data = date.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(gettext("日期格式不正确：%(value)s", value=raw)) from None
+
+    def _value(self) -> str:
+        return self.data.isoformat() if self.data else ""
+
+
+class AuditFilterForm(OfficeForm):
+    """The log's filters (操作日志), read from the query string: a span of days, who, what
+    action, which kind of object and its number, and words in the event."""
+
+    day_from = DayField(name="from")
+    day_to = DayField(name="to")
+    actor = Text()
+    action = Text()
+    subject = Text()
+    subject_id = Text()
+    q = Text()
+
+    def actor_id(self) -> int | None:
+        """The chosen user's id; anything else chooses no one."""
+        return parsing.optional_int(self.actor.data, minimum=1, signed=False)
+
+    def object_id(self) -> int | None:
+        """The object's number, or None (blank, or refused in :meth:`problems`)."""
+        return parsing.optional_int(self.subject_id.data, minimum=0, signed=False)
+
+    def problems(self) -> list[str]:
+        """What was not understood, in the order the page lists it; the days come back in
+        order when they were given the wrong way round."""
+        self.validate()
+        found = [str(e) for e in (*self.day_from.errors, *self.day_to.errors)]
+        start, end = self.day_from.data, self.day_to.data
+        if start and end and start > end:
+            found.append(gettext("开始日期晚于结束日期"))
+            self.day_from.data, self.day_to.data = end, start
+        if self.subject_id.data and self.object_id() is None:
+            found.append(gettext("对象编号应为数字"))
+        return found

@@ -3,12 +3,15 @@ same Chinese refusal the page showed before, and what was typed shown again besi
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from flask import request
 
 from inventory import donations
 from kiosk import standards
 from kiosk.extensions import db
-from kiosk.web.forms import OfficeForm, StandardItemForm, WholeNumberField
+from kiosk.web.forms import AuditFilterForm, OfficeForm, StandardItemForm, WholeNumberField
 
 POINTS_REFUSAL = "分值必须是非零整数：加分写正数，扣分写负数"
 
@@ -139,3 +142,22 @@ def test_a_self_report_names_a_standard_by_its_row_id(client, supermarket, item)
     )
     assert r.status_code == 400
     assert "请选择做的是哪一项好事" in r.get_data(as_text=True)
+
+
+def test_the_log_filters_are_read_through_a_form(app):
+    query = {
+        "from": "2026-11-30",
+        "to": " 2026-11-01 ",
+        "actor": "x7",
+        "subject_id": "-3",
+        "action": " user.add ",
+    }
+    with app.test_request_context(query_string=query):
+        form = AuditFilterForm(formdata=request.args)
+        assert form.problems() == ["开始日期晚于结束日期", "对象编号应为数字"]
+        assert (form.day_from.data, form.day_to.data) == (date(2026, 11, 1), date(2026, 11, 30))
+        assert (form.actor_id(), form.object_id(), form.action.data) == (None, None, "user.add")
+    with app.test_request_context(query_string={"from": "2026-02-30", "to": "昨天"}):
+        form = AuditFilterForm(formdata=request.args)
+        assert form.problems() == ["日期格式不正确：2026-02-30", "日期格式不正确：昨天"]
+        assert (form.day_from.data, form.day_to.data, form.q.data) == (None, None, "")
