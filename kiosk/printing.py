@@ -42,6 +42,7 @@ from kiosk.models import (
     REDEMPTION_VOIDED,
     Household,
     PrintJob,
+    PrintStatus,
     Redemption,
     Supermarket,
     User,
@@ -51,7 +52,7 @@ from kiosk.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-PRINT_SENDING = "sending"  # claimed by one kiosk, on its way to the printer
+PRINT_SENDING = PrintStatus.SENDING  # claimed by one kiosk, on its way to the printer
 DEFAULT_MAX_ATTEMPTS = 5
 # A send takes seconds at most (network timeouts are short); a job "sending" for longer was
 # abandoned by a kiosk that stopped, and may be claimed again.

@@ -47,10 +47,10 @@ def _filters() -> tuple[audit.LogFilter, dict[str, Any], list[str]]:
         start=day_start_utc(day_from) if day_from else None,
         end=day_start_utc(day_to + timedelta(days=1)) if day_to else None,
         actor_id=form.actor_id(),
-        action=form.action.data[:50],
-        subject_type=form.subject.data[:50],
+        action=(form.action.data or "")[:50],
+        subject_type=(form.subject.data or "")[:50],
         subject_id=subject_id,
-        text=form.q.data[:100],
+        text=(form.q.data or "")[:100],
     )
     query = {
         "from": day_from.isoformat() if day_from else "",
