@@ -95,7 +95,8 @@ def donation_goods(donation_ids: Iterable[int]) -> dict[int, list[StockMovement]
         .order_by(StockMovement.id)
     )
     for movement in rows:
-        found[movement.ref_id].append(movement)
+        if movement.ref_id is not None:  # (always: the query asked for these ids)
+            found[movement.ref_id].append(movement)
     return found
 
 
