@@ -50,4 +50,7 @@ def _authenticate() -> None:
             raise CsrfFailed() from None
 
 
-from kiosk.api import admin, counter, notice, openapi, printer, proposals, rules  # noqa: E402, F401  (registers the routes)
+# The routes register themselves (and their contracts) on import.
+from kiosk.api import admin, counter, notice, openapi, printer, proposals, rules  # noqa: E402, F401
+
+openapi.complete(openapi.DOCUMENT)  # every route is registered now: add the generated operations

@@ -4,11 +4,13 @@ and API tokens."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from flask import jsonify, request
+from flask import jsonify
+from flask_babel import gettext
+from pydantic import Field, field_validator
 
-from inventory import printouts
+from inventory import printouts, stock
 from inventory.models import KIND_GOODS, KIND_SERVICE
 from inventory.products import (
     MAX_SERVICE_COST_FEN,
@@ -17,31 +19,157 @@ from inventory.products import (
     products_by_id,
     update_product,
 )
-from inventory.stock import StockInLine, receive_stock
 from kiosk import auth, cards, households, intake, points
-from kiosk.api import access, bp, inputs, outputs, proposals
-from kiosk.authn import current_supermarket, require
+from kiosk.api import access, contract, outputs, proposals
+from kiosk.authn import current_supermarket
 from kiosk.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 MAX_HISTORY = 200
+MAX_MEMBERS = 30
+MAX_STOCK_IN_LINES = 200
+MAX_UNIT_COST_FEN = 10_000_000
+RESTRICTION_KEY = {
+    "pattern": "^([a-z][a-z0-9_]{0,31})?$",
+    "description": "受限物品的规则键（如 elder_canteen），见规则的 restrictions",
+}
+
+
+class HouseholdQuery(contract.Query):
+    q: contract.Search(50) = Field(
+        "", description="户号、成员姓名、拼音或首字母、卡号（只看前50个字）"
+    )
+    page: contract.QueryWhole(1, 100_000) = Field(1, description="页码")
+    per_page: contract.QueryWhole(1, MAX_PER_PAGE) = Field(20, description="每页条数")
+
+
+class MemberInput(contract.Body):
+    name: contract.Text(50)
+    relation: contract.Text(20, required=False, examples=["户主", "配偶", "子女"]) = ""
+    birth_date: contract.Day(
+        earliest=1880, required=False, description="1880年以后，不能晚于今天（超市所在地的日期）"
+    ) = None
+
+    def to_service(self) -> households.MemberInput:
+        return households.MemberInput(
+            name=self.name, relation=self.relation, birth_date=self.birth_date
+        )
+
+
+class HouseholdInput(contract.Body):
+    number: contract.Text(32, description="户号")
+    head_name: contract.Text(50)
+    village: contract.Text(50, required=False) = ""
+    group_name: contract.Text(50, required=False) = ""
+    members: Annotated[list[MemberInput], Field(max_length=MAX_MEMBERS)] | None = Field(
+        None, description="省略时以户主为唯一成员"
+    )
+
+
+class StatusInput(contract.Body):
+    active: contract.Flag
+
+
+class CardIssueInput(contract.Body):
+    reason: contract.Text(200, required=False, multiline=True) = ""
+
+
+class RevokeInput(contract.Body):
+    reason: contract.Text(200, multiline=True)
+
+
+class PointsProposalInput(contract.Body):
+    """加分（award）或扣分（deduct）的分值写正数；提交为待确认的申请"""
+
+    kind: contract.Choice("award", "deduct")
+    amount: contract.Whole(1, points.MAX_ADJUSTMENT)
+    reason: contract.Text(intake.MAX_REASON, multiline=True)
+    idempotency_key: contract.IdempotencyKey | None = None
+
+
+class PointsQuery(contract.Query):
+    limit: contract.QueryWhole(1, MAX_HISTORY) = Field(50, description="条数")
+
+
+class ProductInput(contract.Body):
+    sku: contract.Text(32)
+    name: contract.Text(100)
+    unit: contract.Text(16, required=False, blank="件") = "件"
+    category: contract.Text(50, required=False, blank=None) = None
+    barcode: contract.Text(32, required=False, blank=None, pattern="^[0-9]*$") = None
+    kind: contract.Choice(KIND_GOODS, KIND_SERVICE, default=KIND_GOODS) = KIND_GOODS
+    unit_cost_fen: contract.Whole(0, MAX_UNIT_COST_FEN) = Field(
+        0, description="服务项目的成本价（分）；实物的成本由入库决定"
+    )
+    restriction_key: contract.Text(32, required=False, blank=None, **RESTRICTION_KEY) = None
+
+    @field_validator("barcode")
+    @classmethod
+    def _digits(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isascii() and value.isdigit()):
+            raise contract.refusal(gettext("只能由数字组成"))
+        return value
+
+
+class ProductChange(contract.Body):
+    """只修改给出的字段"""
+
+    name: contract.Text(100) = None
+    unit: contract.Text(16) = None
+    kind: contract.Choice(KIND_GOODS, KIND_SERVICE) = None
+    unit_cost_fen: contract.Whole(0, MAX_SERVICE_COST_FEN) = Field(
+        None, description="服务项目的价格（分）；实物的成本由入库决定，不能在此修改"
+    )
+    restriction_key: contract.Text(
+        32,
+        required=False,
+        blank=None,
+        pattern=RESTRICTION_KEY["pattern"],
+        description="现行规则 restrictions 里的键（如 elder_canteen）；null 或空为普通物品",
+    ) = None
+    active: contract.Flag = Field(None, description="是否上架")
+
+
+class StockInLine(contract.Body):
+    product_id: contract.ID
+    quantity: contract.Count
+    unit_cost_fen: contract.Whole(0, MAX_UNIT_COST_FEN)
+
+
+class StockInInput(contract.Body):
+    supplier: contract.Text(100, required=False) = ""
+    invoice_no: contract.Text(50, required=False) = ""
+    note: contract.Text(200, required=False, multiline=True) = ""
+    print_slip: contract.Flag = Field(
+        False, description="入库后打印物品入库单（打印失败不影响入库）"
+    )
+    lines: Annotated[list[StockInLine], Field(max_length=MAX_STOCK_IN_LINES)]
+
+
+class TokenInput(contract.Body):
+    label: contract.Text(100, required=False) = ""
 
 
 # Households and members ---------------------------------------------------------------------
 
 
-@bp.get("/households")
-@require("household.lookup")
-def list_households():
+@contract.route(
+    "GET",
+    "/households",
+    summary="户列表（按户号、成员姓名、拼音或卡号搜索，分页）",
+    tag="households",
+    action="household.lookup",
+    query=HouseholdQuery,
+    ok=(200, "HouseholdPage", "一页户"),
+)
+def list_households(query: HouseholdQuery):
     """This supermarket's households, paginated; ``q`` finds them as the office's search does
     (number, any member's name, pinyin, initials, or a card code)."""
     supermarket = current_supermarket()
-    page = inputs.query_int("page", default=1, minimum=1, maximum=100_000)
-    per_page = inputs.query_int("per_page", default=20, minimum=1, maximum=MAX_PER_PAGE)
-    q = (request.args.get("q") or "").strip()[:50]
-    rows, total = households.find_households(supermarket.id, q, page=page, per_page=per_page)
+    page, per_page = query.page, query.per_page
+    rows, total = households.find_households(supermarket.id, query.q, page=page, per_page=per_page)
     viewer = access.me()
     return jsonify(
         {
@@ -53,137 +181,177 @@ def list_households():
     )
 
 
-def _member_input(raw: dict[str, Any], path: str) -> households.MemberInput:
-    return households.MemberInput(
-        name=inputs.string(raw, "name", max_len=50, path=f"{path}.name"),
-        relation=inputs.string(
-            raw, "relation", required=False, max_len=20, path=f"{path}.relation"
-        ),
-        birth_date=inputs.optional_date(raw, "birth_date", path=f"{path}.birth_date"),
-    )
-
-
-@bp.post("/households")
-@require("household.manage")
-def create_household():
+@contract.route(
+    "POST",
+    "/households",
+    summary="登记新户（含成员，积分账户余额为0）",
+    tag="households",
+    action="household.manage",
+    body=HouseholdInput,
+    ok=(201, "HouseholdResult", "已登记"),
+    errors=("duplicate",),
+)
+def create_household(body: HouseholdInput):
     """Register a household with its members and an empty points account."""
-    body = inputs.json_body()
-    number = inputs.string(body, "number", max_len=32)
-    head_name = inputs.string(body, "head_name", max_len=50)
-    village = inputs.string(body, "village", required=False, max_len=50)
-    group_name = inputs.string(body, "group_name", required=False, max_len=50)
-    members = [
-        _member_input(raw, f"members[{i}]")
-        for i, raw in enumerate(inputs.object_list(body, "members", required=False, max_items=30))
-    ]
+    members = [m.to_service() for m in body.members or ()]
     household = households.create_household(
         current_supermarket().id,
-        number=number,
-        head_name=head_name,
-        village=village,
-        group_name=group_name,
+        number=body.number,
+        head_name=body.head_name,
+        village=body.village,
+        group_name=body.group_name,
         members=members or None,
         actor=access.me(),
     )
     return jsonify({"household": outputs.household_detail(household, access.me())}), 201
 
 
-@bp.get("/households/<int:household_id>")
-@require("household.lookup")
+@contract.route(
+    "GET",
+    "/households/<int:household_id>",
+    summary="户详情：成员、积分账户、当前有效卡",
+    tag="households",
+    action="household.lookup",
+    ok=(200, "HouseholdResult", "户详情"),
+    errors=("not_found",),
+)
 def get_household(household_id: int):
     """A household with its members, account balance and active card."""
     household = access.household(household_id)
     return jsonify({"household": outputs.household_detail(household, access.me())})
 
 
-@bp.post("/households/<int:household_id>/members")
-@require("household.manage")
+@contract.route(
+    "POST",
+    "/households/<int:household_id>/members",
+    summary="添加家庭成员",
+    tag="households",
+    action="household.manage",
+    body=MemberInput,
+    parse_body=False,  # its fields are named member.name, member.relation, ...
+    ok=(201, "MemberResult", "已添加"),
+    errors=("not_found",),
+)
 def add_member(household_id: int):
     """Add a resident to a household."""
-    body = inputs.json_body()
-    member = _member_input(body, "member")
+    member = contract.parse(MemberInput, contract.json_object(), prefix="member")
     access.household(household_id)
-    row = households.add_member(household_id, member, actor=access.me())
+    row = households.add_member(household_id, member.to_service(), actor=access.me())
     return jsonify({"member": outputs.member(row, access.me())}), 201
 
 
-@bp.post("/households/<int:household_id>/status")
-@require("household.manage")
-def set_status(household_id: int):
+@contract.route(
+    "POST",
+    "/households/<int:household_id>/status",
+    summary="启用或停用一户",
+    tag="households",
+    action="household.manage",
+    body=StatusInput,
+    ok=(200, "HouseholdResult", "新状态"),
+    errors=("not_found",),
+)
+def set_status(household_id: int, body: StatusInput):
     """Activate or deactivate a household (a deactivated one cannot redeem)."""
-    body = inputs.json_body()
-    active = inputs.boolean(body, "active")
     access.household(household_id)
-    household = households.set_household_status(household_id, active, actor=access.me())
+    household = households.set_household_status(household_id, body.active, actor=access.me())
     return jsonify({"household": outputs.household_detail(household, access.me())})
 
 
 # Cards --------------------------------------------------------------------------------------
 
 
-@bp.post("/households/<int:household_id>/cards")
-@require("household.manage")
-def issue_card(household_id: int):
+@contract.route(
+    "POST",
+    "/households/<int:household_id>/cards",
+    summary="发卡或补卡（补卡时旧卡作废）",
+    tag="cards",
+    action="household.manage",
+    body=CardIssueInput,
+    body_required=False,
+    ok=(201, "CardResult", "新卡"),
+    errors=("not_found",),
+)
+def issue_card(household_id: int, body: CardIssueInput):
     """Issue the household's card; a reissue revokes the card it replaces."""
-    body = inputs.json_body() if request.get_data() else {}
-    reason = inputs.string(body, "reason", required=False, max_len=200)
     access.household(household_id)
-    card = cards.issue_card(household_id, actor=access.me(), reason=reason)
+    card = cards.issue_card(household_id, actor=access.me(), reason=body.reason)
     return jsonify({"card": outputs.card(card)}), 201
 
 
-@bp.post("/cards/<int:card_id>/revoke")
-@require("household.manage")
-def revoke_card(card_id: int):
+@contract.route(
+    "POST",
+    "/cards/<int:card_id>/revoke",
+    summary="作废卡片",
+    tag="cards",
+    action="household.manage",
+    body=RevokeInput,
+    ok=(200, "CardResult", "已作废的卡"),
+    errors=("not_found", "card_revoked"),
+)
+def revoke_card(card_id: int, body: RevokeInput):
     """Revoke a card (lost, damaged, household left); it is refused everywhere after."""
-    body = inputs.json_body()
-    reason = inputs.string(body, "reason", max_len=200)
     access.card(card_id)
-    card = cards.revoke_card(card_id, actor=access.me(), reason=reason)
+    card = cards.revoke_card(card_id, actor=access.me(), reason=body.reason)
     return jsonify({"card": outputs.card(card)})
 
 
 # Point entries ------------------------------------------------------------------------------
 
 
-@bp.post("/households/<int:household_id>/points")
-@require("points.enter")
-def post_points(household_id: int):
+@contract.route(
+    "POST",
+    "/households/<int:household_id>/points",
+    summary="加分或扣分：提交加减分申请（须另一位管理员确认）",
+    tag="points",
+    action="points.enter",
+    body=PointsProposalInput,
+    ok=(202, "ProposalResult", "新的待确认申请；积分账户不变，message 提示须另一位管理员确认"),
+    also_ok=((200, "ProposalResult", "重试：原来的申请（状态可能已变）"),),
+    errors=("not_found", "idempotency_conflict"),
+    params=(proposals.KEY_HEADER_PARAM,),
+    description="不再直接记入积分：与 POST /api/v1/proposals 相同，提交一笔发生日期为今天的申请，"
+    "确认前积分不变。\n\n" + proposals.TWO_SIGNATURES + "\n\n" + proposals.RETRY,
+)
+def post_points(household_id: int, body: PointsProposalInput):
     """Propose an award or deduction (202): it counts only when another admin approves it.
 
     Kept for the clients written against the one-signature version of this route: the same body
     now makes a pending proposal, exactly as POST /proposals does (the same key namespace, so a
     retry returns the same proposal, 200); the ledger is not touched until a second admin
     approves it at /proposals/<id>/approve or at the office's /intake."""
-    body = inputs.json_body()
-    kind = inputs.choice(body, "kind", ("award", "deduct"))
-    amount = inputs.integer(body, "amount", minimum=1, maximum=points.MAX_ADJUSTMENT)
-    reason = inputs.string(body, "reason", max_len=intake.MAX_REASON)
-    key = proposals.stored_key(proposals.request_key(body))
+    key = proposals.stored_key(proposals.request_key(body.idempotency_key))
     access.household(household_id)
     data = intake.ProposalInput(
         household_id=household_id,
         occurred_on=proposals.default_day(key),
-        amount=amount if kind == "award" else -amount,
-        reason=reason,
+        amount=body.amount if body.kind == "award" else -body.amount,
+        reason=body.reason,
     )
     row, created = intake.submit_proposal(
         current_supermarket().id, data, actor=access.me(), idempotency_key=key
     )
-    answer = proposals.result(row, message=proposals.PENDING_MESSAGE)
+    answer = proposals.result(row, message=str(proposals.PENDING_MESSAGE))
     return jsonify(answer), 202 if created else 200
 
 
-@bp.get("/households/<int:household_id>/points")
-@require("household.lookup")
-def points_history(household_id: int):
+@contract.route(
+    "GET",
+    "/households/<int:household_id>/points",
+    summary="积分明细（最新在前）",
+    tag="points",
+    action="household.lookup",
+    query=PointsQuery,
+    ok=(200, "PointHistory", "账户和明细"),
+    errors=("not_found",),
+)
+def points_history(household_id: int, query: PointsQuery):
     """A household's point entries, newest first (``limit``, default 50)."""
     household = access.household(household_id)
-    limit = inputs.query_int("limit", default=50, minimum=1, maximum=MAX_HISTORY)
+    entries = points.history(household.id, query.limit)
     return jsonify(
         {
             "account": outputs.account(household.account),
-            "entries": [outputs.point_entry(e) for e in points.history(household.id, limit)],
+            "entries": [outputs.point_entry(e) for e in entries],
         }
     )
 
@@ -191,97 +359,62 @@ def points_history(household_id: int):
 # Products and stock-in ----------------------------------------------------------------------
 
 
-@bp.post("/products")
-@require("product.manage")
-def new_product():
+@contract.route(
+    "POST",
+    "/products",
+    summary="新增商品或服务项目",
+    tag="catalogue",
+    action="product.manage",
+    body=ProductInput,
+    ok=(201, "ProductResult", "已新增"),
+    errors=("duplicate",),
+)
+def new_product(body: ProductInput):
     """Add goods or a service to the catalogue (goods get stock by stock-in)."""
-    body = inputs.json_body()
-    sku = inputs.string(body, "sku", max_len=32)
-    name = inputs.string(body, "name", max_len=100)
-    unit = inputs.string(body, "unit", required=False, max_len=16, default="件") or "件"
-    category = inputs.optional_string(body, "category", max_len=50)
-    barcode = inputs.optional_string(body, "barcode", max_len=32)
-    if barcode is not None and not (barcode.isascii() and barcode.isdigit()):
-        raise inputs.invalid("barcode", "只能由数字组成")
-    kind = inputs.choice(body, "kind", (KIND_GOODS, KIND_SERVICE), default=KIND_GOODS)
-    cost = inputs.integer(
-        body, "unit_cost_fen", minimum=0, maximum=10_000_000, required=False, default=0
-    )
     supermarket = current_supermarket()
-    product = create_product(
-        supermarket.id,
-        sku=sku,
-        name=name,
-        unit=unit,
-        category=category,
-        barcode=barcode,
-        kind=kind,
-        unit_cost_fen=cost,
-        restriction_key=inputs.optional_string(body, "restriction_key", max_len=32),
-        actor=access.me(),
-    )
+    product = create_product(supermarket.id, **body.model_dump(), actor=access.me())
     return jsonify({"product": outputs.product(product, policy_for(supermarket))}), 201
 
 
-@bp.patch("/products/<int:product_id>")
-@require("product.manage")
-def edit_product(product_id: int):
+@contract.route(
+    "PATCH",
+    "/products/<int:product_id>",
+    summary="修改商品的规则相关设置（类型、限定物品、服务价格、上架）",
+    tag="catalogue",
+    action="product.manage",
+    body=ProductChange,
+    ok=(200, "ProductResult", "修改后的商品"),
+    errors=("not_found",),
+)
+def edit_product(product_id: int, body: ProductChange):
     """Change a product's rule-linked fields (kind, restriction, service price, on sale)."""
-    body = inputs.json_body()
-    changes: dict[str, Any] = {}
-    if "name" in body:
-        changes["name"] = inputs.string(body, "name", max_len=100)
-    if "unit" in body:
-        changes["unit"] = inputs.string(body, "unit", max_len=16)
-    if "kind" in body:
-        changes["kind"] = inputs.choice(body, "kind", (KIND_GOODS, KIND_SERVICE))
-    if "unit_cost_fen" in body:
-        changes["unit_cost_fen"] = inputs.integer(
-            body, "unit_cost_fen", minimum=0, maximum=MAX_SERVICE_COST_FEN
-        )
-    if "restriction_key" in body:
-        changes["restriction_key"] = inputs.optional_string(body, "restriction_key", max_len=32)
-    if "active" in body:
-        changes["active"] = inputs.boolean(body, "active")
+    changes = body.model_dump(include=body.model_fields_set)
     supermarket = current_supermarket()
     product = update_product(supermarket.id, product_id, actor=access.me(), **changes)
     return jsonify({"product": outputs.product(product, policy_for(supermarket))})
 
 
-@bp.post("/stock-ins")
-@require("stock.receive")
-def stock_in():
+@contract.route(
+    "POST",
+    "/stock-ins",
+    summary="入库（按进价，更新移动平均成本和积分价）",
+    tag="catalogue",
+    action="stock.receive",
+    body=StockInInput,
+    ok=(201, "StockInResult", "入库记录和入库后的商品"),
+    errors=("not_found", "month_closed"),
+)
+def stock_in(body: StockInInput):
     """Receive goods (入库) at unit cost; costs and points prices move to the new average."""
-    body = inputs.json_body()
-    supplier = inputs.string(body, "supplier", required=False, max_len=100)
-    invoice_no = inputs.string(body, "invoice_no", required=False, max_len=50)
-    note = inputs.string(body, "note", required=False, max_len=200)
-    print_slip = inputs.boolean(body, "print_slip") if "print_slip" in body else False
-    lines = []
-    for i, raw in enumerate(inputs.object_list(body, "lines", max_items=200)):
-        lines.append(
-            StockInLine(
-                product_id=inputs.integer(
-                    raw, "product_id", minimum=1, path=f"lines[{i}].product_id"
-                ),
-                quantity=inputs.integer(raw, "quantity", minimum=1, path=f"lines[{i}].quantity"),
-                unit_cost_fen=inputs.integer(
-                    raw,
-                    "unit_cost_fen",
-                    minimum=0,
-                    maximum=10_000_000,
-                    path=f"lines[{i}].unit_cost_fen",
-                ),
-            )
-        )
+    lines = [stock.StockInLine(**line.model_dump()) for line in body.lines]
     supermarket = current_supermarket()
-    movements = receive_stock(
+    movements = stock.receive_stock(
         supermarket.id,
         lines,
         actor=access.me(),
-        supplier=supplier,
-        invoice_no=invoice_no,
-        note=note,
+        supplier=body.supplier,
+        invoice_no=body.invoice_no,
+        note=body.note,
     )
     movement_ids = [m.id for m in movements]
     policy = policy_for(supermarket)
@@ -291,7 +424,7 @@ def stock_in():
         "movements": [outputs.movement(m) for m in movements],
         "products": [outputs.product(p, policy) for p in products],
     }
-    if print_slip:
+    if body.print_slip:
         result["slip"] = _print_stock_in_slip(movement_ids)
     return jsonify(result), 201
 
@@ -310,8 +443,15 @@ def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
 # API tokens ---------------------------------------------------------------------------------
 
 
-@bp.get("/users/<int:user_id>/tokens")
-@require("user.read")
+@contract.route(
+    "GET",
+    "/users/<int:user_id>/tokens",
+    summary="用户的 API 令牌记录",
+    tag="tokens",
+    action="user.read",
+    ok=(200, "TokenList", "令牌记录（不含令牌本身）"),
+    errors=("not_found",),
+)
 def list_tokens(user_id: int):
     """A user's API tokens (their records, never the tokens themselves)."""
     user = access.user(user_id)
@@ -319,25 +459,39 @@ def list_tokens(user_id: int):
     return jsonify({"tokens": [outputs.token(t) for t in rows]})
 
 
-@bp.post("/users/<int:user_id>/tokens")
-@require("user.manage")
-def new_token(user_id: int):
+@contract.route(
+    "POST",
+    "/users/<int:user_id>/tokens",
+    summary="为用户签发 API 令牌",
+    tag="tokens",
+    action="user.manage",
+    body=TokenInput,
+    body_required=False,
+    ok=(201, "TokenIssued", "新令牌（只显示这一次）"),
+    errors=("not_found",),
+)
+def new_token(user_id: int, body: TokenInput):
     """Issue an API token for a user; the token is in this answer only."""
-    body = inputs.json_body() if request.get_data() else {}
-    label = inputs.string(body, "label", required=False, max_len=100)
     access.user(user_id)
-    secret = auth.issue_token(user_id, label=label, actor=access.me())
+    secret = auth.issue_token(user_id, label=body.label, actor=access.me())
     row = auth.token_record(secret)
     return jsonify({"token": secret, "record": outputs.token(row)}), 201
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
-@require("user.manage")
+@contract.route(
+    "POST",
+    "/tokens/<int:token_id>/revoke",
+    summary="撤销 API 令牌",
+    tag="tokens",
+    action="user.manage",
+    ok=(200, "TokenRevoked", "已撤销"),
+    errors=("not_found",),
+)
 def revoke_token(token_id: int):
     """Revoke an API token: every request with it is refused from now on."""
     row = auth.find_token(token_id)
     if row is None:
-        raise NotFound("没有找到该令牌")
+        raise NotFound(gettext("没有找到该令牌"))
     access.user(row.user_id)
     auth.revoke_token(token_id, actor=access.me())
     return jsonify({"record": outputs.token(auth.find_token(token_id))})

@@ -3,28 +3,64 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Annotated, Any
 
 from flask import g, jsonify, request
+from flask_babel import gettext
+from pydantic import Field
 
 from inventory.products import catalogue, categories, find_by_barcode, policy_for
 from kiosk import printing, scan_guard
-from kiosk.api import access, bp, inputs, outputs
-from kiosk.authn import current_supermarket, current_supermarket_id, require
+from kiosk import redemption as service
+from kiosk.api import access, contract, outputs
+from kiosk.authn import current_supermarket, current_supermarket_id
 from kiosk.errors import NotFound
 from kiosk.models import PrintJob, Redemption
-from kiosk.redemption import CartLine, redeem, scan, void_redemption
+from kiosk.redemption import redeem, scan, void_redemption
 from kiosk.timeutil import utcnow
 
 MAX_PAYLOAD_LENGTH = 64
+MAX_CART_LINES = 100
+# A card check answers 429 too: forged codes past kiosk.scan_guard's limits (Retry-After).
+CARD_CODES = ("card_invalid", "card_unknown", "card_revoked", "too_many_attempts")
 
 
-@bp.post("/scan")
-@require("card.scan")
-def scan_card():
+class ScanRequest(contract.Body):
+    payload: contract.Text(
+        MAX_PAYLOAD_LENGTH, description="卡片二维码内容（JF+20位数字，或只输20位数字）"
+    )
+
+
+class CartLine(contract.Body):
+    product_id: contract.ID
+    quantity: contract.Count
+
+
+class RedemptionRequest(contract.Body):
+    card: contract.Text(MAX_PAYLOAD_LENGTH, description="卡片二维码内容")
+    lines: Annotated[list[CartLine], Field(max_length=MAX_CART_LINES)]
+    idempotency_key: contract.IdempotencyKey = Field(
+        description="每个购物车一个；重试时原样再发，返回同一张兑换单"
+    )
+
+
+class VoidRequest(contract.Body):
+    reason: contract.Text(200, multiline=True)
+
+
+@contract.route(
+    "POST",
+    "/scan",
+    summary="扫卡：核验卡片，返回户、余额和可兑换判断",
+    tag="counter",
+    action="card.scan",
+    body=ScanRequest,
+    ok=(200, "ScanResult", "卡片有效"),
+    errors=("not_found", *CARD_CODES),
+)
+def scan_card(body: ScanRequest):
     """Verify a card and say what its household may redeem now."""
-    body = inputs.json_body()
-    payload = inputs.string(body, "payload", max_len=MAX_PAYLOAD_LENGTH)
+    payload = body.payload
     supermarket_id = current_supermarket().id
     with _guarded(payload, supermarket_id):
         result = scan(supermarket_id, payload)
@@ -50,8 +86,14 @@ def _guarded(payload: str, supermarket_id: int) -> AbstractContextManager[None]:
     return scan_guard.guarded(keys, payload, supermarket_id=supermarket_id, actor=user)
 
 
-@bp.get("/products")
-@require("product.read")
+@contract.route(
+    "GET",
+    "/products",
+    summary="商品目录（按分类）",
+    tag="catalogue",
+    action="product.read",
+    ok=(200, "Catalogue", "上架商品及分类"),
+)
 def list_products():
     """The active catalogue with its categories, in shelf order."""
     supermarket = current_supermarket()
@@ -64,22 +106,20 @@ def list_products():
     )
 
 
-@bp.get("/products/barcode/<code>")
-@require("product.read")
+@contract.route(
+    "GET",
+    "/products/barcode/<code>",
+    summary="按条码（或商品编号）查找上架商品",
+    tag="catalogue",
+    action="product.read",
+    ok=(200, "ProductResult", "找到的商品"),
+    errors=("not_found",),
+)
 def product_by_barcode(code: str):
     """The active product with this barcode (or SKU)."""
     supermarket = current_supermarket()
     product = find_by_barcode(supermarket.id, code)
     return jsonify({"product": outputs.product(product, policy_for(supermarket))})
-
-
-def _cart(body: dict[str, Any]) -> list[CartLine]:
-    lines = []
-    for i, raw in enumerate(inputs.object_list(body, "lines", max_items=100)):
-        product_id = inputs.integer(raw, "product_id", minimum=1, path=f"lines[{i}].product_id")
-        quantity = inputs.integer(raw, "quantity", minimum=1, path=f"lines[{i}].quantity")
-        lines.append(CartLine(product_id, quantity))
-    return lines
 
 
 def _redemption_body(redemption: Redemption, receipt: PrintJob | None = None) -> dict[str, Any]:
@@ -90,14 +130,34 @@ def _redemption_body(redemption: Redemption, receipt: PrintJob | None = None) ->
     return {"redemption": body, "receipt": outputs.receipt(receipt)}
 
 
-@bp.post("/redemptions")
-@require("redemption.create")
-def create_redemption():
+@contract.route(
+    "POST",
+    "/redemptions",
+    summary="兑换：扣积分、减库存、出小票",
+    tag="counter",
+    action="redemption.create",
+    body=RedemptionRequest,
+    ok=(201, "RedemptionResult", "新的兑换单"),
+    errors=(
+        "not_found",
+        *CARD_CODES,
+        "household_inactive",
+        "insufficient_points",
+        "out_of_stock",
+        "not_eligible",
+        "product_unavailable",
+        "empty_cart",
+        "idempotency_conflict",
+        "month_closed",
+    ),
+    description="同一 idempotency_key、同一购物车的重试返回 200 和原来的兑换单，不重复扣分；"
+    "同一 idempotency_key 用于不同购物车返回 409 idempotency_conflict。",
+)
+def create_redemption(body: RedemptionRequest):
     """Redeem a cart; a retry with the same idempotency key returns the same redemption (200)."""
-    body = inputs.json_body()
-    payload = inputs.string(body, "card", max_len=MAX_PAYLOAD_LENGTH)
-    lines = _cart(body)
-    key = inputs.idempotency_key(body, required=True)
+    payload = body.card
+    lines = [service.CartLine(line.product_id, line.quantity) for line in body.lines]
+    key = body.idempotency_key
     # The service stamps a new redemption with the moment it is given; a retry returns the
     # earlier row with its own moment. This tells them apart even when two copies of the same
     # request race, which a look-up of the key before the call cannot.
@@ -116,37 +176,65 @@ def create_redemption():
     return jsonify(_redemption_body(redemption)), 200
 
 
-@bp.get("/redemptions/<int:redemption_id>")
-@require("redemption.read")
+@contract.route(
+    "GET",
+    "/redemptions/<int:redemption_id>",
+    summary="查看兑换单",
+    tag="counter",
+    action="redemption.read",
+    ok=(200, "RedemptionResult", "兑换单及最近一张小票"),
+    errors=("not_found",),
+)
 def get_redemption(redemption_id: int):
     """One redemption with its latest receipt."""
     return jsonify(_redemption_body(access.redemption(redemption_id)))
 
 
-@bp.post("/redemptions/<int:redemption_id>/void")
-@require("redemption.void")
-def void(redemption_id: int):
+@contract.route(
+    "POST",
+    "/redemptions/<int:redemption_id>/void",
+    summary="作废兑换单（冲回积分和库存）",
+    tag="counter",
+    action="redemption.void",
+    body=VoidRequest,
+    ok=(200, "RedemptionResult", "已作废"),
+    errors=("void_not_allowed", "not_found", "already_voided", "month_closed"),
+    description="超市管理员只能作废本超市当日的兑换单；村委管理员可作废任何一天的。",
+)
+def void(redemption_id: int, body: VoidRequest):
     """Void a redemption: keepers on the day it was made, admins any day."""
-    body = inputs.json_body()
-    reason = inputs.string(body, "reason", max_len=200)
     access.redemption(redemption_id)
-    redemption = void_redemption(redemption_id, actor=access.me(), reason=reason)
+    redemption = void_redemption(redemption_id, actor=access.me(), reason=body.reason)
     return jsonify(_redemption_body(redemption))
 
 
-@bp.get("/redemptions/<int:redemption_id>/receipt")
-@require("redemption.read")
+@contract.route(
+    "GET",
+    "/redemptions/<int:redemption_id>/receipt",
+    summary="小票：文字和 ESC/POS 字节",
+    tag="counter",
+    action="redemption.read",
+    ok=(200, "ReceiptBytes", "最近一张小票"),
+    errors=("not_found",),
+)
 def receipt(redemption_id: int):
     """The latest receipt of a redemption: its text and its ESC/POS bytes (base64)."""
     redemption = access.redemption(redemption_id)
     job = printing.latest_receipt(redemption.id)
     if job is None:
-        raise NotFound("该兑换单没有小票")
+        raise NotFound(gettext("该兑换单没有小票"))
     return jsonify({"receipt": outputs.receipt(job), "escpos_base64": outputs.escpos_base64(job)})
 
 
-@bp.post("/redemptions/<int:redemption_id>/reprint")
-@require("redemption.reprint")
+@contract.route(
+    "POST",
+    "/redemptions/<int:redemption_id>/reprint",
+    summary="补打小票",
+    tag="counter",
+    action="redemption.reprint",
+    ok=(201, "ReceiptResult", "补打的小票"),
+    errors=("not_found",),
+)
 def reprint(redemption_id: int):
     """Print another copy (补打) of a redemption's receipt."""
     access.redemption(redemption_id)

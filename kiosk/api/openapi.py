@@ -1,16 +1,24 @@
-"""The OpenAPI 3.1 document of /api/v1, written by hand and served at /api/v1/openapi.json.
+"""The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json.
 
-``tests/api/test_api_openapi.py`` checks that every route of the blueprint is documented here and
-that nothing documented here is missing from the blueprint, so the two cannot drift apart.
+Every operation is generated from what its route declares with :func:`kiosk.api.contract.route`
+(its permission-map action and roles, request models, answer, error codes; see
+:func:`complete`), so a limit is written once, on the model. The answers that have no response
+model yet (``contract.Answer``) are described here by hand in ``SCHEMAS``, as is this document's
+own public route. ``tests/api/test_api_openapi.py`` checks that every route of the blueprint is
+documented and that nothing documented is missing from the blueprint.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from kiosk.api import bp, openapi_notice, openapi_proposals
+from kiosk.api import bp, contract
+from kiosk.api.proposals import STATUSES as PROPOSAL_STATUSES
 from kiosk.models import ENTRY_KINDS
 from kiosk.parsing import DB_INT_MAX
 
@@ -54,7 +62,6 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
 }
 
 COMMON_CODES = ("unauthorized", "forbidden")
-WRITE_CODES = ("invalid_request", "csrf_failed", *COMMON_CODES)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -81,37 +88,10 @@ BOOL = {"type": "boolean"}
 DATETIME = {"type": ["string", "null"], "format": "date-time", "description": "本地时间 ISO 8601"}
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
-PERIOD = {
-    "type": "string",
-    "pattern": "^(20[0-9]{2}|2100)([Qq][1-4]|-(0[1-9]|1[0-2]))$",
-    "description": "考评期：季度 2024Q1 或月份 2024-03",
-}
+PERIOD = contract.PERIOD_SCHEMA
 SCORE = {"type": "integer", "minimum": 0, "maximum": 100}
-
-# What the handlers enforce (kiosk/api/inputs.py), stated here so that a request the document
-# allows is never refused for its shape: ids and counts fit the database's integer column, and
-# text holds no control characters (tab and line breaks only in multi-line fields).
+# A path's id: the guards take ASCII digits up to the database's integer (larger is 404).
 ID = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
-COUNT = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
-NULLABLE_ID = {"type": ["integer", "null"], "minimum": 1, "maximum": DB_INT_MAX}
-_CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f"
-_LINE_CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
-
-
-def _text(max_len: int, *, required: bool = True, multiline: bool = False, **extra: Any):
-    """A text field as inputs.string takes it: at most max_len characters, no control
-    characters; a required one holds more than spaces, an optional one may be null."""
-    bad = _LINE_CONTROLS if multiline else _CONTROLS
-    pattern = f"^[^{bad}]*[^\\s{bad}][^{bad}]*$" if required else f"^[^{bad}]*$"
-    schema: dict[str, Any] = {
-        "type": "string" if required else ["string", "null"],
-        "maxLength": max_len,
-        "pattern": pattern,
-    }
-    if required:
-        schema["minLength"] = 1
-    schema.update(extra)
-    return schema
 
 
 def _op(
@@ -124,8 +104,10 @@ def _op(
     roles: str,
     params: list[dict[str, Any]] | None = None,
     description: str = "",
+    role_list: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """One operation: its success answer and, per status, the error codes it may give."""
+    """One operation: its success answer and, per status, the error codes it may give (the
+    codes' texts are ERROR_CODES', so each is written once)."""
     status, schema, ok_text = ok
     if body is not None and "too_large" not in codes:
         codes = (*codes, "too_large")  # bodies over JIFEN_MAX_BODY_BYTES (kiosk.web.guards)
@@ -146,26 +128,14 @@ def _op(
         "description": (description + "\n\n" if description else "") + f"角色：{roles}",
         "responses": responses,
     }
+    if role_list is not None:
+        operation["x-roles"] = list(role_list)
     if body is not None:
         operation["requestBody"] = {"required": True, "content": _json(_ref(body))}
     if params:
         operation["parameters"] = params
     return operation
 
-
-def _path_id(name: str, text: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": ID, "description": text}
-
-
-def _query(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
-
-
-HOUSEHOLD_ID = _path_id("household_id", "户的编号（id）")
-REDEMPTION_ID = _path_id("redemption_id", "兑换单的编号（id）")
-COUNTER_ROLES = "keeper, admin"
-ADMIN_ROLES = "admin"
-ALL_ROLES = "keeper, admin, supervisor"
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(
@@ -217,9 +187,6 @@ SCHEMAS: dict[str, Any] = {
             "reasons": {"type": "array", "items": _ref("Reason")},
         }
     ),
-    "ScanRequest": _obj(
-        {"payload": _text(64, description="卡片二维码内容（JF+20位数字，或只输20位数字）")}
-    ),
     "ScanResult": _obj(
         {
             "card_id": INT,
@@ -260,61 +227,6 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "ProductResult": _obj({"product": _ref("Product")}),
-    "ProductInput": _obj(
-        {
-            "sku": _text(32),
-            "name": _text(100),
-            "unit": _text(16, required=False, default="件"),
-            "category": _text(50, required=False),
-            "barcode": {"type": ["string", "null"], "pattern": "^[0-9]*$", "maxLength": 32},
-            "kind": {"type": "string", "enum": ["goods", "service"], "default": "goods"},
-            "unit_cost_fen": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 10_000_000,
-                "default": 0,
-                "description": "服务项目的成本价（分）；实物的成本由入库决定",
-            },
-            "restriction_key": {
-                "type": ["string", "null"],
-                "pattern": "^([a-z][a-z0-9_]{0,31})?$",
-                "description": "受限物品的规则键（如 elder_canteen），见规则的 restrictions",
-            },
-        },
-        required=["sku", "name"],
-    ),
-    "ProductChange": _obj(
-        {
-            "name": _text(100),
-            "unit": _text(16),
-            "kind": {"type": "string", "enum": ["goods", "service"]},
-            "unit_cost_fen": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 10_000_000,
-                "description": "服务项目的价格（分）；实物的成本由入库决定，不能在此修改",
-            },
-            "restriction_key": {
-                "type": ["string", "null"],
-                "pattern": "^([a-z][a-z0-9_]{0,31})?$",
-                "description": "现行规则 restrictions 里的键（如 elder_canteen）；null 或空为普通物品",
-            },
-            "active": {"type": "boolean", "description": "是否上架"},
-        },
-        required=[],
-    ),
-    "CartLine": _obj({"product_id": ID, "quantity": COUNT}),
-    "RedemptionRequest": _obj(
-        {
-            "card": _text(64, description="卡片二维码内容"),
-            "lines": {"type": "array", "items": _ref("CartLine"), "maxItems": 100},
-            "idempotency_key": {
-                "type": "string",
-                "pattern": "^[A-Za-z0-9_\\-:.]{8,64}$",
-                "description": "每个购物车一个；重试时原样再发，返回同一张兑换单",
-            },
-        }
-    ),
     "RedemptionLine": _obj(
         {
             "product_id": INT,
@@ -356,7 +268,6 @@ SCHEMAS: dict[str, Any] = {
             "receipt": {"oneOf": [_ref("Receipt"), {"type": "null"}]},
         }
     ),
-    "VoidRequest": _obj({"reason": _text(200, multiline=True)}),
     "ReceiptResult": _obj({"receipt": _ref("Receipt")}),
     "ReceiptBytes": _obj(
         {
@@ -401,34 +312,7 @@ SCHEMAS: dict[str, Any] = {
         },
         required=["id", "name", "relation", "active"],
     ),
-    "MemberInput": _obj(
-        {
-            "name": _text(50),
-            "relation": _text(20, required=False, examples=["户主", "配偶", "子女"]),
-            "birth_date": {
-                "type": ["string", "null"],
-                "format": "date",
-                "description": "1880年以后，不能晚于今天（超市所在地的日期）",
-            },
-        },
-        required=["name"],
-    ),
     "MemberResult": _obj({"member": _ref("Member")}),
-    "HouseholdInput": _obj(
-        {
-            "number": _text(32, description="户号"),
-            "head_name": _text(50),
-            "village": _text(50, required=False),
-            "group_name": _text(50, required=False),
-            "members": {
-                "type": ["array", "null"],
-                "items": _ref("MemberInput"),
-                "maxItems": 30,
-                "description": "省略时以户主为唯一成员",
-            },
-        },
-        required=["number", "head_name"],
-    ),
     "HouseholdDetail": _obj(
         {
             "id": INT,
@@ -445,8 +329,6 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "HouseholdResult": _obj({"household": _ref("HouseholdDetail")}),
-    "StatusInput": _obj({"active": BOOL}),
-    "CardIssueInput": _obj({"reason": _text(200, required=False, multiline=True)}, required=[]),
     "Card": _obj(
         {
             "id": INT,
@@ -461,16 +343,6 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "CardResult": _obj({"card": _ref("Card")}),
-    "RevokeInput": _obj({"reason": _text(200, multiline=True)}),
-    "PointsInput": _obj(
-        {
-            "kind": {"type": "string", "enum": ["award", "deduct"]},
-            "amount": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-            "reason": _text(200, multiline=True),
-            "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9_\\-:.]{8,64}$"},
-        },
-        required=["kind", "amount", "reason"],
-    ),
     "PointEntry": _obj(
         {
             "id": INT,
@@ -489,23 +361,6 @@ SCHEMAS: dict[str, Any] = {
     "PointEntryResult": _obj({"entry": _ref("PointEntry"), "account": _ref("Account")}),
     "PointHistory": _obj(
         {"account": _ref("Account"), "entries": {"type": "array", "items": _ref("PointEntry")}}
-    ),
-    "StockInLine": _obj(
-        {
-            "product_id": ID,
-            "quantity": COUNT,
-            "unit_cost_fen": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
-        }
-    ),
-    "StockInInput": _obj(
-        {
-            "supplier": _text(100, required=False),
-            "invoice_no": _text(50, required=False),
-            "note": _text(200, required=False, multiline=True),
-            "lines": {"type": "array", "items": _ref("StockInLine"), "maxItems": 200},
-            "print_slip": {**BOOL, "description": "入库后打印物品入库单（打印失败不影响入库）"},
-        },
-        required=["lines"],
     ),
     "StockMovement": _obj(
         {
@@ -536,7 +391,6 @@ SCHEMAS: dict[str, Any] = {
         },
         required=["movements", "products"],
     ),
-    "TokenInput": _obj({"label": _text(100, required=False)}, required=[]),
     "TokenRecord": _obj(
         {
             "id": INT,
@@ -590,17 +444,6 @@ SCHEMAS: dict[str, Any] = {
         {"policy": _ref("Policy"), "presets": {"type": "array", "items": _ref("PresetRef")}}
     ),
     "PolicyResult": _obj({"policy": _ref("Policy")}),
-    "PolicyInput": {
-        "type": "object",
-        "description": "三选一：preset（模板代号）、policy（规则对象）或 toml（规则文本）",
-        "oneOf": [
-            _obj(
-                {"preset": {"type": "string", "enum": ["datong", "gaoyang", "zhaili", "yangting"]}}
-            ),
-            _obj({"policy": _ref("Policy")}),
-            _obj({"toml": _text(20_000, multiline=True)}),
-        ],
-    },
     "PolicyBrief": _obj({"name": STR, "preset": NULLABLE_STR}),
     "Standing": _obj(
         {
@@ -624,35 +467,6 @@ SCHEMAS: dict[str, Any] = {
             "households": {"type": "array", "items": _ref("Standing")},
         }
     ),
-    "AssessmentInput": _obj(
-        {
-            "period": PERIOD,
-            "household_id": ID,
-            "member_id": NULLABLE_ID,
-            "score": SCORE,
-            "note": _text(200, required=False, multiline=True),
-        },
-        required=["period", "household_id", "score"],
-    ),
-    "AssessmentBatchInput": _obj(
-        {
-            "period": PERIOD,
-            "scores": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 500,
-                "items": _obj(
-                    {
-                        "household_id": ID,
-                        "member_id": NULLABLE_ID,
-                        "score": SCORE,
-                        "note": _text(200, required=False, multiline=True),
-                    },
-                    required=["household_id", "score"],
-                ),
-            },
-        }
-    ),
     "Assessment": _obj(
         {
             "id": INT,
@@ -671,15 +485,6 @@ SCHEMAS: dict[str, Any] = {
     "AssessmentList": _obj(
         {"period": PERIOD, "assessments": {"type": "array", "items": _ref("Assessment")}}
     ),
-    "VetoInput": _obj(
-        {
-            "household_id": ID,
-            "member_id": NULLABLE_ID,
-            "on": {"type": "string", "format": "date", "description": "2000年以后，不能晚于今天"},
-            "reason": _text(200, multiline=True),
-        },
-        required=["household_id", "on", "reason"],
-    ),
     "Veto": _obj(
         {
             "id": INT,
@@ -697,9 +502,6 @@ SCHEMAS: dict[str, Any] = {
     ),
     "VetoResult": _obj({"veto": _ref("Veto")}),
     "VetoList": _obj({"year": NULLABLE_INT, "vetoes": {"type": "array", "items": _ref("Veto")}}),
-    "CycleInput": _obj(
-        {"year": {"type": "integer", "minimum": 2000, "description": "不能晚于今年"}}
-    ),
     "CycleResult": _obj(
         {
             "cycle": _obj(
@@ -751,7 +553,6 @@ SCHEMAS: dict[str, Any] = {
         required=["type"],
         description="本机打印机的设置：各类型只需要（也只接受）自己的连接字段",
     ),
-    "PrinterSettingsInput": _obj({"settings": _ref("PrinterSettings")}),
     "PrinterSettingsResult": _obj(
         {"printer": _ref("Printer"), "settings": _ref("PrinterSettings")}
     ),
@@ -783,6 +584,67 @@ SCHEMAS: dict[str, Any] = {
     ),
     "PrintJobResult": _obj({"job": _ref("PrintJob")}),
     "PrintJobList": _obj({"jobs": {"type": "array", "items": _ref("PrintJob")}}),
+    # Proposals (two signatures for every award).
+    "StandardItemBrief": _obj({"id": INT, "code": STR, "title": STR, "points": INT}),
+    "ProposalPhoto": _obj(
+        {
+            "position": INT,
+            "sha256": STR,
+            "size": INT,
+            "width": INT,
+            "height": INT,
+            "content_type": STR,
+        }
+    ),
+    "Proposal": _obj(
+        {
+            "id": INT,
+            "household_id": INT,
+            "household_number": STR,
+            "head_name": STR,
+            "member_id": NULLABLE_INT,
+            "member_name": NULLABLE_STR,
+            "standard_item": {"oneOf": [_ref("StandardItemBrief"), {"type": "null"}]},
+            "amount": {"type": "integer", "description": "带符号：加分为正，扣分为负"},
+            "occurred_on": {"type": "string", "format": "date"},
+            "reason": STR,
+            "evidence": STR,
+            "status": {"type": "string", "enum": list(PROPOSAL_STATUSES)},
+            "batch_id": NULLABLE_INT,
+            "entered_by_id": NULLABLE_INT,
+            "entered_by": NULLABLE_STR,
+            "entered_at": DATETIME,
+            "decided_by_id": NULLABLE_INT,
+            "decided_by": NULLABLE_STR,
+            "decided_at": DATETIME,
+            "decision_note": STR,
+            "entry_id": {
+                "type": ["integer", "null"],
+                "description": "确认后记入的积分记录（只有一条）",
+            },
+            "occurred_at": DATETIME,
+            "place": STR,
+            "location": STR,
+            "self_reported": {"type": "boolean", "description": "群众自主申报"},
+            "photos": {"type": "array", "items": _ref("ProposalPhoto")},
+        }
+    ),
+    "ProposalResult": _obj(
+        {
+            "proposal": _ref("Proposal"),
+            "account": _ref("Account"),
+            "message": {"type": "string", "description": "提示：须由另一位管理员确认"},
+        },
+        required=["proposal", "account"],
+    ),
+    "ProposalPage": _obj(
+        {
+            "proposals": {"type": "array", "items": _ref("Proposal")},
+            "page": INT,
+            "per_page": INT,
+            "total": INT,
+        }
+    ),
     "RetryResult": _obj(
         {
             "sent": {
@@ -795,437 +657,8 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
-# A card check answers 429 too: forged codes past kiosk.scan_guard's limits (Retry-After).
-CARD_CODES = ("card_invalid", "card_unknown", "card_revoked", "too_many_attempts")
-
+# The one route not declared with contract.route: this document, which needs no login.
 PATHS: dict[str, Any] = {
-    "/api/v1/scan": {
-        "post": _op(
-            "扫卡：核验卡片，返回户、余额和可兑换判断",
-            "counter",
-            (200, "ScanResult", "卡片有效"),
-            codes=(*WRITE_CODES, "not_found", *CARD_CODES),
-            body="ScanRequest",
-            roles=COUNTER_ROLES,
-        )
-    },
-    "/api/v1/products": {
-        "get": _op(
-            "商品目录（按分类）",
-            "catalogue",
-            (200, "Catalogue", "上架商品及分类"),
-            roles=ALL_ROLES,
-        ),
-        "post": _op(
-            "新增商品或服务项目",
-            "catalogue",
-            (201, "ProductResult", "已新增"),
-            codes=(*WRITE_CODES, "duplicate"),
-            body="ProductInput",
-            roles=ADMIN_ROLES,
-        ),
-    },
-    "/api/v1/products/{product_id}": {
-        "patch": _op(
-            "修改商品的规则相关设置（类型、限定物品、服务价格、上架）",
-            "catalogue",
-            (200, "ProductResult", "修改后的商品"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="ProductChange",
-            roles=ADMIN_ROLES,
-            params=[_path_id("product_id", "商品的编号（id）")],
-        )
-    },
-    "/api/v1/products/barcode/{code}": {
-        "get": _op(
-            "按条码（或商品编号）查找上架商品",
-            "catalogue",
-            (200, "ProductResult", "找到的商品"),
-            codes=(*COMMON_CODES, "not_found"),
-            roles=ALL_ROLES,
-            params=[{"name": "code", "in": "path", "required": True, "schema": STR}],
-        )
-    },
-    "/api/v1/redemptions": {
-        "post": _op(
-            "兑换：扣积分、减库存、出小票",
-            "counter",
-            (201, "RedemptionResult", "新的兑换单"),
-            codes=(
-                *WRITE_CODES,
-                "not_found",
-                *CARD_CODES,
-                "household_inactive",
-                "insufficient_points",
-                "out_of_stock",
-                "not_eligible",
-                "product_unavailable",
-                "empty_cart",
-                "idempotency_conflict",
-                "month_closed",
-            ),
-            body="RedemptionRequest",
-            roles=COUNTER_ROLES,
-            description="同一 idempotency_key、同一购物车的重试返回 200 和原来的兑换单，不重复扣分；"
-            "同一 idempotency_key 用于不同购物车返回 409 idempotency_conflict。",
-        )
-    },
-    "/api/v1/redemptions/{redemption_id}": {
-        "get": _op(
-            "查看兑换单",
-            "counter",
-            (200, "RedemptionResult", "兑换单及最近一张小票"),
-            codes=(*COMMON_CODES, "not_found"),
-            roles=ALL_ROLES,
-            params=[REDEMPTION_ID],
-        )
-    },
-    "/api/v1/redemptions/{redemption_id}/void": {
-        "post": _op(
-            "作废兑换单（冲回积分和库存）",
-            "counter",
-            (200, "RedemptionResult", "已作废"),
-            codes=(
-                *WRITE_CODES,
-                "void_not_allowed",
-                "not_found",
-                "already_voided",
-                "month_closed",
-            ),
-            body="VoidRequest",
-            roles=COUNTER_ROLES,
-            params=[REDEMPTION_ID],
-            description="超市管理员只能作废本超市当日的兑换单；村委管理员可作废任何一天的。",
-        )
-    },
-    "/api/v1/redemptions/{redemption_id}/receipt": {
-        "get": _op(
-            "小票：文字和 ESC/POS 字节",
-            "counter",
-            (200, "ReceiptBytes", "最近一张小票"),
-            codes=(*COMMON_CODES, "not_found"),
-            roles=ALL_ROLES,
-            params=[REDEMPTION_ID],
-        )
-    },
-    "/api/v1/redemptions/{redemption_id}/reprint": {
-        "post": _op(
-            "补打小票",
-            "counter",
-            (201, "ReceiptResult", "补打的小票"),
-            codes=("csrf_failed", *COMMON_CODES, "not_found"),
-            roles=COUNTER_ROLES,
-            params=[REDEMPTION_ID],
-        )
-    },
-    "/api/v1/households": {
-        "get": _op(
-            "户列表（按户号、成员姓名、拼音或首字母、卡号搜索，与办公室查户相同；分页）",
-            "households",
-            (200, "HouseholdPage", "一页户"),
-            codes=("invalid_request", *COMMON_CODES),
-            roles=ALL_ROLES,
-            params=[
-                _query(
-                    "q",
-                    {"type": "string", "pattern": f"^[^{_CONTROLS}]*$"},
-                    "户号、成员姓名、拼音或首字母的一部分，或整张卡号（只看前50个字）",
-                ),
-                _query(
-                    "page",
-                    {"type": "integer", "minimum": 1, "maximum": 100_000, "default": 1},
-                    "页码",
-                ),
-                _query(
-                    "per_page",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                    "每页条数",
-                ),
-            ],
-        ),
-        "post": _op(
-            "登记新户（含成员，积分账户余额为0）",
-            "households",
-            (201, "HouseholdResult", "已登记"),
-            codes=(*WRITE_CODES, "duplicate"),
-            body="HouseholdInput",
-            roles=ADMIN_ROLES,
-        ),
-    },
-    "/api/v1/households/{household_id}": {
-        "get": _op(
-            "户详情：成员、积分账户、当前有效卡",
-            "households",
-            (200, "HouseholdResult", "户详情"),
-            codes=(*COMMON_CODES, "not_found"),
-            roles=ALL_ROLES,
-            params=[HOUSEHOLD_ID],
-        )
-    },
-    "/api/v1/households/{household_id}/members": {
-        "post": _op(
-            "添加家庭成员",
-            "households",
-            (201, "MemberResult", "已添加"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="MemberInput",
-            roles=ADMIN_ROLES,
-            params=[HOUSEHOLD_ID],
-        )
-    },
-    "/api/v1/households/{household_id}/status": {
-        "post": _op(
-            "启用或停用一户",
-            "households",
-            (200, "HouseholdResult", "新状态"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="StatusInput",
-            roles=ADMIN_ROLES,
-            params=[HOUSEHOLD_ID],
-        )
-    },
-    "/api/v1/households/{household_id}/cards": {
-        "post": _op(
-            "发卡或补卡（补卡时旧卡作废）",
-            "cards",
-            (201, "CardResult", "新卡"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="CardIssueInput",
-            roles=ADMIN_ROLES,
-            params=[HOUSEHOLD_ID],
-        )
-    },
-    "/api/v1/cards/{card_id}/revoke": {
-        "post": _op(
-            "作废卡片",
-            "cards",
-            (200, "CardResult", "已作废的卡"),
-            codes=(*WRITE_CODES, "not_found", "card_revoked"),
-            body="RevokeInput",
-            roles=ADMIN_ROLES,
-            params=[_path_id("card_id", "卡片编号（id）")],
-        )
-    },
-    "/api/v1/households/{household_id}/points": {
-        "get": _op(
-            "积分明细（最新在前）",
-            "points",
-            (200, "PointHistory", "账户和明细"),
-            codes=("invalid_request", *COMMON_CODES, "not_found"),
-            roles=ALL_ROLES,
-            params=[
-                HOUSEHOLD_ID,
-                _query(
-                    "limit",
-                    {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-                    "条数",
-                ),
-            ],
-        ),
-        "post": _op(
-            "加分或扣分",
-            "points",
-            (201, "PointEntryResult", "新的积分记录"),
-            codes=(*WRITE_CODES, "not_found", "idempotency_conflict"),
-            body="PointsInput",
-            roles=ADMIN_ROLES,
-            params=[HOUSEHOLD_ID],
-            description="带 idempotency_key 的重试返回 200 和原来的记录，不重复加减分。",
-        ),
-    },
-    "/api/v1/stock-ins": {
-        "post": _op(
-            "入库（按进价，更新移动平均成本和积分价）",
-            "catalogue",
-            (201, "StockInResult", "入库记录和入库后的商品"),
-            codes=(*WRITE_CODES, "not_found", "month_closed"),
-            body="StockInInput",
-            roles=COUNTER_ROLES,
-        )
-    },
-    "/api/v1/users/{user_id}/tokens": {
-        "get": _op(
-            "用户的 API 令牌记录",
-            "tokens",
-            (200, "TokenList", "令牌记录（不含令牌本身）"),
-            codes=(*COMMON_CODES, "not_found"),
-            roles="admin, supervisor",
-            params=[_path_id("user_id", "用户编号（id）")],
-        ),
-        "post": _op(
-            "为用户签发 API 令牌",
-            "tokens",
-            (201, "TokenIssued", "新令牌（只显示这一次）"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="TokenInput",
-            roles=ADMIN_ROLES,
-            params=[_path_id("user_id", "用户编号（id）")],
-        ),
-    },
-    "/api/v1/tokens/{token_id}/revoke": {
-        "post": _op(
-            "撤销 API 令牌",
-            "tokens",
-            (200, "TokenRevoked", "已撤销"),
-            codes=("csrf_failed", *COMMON_CODES, "not_found"),
-            roles=ADMIN_ROLES,
-            params=[_path_id("token_id", "令牌编号（id）")],
-        )
-    },
-    "/api/v1/policy": {
-        "get": _op(
-            "当前兑换规则和可选的规则模板",
-            "rules",
-            (200, "PolicyInfo", "当前规则"),
-            roles=ALL_ROLES,
-        ),
-        "put": _op(
-            "更换兑换规则：选模板，或保存编辑后的规则（JSON 或 TOML）",
-            "rules",
-            (200, "PolicyResult", "保存后的规则"),
-            codes=WRITE_CODES,
-            body="PolicyInput",
-            roles=ADMIN_ROLES,
-            description="规则先整体校验，出错时返回 invalid_request 和指出字段的中文说明，什么都不改。",
-        ),
-    },
-    "/api/v1/policy/preview": {
-        "get": _op(
-            "预览：某一天在当前规则（或某个模板）下每户能否兑换、可兑换多少",
-            "rules",
-            (200, "Preview", "每户的情况"),
-            codes=("invalid_request", *COMMON_CODES),
-            roles=ALL_ROLES,
-            params=[
-                _query(
-                    "date", {"type": "string", "format": "date"}, "日期（2000–2100年），默认今天"
-                ),
-                _query(
-                    "preset",
-                    {"type": "string", "enum": ["datong", "gaoyang", "zhaili", "yangting"]},
-                    "按此模板预览（不改变当前规则）",
-                ),
-            ],
-        )
-    },
-    "/api/v1/assessments": {
-        "get": _op(
-            "某考评期的评分记录",
-            "rules",
-            (200, "AssessmentList", "评分记录"),
-            codes=("invalid_request", *COMMON_CODES),
-            roles="admin, supervisor",
-            params=[_query("period", PERIOD, "考评期，省略时为本期")],
-        ),
-        "post": _op(
-            "录入一条评分（更正即再录一条，以最新的为准）",
-            "rules",
-            (201, "AssessmentResult", "新的评分记录"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="AssessmentInput",
-            roles=ADMIN_ROLES,
-        ),
-    },
-    "/api/v1/assessments/batch": {
-        "post": _op(
-            "批量录入一个考评期的评分（全部成功或全部不录）",
-            "rules",
-            (201, "AssessmentList", "新的评分记录"),
-            codes=WRITE_CODES,
-            body="AssessmentBatchInput",
-            roles=ADMIN_ROLES,
-            description="出错时 details.field 指出是第几行（如 scores[2].score）。",
-        )
-    },
-    "/api/v1/vetoes": {
-        "get": _op(
-            "一票否决和取消资格记录",
-            "rules",
-            (200, "VetoList", "记录"),
-            codes=("invalid_request", *COMMON_CODES),
-            roles="admin, supervisor",
-            params=[
-                _query(
-                    "year",
-                    {"type": "integer", "minimum": 2000, "maximum": 2100},
-                    "年份，省略时列出全部",
-                )
-            ],
-        ),
-        "post": _op(
-            "记录一票否决或取消资格",
-            "rules",
-            (201, "VetoResult", "新的记录"),
-            codes=(*WRITE_CODES, "not_found"),
-            body="VetoInput",
-            roles=ADMIN_ROLES,
-            description="按规则处理：大同清零当前积分并取消当年兑换资格；寨里当期评分记0分。",
-        ),
-    },
-    "/api/v1/cycle/close": {
-        "post": _op(
-            "年终结转：按规则清零并发放新一年的基础分",
-            "rules",
-            (200, "CycleResult", "结转结果"),
-            codes=WRITE_CODES,
-            body="CycleInput",
-            roles=ADMIN_ROLES,
-            description="同一年只结转一次：再次调用返回第一次的结果，不再记账。",
-        )
-    },
-    "/api/v1/printer": {
-        "get": _op(
-            "打印机：配置和当前状态",
-            "printer",
-            (200, "PrinterState", "打印机和状态"),
-            roles=ALL_ROLES,
-            description="状态查询最多等1秒。网络打印机用 DLE EOT 询问；预览打印机总是在线。",
-        ),
-        "put": _op(
-            "修改本机打印机的设置",
-            "printer",
-            (200, "PrinterSettingsResult", "保存后的设置"),
-            codes=WRITE_CODES,
-            body="PrinterSettingsInput",
-            roles=ADMIN_ROLES,
-            description="设置保存在本机的 instance/printer.json；字段不正确时返回中文说明，不保存任何内容。",
-        ),
-    },
-    "/api/v1/printer/test-page": {
-        "post": _op(
-            "打印测试页",
-            "printer",
-            (201, "PrintJobResult", "测试页的打印任务（失败时 status 为 failed，附原因）"),
-            codes=("csrf_failed", *COMMON_CODES),
-            roles=COUNTER_ROLES,
-        )
-    },
-    "/api/v1/print-jobs": {
-        "get": _op(
-            "未打印的任务（排队、发送中、失败）",
-            "printer",
-            (200, "PrintJobList", "未打印的任务，最早的在前"),
-            codes=("invalid_request", *COMMON_CODES),
-            roles=ALL_ROLES,
-            params=[
-                _query(
-                    "status",
-                    {"type": "string", "enum": ["failed", "queued", "sending", ""]},
-                    "只列出这一状态的任务，省略或为空时列出全部未打印的",
-                )
-            ],
-        )
-    },
-    "/api/v1/print-jobs/retry": {
-        "post": _op(
-            "重新打印失败的任务",
-            "printer",
-            (200, "RetryResult", "本次发送的任务和仍未打印的数量"),
-            codes=("csrf_failed", *COMMON_CODES),
-            roles=COUNTER_ROLES,
-            description="按时间顺序重发失败的任务，遇到第一次失败即停止；失败5次以上的请在兑换单上补打。",
-        )
-    },
     "/api/v1/openapi.json": {
         "get": {
             "summary": "本文档（OpenAPI 3.1）",
@@ -1238,9 +671,172 @@ PATHS: dict[str, Any] = {
     },
 }
 
-# Optional bodies: an empty POST is accepted for these.
-PATHS["/api/v1/households/{household_id}/cards"]["post"]["requestBody"]["required"] = False
-PATHS["/api/v1/users/{user_id}/tokens"]["post"]["requestBody"]["required"] = False
+
+# Generated from the contract (kiosk.api.contract) -------------------------------------------
+
+# What each path parameter names, for the document.
+PATH_PARAMS = {
+    "household_id": "户的编号（id）",
+    "redemption_id": "兑换单的编号（id）",
+    "product_id": "商品的编号（id）",
+    "card_id": "卡片编号（id）",
+    "user_id": "用户编号（id）",
+    "token_id": "令牌编号（id）",
+    "proposal_id": "加减分申请的编号（id）",
+    "notice_id": "公示的编号（id）",
+    "position": "照片的序号（从1起）",
+    "code": "条码或商品编号",
+}
+_RULE_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _path_params(rule: str) -> list[dict[str, Any]]:
+    params = []
+    for converter, name in _RULE_PARAM.findall(rule):
+        param = {"name": name, "in": "path", "required": True}
+        param["schema"] = ID if converter == "int" else STR
+        if name in PATH_PARAMS:
+            param["description"] = PATH_PARAMS[name]
+        params.append(param)
+    return params
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = _tidy(prop)
+        text = prop.pop("description", "")
+        param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if text:
+            param["description"] = text
+        params.append(param)
+    return params
+
+
+def _codes(op: contract.Operation) -> tuple[str, ...]:
+    """The error codes of an operation: the role ones, the input ones from what it takes, and
+    its own."""
+    codes: list[str] = []
+    if op.body is not None or op.query is not None:
+        codes.append("invalid_request")
+    if op.method != "GET":
+        codes.append("csrf_failed")
+    codes += [*COMMON_CODES, *op.errors]
+    return tuple(dict.fromkeys(codes))
+
+
+def _operation(op: contract.Operation, names: dict[type, str]) -> dict[str, Any]:
+    def _answer_name(answer: Any) -> str:
+        if answer is None:
+            return "Error"  # (a placeholder: the content is replaced by the route's own)
+        return names[answer] if isinstance(answer, type) else answer
+
+    status, answer, text = op.ok
+    own = {(p["name"], p["in"]): p for p in op.params}  # a route's own word on a parameter
+    params = [own.pop((p["name"], p["in"]), p) for p in _path_params(op.rule)]
+    if op.query is not None:
+        params += _query_params(op.query)
+    params += list(own.values())
+    operation = _op(
+        op.summary,
+        op.tag,
+        (status, _answer_name(answer), text),
+        codes=_codes(op),
+        body=names[op.body] if op.body is not None else None,
+        roles=", ".join(op.roles),
+        params=params,
+        description=op.description,
+        role_list=op.roles,
+    )
+    operation["x-action"] = op.action  # the permission map's name (kiosk.permissions)
+    if answer is None:  # not JSON: the route's openapi= says what it is
+        del operation["responses"][str(status)]["content"]
+    if op.body is not None and not op.body_required:
+        operation["requestBody"]["required"] = False
+    for also_status, also_answer, also_text in op.also_ok:
+        operation["responses"][str(also_status)] = {
+            "description": also_text,
+            "content": _json(_ref(_answer_name(also_answer))),
+        }
+    _deep_merge(operation, op.openapi or {})
+    return operation
+
+
+def _deep_merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _tidy(schema: Any) -> Any:
+    """Without pydantic's titles (they repeat the names) and null defaults (a field left out is
+    simply not there)."""
+    if isinstance(schema, dict):
+        return {
+            k: _tidy(v)
+            for k, v in schema.items()
+            if not (k == "title" and isinstance(v, str)) and not (k == "default" and v is None)
+        }
+    if isinstance(schema, list):
+        return [_tidy(v) for v in schema]
+    return schema
+
+
+def generated_schemas(
+    operations: list[contract.Operation],
+) -> tuple[dict[str, Any], dict[type, str]]:
+    """The request and response models' schemas by name, and each model's name (pydantic
+    names two models of the same class name by their modules)."""
+    pairs: list[tuple[type[BaseModel], Any]] = []
+    for op in operations:
+        if op.body is not None:
+            pairs.append((op.body, "validation"))
+        if op.query is not None:
+            pairs.append((op.query, "validation"))
+        for _status, answer, _text in (op.ok, *op.also_ok):
+            if isinstance(answer, type):
+                pairs.append((answer, "serialization"))
+    refs, top = models_json_schema(
+        list(dict.fromkeys(pairs)), ref_template="#/components/schemas/{model}"
+    )
+    names = {model: ref["$ref"].rsplit("/", 1)[-1] for (model, _mode), ref in refs.items()}
+    schemas = _tidy(top.get("$defs", {}))
+    for op in operations:  # a query's model is the parameters, not a schema of its own
+        if op.query is not None:
+            schemas.pop(names[op.query], None)
+    schemas["IdempotencyKey"] = contract.IDEMPOTENCY_KEY_SCHEMA
+    return schemas, names
+
+
+def generated_paths(operations: list[contract.Operation], names: dict[type, str]) -> dict[str, Any]:
+    """The operations declared with contract.route, by path and method."""
+    paths: dict[str, Any] = {}
+    for op in operations:
+        path = "/api/v1" + _RULE_PARAM.sub(r"{\2}", op.rule)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op, names)
+    return paths
+
+
+def complete(document: dict[str, Any]) -> None:
+    """Add the generated operations and schemas to the hand-written ones (never over them).
+
+    Called once by kiosk.api when every API module has registered its routes."""
+    if document["paths"].get("/api/v1/scan"):  # (the counter's scan is generated: done)
+        return
+    generated, names = generated_schemas(contract.OPERATIONS)
+    for path, ops in generated_paths(contract.OPERATIONS, names).items():
+        existing = document["paths"].setdefault(path, {})
+        assert not set(ops) & set(existing), f"{path} documented twice"
+        existing.update(ops)
+    schemas = document["components"]["schemas"]
+    for name, schema in generated.items():
+        assert name not in schemas, f"schema {name} written twice"
+        schemas[name] = schema
+
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -1269,6 +865,8 @@ DOCUMENT: dict[str, Any] = {
         {"name": "tokens", "description": "API 令牌"},
         {"name": "rules", "description": "兑换规则、评分、一票否决、预览和年终结转"},
         {"name": "printer", "description": "打印机状态、测试页和未打印的任务"},
+        {"name": "proposals", "description": "加减分申请：提交、确认、退回、撤回"},
+        {"name": "notices", "description": "季度排名与公示（只读）"},
         {"name": "meta", "description": "文档"},
     ],
     "paths": PATHS,
@@ -1285,11 +883,6 @@ DOCUMENT: dict[str, Any] = {
         "schemas": SCHEMAS,
     },
 }
-
-# The proposals (two signatures for every award) are documented in their own module.
-openapi_proposals.merge(DOCUMENT)
-# The quarterly ranking and notice (公示), read only, likewise.
-openapi_notice.merge(DOCUMENT)
 
 
 @bp.get("/openapi.json")
