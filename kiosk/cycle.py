@@ -143,7 +143,7 @@ def grant_joining_base(
     homes = [h for h in households if h.status == ACTIVE]
     if not homes:
         return 0
-    supermarket = db.session.get(Supermarket, homes[0].supermarket_id)
+    supermarket = db.session.get_one(Supermarket, homes[0].supermarket_id)
     policy = policy_for(supermarket)
     year = joining_year(supermarket.id, policy, today or clock.local_now().date())
     if year is None:

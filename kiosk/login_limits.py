@@ -50,6 +50,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -122,13 +123,18 @@ def _locked_row(key: str) -> ScanThrottle:
     row = db.session.get(ScanThrottle, key, with_for_update=True)
     if row is not None:
         return row
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     # Two servers making the same row: one inserts, the other waits on it and does nothing.
-    db.session.execute(insert(ScanThrottle).values(key=key, failures=0).on_conflict_do_nothing())
-    return db.session.get(ScanThrottle, key, with_for_update=True, populate_existing=True)
+    statement: sa.Executable
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(ScanThrottle).values(key=key, failures=0).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(ScanThrottle).values(key=key, failures=0).on_conflict_do_nothing()
+    db.session.execute(statement)
+    return db.session.get_one(ScanThrottle, key, with_for_update=True, populate_existing=True)
 
 
 def _count_wait(failures: int, until: datetime | None, now: datetime) -> tuple[int, datetime]:
@@ -263,7 +269,7 @@ def clear_for_unlock(user_id: int) -> None:
     """An admin's 解锁: forget the account's PIN budget and the waits of every device (the
     admin cannot tell from which device the keeper will try; a device's waits only ever
     come from failures, and the admin lifts them on purpose)."""
-    table = ScanThrottle.__table__
+    table = cast(sa.Table, ScanThrottle.__table__)
     _clear([pin_key(user_id)])
     db.session.execute(
         sa.update(table)
