@@ -150,7 +150,7 @@ def _refuse_duplicate(supermarket_id: int, name: str, kind: str, exclude: int | 
         stmt = stmt.where(Donor.id != exclude)
     if db.session.scalar(stmt) is not None:
         raise DuplicateValue(
-            _("已经有名为“%(name)s”的%(kind)s", name=name, kind=DONOR_KIND_LABELS[kind])
+            _("已经有名为“%(name)s”的%(kind)s", name=name, kind=Message(DONOR_KIND_LABELS[kind]))
         )
 
 

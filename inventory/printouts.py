@@ -29,6 +29,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import local_time, yuan
+from kiosk.messages import _
 from kiosk.models import PrintJob, Supermarket, User
 from kiosk.timeutil import utcnow
 
@@ -59,7 +60,7 @@ def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> Print
     stock-in.
     """
     if not movement_ids:
-        raise ValidationFailed("入库单没有商品")
+        raise ValidationFailed(_("入库单没有商品"))
     with write_transaction():
         movements = list(
             db.session.scalars(
@@ -69,12 +70,12 @@ def print_stock_in_slip(movement_ids: list[int], *, actor: User | None) -> Print
             )
         )
         if len(movements) != len(set(movement_ids)):
-            raise NotFound("没有找到该入库记录")
+            raise NotFound(_("没有找到该入库记录"))
         if any(m.kind != MOVE_STOCK_IN for m in movements):
-            raise ValidationFailed("只能打印入库记录的入库单")
+            raise ValidationFailed(_("只能打印入库记录的入库单"))
         supermarket_ids = {m.product.supermarket_id for m in movements}
         if len(supermarket_ids) != 1:
-            raise ValidationFailed("一张入库单只能有一个超市的商品")
+            raise ValidationFailed(_("一张入库单只能有一个超市的商品"))
         supermarket = db.session.get_one(Supermarket, supermarket_ids.pop())
         first = movements[0]
         creator = db.session.get(User, first.created_by_id) if first.created_by_id else None
@@ -109,11 +110,11 @@ def print_donation_receipt(
     with write_transaction():
         donation = db.session.scalar(lock(sa.select(Donation).where(Donation.id == donation_id)))
         if donation is None:
-            raise NotFound("没有找到该捐赠")
+            raise NotFound(_("没有找到该捐赠"))
         if actor is not None and not permissions.works_for(actor, donation.supermarket_id):
-            raise NotFound("没有找到该捐赠")
+            raise NotFound(_("没有找到该捐赠"))
         if not reprint and donation.copies_printed > 0:
-            raise ValidationFailed("收据已经打印过，如需再打一份请点“补打”")
+            raise ValidationFailed(_("收据已经打印过，如需再打一份请点“补打”"))
         copy_no = donation.copies_printed + 1
         donation.copies_printed = copy_no
         supermarket = db.session.get_one(Supermarket, donation.supermarket_id)
@@ -180,7 +181,7 @@ def print_stock_in_document(stock_in_id: int, *, actor: User | None) -> PrintJob
     with write_transaction():
         document = db.session.scalar(lock(sa.select(StockIn).where(StockIn.id == stock_in_id)))
         if document is None:
-            raise NotFound("没有找到该入库单")
+            raise NotFound(_("没有找到该入库单"))
         movements = list(
             db.session.scalars(
                 sa.select(StockMovement)
@@ -231,7 +232,7 @@ def print_month_slip(supermarket_id: int, month: str, *, actor: User | None) -> 
     with write_transaction():
         supermarket = db.session.get(Supermarket, supermarket_id)
         if supermarket is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         report, close = monthend.report_for(supermarket_id, month)
         if close is not None:
             closer = db.session.get(User, close.closed_by_id) if close.closed_by_id else None

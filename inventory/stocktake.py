@@ -67,11 +67,11 @@ REF_STOCKTAKE = "stocktake"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
 
 STATE_LABELS = {
-    COUNT_COUNTING: "清点中",
-    COUNT_SUBMITTED: "已提交",
-    COUNT_APPROVED: "已审批",
-    COUNT_POSTED: "已签字入账",
-    COUNT_CANCELLED: "已取消",
+    COUNT_COUNTING: _("清点中"),
+    COUNT_SUBMITTED: _("已提交"),
+    COUNT_APPROVED: _("已审批"),
+    COUNT_POSTED: _("已签字入账"),
+    COUNT_CANCELLED: _("已取消"),
 }
 
 

@@ -345,9 +345,9 @@ def _locked(proposal_id: int, supermarket_id: int | None) -> PointProposal:
 
 
 _STATUS_TEXT = {
-    PROPOSAL_APPROVED: "已确认",
-    PROPOSAL_REJECTED: "已退回",
-    PROPOSAL_WITHDRAWN: "已撤回",
+    PROPOSAL_APPROVED: _("已确认"),
+    PROPOSAL_REJECTED: _("已退回"),
+    PROPOSAL_WITHDRAWN: _("已撤回"),
 }
 
 

@@ -20,7 +20,7 @@ from inventory import products, stock
 from kiosk import auth, cards, households, points
 from kiosk.cards import make_payload
 from kiosk.database import write_transaction
-from kiosk.errors import CardRevoked, NotFound, ValidationFailed
+from kiosk.errors import CardRevoked, DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.messages import Joined, Message, _, chinese, rendered
 from kiosk.models import Supermarket
@@ -392,3 +392,27 @@ def test_office_pages_in_english(client, village):
         response = client.get(f"{url}?lang=en")
         assert response.status_code == 200, url
         assert not chinese_in(_visible(response.get_data(as_text=True))), url
+
+
+def test_a_stocktakes_state_is_said_in_english(app):
+    """The state word inside a stocktake's refusal follows the language too."""
+    from inventory import stocktake
+    from inventory.models import COUNT_COUNTING, COUNT_SUBMITTED, Stocktake
+
+    count = Stocktake(status=COUNT_SUBMITTED)
+    with pytest.raises(ValidationFailed) as refused:
+        stocktake._require_state(count, COUNT_COUNTING, action=_("再清点"))
+    assert refused.value.message == "这次盘点已提交，不能再清点"
+    with reading_in(app, "en"):
+        assert not chinese_in(refused.value.message), refused.value.message
+
+
+def test_a_duplicate_donor_is_refused_in_english(client, village):
+    from inventory import donations
+
+    donations.create_donor(village["sm"].id, name="Wang Fu", kind="enterprise", actor=None)
+    with pytest.raises(DuplicateValue) as refused:
+        donations.create_donor(village["sm"].id, name="Wang Fu", kind="enterprise", actor=None)
+    assert refused.value.message == "已经有名为“Wang Fu”的企业"
+    with reading_in(client.application, "en"):
+        assert refused.value.message == 'There is already a donor named "Wang Fu" (Enterprise)'
