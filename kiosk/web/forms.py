@@ -174,3 +174,11 @@ class AuditFilterForm(OfficeForm):
         if self.subject_id.data and self.object_id() is None:
             found.append(gettext("对象编号应为数字"))
         return found
+
+
+class DateRangeForm(OfficeForm):
+    """A span of days from the query string (``start``, ``end``: YYYY-MM-DD); blank is the
+    page's default."""
+
+    start = DayField()
+    end = DayField()

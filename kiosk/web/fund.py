@@ -36,7 +36,7 @@ from kiosk.models import PRINT_PRINTED
 from kiosk.reports import fund as fund_reports
 from kiosk.reports.fund import ENTRY_LABELS, FORM_LABELS, KIND_LABELS
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.forms import DonorForm
+from kiosk.web.forms import DateRangeForm, DonorForm
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")
 
@@ -64,18 +64,13 @@ def _context(**extra: Any) -> dict[str, Any]:
 def _date_range(default_start: date) -> tuple[date, date, str | None]:
     """``start`` and ``end`` from the query (YYYY-MM-DD), else ``default_start``..today."""
     today = local_now().date()
-    error = None
-    start, end = default_start, today
-    try:
-        if request.args.get("start"):
-            start = date.fromisoformat(request.args["start"].strip())
-        if request.args.get("end"):
-            end = date.fromisoformat(request.args["end"].strip())
-    except ValueError:
-        error, start, end = gettext("日期格式不正确，应为 YYYY-MM-DD"), default_start, today
+    form = DateRangeForm(formdata=request.args)
+    if not form.validate():
+        return default_start, today, gettext("日期格式不正确，应为 YYYY-MM-DD")
+    start, end = form.start.data or default_start, form.end.data or today
     if end < start:
-        error, start, end = gettext("结束日期不能早于开始日期"), default_start, today
-    return start, end, error
+        return default_start, today, gettext("结束日期不能早于开始日期")
+    return start, end, None
 
 
 def _month_start() -> date:

@@ -11,7 +11,13 @@ from flask import request
 from inventory import donations
 from kiosk import standards
 from kiosk.extensions import db
-from kiosk.web.forms import AuditFilterForm, OfficeForm, StandardItemForm, WholeNumberField
+from kiosk.web.forms import (
+    AuditFilterForm,
+    DateRangeForm,
+    OfficeForm,
+    StandardItemForm,
+    WholeNumberField,
+)
 
 POINTS_REFUSAL = "分值必须是非零整数：加分写正数，扣分写负数"
 
@@ -161,3 +167,12 @@ def test_the_log_filters_are_read_through_a_form(app):
         form = AuditFilterForm(formdata=request.args)
         assert form.problems() == ["日期格式不正确：2026-02-30", "日期格式不正确：昨天"]
         assert (form.day_from.data, form.day_to.data, form.q.data) == (None, None, "")
+
+
+def test_a_span_of_days_blank_means_the_pages_default(app):
+    with app.test_request_context(query_string={"start": " ", "end": "2026-11-30"}):
+        form = DateRangeForm(formdata=request.args)
+        assert form.validate() and (form.start.data, form.end.data) == (None, date(2026, 11, 30))
+    with app.test_request_context(query_string={"start": "2026-11-31"}):
+        form = DateRangeForm(formdata=request.args)
+        assert not form.validate() and form.start.data is None
