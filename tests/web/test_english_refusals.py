@@ -193,6 +193,15 @@ CASES = {
         403,
         None,
     ),
+    "validation": (
+        "POST",
+        "/api/v1/redemptions",
+        "keeper",
+        lambda v: _cart(v, "card", 0, "english-zero-1"),
+        "invalid_request",
+        400,
+        None,
+    ),
     "empty cart": (
         "POST",
         "/api/v1/redemptions",
