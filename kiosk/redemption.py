@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -141,7 +142,7 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
     if household.supermarket_id != supermarket_id:
         raise NotFound(_("这张卡不属于本超市"))
     account = household.account
-    supermarket = db.session.get(Supermarket, supermarket_id)
+    supermarket = db.session.get_one(Supermarket, supermarket_id)
     policy = policy_for(supermarket)
     local = clock.utc_to_local(moment) if moment is not None else clock.local_now()
     decision = decide(standing.account_state(household, policy, local), policy, local)
@@ -187,7 +188,7 @@ def redeem(
                 raise HouseholdInactive()
             # Goods leave the shelf in this month's books: never into a closed month.
             periods.ensure_open(supermarket_id, moment)
-            supermarket = db.session.get(Supermarket, supermarket_id)
+            supermarket = db.session.get_one(Supermarket, supermarket_id)
             policy = policy_for(supermarket)
             products = locked_products(supermarket_id, [ln.product_id for ln in lines])
             priced = []
@@ -319,7 +320,7 @@ def redeem(
 def _next_receipt_no(supermarket: Supermarket) -> str:
     """Take the supermarket's next receipt number; the row stays locked until commit, so
     numbers are gap-free (a rolled-back redemption gives its number back)."""
-    table = Supermarket.__table__
+    table = cast(sa.Table, Supermarket.__table__)
     # A plain statement on the transaction's connection (no ORM bookkeeping); the loaded
     # supermarket is told the new value.
     taken = (
