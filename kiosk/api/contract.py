@@ -22,8 +22,9 @@ lets the caller do ``action`` (401/403 before anything else; the document lists 
 hands them to the view as ``body`` and ``query``. A refusal is ``invalid_request`` (400) with a
 message naming the field in Chinese (``商品清单（lines[1].quantity）必须是正整数``) and its path in
 ``details.field``. ``ok`` names the success status and the answer's schema: a response model
-(the view returns an instance, or a dict of its shape; it is serialised through the model), or,
-until every answer has its model, the name of a hand-written schema in :mod:`kiosk.api.openapi`.
+(the view returns an instance, or a dict of its shape, or either with its status when it is one
+of ``also_ok``'s; it is serialised through the model), or, until every answer has its model,
+the name of a hand-written schema in :mod:`kiosk.api.openapi`.
 The error codes each operation may give are listed by code (``kiosk.api.openapi.ERROR_CODES``);
 the role ones (401, 403), ``invalid_request``, ``csrf_failed`` and ``too_large`` are added from
 what the route takes.
@@ -565,8 +566,10 @@ def route(
                 kwargs["query"] = parse(query, query_values(query))
             result = view(**kwargs)
             if isinstance(answer, type) and issubclass(answer, BaseModel):
-                data = result if isinstance(result, answer) else answer.model_validate(result)
-                return jsonify(data.model_dump(mode="json", by_alias=True)), status
+                # (a view may say its status: a retry's 200, one of ``also_ok``)
+                reply, code = result if isinstance(result, tuple) else (result, status)
+                data = reply if isinstance(reply, answer) else answer.model_validate(reply)
+                return jsonify(data.model_dump(mode="json", by_alias=True)), code
             return result
 
         guarded = require(action)(handler)

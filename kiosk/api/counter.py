@@ -5,14 +5,14 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask_babel import gettext
 from pydantic import Field
 
 from inventory.products import catalogue, categories, find_by_barcode, policy_for
 from kiosk import printing, scan_guard
 from kiosk import redemption as service
-from kiosk.api import access, contract, outputs
+from kiosk.api import access, answers, contract, outputs
 from kiosk.authn import current_supermarket, current_supermarket_id
 from kiosk.errors import NotFound
 from kiosk.models import PrintJob, Redemption
@@ -55,7 +55,7 @@ class VoidRequest(contract.Body):
     tag="counter",
     action="card.scan",
     body=ScanRequest,
-    ok=(200, "ScanResult", "卡片有效"),
+    ok=(200, answers.ScanResult, "卡片有效"),
     errors=("not_found", *CARD_CODES),
 )
 def scan_card(body: ScanRequest):
@@ -64,15 +64,13 @@ def scan_card(body: ScanRequest):
     supermarket_id = current_supermarket().id
     with _guarded(payload, supermarket_id):
         result = scan(supermarket_id, payload)
-    return jsonify(
-        {
-            "card_id": result.card_id,
-            "household": outputs.household_brief(result.household),
-            "account": outputs.account(result.account),
-            "decision": result.decision.to_dict(),
-            "carried_points": outputs.carried_points(result.carried),
-        }
-    )
+    return {
+        "card_id": result.card_id,
+        "household": outputs.household_brief(result.household),
+        "account": outputs.account(result.account),
+        "decision": result.decision.to_dict(),
+        "carried_points": outputs.carried_points(result.carried),
+    }
 
 
 def _guarded(payload: str, supermarket_id: int) -> AbstractContextManager[None]:
@@ -92,18 +90,16 @@ def _guarded(payload: str, supermarket_id: int) -> AbstractContextManager[None]:
     summary="商品目录（按分类）",
     tag="catalogue",
     action="product.read",
-    ok=(200, "Catalogue", "上架商品及分类"),
+    ok=(200, answers.Catalogue, "上架商品及分类"),
 )
 def list_products():
     """The active catalogue with its categories, in shelf order."""
     supermarket = current_supermarket()
     policy = policy_for(supermarket)
-    return jsonify(
-        {
-            "categories": [outputs.category(c) for c in categories(supermarket.id)],
-            "products": [outputs.product(p, policy) for p in catalogue(supermarket.id)],
-        }
-    )
+    return {
+        "categories": [outputs.category(c) for c in categories(supermarket.id)],
+        "products": [outputs.product(p, policy) for p in catalogue(supermarket.id)],
+    }
 
 
 @contract.route(
@@ -112,14 +108,14 @@ def list_products():
     summary="按条码（或商品编号）查找上架商品",
     tag="catalogue",
     action="product.read",
-    ok=(200, "ProductResult", "找到的商品"),
+    ok=(200, answers.ProductResult, "找到的商品"),
     errors=("not_found",),
 )
 def product_by_barcode(code: str):
     """The active product with this barcode (or SKU)."""
     supermarket = current_supermarket()
     product = find_by_barcode(supermarket.id, code)
-    return jsonify({"product": outputs.product(product, policy_for(supermarket))})
+    return {"product": outputs.product(product, policy_for(supermarket))}
 
 
 def _redemption_body(redemption: Redemption, receipt: PrintJob | None = None) -> dict[str, Any]:
@@ -137,7 +133,8 @@ def _redemption_body(redemption: Redemption, receipt: PrintJob | None = None) ->
     tag="counter",
     action="redemption.create",
     body=RedemptionRequest,
-    ok=(201, "RedemptionResult", "新的兑换单"),
+    ok=(201, answers.RedemptionResult, "新的兑换单"),
+    also_ok=((200, answers.RedemptionResult, "重试：原来的兑换单"),),
     errors=(
         "not_found",
         *CARD_CODES,
@@ -172,8 +169,8 @@ def create_redemption(body: RedemptionRequest):
             moment=moment,
         )
     if redemption.created_at == moment:  # made now: its one receipt is still loaded
-        return jsonify(_redemption_body(redemption, redemption.receipts[-1])), 201
-    return jsonify(_redemption_body(redemption)), 200
+        return _redemption_body(redemption, redemption.receipts[-1]), 201
+    return _redemption_body(redemption), 200
 
 
 @contract.route(
@@ -182,12 +179,12 @@ def create_redemption(body: RedemptionRequest):
     summary="查看兑换单",
     tag="counter",
     action="redemption.read",
-    ok=(200, "RedemptionResult", "兑换单及最近一张小票"),
+    ok=(200, answers.RedemptionResult, "兑换单及最近一张小票"),
     errors=("not_found",),
 )
 def get_redemption(redemption_id: int):
     """One redemption with its latest receipt."""
-    return jsonify(_redemption_body(access.redemption(redemption_id)))
+    return _redemption_body(access.redemption(redemption_id))
 
 
 @contract.route(
@@ -197,7 +194,7 @@ def get_redemption(redemption_id: int):
     tag="counter",
     action="redemption.void",
     body=VoidRequest,
-    ok=(200, "RedemptionResult", "已作废"),
+    ok=(200, answers.RedemptionResult, "已作废"),
     errors=("void_not_allowed", "not_found", "already_voided", "month_closed"),
     description="超市管理员只能作废本超市当日的兑换单；村委管理员可作废任何一天的。",
 )
@@ -205,7 +202,7 @@ def void(redemption_id: int, body: VoidRequest):
     """Void a redemption: keepers on the day it was made, admins any day."""
     access.redemption(redemption_id)
     redemption = void_redemption(redemption_id, actor=access.me(), reason=body.reason)
-    return jsonify(_redemption_body(redemption))
+    return _redemption_body(redemption)
 
 
 @contract.route(
@@ -214,7 +211,7 @@ def void(redemption_id: int, body: VoidRequest):
     summary="小票：文字和 ESC/POS 字节",
     tag="counter",
     action="redemption.read",
-    ok=(200, "ReceiptBytes", "最近一张小票"),
+    ok=(200, answers.ReceiptBytes, "最近一张小票"),
     errors=("not_found",),
 )
 def receipt(redemption_id: int):
@@ -223,7 +220,7 @@ def receipt(redemption_id: int):
     job = printing.latest_receipt(redemption.id)
     if job is None:
         raise NotFound(gettext("该兑换单没有小票"))
-    return jsonify({"receipt": outputs.receipt(job), "escpos_base64": outputs.escpos_base64(job)})
+    return {"receipt": outputs.receipt(job), "escpos_base64": outputs.escpos_base64(job)}
 
 
 @contract.route(
@@ -232,11 +229,11 @@ def receipt(redemption_id: int):
     summary="补打小票",
     tag="counter",
     action="redemption.reprint",
-    ok=(201, "ReceiptResult", "补打的小票"),
+    ok=(201, answers.ReceiptResult, "补打的小票"),
     errors=("not_found",),
 )
 def reprint(redemption_id: int):
     """Print another copy (补打) of a redemption's receipt."""
     access.redemption(redemption_id)
     job = printing.reprint(redemption_id, actor=access.me())
-    return jsonify({"receipt": outputs.receipt(job)}), 201
+    return {"receipt": outputs.receipt(job)}

@@ -150,131 +150,6 @@ SCHEMAS: dict[str, Any] = {
             )
         }
     ),
-    "HouseholdBrief": _obj(
-        {
-            "id": INT,
-            "number": STR,
-            "masked_name": {"type": "string", "description": "户主姓名（脱敏，如 张*丰）"},
-            "village": STR,
-            "status": {"type": "string", "enum": ["active", "inactive"]},
-        }
-    ),
-    "Account": _obj({"balance": INT, "earned_total": INT, "redeemed_total": INT}),
-    "Reason": _obj(
-        {
-            "code": {"type": "string", "description": "稳定的英文代码"},
-            "message": {"type": "string", "description": "说明（按请求的语言）"},
-            "blocking": BOOL,
-            "params": {
-                "type": "object",
-                "additionalProperties": True,
-                "description": "说明里的数值（如 balance），供客户端自己组句",
-            },
-        },
-        required=["code", "message", "blocking"],
-    ),
-    "Decision": _obj(
-        {
-            "may_redeem": BOOL,
-            "spendable": INT,
-            "quota_left": NULLABLE_INT,
-            "tier": NULLABLE_STR,
-            "next_open": {
-                "type": ["string", "null"],
-                "format": "date",
-                "description": "兑换窗口关闭时，下一个可兑换日",
-            },
-            "reasons": {"type": "array", "items": _ref("Reason")},
-        }
-    ),
-    "ScanResult": _obj(
-        {
-            "card_id": INT,
-            "household": _ref("HouseholdBrief"),
-            "account": _ref("Account"),
-            "decision": _ref("Decision"),
-            "carried_points": {
-                "type": ["string", "null"],
-                "description": "评分折算后结转的不足1分部分（如 0.55），没有时为 null",
-            },
-        }
-    ),
-    "Category": _obj({"id": INT, "name": STR}),
-    "Product": _obj(
-        {
-            "id": INT,
-            "sku": STR,
-            "barcode": NULLABLE_STR,
-            "name": STR,
-            "unit": STR,
-            "category_id": NULLABLE_INT,
-            "category": NULLABLE_STR,
-            "kind": {"type": "string", "enum": ["goods", "service"]},
-            "restriction_key": {
-                "type": ["string", "null"],
-                "description": "受限物品的规则键（如 elder_canteen），见规则的 restrictions",
-            },
-            "points_price": {"type": "integer", "description": "按成本价折算的积分（向上取整）"},
-            "stock_qty": INT,
-            "unit_cost_fen": {"type": "integer", "description": "移动平均成本（分）"},
-            "active": BOOL,
-        }
-    ),
-    "Catalogue": _obj(
-        {
-            "categories": {"type": "array", "items": _ref("Category")},
-            "products": {"type": "array", "items": _ref("Product")},
-        }
-    ),
-    "ProductResult": _obj({"product": _ref("Product")}),
-    "RedemptionLine": _obj(
-        {
-            "product_id": INT,
-            "name": STR,
-            "unit": STR,
-            "quantity": INT,
-            "unit_points": INT,
-            "line_points": INT,
-        }
-    ),
-    "Redemption": _obj(
-        {
-            "id": INT,
-            "receipt_no": {"type": "string", "examples": ["DT01-00000001"]},
-            "status": {"type": "string", "enum": ["completed", "voided"]},
-            "household": _ref("HouseholdBrief"),
-            "lines": {"type": "array", "items": _ref("RedemptionLine")},
-            "total_points": INT,
-            "balance_before": INT,
-            "balance_after": INT,
-            "keeper": {"type": "string", "description": "经办人显示名"},
-            "created_at": DATETIME,
-            "voided_at": DATETIME,
-            "void_reason": NULLABLE_STR,
-        }
-    ),
-    "Receipt": _obj(
-        {
-            "job_id": INT,
-            "status": {"type": "string", "enum": ["queued", "sending", "printed", "failed"]},
-            "copy_no": INT,
-            "text": {"type": "string", "description": "小票的文字排版"},
-            "last_error": NULLABLE_STR,
-        }
-    ),
-    "RedemptionResult": _obj(
-        {
-            "redemption": _ref("Redemption"),
-            "receipt": {"oneOf": [_ref("Receipt"), {"type": "null"}]},
-        }
-    ),
-    "ReceiptResult": _obj({"receipt": _ref("Receipt")}),
-    "ReceiptBytes": _obj(
-        {
-            "receipt": _ref("Receipt"),
-            "escpos_base64": {"type": "string", "contentEncoding": "base64"},
-        }
-    ),
     "HouseholdSummary": _obj(
         {
             "id": INT,
@@ -358,7 +233,6 @@ SCHEMAS: dict[str, Any] = {
             "created_at": DATETIME,
         }
     ),
-    "PointEntryResult": _obj({"entry": _ref("PointEntry"), "account": _ref("Account")}),
     "PointHistory": _obj(
         {"account": _ref("Account"), "entries": {"type": "array", "items": _ref("PointEntry")}}
     ),
