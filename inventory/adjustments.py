@@ -44,7 +44,11 @@ REF_ADJUSTMENT = "adjustment"
 # The reasons in Chinese, as the forms, the ledger and the audit log show them (the pages
 # translate them as they show them).
 REASON_LABELS = {ADJUST_DAMAGE: N_("损坏"), ADJUST_EXPIRY: N_("过期"), ADJUST_LOSS: N_("丢失")}
-STATUS_LABELS = {ADJ_PENDING: N_("待审批"), ADJ_APPROVED: N_("已批准"), ADJ_REJECTED: N_("已驳回")}
+STATUS_LABELS: dict[str, str] = {
+    ADJ_PENDING: N_("待审批"),
+    ADJ_APPROVED: N_("已批准"),
+    ADJ_REJECTED: N_("已驳回"),
+}
 
 
 def _note(value: str | None) -> str:

@@ -113,7 +113,7 @@ def resolve_card(text: str, *, with_account: bool = False) -> Card:
 
 
 @functools.cache
-def _card_sql(with_account: bool) -> sa.Select:
+def _card_sql(with_account: bool) -> sa.Select[Card]:
     """The card by serial and issue with its household (and account): built once."""
     stmt = (
         sa.select(Card)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVarTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from kiosk.extensions import db
+
+_Ts = TypeVarTuple("_Ts")  # a select's columns, kept through lock()
 
 _configured: weakref.WeakSet = weakref.WeakSet()
 
@@ -150,6 +153,6 @@ def _expire_kept(session: Session, _transaction, _connection) -> None:
         _expire_all_but(session)
 
 
-def lock(stmt: sa.Select) -> sa.Select:
+def lock(stmt: sa.Select[*_Ts]) -> sa.Select[*_Ts]:
     """Add ``FOR UPDATE`` to a select (a no-op on SQLite, which holds the write lock)."""
     return stmt.with_for_update()

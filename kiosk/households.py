@@ -68,7 +68,7 @@ def parse_birth_date(text: str | None, *, today: date | None = None) -> date | N
         return None
     compact = re.sub(r"\s", "", raw)
     if compact.isdigit() and len(compact) == 8:
-        parts = (compact[:4], compact[4:6], compact[6:])
+        parts: tuple[str, ...] = (compact[:4], compact[4:6], compact[6:])
     else:
         match = _DATE_PARTS.match(compact)
         if not match:
@@ -400,7 +400,7 @@ def find_households(
 
 def _search_statement(
     supermarket_id: int, query: str, *, active_only: bool = False
-) -> sa.Select[tuple[Household]]:
+) -> sa.Select[Household]:
     """The ordered select behind :func:`search_households` and :func:`find_households`."""
     q = normalize_query(query)
     raw = (query or "").strip()[:50]
@@ -513,7 +513,7 @@ def stale_search_keys(supermarket_id: int | None = None) -> list[Household]:
                 stale_ids.append(hid)
     if not stale_ids:
         return []
-    stale = []
+    stale: list[Household] = []
     for start in range(0, len(stale_ids), 1000):
         ids = stale_ids[start : start + 1000]
         stale += db.session.scalars(
@@ -607,7 +607,7 @@ def group_names(supermarket_id: int) -> list[str]:
     )
 
 
-def check_search_keys() -> list:
+def check_search_keys() -> list[Problem]:
     """``jifen check``: every household's search key matches its names (else run
     ``jifen households reindex``)."""
 
@@ -659,9 +659,9 @@ def seed_demo_households(supermarket: Supermarket, users: dict[str, User], rng: 
         else:
             set_household_status(home.id, False, actor=admin, reason=reason)
         if number == "90003":
-            father = db.session.scalar(
+            father = db.session.scalars(
                 sa.select(Member).where(Member.household_id == home.id, Member.name == "解老汉")
-            )
+            ).one()
             set_member_status(father.id, False, reason="去世", actor=admin)
         added += 1
     return added
