@@ -48,6 +48,11 @@ class DomainError(Exception):
         return dict(self.text.params) if isinstance(self.text, Message) else {}
 
     @property
+    def source_text(self) -> str:
+        """The sentence in Chinese whatever the reader's language: for what is stored."""
+        return chinese(self.text)
+
+    @property
     def message(self) -> str:
         """The sentence in the reader's language (Chinese outside a request)."""
         return str(self.text) if isinstance(self.text, Message) else _render_plain(self.text)

@@ -48,6 +48,7 @@ from kiosk.errors import (
 )
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
+from kiosk.messages import _
 from kiosk.models import (
     IMPORT_COMMITTED,
     IMPORT_HOUSEHOLDS,
@@ -237,7 +238,7 @@ def read_table(kind: str, data: bytes, filename: str = "") -> Table:
     try:
         raw = _raw_rows(data, filename)
     except ValidationFailed as exc:
-        table.problems.append(exc.message)
+        table.problems.append(exc.source_text)  # kept in the stored preview: Chinese
         return table
     required = {c.key for c in columns if c.required}
     header_at, mapping = None, {}
@@ -664,7 +665,7 @@ def _check_scores(
             try:
                 period = assessments.validate_period(period, policy)
             except ValidationFailed as exc:
-                errors.append(exc.message)
+                errors.append(exc.source_text)
                 period = ""
         cited = []
         codes = standards.split_codes(values.get("codes"))
@@ -939,7 +940,9 @@ def _write_points(
                     flush=False,
                 )
             except DomainError as exc:  # checked above; a change in between refuses the lot
-                raise ImportInvalid(f"第{row.number}行：{exc.message}；没有写入任何数据") from None
+                raise ImportInvalid(
+                    _("第%(n)s行：%(problem)s；没有写入任何数据", n=row.number, problem=exc.text)
+                ) from None
             tick(1)
     db.session.flush()
     return {"proposals": len(checked.rows)}

@@ -322,6 +322,8 @@ def test_a_refusal_keeps_its_code_msgid_and_parameters(app):
     assert refusal.message == str(refusal) == "一次最多兑换30种物品"
     with reading_in(app, "en"):
         assert refusal.message == "At most 30 different items per redemption"
+        # What is kept (an import's stored preview) stays Chinese whatever the screen says.
+        assert refusal.source_text == "一次最多兑换30种物品"
         assert refusal.to_dict() == {
             "error": {
                 "code": "invalid_request",
