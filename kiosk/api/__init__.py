@@ -51,6 +51,19 @@ def _authenticate() -> None:
 
 
 # The routes register themselves (and their contracts) on import.
-from kiosk.api import admin, counter, notice, openapi, printer, proposals, rules  # noqa: E402, F401
+from kiosk.api import (  # noqa: E402, F401
+    admin,
+    counter,
+    exports,
+    fund,
+    monthend,
+    notice,
+    openapi,
+    printer,
+    proposals,
+    rules,
+    stock,
+    stocktakes,
+)
 
 openapi.complete(openapi.DOCUMENT)  # every route is registered now: add the generated operations

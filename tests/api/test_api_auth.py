@@ -28,6 +28,7 @@ from kiosk.redemption import CartLine, redeem
 from kiosk.rules import policies, presets
 from kiosk.timeutil import utcnow
 from tests import factories
+from tests.api.books_world import books_world
 from tests.api.test_api_helpers import Api, api_for, error_code
 
 # Who may call each endpoint: the specification the matrix test checks, route by route.
@@ -114,6 +115,48 @@ MATRIX: dict[tuple[str, str], tuple[set[str], object]] = {
     ("GET", "/api/v1/notices"): ({K, A, S}, None),
     ("GET", "/api/v1/notices/<int:notice_id>"): ({K, A, S}, None),
     ("GET", "/api/v1/ranking"): ({K, A, S}, None),
+    # The goods-and-money books (issue 20): the world's rows are tests/api/books_world.py's.
+    ("GET", "/api/v1/fund"): ({K, A, S}, None),
+    ("GET", "/api/v1/fund/entries"): ({K, A, S}, None),
+    ("GET", "/api/v1/donors"): ({K, A, S}, None),
+    ("GET", "/api/v1/donations"): ({K, A, S}, None),
+    ("POST", "/api/v1/donations"): (
+        {K, A},
+        {"form": "cash", "donor_id": "{donor_id}", "amount_fen": 100},
+    ),
+    ("GET", "/api/v1/donations/<int:donation_id>"): ({K, A, S}, None),
+    ("POST", "/api/v1/donations/<int:donation_id>/reverse"): ({A}, {"reason": "登记重复"}),
+    ("GET", "/api/v1/ledgers/stock-in"): ({K, A, S}, None),
+    ("GET", "/api/v1/ledgers/redemptions"): ({K, A, S}, None),
+    ("GET", "/api/v1/write-offs"): ({K, A, S}, None),
+    ("POST", "/api/v1/write-offs"): (
+        {K, A},
+        {"product_id": "{product}", "quantity": 1, "reason": "damage", "note": "破损"},
+    ),
+    ("POST", "/api/v1/write-offs/<int:adjustment_id>/approve"): ({A}, None),
+    ("POST", "/api/v1/write-offs/<int:adjustment_id>/reject"): ({A}, None),
+    ("GET", "/api/v1/stocktakes"): ({K, A, S}, None),
+    ("POST", "/api/v1/stocktakes"): ({K, A}, None),
+    ("GET", "/api/v1/stocktakes/<int:stocktake_id>"): ({K, A, S}, None),
+    ("POST", "/api/v1/stocktakes/<int:stocktake_id>/counts"): (
+        {K, A},
+        {"barcode": "{code}", "idempotency_key": "matrix-count-0001"},
+    ),
+    ("POST", "/api/v1/stocktakes/<int:stocktake_id>/submit"): ({K, A}, None),
+    ("POST", "/api/v1/stocktakes/<int:stocktake_id>/send-back"): ({A}, None),
+    ("POST", "/api/v1/stocktakes/<int:stocktake_id>/cancel"): ({A}, None),
+    ("POST", "/api/v1/stocktakes/<int:stocktake_id>/approve"): ({A}, None),
+    ("POST", "/api/v1/stocktakes/<int:stocktake_id>/sign-off"): ({S}, None),
+    ("GET", "/api/v1/month-ends"): ({K, A, S}, None),
+    ("GET", "/api/v1/month-ends/<month>"): ({K, A, S}, None),
+    # The office's downloads (the same files).
+    ("GET", "/api/v1/fund/entries.xlsx"): ({K, A, S}, None),
+    ("GET", "/api/v1/donations.xlsx"): ({K, A, S}, None),
+    ("GET", "/api/v1/ledgers/stock-in.xlsx"): ({K, A, S}, None),
+    ("GET", "/api/v1/ledgers/redemptions.xlsx"): ({K, A, S}, None),
+    ("GET", "/api/v1/stocktakes/<int:stocktake_id>/report.xlsx"): ({K, A, S}, None),
+    ("GET", "/api/v1/month-ends/<month>/report.xlsx"): ({K, A, S}, None),
+    ("GET", "/api/v1/households.xlsx"): ({A, S}, None),
 }
 
 
@@ -174,6 +217,7 @@ def world(request, app, tmp_path, supermarket, keeper, admin):
         "token_id": token_id,
         "proposal_id": proposal.id,
         "position": 0,
+        **books_world(route, supermarket, keeper, admin, rice),
     }
 
 
