@@ -773,7 +773,8 @@ def run_backup(
         verifying = time.perf_counter()
         error = verify_backup(final, passphrase, base=app, written=manifest)
     except BackupFailed as exc:
-        write_status(app.instance_path, last_failed_at=_now_iso(), last_error=exc.message)
+        # The status file is read by the home page and the CLI alike: kept in Chinese.
+        write_status(app.instance_path, last_failed_at=_now_iso(), last_error=exc.source_text)
         raise
     if error is not None:
         failed_dir = os.path.join(directory, FAILED_DIR_NAME)
@@ -962,7 +963,7 @@ def verify_backup(
                 + "；".join(found.problems[:3])
             )
     except BackupFailed as exc:
-        return exc.message
+        return exc.source_text
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return None
