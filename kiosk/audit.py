@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -78,7 +78,8 @@ def record(
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     # JSON round trip: tuples become lists, keys strings, dates must already be strings.
-    return json.loads(json.dumps(data, ensure_ascii=False, default=str))
+    normalised: dict[str, Any] = json.loads(json.dumps(data, ensure_ascii=False, default=str))
+    return normalised
 
 
 def canonical(
@@ -109,6 +110,8 @@ def canonical(
 
 def row_hash(row: AuditEvent | Any, prev_hash: str) -> str:
     """The hash a row must carry given the previous row's hash."""
+    if row.seq is None:
+        raise ValueError("an audit row is hashed once it has its place (seq) in a chain")
     return hashlib.sha256(
         canonical(
             seq=row.seq,
@@ -124,8 +127,8 @@ def row_hash(row: AuditEvent | Any, prev_hash: str) -> str:
     ).hexdigest()
 
 
-_HEADS = AuditChainHead.__table__
-_EVENTS = AuditEvent.__table__
+_HEADS = cast(sa.Table, AuditChainHead.__table__)
+_EVENTS = cast(sa.Table, AuditEvent.__table__)
 
 
 def _head_for_update(conn: sa.Connection, chain: int) -> tuple[int, str]:
@@ -135,12 +138,17 @@ def _head_for_update(conn: sa.Connection, chain: int) -> tuple[int, str]:
     if head is not None:
         return head.seq, head.hash
     values = {"chain": chain, "seq": 0, "hash": GENESIS, "updated_at": utcnow()}
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     # Two first writers of a chain: one inserts, the other waits on the lock below.
-    conn.execute(insert(_HEADS).values(**values).on_conflict_do_nothing())
+    first: sa.Executable
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        first = pg_insert(_HEADS).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        first = sqlite_insert(_HEADS).values(**values).on_conflict_do_nothing()
+    conn.execute(first)
     seq, digest = conn.execute(stmt).one()
     return seq, digest
 
@@ -323,7 +331,7 @@ def chain_ids() -> list[int]:
         sa.select(AuditEvent.chain).where(AuditEvent.chain.is_not(None)).distinct()
     )
     from_heads = db.session.scalars(sa.select(AuditChainHead.chain))
-    return sorted(set(from_rows) | set(from_heads))
+    return sorted({chain for chain in from_rows if chain is not None} | set(from_heads))
 
 
 def verify_chains() -> list[ChainState]:
@@ -356,7 +364,7 @@ def link_matches(supermarket_id: int | None, seq: int, hash_prefix: str) -> bool
     return bool(prefix) and stored.startswith(prefix)
 
 
-def check_chains() -> list:
+def check_chains() -> list[Problem]:
     """``jifen check``: one problem per broken chain, naming its first broken link."""
 
     return [
@@ -388,9 +396,9 @@ class LogFilter:
     text: str = ""
 
 
-def _log_query(f: LogFilter) -> sa.Select:
+def _log_query(f: LogFilter) -> sa.Select[AuditEvent]:
     stmt = sa.select(AuditEvent)
-    scope = AuditEvent.supermarket_id.is_(None)
+    scope: sa.ColumnElement[bool] = AuditEvent.supermarket_id.is_(None)
     if f.supermarket_id is not None:
         scope = sa.or_(AuditEvent.supermarket_id == f.supermarket_id, scope)
     stmt = stmt.where(scope)
@@ -454,7 +462,7 @@ def all_matching(f: LogFilter, limit: int = 100_000) -> list[AuditEvent]:
 
 def known_values(supermarket_id: int | None) -> tuple[list[str], list[str]]:
     """The actions and subject kinds present in the log (for the filter lists)."""
-    scope = AuditEvent.supermarket_id.is_(None)
+    scope: sa.ColumnElement[bool] = AuditEvent.supermarket_id.is_(None)
     if supermarket_id is not None:
         scope = sa.or_(AuditEvent.supermarket_id == supermarket_id, scope)
     actions = db.session.scalars(

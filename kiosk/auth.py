@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -248,7 +249,7 @@ def _record_token_use(token_id: int, now: datetime) -> None:
     time is a hint for the users page, not a ledger: when the database is busy (or the pool
     has no connection to spare) it is skipped and the next request tries again; the request
     itself is never refused for it."""
-    table = ApiToken.__table__
+    table = cast(sa.Table, ApiToken.__table__)
     try:
         with db.engine.begin() as conn:
             conn.execute(
@@ -264,7 +265,7 @@ def _record_token_use(token_id: int, now: datetime) -> None:
 
 
 @functools.cache
-def _token_user_sql() -> sa.Select:
+def _token_user_sql() -> sa.Select[User, int, datetime | None]:
     # Built once per process: building it cost more than running it (per-request work that
     # belongs at start-up; the same for the counter's other statements).
     return (
@@ -283,7 +284,7 @@ def _token_user_sql() -> sa.Select:
 # a password or PIN is set).
 
 
-def _public(user: User) -> dict:
+def _public(user: User) -> dict[str, Any]:
     """What the audit log may show about a user: never a hash or a secret."""
     return {
         "username": user.username,
@@ -329,8 +330,8 @@ def list_tokens(user_ids: list[int]) -> list[ApiToken]:
 def lock_end(user: User) -> datetime | None:
     """Until when failed logins hold the account (its wait, or its spent PIN budget), or None."""
     now = utcnow()
-    ends = [user.locked_until, login_limits.pin_suspended_until(user.id)]
-    ends = [end for end in ends if end is not None and end > now]
+    candidates = [user.locked_until, login_limits.pin_suspended_until(user.id)]
+    ends = [end for end in candidates if end is not None and end > now]
     return max(ends, default=None)
 
 

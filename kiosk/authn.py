@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import sqlalchemy as sa
 from flask import current_app, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
 
 from kiosk import permissions
 from kiosk.auth import end_sessions, user_for_token
@@ -23,11 +24,15 @@ from kiosk.errors import AuthenticationRequired, PermissionDenied
 from kiosk.extensions import db
 from kiosk.models import Supermarket, User
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 
 def current_user() -> User | None:
     """The user of this request, from a bearer token or the session, cached on ``g``."""
     if "jifen_user" in g:
-        return g.jifen_user
+        cached: User | None = g.jifen_user
+        return cached
     user = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -114,7 +119,8 @@ def current_supermarket() -> Supermarket:
     Cached on ``g`` for the request: it also keeps the object in the session's (weak)
     identity map, so services that ``get`` it by id again do not read it again."""
     if "jifen_supermarket" in g:
-        return g.jifen_supermarket
+        kept: Supermarket = g.jifen_supermarket
+        return kept
     supermarket = _find_supermarket()
     g.jifen_supermarket = supermarket
     return supermarket
@@ -124,7 +130,7 @@ def current_supermarket_id() -> int:
     """The id of :func:`current_supermarket`, without reading the row when the signed-in user
     belongs to a supermarket (a service that needs the row reads it in its own transaction)."""
     if "jifen_supermarket" in g:
-        return g.jifen_supermarket.id
+        return current_supermarket().id
     user = current_user()
     if user is not None and user.supermarket_id is not None:
         return user.supermarket_id
@@ -134,7 +140,7 @@ def current_supermarket_id() -> int:
 def _find_supermarket() -> Supermarket:
     user = current_user()
     if user is not None and user.supermarket_id is not None:
-        return db.session.get(Supermarket, user.supermarket_id)
+        return db.session.get_one(Supermarket, user.supermarket_id)
     code = current_app.config.get("JIFEN_SUPERMARKET")
     stmt = sa.select(Supermarket).order_by(Supermarket.id)
     if code:
@@ -162,14 +168,23 @@ def may_open(endpoint: str, user: User | None = None) -> bool:
     view = current_app.view_functions.get(endpoint)
     if view is None:
         return False
-    if not hasattr(view, "jifen_action"):
+    if not isinstance(view, GuardedView):
         return True  # a public view (the login page, the village hall's screen)
     user = current_user() if user is None else user
     action = view.jifen_action
     return user is not None and (action is None or permissions.allows(user, action))
 
 
-def require(action: str | None = None, *, page: bool = False) -> Callable:
+@runtime_checkable
+class GuardedView(Protocol):
+    """A view wrapped by :func:`require`: it carries the action it needs (None: any user)."""
+
+    jifen_action: str | None
+
+
+def require(
+    action: str | None = None, *, page: bool = False
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R | Response]]:
     """Allow the view only to users the permission map lets do ``action`` (any logged-in user
     when ``None``). The action is kept on the view (``view.jifen_action``) for the API document.
 
@@ -178,9 +193,9 @@ def require(action: str | None = None, *, page: bool = False) -> Callable:
     if action is not None:
         permissions.roles_for(action)  # an unknown action fails when the module is imported
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[_P, _R]) -> Callable[_P, _R | Response]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):
+        def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R | Response:
             user = current_user()
             if user is None:
                 if page:
