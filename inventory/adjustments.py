@@ -217,7 +217,9 @@ def reject_adjustment(
     return adjustment
 
 
-def adjustments(supermarket_id: int, *, status: str | None = None, limit: int = 100):
+def adjustments(
+    supermarket_id: int, *, status: str | None = None, limit: int = 100
+) -> list[StockAdjustment]:
     """Write-off requests, pending first (oldest first), then decided ones newest first."""
     stmt = sa.select(StockAdjustment).where(StockAdjustment.supermarket_id == supermarket_id)
     if status is not None:

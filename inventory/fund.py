@@ -41,18 +41,28 @@ def locked_account(supermarket_id: int) -> FundAccount:
             raise NotFound(_("没有找到该超市"))
         # Two counters may both find no pool on the first donation: the second insert waits
         # for the first and then does nothing, and both lock the one row.
+        values = {"supermarket_id": supermarket_id, "balance_fen": 0, "updated_at": utcnow()}
+        first: sa.Executable
         if db.session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            first = (
+                pg_insert(FundAccount)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["supermarket_id"])
+            )
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        db.session.execute(
-            insert(FundAccount)
-            .values(supermarket_id=supermarket_id, balance_fen=0, updated_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["supermarket_id"])
-        )
-        account = db.session.scalar(
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            first = (
+                sqlite_insert(FundAccount)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["supermarket_id"])
+            )
+        db.session.execute(first)
+        account = db.session.scalars(
             lock(sa.select(FundAccount).where(FundAccount.supermarket_id == supermarket_id))
-        )
+        ).one()
     return account
 
 
@@ -76,7 +86,7 @@ def post_entry(
     account = locked_account(supermarket_id)
     after = account.balance_fen + amount_fen
     if amount_fen < 0 and after < 0:
-        limit = db.session.get(Supermarket, supermarket_id).fund_advance_limit_fen
+        limit = db.session.get_one(Supermarket, supermarket_id).fund_advance_limit_fen
         if after < -limit:
             raise FundInsufficient(
                 _(
@@ -191,7 +201,7 @@ def set_advance_limit(supermarket_id: int, limit_fen: int, *, actor: User | None
         raise ValidationFailed(_("垫支额度应在0到%(yuan)s元之间", yuan=_yuan(MAX_ADVANCE_FEN)))
     with write_transaction():
         account = locked_account(supermarket_id)
-        supermarket = db.session.get(Supermarket, supermarket_id)
+        supermarket = db.session.get_one(Supermarket, supermarket_id)
         if actor is not None and not permissions.works_for(actor, supermarket_id):
             raise PermissionDenied(_("不能设置其他超市的垫支额度"))
         if account.balance_fen < -limit_fen:

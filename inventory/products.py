@@ -191,7 +191,7 @@ def update_product(
         product = db.session.get(Product, product_id)
         if product is None or product.supermarket_id != supermarket_id:
             raise NotFound(_("没有找到该商品"))
-        supermarket = db.session.get(Supermarket, supermarket_id)
+        supermarket = db.session.get_one(Supermarket, supermarket_id)
         policy = policy_for(supermarket)
         changes: dict[str, object] = {}
         if name is not _UNSET:
@@ -208,7 +208,7 @@ def update_product(
             changes["unit"] = text
         new_kind = product.kind
         if kind is not _UNSET:
-            if kind not in (KIND_GOODS, KIND_SERVICE):
+            if not isinstance(kind, str) or kind not in (KIND_GOODS, KIND_SERVICE):
                 raise ValidationFailed(_("商品类型只能是实物或服务"))
             if kind == KIND_SERVICE and product.kind == KIND_GOODS and product.stock_qty:
                 raise ValidationFailed(
