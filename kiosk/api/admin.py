@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from flask import jsonify
 from flask_babel import gettext
 from pydantic import Field, field_validator
 
@@ -20,7 +19,7 @@ from inventory.products import (
     update_product,
 )
 from kiosk import auth, cards, households, intake, points
-from kiosk.api import access, contract, outputs, proposals
+from kiosk.api import access, answers, contract, outputs, proposals
 from kiosk.authn import current_supermarket
 from kiosk.errors import NotFound
 
@@ -162,7 +161,7 @@ class TokenInput(contract.Body):
     tag="households",
     action="household.lookup",
     query=HouseholdQuery,
-    ok=(200, "HouseholdPage", "一页户"),
+    ok=(200, answers.HouseholdPage, "一页户"),
 )
 def list_households(query: HouseholdQuery):
     """This supermarket's households, paginated; ``q`` finds them as the office's search does
@@ -171,14 +170,12 @@ def list_households(query: HouseholdQuery):
     page, per_page = query.page, query.per_page
     rows, total = households.find_households(supermarket.id, query.q, page=page, per_page=per_page)
     viewer = access.me()
-    return jsonify(
-        {
-            "households": [outputs.household_summary(h, viewer) for h in rows],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-        }
-    )
+    return {
+        "households": [outputs.household_summary(h, viewer) for h in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+    }
 
 
 @contract.route(
@@ -188,7 +185,7 @@ def list_households(query: HouseholdQuery):
     tag="households",
     action="household.manage",
     body=HouseholdInput,
-    ok=(201, "HouseholdResult", "已登记"),
+    ok=(201, answers.HouseholdResult, "已登记"),
     errors=("duplicate",),
 )
 def create_household(body: HouseholdInput):
@@ -203,7 +200,7 @@ def create_household(body: HouseholdInput):
         members=members or None,
         actor=access.me(),
     )
-    return jsonify({"household": outputs.household_detail(household, access.me())}), 201
+    return {"household": outputs.household_detail(household, access.me())}
 
 
 @contract.route(
@@ -212,13 +209,13 @@ def create_household(body: HouseholdInput):
     summary="户详情：成员、积分账户、当前有效卡",
     tag="households",
     action="household.lookup",
-    ok=(200, "HouseholdResult", "户详情"),
+    ok=(200, answers.HouseholdResult, "户详情"),
     errors=("not_found",),
 )
 def get_household(household_id: int):
     """A household with its members, account balance and active card."""
     household = access.household(household_id)
-    return jsonify({"household": outputs.household_detail(household, access.me())})
+    return {"household": outputs.household_detail(household, access.me())}
 
 
 @contract.route(
@@ -229,7 +226,7 @@ def get_household(household_id: int):
     action="household.manage",
     body=MemberInput,
     parse_body=False,  # its fields are named member.name, member.relation, ...
-    ok=(201, "MemberResult", "已添加"),
+    ok=(201, answers.MemberResult, "已添加"),
     errors=("not_found",),
 )
 def add_member(household_id: int):
@@ -237,7 +234,7 @@ def add_member(household_id: int):
     member = contract.parse(MemberInput, contract.json_object(), prefix="member")
     access.household(household_id)
     row = households.add_member(household_id, member.to_service(), actor=access.me())
-    return jsonify({"member": outputs.member(row, access.me())}), 201
+    return {"member": outputs.member(row, access.me())}
 
 
 @contract.route(
@@ -247,14 +244,14 @@ def add_member(household_id: int):
     tag="households",
     action="household.manage",
     body=StatusInput,
-    ok=(200, "HouseholdResult", "新状态"),
+    ok=(200, answers.HouseholdResult, "新状态"),
     errors=("not_found",),
 )
 def set_status(household_id: int, body: StatusInput):
     """Activate or deactivate a household (a deactivated one cannot redeem)."""
     access.household(household_id)
     household = households.set_household_status(household_id, body.active, actor=access.me())
-    return jsonify({"household": outputs.household_detail(household, access.me())})
+    return {"household": outputs.household_detail(household, access.me())}
 
 
 # Cards --------------------------------------------------------------------------------------
@@ -268,14 +265,14 @@ def set_status(household_id: int, body: StatusInput):
     action="household.manage",
     body=CardIssueInput,
     body_required=False,
-    ok=(201, "CardResult", "新卡"),
+    ok=(201, answers.CardResult, "新卡"),
     errors=("not_found",),
 )
 def issue_card(household_id: int, body: CardIssueInput):
     """Issue the household's card; a reissue revokes the card it replaces."""
     access.household(household_id)
     card = cards.issue_card(household_id, actor=access.me(), reason=body.reason)
-    return jsonify({"card": outputs.card(card)}), 201
+    return {"card": outputs.card(card)}
 
 
 @contract.route(
@@ -285,14 +282,14 @@ def issue_card(household_id: int, body: CardIssueInput):
     tag="cards",
     action="household.manage",
     body=RevokeInput,
-    ok=(200, "CardResult", "已作废的卡"),
+    ok=(200, answers.CardResult, "已作废的卡"),
     errors=("not_found", "card_revoked"),
 )
 def revoke_card(card_id: int, body: RevokeInput):
     """Revoke a card (lost, damaged, household left); it is refused everywhere after."""
     access.card(card_id)
     card = cards.revoke_card(card_id, actor=access.me(), reason=body.reason)
-    return jsonify({"card": outputs.card(card)})
+    return {"card": outputs.card(card)}
 
 
 # Point entries ------------------------------------------------------------------------------
@@ -305,8 +302,12 @@ def revoke_card(card_id: int, body: RevokeInput):
     tag="points",
     action="points.enter",
     body=PointsProposalInput,
-    ok=(202, "ProposalResult", "新的待确认申请；积分账户不变，message 提示须另一位管理员确认"),
-    also_ok=((200, "ProposalResult", "重试：原来的申请（状态可能已变）"),),
+    ok=(
+        202,
+        answers.ProposalResult,
+        "新的待确认申请；积分账户不变，message 提示须另一位管理员确认",
+    ),
+    also_ok=((200, answers.ProposalResult, "重试：原来的申请（状态可能已变）"),),
     errors=("not_found", "idempotency_conflict"),
     params=(proposals.KEY_HEADER_PARAM,),
     description="不再直接记入积分：与 POST /api/v1/proposals 相同，提交一笔发生日期为今天的申请，"
@@ -331,7 +332,7 @@ def post_points(household_id: int, body: PointsProposalInput):
         current_supermarket().id, data, actor=access.me(), idempotency_key=key
     )
     answer = proposals.result(row, message=str(proposals.PENDING_MESSAGE))
-    return jsonify(answer), 202 if created else 200
+    return answer, (202 if created else 200)
 
 
 @contract.route(
@@ -341,19 +342,17 @@ def post_points(household_id: int, body: PointsProposalInput):
     tag="points",
     action="household.lookup",
     query=PointsQuery,
-    ok=(200, "PointHistory", "账户和明细"),
+    ok=(200, answers.PointHistory, "账户和明细"),
     errors=("not_found",),
 )
 def points_history(household_id: int, query: PointsQuery):
     """A household's point entries, newest first (``limit``, default 50)."""
     household = access.household(household_id)
     entries = points.history(household.id, query.limit)
-    return jsonify(
-        {
-            "account": outputs.account(household.account),
-            "entries": [outputs.point_entry(e) for e in entries],
-        }
-    )
+    return {
+        "account": outputs.account(household.account),
+        "entries": [outputs.point_entry(e) for e in entries],
+    }
 
 
 # Products and stock-in ----------------------------------------------------------------------
@@ -366,14 +365,14 @@ def points_history(household_id: int, query: PointsQuery):
     tag="catalogue",
     action="product.manage",
     body=ProductInput,
-    ok=(201, "ProductResult", "已新增"),
+    ok=(201, answers.ProductResult, "已新增"),
     errors=("duplicate",),
 )
 def new_product(body: ProductInput):
     """Add goods or a service to the catalogue (goods get stock by stock-in)."""
     supermarket = current_supermarket()
     product = create_product(supermarket.id, **body.model_dump(), actor=access.me())
-    return jsonify({"product": outputs.product(product, policy_for(supermarket))}), 201
+    return {"product": outputs.product(product, policy_for(supermarket))}
 
 
 @contract.route(
@@ -383,7 +382,7 @@ def new_product(body: ProductInput):
     tag="catalogue",
     action="product.manage",
     body=ProductChange,
-    ok=(200, "ProductResult", "修改后的商品"),
+    ok=(200, answers.ProductResult, "修改后的商品"),
     errors=("not_found",),
 )
 def edit_product(product_id: int, body: ProductChange):
@@ -391,7 +390,7 @@ def edit_product(product_id: int, body: ProductChange):
     changes = body.model_dump(include=body.model_fields_set)
     supermarket = current_supermarket()
     product = update_product(supermarket.id, product_id, actor=access.me(), **changes)
-    return jsonify({"product": outputs.product(product, policy_for(supermarket))})
+    return {"product": outputs.product(product, policy_for(supermarket))}
 
 
 @contract.route(
@@ -401,7 +400,7 @@ def edit_product(product_id: int, body: ProductChange):
     tag="catalogue",
     action="stock.receive",
     body=StockInInput,
-    ok=(201, "StockInResult", "入库记录和入库后的商品"),
+    ok=(201, answers.StockInResult, "入库记录和入库后的商品"),
     errors=("not_found", "month_closed"),
 )
 def stock_in(body: StockInInput):
@@ -426,7 +425,7 @@ def stock_in(body: StockInInput):
     }
     if body.print_slip:
         result["slip"] = _print_stock_in_slip(movement_ids)
-    return jsonify(result), 201
+    return result
 
 
 def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
@@ -449,14 +448,14 @@ def _print_stock_in_slip(movement_ids: list[int]) -> dict[str, Any] | None:
     summary="用户的 API 令牌记录",
     tag="tokens",
     action="user.read",
-    ok=(200, "TokenList", "令牌记录（不含令牌本身）"),
+    ok=(200, answers.TokenList, "令牌记录（不含令牌本身）"),
     errors=("not_found",),
 )
 def list_tokens(user_id: int):
     """A user's API tokens (their records, never the tokens themselves)."""
     user = access.user(user_id)
     rows = sorted(auth.list_tokens([user.id]), key=lambda t: t.id)
-    return jsonify({"tokens": [outputs.token(t) for t in rows]})
+    return {"tokens": [outputs.token(t) for t in rows]}
 
 
 @contract.route(
@@ -467,7 +466,7 @@ def list_tokens(user_id: int):
     action="user.manage",
     body=TokenInput,
     body_required=False,
-    ok=(201, "TokenIssued", "新令牌（只显示这一次）"),
+    ok=(201, answers.TokenIssued, "新令牌（只显示这一次）"),
     errors=("not_found",),
 )
 def new_token(user_id: int, body: TokenInput):
@@ -475,7 +474,7 @@ def new_token(user_id: int, body: TokenInput):
     access.user(user_id)
     secret = auth.issue_token(user_id, label=body.label, actor=access.me())
     row = auth.token_record(secret)
-    return jsonify({"token": secret, "record": outputs.token(row)}), 201
+    return {"token": secret, "record": outputs.token(row)}
 
 
 @contract.route(
@@ -484,7 +483,7 @@ def new_token(user_id: int, body: TokenInput):
     summary="撤销 API 令牌",
     tag="tokens",
     action="user.manage",
-    ok=(200, "TokenRevoked", "已撤销"),
+    ok=(200, answers.TokenRevoked, "已撤销"),
     errors=("not_found",),
 )
 def revoke_token(token_id: int):
@@ -494,4 +493,4 @@ def revoke_token(token_id: int):
         raise NotFound(gettext("没有找到该令牌"))
     access.user(row.user_id)
     auth.revoke_token(token_id, actor=access.me())
-    return jsonify({"record": outputs.token(auth.find_token(token_id))})
+    return {"record": outputs.token(auth.find_token(token_id))}

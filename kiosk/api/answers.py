@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     Field,
     GetJsonSchemaHandler,
     SerializerFunctionWrapHandler,
@@ -22,13 +23,52 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from kiosk.api import contract
-from kiosk.models import ENTRY_KINDS
+from kiosk.models import (
+    ENTRY_KINDS,
+    PROPOSAL_APPROVED,
+    PROPOSAL_PENDING,
+    PROPOSAL_REJECTED,
+    PROPOSAL_WITHDRAWN,
+)
+
+
+def _one_of(values: tuple[str, ...]) -> AfterValidator:
+    """An answer's word from a fixed list (a new status the document lacks fails loudly)."""
+
+    def check(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"{value!r} is not one of {values}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _enum(values: tuple[str, ...]) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": list(values)})
+
+
+HOUSEHOLD_STATUSES = ("active", "inactive")
+PRINT_STATUSES = ("queued", "sending", "printed", "failed")
+PROPOSAL_STATUSES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_REJECTED, PROPOSAL_WITHDRAWN)
+PRINTER_TYPES = ("preview", "usb", "serial", "network", "file", "cups")
+PRINT_KINDS = ("receipt", "test_page", "card", "stock_in")
+PRINTER_STATES = ("online", "offline", "paper_out", "unknown")
 
 Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 OptionalDay = Annotated[str | None, WithJsonSchema({"type": ["string", "null"], "format": "date"})]
-HOUSEHOLD_STATUSES = ("active", "inactive")
-PRINT_STATUSES = ("queued", "sending", "printed", "failed")
-PRINTER_TYPES = ("preview", "usb", "serial", "network", "file", "cups")
+HouseholdStatus = Annotated[str, _one_of(HOUSEHOLD_STATUSES), _enum(HOUSEHOLD_STATUSES)]
+ProductKind = Annotated[str, _one_of(("goods", "service")), _enum(("goods", "service"))]
+RedemptionStatus = Annotated[str, _one_of(("completed", "voided")), _enum(("completed", "voided"))]
+CardStatus = Annotated[str, _one_of(("active", "revoked")), _enum(("active", "revoked"))]
+# Every kind the ledger holds, the rules' own entries included (conversion, veto_clear, expiry,
+# base_grant): one list, the models'.
+EntryKind = Annotated[str, _one_of(ENTRY_KINDS), _enum(ENTRY_KINDS)]
+PrintStatus = Annotated[str, _one_of(PRINT_STATUSES), _enum(PRINT_STATUSES)]
+PrintKind = Annotated[str, _one_of(PRINT_KINDS), _enum(PRINT_KINDS)]
+PrinterType = Annotated[str, _one_of(PRINTER_TYPES), _enum(PRINTER_TYPES)]
+PrintMode = Annotated[str, _one_of(("text", "raster")), _enum(("text", "raster"))]
+PrinterStatus = Annotated[str, _one_of(PRINTER_STATES), _enum(PRINTER_STATES)]
+ProposalStatus = Annotated[str, _one_of(PROPOSAL_STATUSES), _enum(PROPOSAL_STATUSES)]
 
 
 class Sometimes(contract.Answer):
@@ -62,7 +102,7 @@ class HouseholdBrief(contract.Answer):
     number: str
     masked_name: str = Field(description="户主姓名（脱敏，如 张*丰）")
     village: str
-    status: contract.Choice(*HOUSEHOLD_STATUSES)
+    status: HouseholdStatus
 
 
 class Account(contract.Answer):
@@ -110,7 +150,7 @@ class Product(contract.Answer):
     unit: str
     category_id: int | None
     category: str | None
-    kind: contract.Choice("goods", "service")
+    kind: ProductKind
     restriction_key: str | None = Field(
         description="受限物品的规则键（如 elder_canteen），见规则的 restrictions"
     )
@@ -141,7 +181,7 @@ class RedemptionLine(contract.Answer):
 class Redemption(contract.Answer):
     id: int
     receipt_no: str = Field(examples=["DT01-00000001"])
-    status: contract.Choice("completed", "voided")
+    status: RedemptionStatus
     household: HouseholdBrief
     lines: list[RedemptionLine]
     total_points: int
@@ -155,7 +195,7 @@ class Redemption(contract.Answer):
 
 class Receipt(contract.Answer):
     job_id: int
-    status: contract.Choice(*PRINT_STATUSES)
+    status: PrintStatus
     copy_no: int
     text: str = Field(description="小票的文字排版")
     last_error: str | None
@@ -182,7 +222,7 @@ class HouseholdSummary(contract.Answer):
     masked_name: str
     village: str
     group_name: str
-    status: contract.Choice(*HOUSEHOLD_STATUSES)
+    status: HouseholdStatus
     balance: int
 
 
@@ -214,7 +254,7 @@ class HouseholdDetail(contract.Answer):
     masked_name: str
     village: str
     group_name: str
-    status: contract.Choice(*HOUSEHOLD_STATUSES)
+    status: HouseholdStatus
     members: list[Member]
     account: Account
     active_card_id: int | None
@@ -231,7 +271,7 @@ class Card(contract.Answer):
     serial: int
     issue_no: int
     payload: str = Field(description="印在卡上的二维码内容")
-    status: contract.Choice("active", "revoked")
+    status: CardStatus
     issued_at: contract.LocalTime
     revoked_at: contract.LocalTime
     revoke_reason: str | None
@@ -243,9 +283,7 @@ class CardResult(contract.Answer):
 
 class PointEntry(contract.Answer):
     id: int
-    # Every kind the ledger holds, the rules' own entries included (conversion, veto_clear,
-    # expiry, base_grant): one list, the models'.
-    kind: contract.Choice(*ENTRY_KINDS)
+    kind: EntryKind
     amount: int = Field(description="带符号")
     balance_after: int
     reason: str
@@ -406,9 +444,9 @@ class CycleResult(contract.Answer):
 class Printer(contract.Answer):
     """本机的打印机（instance/printer.json，没有时用实例配置 JIFEN_PRINTER），不含连接细节"""
 
-    type: contract.Choice(*PRINTER_TYPES)
+    type: PrinterType
     paper_mm: Annotated[int, WithJsonSchema({"type": "integer", "enum": [58, 80]})]
-    mode: contract.Choice("text", "raster") = Field(description="文字或图像模式")
+    mode: PrintMode = Field(description="文字或图像模式")
     profile: str | None = Field(description="python-escpos 打印机型号配置")
     described: str = Field(description="打印机的简短说明（类型和地址）")
 
@@ -423,15 +461,13 @@ class PrinterSettingsResult(contract.Answer):
 
 class PrinterState(contract.Answer):
     printer: Printer
-    status: contract.Choice("online", "offline", "paper_out", "unknown") = Field(
-        description="在线、离线、缺纸、未知（打印机没有回答状态查询）"
-    )
+    status: PrinterStatus = Field(description="在线、离线、缺纸、未知（打印机没有回答状态查询）")
 
 
 class PrintJob(contract.Answer):
     id: int
-    kind: contract.Choice("receipt", "test_page", "card", "stock_in")
-    status: contract.Choice(*PRINT_STATUSES)
+    kind: PrintKind
+    status: PrintStatus
     redemption_id: int | None
     receipt_no: str | None = Field(description="小票的兑换单号（其他打印任务为空）")
     copy_no: int
@@ -464,3 +500,68 @@ class StockInResult(Sometimes):
     slip: PrintJob | None = Field(
         None, description="print_slip 时：入库单的打印任务（打印出错为 null，入库照样有效）"
     )
+
+
+# Proposals (two signatures for every award) ---------------------------------------------------
+
+
+class StandardItemBrief(contract.Answer):
+    id: int
+    code: str
+    title: str
+    points: int
+
+
+class ProposalPhoto(contract.Answer):
+    position: int
+    sha256: str
+    size: int
+    width: int
+    height: int
+    content_type: str
+
+
+class Proposal(contract.Answer):
+    id: int
+    household_id: int
+    household_number: str
+    head_name: str
+    member_id: int | None
+    member_name: str | None
+    standard_item: StandardItemBrief | None
+    amount: int = Field(description="带符号：加分为正，扣分为负")
+    occurred_on: Day
+    reason: str
+    evidence: str
+    status: ProposalStatus
+    batch_id: int | None
+    entered_by_id: int | None
+    entered_by: str | None
+    entered_at: contract.LocalTime
+    decided_by_id: int | None
+    decided_by: str | None
+    decided_at: contract.LocalTime
+    decision_note: str
+    entry_id: int | None = Field(description="确认后记入的积分记录（只有一条）")
+    occurred_at: contract.LocalTime
+    place: str
+    location: str
+    self_reported: bool = Field(description="群众自主申报")
+    photos: list[ProposalPhoto]
+
+
+class ProposalResult(Sometimes):
+    omissible = ("message",)
+
+    proposal: Proposal
+    account: Account
+    message: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        None, description="提示：须由另一位管理员确认"
+    )
+
+
+class ProposalPage(contract.Answer):
+    proposals: list[Proposal]
+    page: int
+    per_page: int
+    total: int

@@ -11,7 +11,7 @@ come from it. How to write an endpoint::
     @contract.route(
         "POST", "/redemptions/<int:redemption_id>/void",
         summary="作废兑换单（冲回积分和库存）", tag="counter", action="redemption.void",
-        body=VoidRequest, ok=(200, "RedemptionResult", "已作废"),
+        body=VoidRequest, ok=(200, answers.RedemptionResult, "已作废"),
         errors=("void_not_allowed", "not_found", "already_voided", "month_closed"),
     )
     def void(redemption_id: int, body: VoidRequest):
@@ -21,10 +21,11 @@ The decorator registers the Flask route, checks that the permission map (kiosk.p
 lets the caller do ``action`` (401/403 before anything else; the document lists its roles), parses the JSON body (``body=``) and the query string (``query=``) into their models and
 hands them to the view as ``body`` and ``query``. A refusal is ``invalid_request`` (400) with a
 message naming the field in Chinese (``商品清单（lines[1].quantity）必须是正整数``) and its path in
-``details.field``. ``ok`` names the success status and the answer's schema: a response model
-(the view returns an instance, or a dict of its shape, or either with its status when it is one
-of ``also_ok``'s; it is serialised through the model), or, until every answer has its model,
-the name of a hand-written schema in :mod:`kiosk.api.openapi`.
+``details.field``. ``ok`` names the success status and the answer's response model (an
+:class:`Answer`, in :mod:`kiosk.api.answers` or beside the route): the view returns an instance,
+or a dict of its shape, or either with its status when it is one of ``also_ok``'s, and it is
+serialised through the model; ``None`` when the answer is not JSON (a spreadsheet, a photo:
+the route's ``openapi=`` says what it is, and the view returns its own response).
 The error codes each operation may give are listed by code (``kiosk.api.openapi.ERROR_CODES``);
 the role ones (401, 403), ``invalid_request``, ``csrf_failed`` and ``too_large`` are added from
 what the route takes.

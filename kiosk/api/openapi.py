@@ -1,10 +1,11 @@
 """The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json.
 
 Every operation is generated from what its route declares with :func:`kiosk.api.contract.route`
-(its permission-map action and roles, request models, answer, error codes; see
-:func:`complete`), so a limit is written once, on the model. The answers that have no response
-model yet (``contract.Answer``) are described here by hand in ``SCHEMAS``, as is this document's
-own public route. ``tests/api/test_api_openapi.py`` checks that every route of the blueprint is
+(its permission-map action and roles, request models, response model, error codes; see
+:func:`complete`), so a limit and a field are written once, on the model (the answers'
+models are in :mod:`kiosk.api.answers`). Written here by hand in ``SCHEMAS``: the error body,
+the policy as data and a printer's settings (free-form objects a request takes too), and this
+document's own public route. ``tests/api/test_api_openapi.py`` checks that every route of the blueprint is
 documented and that nothing documented is missing from the blueprint.
 """
 
@@ -18,8 +19,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from kiosk.api import bp, contract
-from kiosk.api.proposals import STATUSES as PROPOSAL_STATUSES
-from kiosk.models import ENTRY_KINDS
 from kiosk.parsing import DB_INT_MAX
 
 # Stable error codes (kiosk.errors, plus the web layer's own). Never rename one.
@@ -82,14 +81,9 @@ def _obj(
     return schema
 
 
-INT = {"type": "integer"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
-DATETIME = {"type": ["string", "null"], "format": "date-time", "description": "本地时间 ISO 8601"}
 NULLABLE_STR = {"type": ["string", "null"]}
-NULLABLE_INT = {"type": ["integer", "null"]}
-PERIOD = contract.PERIOD_SCHEMA
-SCORE = {"type": "integer", "minimum": 0, "maximum": 100}
 # A path's id: the guards take ASCII digits up to the database's integer (larger is 404).
 ID = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
 
@@ -150,141 +144,9 @@ SCHEMAS: dict[str, Any] = {
             )
         }
     ),
-    "HouseholdSummary": _obj(
-        {
-            "id": INT,
-            "number": STR,
-            "head_name": {
-                "type": "string",
-                "description": "户主姓名：管理员和监督员看全名，超市管理员看脱敏名",
-            },
-            "masked_name": STR,
-            "village": STR,
-            "group_name": STR,
-            "status": {"type": "string", "enum": ["active", "inactive"]},
-            "balance": INT,
-        }
-    ),
-    "HouseholdPage": _obj(
-        {
-            "households": {"type": "array", "items": _ref("HouseholdSummary")},
-            "page": INT,
-            "per_page": INT,
-            "total": INT,
-        }
-    ),
-    "Member": _obj(
-        {
-            "id": INT,
-            "name": {"type": "string", "description": "管理员和监督员看全名，超市管理员看脱敏名"},
-            "relation": STR,
-            "active": BOOL,
-            "birth_date": {
-                "type": ["string", "null"],
-                "format": "date",
-                "description": "只对管理员和监督员输出",
-            },
-        },
-        required=["id", "name", "relation", "active"],
-    ),
-    "MemberResult": _obj({"member": _ref("Member")}),
-    "HouseholdDetail": _obj(
-        {
-            "id": INT,
-            "number": STR,
-            "head_name": STR,
-            "masked_name": STR,
-            "village": STR,
-            "group_name": STR,
-            "status": {"type": "string", "enum": ["active", "inactive"]},
-            "members": {"type": "array", "items": _ref("Member")},
-            "account": _ref("Account"),
-            "active_card_id": NULLABLE_INT,
-            "created_at": DATETIME,
-        }
-    ),
-    "HouseholdResult": _obj({"household": _ref("HouseholdDetail")}),
-    "Card": _obj(
-        {
-            "id": INT,
-            "household_id": INT,
-            "serial": INT,
-            "issue_no": INT,
-            "payload": {"type": "string", "description": "印在卡上的二维码内容"},
-            "status": {"type": "string", "enum": ["active", "revoked"]},
-            "issued_at": DATETIME,
-            "revoked_at": DATETIME,
-            "revoke_reason": NULLABLE_STR,
-        }
-    ),
-    "CardResult": _obj({"card": _ref("Card")}),
-    "PointEntry": _obj(
-        {
-            "id": INT,
-            # Every kind the ledger holds, the rules' own entries included (conversion,
-            # veto_clear, expiry, base_grant): one list, the models'.
-            "kind": {"type": "string", "enum": list(ENTRY_KINDS)},
-            "amount": {"type": "integer", "description": "带符号"},
-            "balance_after": INT,
-            "reason": STR,
-            "redemption_id": NULLABLE_INT,
-            "reverses_id": NULLABLE_INT,
-            "created_by": NULLABLE_STR,
-            "created_at": DATETIME,
-        }
-    ),
-    "PointHistory": _obj(
-        {"account": _ref("Account"), "entries": {"type": "array", "items": _ref("PointEntry")}}
-    ),
-    "StockMovement": _obj(
-        {
-            "id": INT,
-            "product_id": INT,
-            "kind": STR,
-            "quantity": INT,
-            "unit_cost_fen": INT,
-            "quantity_after": INT,
-            "supplier": STR,
-            "invoice_no": STR,
-            "note": STR,
-            "created_at": DATETIME,
-        }
-    ),
-    "StockInResult": _obj(
-        {
-            "movements": {"type": "array", "items": _ref("StockMovement")},
-            "products": {
-                "type": "array",
-                "items": _ref("Product"),
-                "description": "入库后的商品：新的移动平均成本和积分价",
-            },
-            "slip": {
-                "anyOf": [_ref("PrintJob"), {"type": "null"}],
-                "description": "print_slip 时：入库单的打印任务（打印出错为 null，入库照样有效）",
-            },
-        },
-        required=["movements", "products"],
-    ),
-    "TokenRecord": _obj(
-        {
-            "id": INT,
-            "user_id": INT,
-            "label": STR,
-            "created_at": DATETIME,
-            "last_used_at": DATETIME,
-            "revoked_at": DATETIME,
-        }
-    ),
-    "TokenIssued": _obj(
-        {
-            "token": {"type": "string", "description": "令牌本身，只在此时显示一次"},
-            "record": _ref("TokenRecord"),
-        }
-    ),
-    "TokenList": _obj({"tokens": {"type": "array", "items": _ref("TokenRecord")}}),
-    "TokenRevoked": _obj({"record": _ref("TokenRecord")}),
     "OpenApiDocument": {"type": "object", "description": "本文档"},
-    # Rule sets (issue 3).
+    # The policy as data and a printer's settings: each is a request (PUT /policy, PUT /printer)
+    # and part of an answer, with fields a pydantic model would hold no better than this.
     "Policy": {
         "type": "object",
         "description": "兑换规则（与 TOML 文件同样的字段）：持有人、积分与元的换算、基础分、周期、"
@@ -313,96 +175,6 @@ SCHEMAS: dict[str, Any] = {
         "required": ["name", "holder", "points_per_yuan", "spend", "cycle", "period", "window"],
         "additionalProperties": True,
     },
-    "PresetRef": _obj({"key": STR, "name": STR}),
-    "PolicyInfo": _obj(
-        {"policy": _ref("Policy"), "presets": {"type": "array", "items": _ref("PresetRef")}}
-    ),
-    "PolicyResult": _obj({"policy": _ref("Policy")}),
-    "PolicyBrief": _obj({"name": STR, "preset": NULLABLE_STR}),
-    "Standing": _obj(
-        {
-            "id": INT,
-            "number": STR,
-            "name": {"type": "string", "description": "户主姓名（超市管理员看到脱敏名）"},
-            "balance": INT,
-            "earned_total": INT,
-            "may_redeem": BOOL,
-            "spendable": INT,
-            "tier": NULLABLE_STR,
-            "quota_left": NULLABLE_INT,
-            "next_open": {"type": ["string", "null"], "format": "date"},
-            "reasons": {"type": "array", "items": _ref("Reason")},
-        }
-    ),
-    "Preview": _obj(
-        {
-            "date": {"type": "string", "format": "date"},
-            "policy": _ref("PolicyBrief"),
-            "households": {"type": "array", "items": _ref("Standing")},
-        }
-    ),
-    "Assessment": _obj(
-        {
-            "id": INT,
-            "household_id": INT,
-            "household_number": STR,
-            "member_id": NULLABLE_INT,
-            "member_name": NULLABLE_STR,
-            "period": PERIOD,
-            "score": SCORE,
-            "note": STR,
-            "created_by": NULLABLE_STR,
-            "created_at": DATETIME,
-        }
-    ),
-    "AssessmentResult": _obj({"assessment": _ref("Assessment")}),
-    "AssessmentList": _obj(
-        {"period": PERIOD, "assessments": {"type": "array", "items": _ref("Assessment")}}
-    ),
-    "Veto": _obj(
-        {
-            "id": INT,
-            "household_id": INT,
-            "household_number": STR,
-            "head_name": STR,
-            "member_id": NULLABLE_INT,
-            "member_name": NULLABLE_STR,
-            "on": {"type": "string", "format": "date"},
-            "kind": STR,
-            "reason": STR,
-            "created_by": NULLABLE_STR,
-            "created_at": DATETIME,
-        }
-    ),
-    "VetoResult": _obj({"veto": _ref("Veto")}),
-    "VetoList": _obj({"year": NULLABLE_INT, "vetoes": {"type": "array", "items": _ref("Veto")}}),
-    "CycleResult": _obj(
-        {
-            "cycle": _obj(
-                {
-                    "year": INT,
-                    "households": {"type": "integer", "description": "结转的户数"},
-                    "expired_points": {"type": "integer", "description": "清零的积分合计"},
-                    "granted_points": {"type": "integer", "description": "发放的基础分合计"},
-                    "closed_at": DATETIME,
-                },
-                description="年终结转的结果（再次结转同一年返回第一次的结果，不再记账）",
-            )
-        }
-    ),
-    "Printer": _obj(
-        {
-            "type": {
-                "type": "string",
-                "enum": ["preview", "usb", "serial", "network", "file", "cups"],
-            },
-            "paper_mm": {"type": "integer", "enum": [58, 80]},
-            "mode": {"type": "string", "enum": ["text", "raster"], "description": "文字或图像模式"},
-            "profile": {**NULLABLE_STR, "description": "python-escpos 打印机型号配置"},
-            "described": {"type": "string", "description": "打印机的简短说明（类型和地址）"},
-        },
-        description="本机的打印机（instance/printer.json，没有时用实例配置 JIFEN_PRINTER），不含连接细节",
-    ),
     "PrinterSettings": _obj(
         {
             "type": {
@@ -426,108 +198,6 @@ SCHEMAS: dict[str, Any] = {
         },
         required=["type"],
         description="本机打印机的设置：各类型只需要（也只接受）自己的连接字段",
-    ),
-    "PrinterSettingsResult": _obj(
-        {"printer": _ref("Printer"), "settings": _ref("PrinterSettings")}
-    ),
-    "PrinterState": _obj(
-        {
-            "printer": _ref("Printer"),
-            "status": {
-                "type": "string",
-                "enum": ["online", "offline", "paper_out", "unknown"],
-                "description": "在线、离线、缺纸、未知（打印机没有回答状态查询）",
-            },
-        }
-    ),
-    "PrintJob": _obj(
-        {
-            "id": INT,
-            "kind": {"type": "string", "enum": ["receipt", "test_page", "card", "stock_in"]},
-            "status": {"type": "string", "enum": ["queued", "sending", "printed", "failed"]},
-            "redemption_id": NULLABLE_INT,
-            "receipt_no": {**NULLABLE_STR, "description": "小票的兑换单号（其他打印任务为空）"},
-            "copy_no": INT,
-            "attempts": {"type": "integer", "description": "已发送的次数"},
-            "last_error": NULLABLE_STR,
-            "printer": STR,
-            "created_at": DATETIME,
-            "printed_at": DATETIME,
-            "text": {"type": "string", "description": "打印内容的文字排版"},
-        }
-    ),
-    "PrintJobResult": _obj({"job": _ref("PrintJob")}),
-    "PrintJobList": _obj({"jobs": {"type": "array", "items": _ref("PrintJob")}}),
-    # Proposals (two signatures for every award).
-    "StandardItemBrief": _obj({"id": INT, "code": STR, "title": STR, "points": INT}),
-    "ProposalPhoto": _obj(
-        {
-            "position": INT,
-            "sha256": STR,
-            "size": INT,
-            "width": INT,
-            "height": INT,
-            "content_type": STR,
-        }
-    ),
-    "Proposal": _obj(
-        {
-            "id": INT,
-            "household_id": INT,
-            "household_number": STR,
-            "head_name": STR,
-            "member_id": NULLABLE_INT,
-            "member_name": NULLABLE_STR,
-            "standard_item": {"oneOf": [_ref("StandardItemBrief"), {"type": "null"}]},
-            "amount": {"type": "integer", "description": "带符号：加分为正，扣分为负"},
-            "occurred_on": {"type": "string", "format": "date"},
-            "reason": STR,
-            "evidence": STR,
-            "status": {"type": "string", "enum": list(PROPOSAL_STATUSES)},
-            "batch_id": NULLABLE_INT,
-            "entered_by_id": NULLABLE_INT,
-            "entered_by": NULLABLE_STR,
-            "entered_at": DATETIME,
-            "decided_by_id": NULLABLE_INT,
-            "decided_by": NULLABLE_STR,
-            "decided_at": DATETIME,
-            "decision_note": STR,
-            "entry_id": {
-                "type": ["integer", "null"],
-                "description": "确认后记入的积分记录（只有一条）",
-            },
-            "occurred_at": DATETIME,
-            "place": STR,
-            "location": STR,
-            "self_reported": {"type": "boolean", "description": "群众自主申报"},
-            "photos": {"type": "array", "items": _ref("ProposalPhoto")},
-        }
-    ),
-    "ProposalResult": _obj(
-        {
-            "proposal": _ref("Proposal"),
-            "account": _ref("Account"),
-            "message": {"type": "string", "description": "提示：须由另一位管理员确认"},
-        },
-        required=["proposal", "account"],
-    ),
-    "ProposalPage": _obj(
-        {
-            "proposals": {"type": "array", "items": _ref("Proposal")},
-            "page": INT,
-            "per_page": INT,
-            "total": INT,
-        }
-    ),
-    "RetryResult": _obj(
-        {
-            "sent": {
-                "type": "array",
-                "items": _ref("PrintJob"),
-                "description": "本次重新发送的任务（遇到第一次失败即停止）",
-            },
-            "remaining": {"type": "integer", "description": "仍未打印的任务数"},
-        }
     ),
 }
 
@@ -602,10 +272,10 @@ def _codes(op: contract.Operation) -> tuple[str, ...]:
 
 
 def _operation(op: contract.Operation, names: dict[type, str]) -> dict[str, Any]:
-    def _answer_name(answer: Any) -> str:
+    def _answer_name(answer: type[BaseModel] | None) -> str:
         if answer is None:
             return "Error"  # (a placeholder: the content is replaced by the route's own)
-        return names[answer] if isinstance(answer, type) else answer
+        return names[answer]
 
     status, answer, text = op.ok
     own = {(p["name"], p["in"]): p for p in op.params}  # a route's own word on a parameter

@@ -1,4 +1,5 @@
-"""Rendering rows as the API's JSON objects (the shapes the OpenAPI document describes).
+"""Rendering rows as the API's JSON objects: each the shape of a response model in
+:mod:`kiosk.api.answers`, which the routes serialise them through and the document describes.
 
 Names: admins and supervisors run the scheme and see full names; keepers see masked names
 (张*丰). ID numbers and phone numbers are never stored, so never output.

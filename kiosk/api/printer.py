@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import jsonify
 from pydantic import Field, WithJsonSchema
 
 from hardware import printers
 from kiosk import printer_settings, printing
-from kiosk.api import access, contract, outputs
+from kiosk.api import access, answers, contract, outputs
 from kiosk.authn import current_supermarket
 from kiosk.models import PRINT_FAILED, PRINT_QUEUED, PrintJob
 from kiosk.redemption import receipt_numbers as redemption_numbers
@@ -55,18 +54,16 @@ def render_jobs(jobs: list[PrintJob]) -> list[dict]:
     summary="打印机：配置和当前状态",
     tag="printer",
     action="printer.read",
-    ok=(200, "PrinterState", "打印机和状态"),
+    ok=(200, answers.PrinterState, "打印机和状态"),
     description="状态查询最多等1秒。网络打印机用 DLE EOT 询问；预览打印机总是在线。",
 )
 def get_printer():
     """The configured printer and its state now: online, offline, paper_out or unknown."""
     config = printing.printer_config()
-    return jsonify(
-        {
-            "printer": outputs.printer(config, printers.describe(config)),
-            "status": printing.printer_status(timeout=STATUS_TIMEOUT),
-        }
-    )
+    return {
+        "printer": outputs.printer(config, printers.describe(config)),
+        "status": printing.printer_status(timeout=STATUS_TIMEOUT),
+    }
 
 
 @contract.route(
@@ -76,13 +73,13 @@ def get_printer():
     tag="printer",
     action="printer.configure",
     body=PrinterSettingsInput,
-    ok=(200, "PrinterSettingsResult", "保存后的设置"),
+    ok=(200, answers.PrinterSettingsResult, "保存后的设置"),
     description="设置保存在本机的 instance/printer.json；字段不正确时返回中文说明，不保存任何内容。",
 )
 def put_printer(body: PrinterSettingsInput):
     """Change this kiosk's printer settings (validated, audited); returns what was saved."""
     saved = printer_settings.save(body.settings, actor=access.me())
-    return jsonify({"printer": outputs.printer(saved, printers.describe(saved)), "settings": saved})
+    return {"printer": outputs.printer(saved, printers.describe(saved)), "settings": saved}
 
 
 @contract.route(
@@ -91,12 +88,12 @@ def put_printer(body: PrinterSettingsInput):
     summary="打印测试页",
     tag="printer",
     action="printer.operate",
-    ok=(201, "PrintJobResult", "测试页的打印任务（失败时 status 为 failed，附原因）"),
+    ok=(201, answers.PrintJobResult, "测试页的打印任务（失败时 status 为 failed，附原因）"),
 )
 def print_test_page():
     """Print a test page: saved as a job, then sent; a failure is in the job, not an error."""
     job = printing.print_test_page(current_supermarket().id, actor=access.me())
-    return jsonify({"job": render_jobs([job])[0]}), 201
+    return {"job": render_jobs([job])[0]}
 
 
 @contract.route(
@@ -106,14 +103,14 @@ def print_test_page():
     tag="printer",
     action="printer.read",
     query=JobQuery,
-    ok=(200, "PrintJobList", "未打印的任务，最早的在前"),
+    ok=(200, answers.PrintJobList, "未打印的任务，最早的在前"),
 )
 def list_print_jobs(query: JobQuery):
     """The supermarket's jobs not yet printed, oldest first; ``status`` narrows the list."""
     jobs = printing.unprinted_jobs(current_supermarket().id)
     if query.status is not None:
         jobs = [job for job in jobs if job.status == query.status]
-    return jsonify({"jobs": render_jobs(jobs)})
+    return {"jobs": render_jobs(jobs)}
 
 
 @contract.route(
@@ -122,7 +119,7 @@ def list_print_jobs(query: JobQuery):
     summary="重新打印失败的任务",
     tag="printer",
     action="printer.operate",
-    ok=(200, "RetryResult", "本次发送的任务和仍未打印的数量"),
+    ok=(200, answers.RetryResult, "本次发送的任务和仍未打印的数量"),
     description="按时间顺序重发失败的任务，遇到第一次失败即停止；失败5次以上的请在兑换单上补打。",
 )
 def retry_print_jobs():
@@ -131,4 +128,4 @@ def retry_print_jobs():
     supermarket_id = current_supermarket().id
     sent = printing.retry_failed(supermarket_id)
     remaining = len(printing.unprinted_jobs(supermarket_id))
-    return jsonify({"sent": render_jobs(sent), "remaining": remaining})
+    return {"sent": render_jobs(sent), "remaining": remaining}

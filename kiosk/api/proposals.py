@@ -20,12 +20,12 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from flask_babel import gettext, lazy_gettext
 from pydantic import Field, PlainValidator, WithJsonSchema, field_validator
 
 from kiosk import clock, evidence, intake
-from kiosk.api import access, contract, outputs
+from kiosk.api import access, answers, contract, outputs
 from kiosk.authn import current_supermarket_id, visible
 from kiosk.errors import NotFound, TooLarge
 from kiosk.models import (
@@ -343,8 +343,8 @@ def proposal(proposal_id: int) -> PointProposal:
     action="proposal.create",
     body=ProposalInput,
     parse_body=False,  # JSON, or multipart with its photos
-    ok=(201, "ProposalResult", "新的待确认申请；积分账户不变"),
-    also_ok=((200, "ProposalResult", "重试：原来的申请（状态可能已变）"),),
+    ok=(201, answers.ProposalResult, "新的待确认申请；积分账户不变"),
+    also_ok=((200, answers.ProposalResult, "重试：原来的申请（状态可能已变）"),),
     errors=("not_found", "idempotency_conflict"),
     params=(KEY_HEADER_PARAM,),
     description=TWO_SIGNATURES + "\n\n" + RETRY + "\n\n" + PHOTOS,
@@ -360,7 +360,7 @@ def create_proposal():
     row, created = intake.submit_proposal(
         current_supermarket_id(), data, actor=access.me(), idempotency_key=key, photos=photos
     )
-    return jsonify(result(row)), 201 if created else 200
+    return result(row), (201 if created else 200)
 
 
 @contract.route(
@@ -370,7 +370,7 @@ def create_proposal():
     tag="proposals",
     action="proposal.read",
     query=ProposalQuery,
-    ok=(200, "ProposalPage", "一页申请"),
+    ok=(200, answers.ProposalPage, "一页申请"),
 )
 def list_proposals(query: ProposalQuery):
     """This supermarket's proposals, newest first, filtered by ``status`` and ``household_id``."""
@@ -383,14 +383,12 @@ def list_proposals(query: ProposalQuery):
         per_page=per_page,
     )
     viewer = access.me()
-    return jsonify(
-        {
-            "proposals": [render(p, viewer) for p in rows],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-        }
-    )
+    return {
+        "proposals": [render(p, viewer) for p in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+    }
 
 
 @contract.route(
@@ -399,12 +397,12 @@ def list_proposals(query: ProposalQuery):
     summary="一笔加减分申请和该户当前积分",
     tag="proposals",
     action="proposal.read",
-    ok=(200, "ProposalResult", "申请"),
+    ok=(200, answers.ProposalResult, "申请"),
     errors=("not_found",),
 )
 def get_proposal(proposal_id: int):
     """One proposal with its household's balance."""
-    return jsonify(result(proposal(proposal_id)))
+    return result(proposal(proposal_id))
 
 
 @contract.route(
@@ -415,7 +413,7 @@ def get_proposal(proposal_id: int):
     action="proposal.decide",
     body=ApproveInput,
     body_required=False,  # the note is optional, and so is the body
-    ok=(200, "ProposalResult", "已确认的申请和记入后的积分"),
+    ok=(200, answers.ProposalResult, "已确认的申请和记入后的积分"),
     errors=("not_found", "already_decided", "self_approval"),
     description=TWO_SIGNATURES + "\n\n请求内容可以为空。已处理过的申请返回 409 `already_decided`。",
 )
@@ -425,7 +423,7 @@ def approve_proposal(proposal_id: int, body: ApproveInput):
     row = intake.approve(
         row.id, actor=access.me(), note=body.note, supermarket_id=current_supermarket_id()
     )
-    return jsonify(result(row))
+    return result(row)
 
 
 @contract.route(
@@ -435,7 +433,7 @@ def approve_proposal(proposal_id: int, body: ApproveInput):
     tag="proposals",
     action="proposal.decide",
     body=RejectInput,
-    ok=(200, "ProposalResult", "已退回的申请"),
+    ok=(200, answers.ProposalResult, "已退回的申请"),
     errors=("not_found", "already_decided", "self_approval"),
 )
 def reject_proposal(proposal_id: int, body: RejectInput):
@@ -444,7 +442,7 @@ def reject_proposal(proposal_id: int, body: RejectInput):
     row = intake.reject(
         row.id, actor=access.me(), note=body.note, supermarket_id=current_supermarket_id()
     )
-    return jsonify(result(row))
+    return result(row)
 
 
 @contract.route(
@@ -453,7 +451,7 @@ def reject_proposal(proposal_id: int, body: RejectInput):
     summary="录入人撤回自己待确认的申请",
     tag="proposals",
     action="proposal.create",
-    ok=(200, "ProposalResult", "已撤回的申请"),
+    ok=(200, answers.ProposalResult, "已撤回的申请"),
     errors=("not_found", "already_decided"),
     description="只有录入人可以撤回（其他人 403 `forbidden`）；不需要请求内容。",
 )
@@ -461,7 +459,7 @@ def withdraw_proposal(proposal_id: int):
     """The recorder takes back a pending proposal of their own."""
     row = proposal(proposal_id)
     row = intake.withdraw(row.id, actor=access.me(), supermarket_id=current_supermarket_id())
-    return jsonify(result(row))
+    return result(row)
 
 
 @contract.route(

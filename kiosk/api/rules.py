@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import jsonify
 from flask_babel import gettext
 from pydantic import ConfigDict, Field, field_validator
 
 from kiosk import assessments, cycle, vetoes
-from kiosk.api import access, contract, outputs
+from kiosk.api import access, answers, contract, outputs
 from kiosk.authn import current_supermarket
 from kiosk.clock import local_now
 from kiosk.errors import NotFound, ValidationFailed
@@ -119,12 +118,12 @@ class CycleInput(contract.Body):
     summary="当前兑换规则和可选的规则模板",
     tag="rules",
     action="policy.read",
-    ok=(200, "PolicyInfo", "当前规则"),
+    ok=(200, answers.PolicyInfo, "当前规则"),
 )
 def get_policy():
     """The supermarket's current policy and the presets it may switch to."""
     policy = policies.policy_for(current_supermarket())
-    return jsonify({"policy": outputs.policy(policy), "presets": outputs.preset_list()})
+    return {"policy": outputs.policy(policy), "presets": outputs.preset_list()}
 
 
 def _policy_from_body(body: PolicyInput):
@@ -151,14 +150,14 @@ def _policy_from_body(body: PolicyInput):
     tag="rules",
     action="policy.write",
     body=PolicyInput,
-    ok=(200, "PolicyResult", "保存后的规则"),
+    ok=(200, answers.PolicyResult, "保存后的规则"),
     description="规则先整体校验，出错时返回 invalid_request 和指出字段的中文说明，什么都不改。",
 )
 def put_policy(body: PolicyInput):
     """Switch to a preset, or save an edited policy (JSON or TOML); validated before saving."""
     policy = _policy_from_body(body)
     saved = policies.set_policy(current_supermarket().id, policy, actor=access.me())
-    return jsonify({"policy": outputs.policy(saved)})
+    return {"policy": outputs.policy(saved)}
 
 
 @contract.route(
@@ -168,7 +167,7 @@ def put_policy(body: PolicyInput):
     tag="rules",
     action="policy.read",
     query=PreviewQuery,
-    ok=(200, "Preview", "每户的情况"),
+    ok=(200, answers.Preview, "每户的情况"),
 )
 def preview_policy(query: PreviewQuery):
     """Every household's standing under the current policy (or a preset) on a chosen day."""
@@ -180,13 +179,11 @@ def preview_policy(query: PreviewQuery):
         policy = policies.policy_for(supermarket)
     rows = policies.preview(supermarket.id, policy, on)
     viewer = access.me()
-    return jsonify(
-        {
-            "date": on.isoformat(),
-            "policy": outputs.policy_brief(policy),
-            "households": [outputs.standing(row, viewer) for row in rows],
-        }
-    )
+    return {
+        "date": on.isoformat(),
+        "policy": outputs.policy_brief(policy),
+        "households": [outputs.standing(row, viewer) for row in rows],
+    }
 
 
 # Assessments --------------------------------------------------------------------------------
@@ -199,7 +196,7 @@ def preview_policy(query: PreviewQuery):
     tag="rules",
     action="rules.read",
     query=PeriodQuery,
-    ok=(200, "AssessmentList", "评分记录"),
+    ok=(200, answers.AssessmentList, "评分记录"),
 )
 def list_assessments(query: PeriodQuery):
     """The scores that count for a period (the latest per household or member); the current
@@ -211,7 +208,7 @@ def list_assessments(query: PeriodQuery):
         period = period_key(local_now().date(), policy.period)
     rows = assessments.list_assessments(supermarket.id, period)
     viewer = access.me()
-    return jsonify({"period": period, "assessments": [outputs.assessment(r, viewer) for r in rows]})
+    return {"period": period, "assessments": [outputs.assessment(r, viewer) for r in rows]}
 
 
 def _member_of(household_id: int, member_id: int | None, path: str) -> None:
@@ -232,7 +229,7 @@ def _member_of(household_id: int, member_id: int | None, path: str) -> None:
     tag="rules",
     action="assessment.record",
     body=AssessmentInput,
-    ok=(201, "AssessmentResult", "新的评分记录"),
+    ok=(201, answers.AssessmentResult, "新的评分记录"),
     errors=("not_found",),
 )
 def create_assessment(body: AssessmentInput):
@@ -247,7 +244,7 @@ def create_assessment(body: AssessmentInput):
         note=body.note,
         actor=access.me(),
     )
-    return jsonify({"assessment": outputs.assessment(row, access.me())}), 201
+    return {"assessment": outputs.assessment(row, access.me())}
 
 
 @contract.route(
@@ -257,7 +254,7 @@ def create_assessment(body: AssessmentInput):
     tag="rules",
     action="assessment.record",
     body=AssessmentBatchInput,
-    ok=(201, "AssessmentList", "新的评分记录"),
+    ok=(201, answers.AssessmentList, "新的评分记录"),
     description="出错时 details.field 指出是第几行（如 scores[2].score）。",
 )
 def create_assessments(body: AssessmentBatchInput):
@@ -288,9 +285,7 @@ def create_assessments(body: AssessmentBatchInput):
         )
     saved = assessments.record_assessments(supermarket.id, body.period, rows, actor=access.me())
     viewer = access.me()
-    return jsonify(
-        {"period": body.period, "assessments": [outputs.assessment(r, viewer) for r in saved]}
-    ), 201
+    return {"period": body.period, "assessments": [outputs.assessment(r, viewer) for r in saved]}
 
 
 # Vetoes -------------------------------------------------------------------------------------
@@ -303,13 +298,13 @@ def create_assessments(body: AssessmentBatchInput):
     tag="rules",
     action="rules.read",
     query=YearQuery,
-    ok=(200, "VetoList", "记录"),
+    ok=(200, answers.VetoList, "记录"),
 )
 def list_vetoes(query: YearQuery):
     """Veto (一票否决) and disqualification (取消资格) records, of one year or all."""
     rows = vetoes.list_vetoes(current_supermarket().id, year=query.year)
     viewer = access.me()
-    return jsonify({"year": query.year, "vetoes": [outputs.veto(r, viewer) for r in rows]})
+    return {"year": query.year, "vetoes": [outputs.veto(r, viewer) for r in rows]}
 
 
 @contract.route(
@@ -319,7 +314,7 @@ def list_vetoes(query: YearQuery):
     tag="rules",
     action="veto.record",
     body=VetoInput,
-    ok=(201, "VetoResult", "新的记录"),
+    ok=(201, answers.VetoResult, "新的记录"),
     errors=("not_found",),
     description="按规则处理：大同清零当前积分并取消当年兑换资格；寨里当期评分记0分。",
 )
@@ -334,7 +329,7 @@ def create_veto(body: VetoInput):
         member_id=body.member_id,
         actor=access.me(),
     )
-    return jsonify({"veto": outputs.veto(row, access.me())}), 201
+    return {"veto": outputs.veto(row, access.me())}
 
 
 # Cycle --------------------------------------------------------------------------------------
@@ -347,11 +342,11 @@ def create_veto(body: VetoInput):
     tag="rules",
     action="cycle.close",
     body=CycleInput,
-    ok=(200, "CycleResult", "结转结果"),
+    ok=(200, answers.CycleResult, "结转结果"),
     description="同一年只结转一次：再次调用返回第一次的结果，不再记账。",
 )
 def close_cycle(body: CycleInput):
     """Close a calendar year: expiry and base-grant entries per household; a repeat writes
     nothing and returns the first result."""
     result = cycle.close_cycle(current_supermarket().id, body.year, actor=access.me())
-    return jsonify({"cycle": outputs.cycle_result(result)})
+    return {"cycle": outputs.cycle_result(result)}

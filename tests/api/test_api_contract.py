@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from kiosk import permissions
-from kiosk.api import contract
+from kiosk.api import answers, contract
 from kiosk.api.openapi import DOCUMENT
 from kiosk.parsing import DB_INT_MAX
 from tests import factories
@@ -152,3 +153,55 @@ def test_a_generated_answer_model_is_the_documented_schema():
     assert "from" in ranking["properties"] and "from" in ranking["required"]
     assert ranking["additionalProperties"] is False
     assert set(SCHEMAS["NoticeDetail"]["required"]) >= {"id", "ranking", "content_hash"}
+
+
+def test_every_json_answer_is_a_response_model_whose_schema_is_generated():
+    # No answer is described by hand any more: each names a model, and its schema is the
+    # model's (the hand-written ones left are the error body and free-form request objects).
+    for op in contract.OPERATIONS:
+        for _status, answer, _text in (op.ok, *op.also_ok):
+            if answer is None:  # not JSON (a spreadsheet, a photo)
+                continue
+            assert isinstance(answer, type) and issubclass(answer, contract.Answer), op.rule
+            assert answer.__name__ in SCHEMAS, op.rule
+    assert SCHEMAS["ScanResult"]["properties"]["household"] == {
+        "$ref": "#/components/schemas/HouseholdBrief"
+    }
+
+
+def test_an_answer_refuses_a_key_its_model_does_not_name():
+    # A builder that starts sending a new field fails loudly rather than leak it undocumented.
+    with pytest.raises(ValidationError):
+        answers.Account.model_validate(
+            {"balance": 1, "earned_total": 1, "redeemed_total": 0, "phone": "13800000000"}
+        )
+    with pytest.raises(ValidationError):
+        answers.Card.model_validate(
+            {
+                "id": 1,
+                "household_id": 1,
+                "serial": 1,
+                "issue_no": 1,
+                "payload": "JF",
+                "status": "lost",  # not a status the document lists
+                "issued_at": None,
+                "revoked_at": None,
+                "revoke_reason": None,
+            }
+        )
+
+
+def test_a_field_left_out_is_absent_from_the_answer_and_not_required_by_the_document():
+    # A keeper's household members come without birth dates (absent, not null); an admin's
+    # carry theirs, null when unknown.
+    member = {"id": 1, "name": "张*", "relation": "户主", "active": True}
+    assert answers.Member.model_validate(member).model_dump(mode="json") == member
+    shown = answers.Member.model_validate({**member, "birth_date": None}).model_dump(mode="json")
+    assert shown == {**member, "birth_date": None}
+    assert "birth_date" in SCHEMAS["Member"]["properties"]
+    assert "birth_date" not in SCHEMAS["Member"]["required"]
+    assert set(SCHEMAS["ProposalResult"]["required"]) == {"proposal", "account"}
+    assert set(SCHEMAS["StockInResult"]["required"]) == {"movements", "products"}
+    # Everything else is always there, null where it has no value.
+    assert set(SCHEMAS["Card"]["required"]) == set(SCHEMAS["Card"]["properties"])
+    assert SCHEMAS["Card"]["properties"]["revoked_at"]["type"] == ["string", "null"]
