@@ -66,7 +66,7 @@ REASON_COUNT = "count"
 REF_STOCKTAKE = "stocktake"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
 
-STATE_LABELS = {
+STATE_LABELS: dict[str, Message] = {
     COUNT_COUNTING: _("清点中"),
     COUNT_SUBMITTED: _("已提交"),
     COUNT_APPROVED: _("已审批"),
@@ -145,7 +145,7 @@ class LineState:
     last_by: str
     last_at: datetime | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "line_id": self.line_id,
             "product_id": self.product_id,
@@ -444,12 +444,12 @@ def start_count(
             )
         )
         if busy:
-            names = "、".join(name for name, _ in busy[:5])
+            busy_names = "、".join(name for name, _ in busy[:5])
             more = f"等{len(busy)}种" if len(busy) > 5 else ""
             raise ValidationFailed(
                 _(
                     "%(names)s%(more)s商品正在第%(number)s号盘点中，请先完成或取消那次盘点",
-                    names=names,
+                    names=busy_names,
                     more=more,
                     number=busy[0][1],
                 )
@@ -570,7 +570,7 @@ def record_count(
                 )
             )
             if done is not None:
-                line = db.session.get(StocktakeLine, done.line_id)
+                line = db.session.get_one(StocktakeLine, done.line_id)
                 return CountResult(
                     line.id, line.product_id, line.product.name, line.counted_qty, True
                 )
@@ -682,14 +682,14 @@ def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None
         st = _locked_stocktake(stocktake_id, supermarket_id)
         _require_state(st, COUNT_SUBMITTED, action=_("审批"))
         periods.ensure_open(st.supermarket_id)
-        lines = [ln for ln in st.lines if ln.counted_qty is not None]
-        products = locked_products(st.supermarket_id, sorted({ln.product_id for ln in lines}))
+        lines = [(ln, ln.counted_qty) for ln in st.lines if ln.counted_qty is not None]
+        products = locked_products(st.supermarket_id, sorted({ln.product_id for ln, _n in lines}))
         deltas = _expected_deltas(st)
         plan = []
         short = []
-        for line in lines:
+        for line, counted_qty in lines:
             product = products[line.product_id]
-            variance = line.counted_qty - (line.book_qty + deltas.get(line.id, 0))
+            variance = counted_qty - (line.book_qty + deltas.get(line.id, 0))
             if product.stock_qty + variance < 0:
                 short.append(
                     _(
@@ -762,7 +762,7 @@ def sign_off(stocktake_id: int, *, actor: User, supermarket_id: int | None = Non
 # ---------------------------------------------------------------- jifen check
 
 
-def check_problems() -> list:
+def check_problems() -> list[Problem]:
     """Integrity of the counts for ``jifen check``: states, postings and count events agree."""
 
     problems: list[Problem] = []
@@ -875,7 +875,7 @@ def check_problems() -> list:
         .group_by(StocktakeCount.line_id)
         .subquery()
     )
-    for lid, counted, result in db.session.execute(
+    for lid, counted_qty, result in db.session.execute(
         sa.select(StocktakeLine.id, StocktakeLine.counted_qty, StocktakeCount.result_qty)
         .outerjoin(last, last.c.line_id == StocktakeLine.id)
         .outerjoin(StocktakeCount, StocktakeCount.id == last.c.last_id)
@@ -896,7 +896,7 @@ def check_problems() -> list:
             Problem(
                 "stocktake",
                 f"stocktake line {lid}",
-                f"counted {counted} but the last count event says {result}",
+                f"counted {counted_qty} but the last count event says {result}",
             )
         )
     return problems
