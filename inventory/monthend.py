@@ -74,7 +74,7 @@ from kiosk.timeutil import utcnow
 REPORT_VERSION = 1
 
 # Per-product figures: (quantity, value in fen) pairs by movement kind, as the report names them.
-FLOW_KINDS = {
+FLOW_KINDS: dict[str, str] = {
     MOVE_STOCK_IN: "purchase",
     MOVE_DONATION_IN: "donation",
     MOVE_REDEMPTION: "redeemed",
@@ -247,8 +247,8 @@ def _stock_lines(
 
     opening: dict[int, tuple[int, int]] = {}
     if base is not None:
-        for line in base.report["products"]:
-            opening[line["product_id"]] = (line["closing_qty"], line["closing_value"])
+        for closed in base.report["products"]:
+            opening[closed["product_id"]] = (closed["closing_qty"], closed["closing_value"])
     since = base.since if base is not None else None
     if since is None or since < start:
         query = _stock_sql("since" if since is not None else "before")
@@ -540,7 +540,9 @@ def _fund_from(rows: Any, opening: int) -> dict[str, int]:
     }
 
 
-def _fund(supermarket_id: int, start: datetime, end: datetime, base: _Base | None) -> dict:
+def _fund(
+    supermarket_id: int, start: datetime, end: datetime, base: _Base | None
+) -> dict[str, Any]:
     sid = {"sid": supermarket_id}
     if db.session.scalar(_fund_account_sql(), sid) is None:
         return _fund_from((), 0)
@@ -570,7 +572,7 @@ def _of(column: Any, ids: list[int]) -> Any:
 
 def _tieout_sums(
     supermarket_ids: list[int], start: datetime, end: datetime, rates: dict[int, int]
-) -> dict[int, tuple[list[tuple], tuple[int, ...]]]:
+) -> dict[int, tuple[list[tuple[Any, ...]], tuple[int, ...]]]:
     """Per supermarket, the month's redemption lines summed by tie-out category, goods or
     service and whether the redemption is of an earlier month; and its redemption counts.
     ``rates`` is each supermarket's points per yuan (a line's category depends on it)."""
@@ -583,7 +585,7 @@ def _tieout_sums(
     params: dict[str, Any] = {"start": start, "end": end}
     params.update({"sid": supermarket_ids[0]} if single else {"sids": supermarket_ids})
     params.update({f"rate_{i}": by_rate[ppy] for i, ppy in enumerate(ppys[:-1])})
-    grouped: dict[int, list[tuple]] = defaultdict(list)
+    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for sid, *row in db.session.execute(lines_sql, params):
         grouped[sid].append(tuple(row))
     counts = {
@@ -610,7 +612,7 @@ def _tieout_sql(single: bool, ppys: tuple[int, ...]) -> tuple[Any, Any]:
     voided_in = sa.and_(R.voided_at.is_not(None), R.voided_at >= _START, R.voided_at < _END)
     voided_other = sa.and_(voided_in, sa.or_(R.created_at < _START, R.created_at >= _END))
     # The rate is inlined (PostgreSQL groups by the same text): a handful of distinct rates.
-    texts = [sa.literal_column(str(int(ppy))) for ppy in ppys]
+    texts: list[sa.ColumnClause[Any]] = [sa.literal_column(str(int(ppy))) for ppy in ppys]
     rate: Any = texts[-1]
     if len(texts) > 1:
         rate = sa.case(
@@ -633,7 +635,7 @@ def _tieout_sql(single: bool, ppys: tuple[int, ...]) -> tuple[Any, Any]:
     )
     is_goods = sa.case((Product.kind == KIND_GOODS, 1), else_=0)
     value = L.quantity * L.unit_cost_fen
-    zero = sa.literal_column("0")
+    zero: sa.ColumnClause[Any] = sa.literal_column("0")
 
     def lines_of(where: Any, *columns: Any) -> Any:
         names = ("earlier", "pts_in", "pts_void", "cost_in", "cost_void")
@@ -891,7 +893,9 @@ def build_area_report(month: str, *, town: str | None = None) -> dict[str, Any]:
     }
 
 
-def _stored_summaries(where: Any) -> dict[tuple[int, str], tuple[datetime, dict | None]]:
+def _stored_summaries(
+    where: Any,
+) -> dict[tuple[int, str], tuple[datetime, dict[str, Any] | None]]:
     """(supermarket, month) → (closed at, the stored report's ``stock_totals``, ``fund`` and
     ``tieout``, or None when the close has no summary of this REPORT_VERSION), for the closes
     matching ``where``.
@@ -901,7 +905,7 @@ def _stored_summaries(where: Any) -> dict[tuple[int, str], tuple[datetime, dict 
     ``jifen check`` proves equal to the report. A close without one is computed from the
     ledgers like an open month.
     """
-    out: dict[tuple[int, str], tuple[datetime, dict | None]] = {}
+    out: dict[tuple[int, str], tuple[datetime, dict[str, Any] | None]] = {}
     rows = db.session.execute(
         sa.select(
             MonthClose.supermarket_id, MonthClose.month, MonthClose.closed_at, MonthClose.summary
@@ -913,14 +917,14 @@ def _stored_summaries(where: Any) -> dict[tuple[int, str], tuple[datetime, dict 
     return out
 
 
-def report_summary(report: dict) -> dict | None:
+def report_summary(report: dict[str, Any]) -> dict[str, Any] | None:
     """What a close keeps beside its report (``MonthClose.summary``): the report's version,
     stock totals, fund and tie-out; None for a report without them."""
     parts = _summary(report) if isinstance(report, dict) else None
     return None if parts is None else {"version": report.get("version")} | parts
 
 
-def _summary(parts: dict) -> dict | None:
+def _summary(parts: dict[str, Any]) -> dict[str, Any] | None:
     """The totals, fund and tie-out of a stored report (None if any is missing)."""
     if not all(isinstance(parts.get(k), dict) for k in ("stock_totals", "fund", "tieout")):
         return None
@@ -956,7 +960,7 @@ AREA_HEADERS = (
 )
 
 
-def _area_cells(stock: dict, fund: dict, tieout: dict) -> list:
+def _area_cells(stock: dict[str, Any], fund: dict[str, Any], tieout: dict[str, Any]) -> list[Any]:
     from kiosk.export import yuan
 
     return [
@@ -1115,7 +1119,7 @@ def _area_live(
     for sid, kind, val in db.session.execute(flows_sql):
         if sid in live:
             flows[sid][FLOW_KINDS.get(kind, "adjustment")] += int(val or 0)
-    fund_rows: dict[int, list[tuple]] = defaultdict(list)
+    fund_rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     month_params = {"sids": ids, "start": start, "end": end}
     for sid, *row in db.session.execute(_fund_sql("month", False), month_params):
         fund_rows[sid].append(tuple(row))
@@ -1294,7 +1298,7 @@ def month_list(supermarket_id: int) -> list[dict[str, Any]]:
 _CHUNK = 100
 
 
-def _month_ranges(months: list[str]):
+def _month_ranges(months: list[str]) -> sa.Subquery:
     """A small derived table (month, start, end) of the given months, for range joins."""
     rows = []
     for month in months:
@@ -1309,7 +1313,7 @@ def _month_ranges(months: list[str]):
     return sa.union_all(*rows).subquery("ranges")
 
 
-def check_problems() -> list:
+def check_problems() -> list[Problem]:
     """Closed months still read as closed: nothing stamped inside a closed month after its
     close, nothing dated before the first closed month, and each stored report's closing stock,
     fund and net points equal the ledgers.
@@ -1363,7 +1367,9 @@ def check_problems() -> list:
 _SUPERMARKETS_PER_PASS = 20
 
 
-def _closed_month_flows(sids: list[int], months: list[str]) -> dict[str, dict]:
+def _closed_month_flows(
+    sids: list[int], months: list[str]
+) -> dict[str, dict[tuple[int, str], Any]]:
     """What the ledgers posted in each of ``months`` for the supermarkets ``sids``: stock per
     product, the fund pool, net points, and the latest posting's stamp."""
     stock: dict[tuple[int, str], dict[int, tuple[int, int]]] = defaultdict(dict)
@@ -1435,8 +1441,8 @@ def _check_supermarket_closes(
     sid: int,
     closes: list[tuple[str, datetime | None]],
     earliest: datetime | None,
-    flows: dict[str, dict],
-) -> list:
+    flows: dict[str, dict[tuple[int, str], Any]],
+) -> list[Problem]:
     """One supermarket's closed months against its ledgers, its stored reports read in
     month order one at a time."""
 

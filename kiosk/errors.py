@@ -11,6 +11,7 @@ can be translated. A subclass may still set ``message = _("...")`` as its defaul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kiosk.messages import Joined, Message, _, chinese, rendered
@@ -241,7 +242,7 @@ class MonthCloseRefused(DomainError):
     status = 409
     message = _("该月暂时不能结账")
 
-    def __init__(self, reasons: list[str | Message]) -> None:
+    def __init__(self, reasons: Sequence[str | Message]) -> None:
         super().__init__(_("不能结账：%(reasons)s", reasons=Joined(reasons)), reasons=list(reasons))
         self.reasons = list(reasons)
 
