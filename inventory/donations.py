@@ -7,18 +7,26 @@ skip one. Locks are taken in a fixed order: the products (id order), then the fu
 A donation recorded in error is reversed, never deleted: cash by a ``FUND_REVERSAL`` entry
 (refused when the pool would fall below its allowed advance), goods by negative movements
 (refused when the goods have already left the shelf). The receipt number stays used.
+
+A client may record with an idempotency key (the API's, namespaced by its user): a retry of
+the same donation returns the one the first copy recorded (no second pool entry or stock line,
+no second receipt number), and the same key for a different donation is refused
+(``idempotency_conflict``). Two copies racing make one donation: the second waits on the write
+lock (SQLite) or meets the unique key (PostgreSQL) and then finds the first.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from inventory import fund, periods
 from inventory.models import (
@@ -45,6 +53,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import (
     DonationAlreadyReversed,
     DuplicateValue,
+    IdempotencyConflict,
     NotFound,
     OutOfStock,
     PermissionDenied,
@@ -62,6 +71,7 @@ logger = logging.getLogger(__name__)
 RECEIPT_PREFIX = "JZ"  # 捐赠
 MAX_AMOUNT_FEN = 1_000_000_000  # 10,000,000 yuan: anything larger is a typo
 EARLIEST_DATE = date(2000, 1, 1)
+MAX_KEY = 100  # donations.idempotency_key, as stored (namespace included)
 
 # Chinese labels of donor kinds and donation forms (receipts, the public list, XLSX).
 DONOR_KIND_LABELS = {
@@ -294,6 +304,7 @@ def _new_donation(
     donated_on: date,
     note: str,
     actor: User | None,
+    key: str | None,
 ) -> Donation:
     """A recorded donation with the next receipt number (caller holds the number's lock)."""
     seq, receipt_no = _take_number(supermarket_id)
@@ -308,6 +319,7 @@ def _new_donation(
         note=note,
         status=DONATION_RECORDED,
         created_by_id=actor.id if actor is not None else None,
+        idempotency_key=key,
     )
     db.session.add(donation)
     db.session.flush()
@@ -328,6 +340,62 @@ def receipt_label(seq: int) -> str:
     return f"{RECEIPT_PREFIX}{seq:06d}"
 
 
+def find_by_key(key: str) -> Donation | None:
+    """The donation a client's stored idempotency key recorded, if any."""
+    return db.session.scalar(sa.select(Donation).where(Donation.idempotency_key == key))
+
+
+def _check_key(key: str | None) -> None:
+    if key is not None and not 0 < len(key) <= MAX_KEY:
+        raise ValidationFailed(_("请求编号太长"))
+
+
+def _retry_of(key: str | None, same: Callable[[Donation], bool]) -> Donation | None:
+    """The donation ``key`` already recorded (it must be this same donation), or None."""
+    existing = find_by_key(key) if key is not None else None
+    if existing is not None and not same(existing):
+        raise IdempotencyConflict(
+            _("同一个请求编号已用于另一笔不同的捐赠"), donation_id=existing.id
+        )
+    return existing
+
+
+def _same_cash(
+    donation: Donation, supermarket_id: int, donor_id: int, amount_fen: int, day: date, note: str
+) -> bool:
+    return (
+        donation.supermarket_id == supermarket_id
+        and donation.form == DONATION_CASH
+        and donation.donor_id == donor_id
+        and donation.amount_fen == amount_fen
+        and donation.donated_on == day
+        and donation.note == note
+    )
+
+
+def _same_goods(
+    donation: Donation,
+    supermarket_id: int,
+    donor_id: int,
+    lines: list[GoodsLine],
+    day: date,
+    note: str,
+) -> bool:
+    if not (
+        donation.supermarket_id == supermarket_id
+        and donation.form == DONATION_GOODS
+        and donation.donor_id == donor_id
+        and donation.donated_on == day
+        and donation.note == note
+    ):
+        return False
+    recorded = sorted(
+        (m.product_id, m.quantity, m.unit_cost_fen)
+        for m in donation_movements(donation.id, originals_only=True)
+    )
+    return recorded == sorted((ln.product_id, ln.quantity, ln.unit_value_fen) for ln in lines)
+
+
 def record_cash_donation(
     supermarket_id: int,
     *,
@@ -336,8 +404,12 @@ def record_cash_donation(
     donated_on: date,
     note: str = "",
     actor: User | None,
+    idempotency_key: str | None = None,
 ) -> Donation:
-    """Cash donated (现金捐赠): one ``FUND_DONATION`` entry into the pool and a receipt number."""
+    """Cash donated (现金捐赠): one ``FUND_DONATION`` entry into the pool and a receipt number.
+
+    ``idempotency_key`` is the client's key as stored (namespaced by its user): a retry of the
+    same donation returns the first copy's, whatever has happened to it since."""
     _require(actor, "donation.record", _("只有超市管理员或村委管理员可以登记捐赠"))
     _same_supermarket(actor, supermarket_id)
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool):
@@ -345,33 +417,55 @@ def record_cash_donation(
     if not 0 < amount_fen <= MAX_AMOUNT_FEN:
         raise ValidationFailed(_("捐赠金额必须大于0，且不超过一千万元"))
     note = _check_common(donated_on, note)
-    with write_transaction():
-        periods.ensure_open(supermarket_id)
-        donor = _donor_for(supermarket_id, donor_id)
-        fund.locked_account(supermarket_id)
-        donation = _new_donation(
-            supermarket_id, donor, DONATION_CASH, amount_fen, donated_on, note, actor
-        )
-        receipt_no = donation.receipt_no
-        entry = fund.post_entry(
-            supermarket_id,
-            FUND_DONATION,
-            amount_fen,
-            actor=actor,
-            ref_type="donation",
-            ref_id=donation.id,
-            note=f"{receipt_no} {donor.name}"[:200],
-        )
-        donation.fund_entry_id = entry.id
-        audit.record(
-            "donation.record",
-            donation,
-            actor=actor,
-            receipt_no=receipt_no,
-            donor_id=donor.id,
-            form=DONATION_CASH,
-            amount_fen=amount_fen,
-        )
+    _check_key(idempotency_key)
+
+    def same(donation: Donation) -> bool:
+        return _same_cash(donation, supermarket_id, donor_id, amount_fen, donated_on, note)
+
+    try:
+        with write_transaction():
+            retry = _retry_of(idempotency_key, same)
+            if retry is not None:
+                return retry
+            periods.ensure_open(supermarket_id)
+            donor = _donor_for(supermarket_id, donor_id)
+            fund.locked_account(supermarket_id)
+            donation = _new_donation(
+                supermarket_id,
+                donor,
+                DONATION_CASH,
+                amount_fen,
+                donated_on,
+                note,
+                actor,
+                idempotency_key,
+            )
+            receipt_no = donation.receipt_no
+            entry = fund.post_entry(
+                supermarket_id,
+                FUND_DONATION,
+                amount_fen,
+                actor=actor,
+                ref_type="donation",
+                ref_id=donation.id,
+                note=f"{receipt_no} {donor.name}"[:200],
+            )
+            donation.fund_entry_id = entry.id
+            audit.record(
+                "donation.record",
+                donation,
+                actor=actor,
+                receipt_no=receipt_no,
+                donor_id=donor.id,
+                form=DONATION_CASH,
+                amount_fen=amount_fen,
+            )
+    except IntegrityError:
+        # A twin with the same key committed between our look-up and our insert.
+        twin = _retry_of(idempotency_key, same)
+        if twin is None:
+            raise
+        return twin
     logger.info("donation %s recorded (cash)", receipt_no)
     return donation
 
@@ -384,9 +478,11 @@ def record_goods_donation(
     donated_on: date,
     note: str = "",
     actor: User | None,
+    idempotency_key: str | None = None,
 ) -> Donation:
     """Goods donated in kind (物品捐赠): into stock at the assessed unit value, which joins the
-    moving-average cost; the donation's amount is the total assessed value."""
+    moving-average cost; the donation's amount is the total assessed value. A key as for
+    :func:`record_cash_donation`."""
     _require(actor, "donation.record", _("只有超市管理员或村委管理员可以登记捐赠"))
     _same_supermarket(actor, supermarket_id)
     if not lines:
@@ -403,54 +499,76 @@ def record_goods_donation(
     if total > MAX_AMOUNT_FEN:
         raise ValidationFailed(_("捐赠物品总价值不能超过一千万元"))
     note = _check_common(donated_on, note)
-    with write_transaction():
-        periods.ensure_open(supermarket_id)
-        supermarket = db.session.get(Supermarket, supermarket_id)
-        if supermarket is None:
-            raise NotFound(_("没有找到该超市"))
-        donor = _donor_for(supermarket_id, donor_id)
-        policy = policy_for(supermarket)
-        products = locked_products(supermarket_id, sorted({ln.product_id for ln in lines}))
-        for line in lines:
-            product = products.get(line.product_id)
-            if product is None:
-                raise NotFound(_("没有找到该物品，请重新选择"))
-            if product.kind != KIND_GOODS:
-                raise ValidationFailed(
-                    _("%(name)s 是服务项目，不能作为物品捐赠入库", name=product.name)
-                )
-            if not product.active:
-                raise ValidationFailed(_("%(name)s 已下架，请先上架再入库", name=product.name))
-        fund.locked_account(supermarket_id)  # the receipt number's lock, after the products
-        donation = _new_donation(
-            supermarket_id, donor, DONATION_GOODS, total, donated_on, note, actor
-        )
-        receipt_no = donation.receipt_no
-        for line in lines:
-            receive_line(
-                products[line.product_id],
-                policy,
-                line.quantity,
-                line.unit_value_fen,
-                kind=MOVE_DONATION_IN,
-                actor=actor,
-                supplier=donor.name[:100],
-                invoice_no=receipt_no,
-                note=f"捐赠 {receipt_no}",
-                ref_type="donation",
-                ref_id=donation.id,
+    _check_key(idempotency_key)
+
+    def same(donation: Donation) -> bool:
+        return _same_goods(donation, supermarket_id, donor_id, lines, donated_on, note)
+
+    try:
+        with write_transaction():
+            retry = _retry_of(idempotency_key, same)
+            if retry is not None:
+                return retry
+            periods.ensure_open(supermarket_id)
+            supermarket = db.session.get(Supermarket, supermarket_id)
+            if supermarket is None:
+                raise NotFound(_("没有找到该超市"))
+            donor = _donor_for(supermarket_id, donor_id)
+            policy = policy_for(supermarket)
+            products = locked_products(supermarket_id, sorted({ln.product_id for ln in lines}))
+            for line in lines:
+                product = products.get(line.product_id)
+                if product is None:
+                    raise NotFound(_("没有找到该物品，请重新选择"))
+                if product.kind != KIND_GOODS:
+                    raise ValidationFailed(
+                        _("%(name)s 是服务项目，不能作为物品捐赠入库", name=product.name)
+                    )
+                if not product.active:
+                    raise ValidationFailed(_("%(name)s 已下架，请先上架再入库", name=product.name))
+            fund.locked_account(supermarket_id)  # the receipt number's lock, after the products
+            donation = _new_donation(
+                supermarket_id,
+                donor,
+                DONATION_GOODS,
+                total,
+                donated_on,
+                note,
+                actor,
+                idempotency_key,
             )
-        db.session.flush()
-        audit.record(
-            "donation.record",
-            donation,
-            actor=actor,
-            receipt_no=receipt_no,
-            donor_id=donor.id,
-            form=DONATION_GOODS,
-            amount_fen=total,
-            lines=[[ln.product_id, ln.quantity, ln.unit_value_fen] for ln in lines],
-        )
+            receipt_no = donation.receipt_no
+            for line in lines:
+                receive_line(
+                    products[line.product_id],
+                    policy,
+                    line.quantity,
+                    line.unit_value_fen,
+                    kind=MOVE_DONATION_IN,
+                    actor=actor,
+                    supplier=donor.name[:100],
+                    invoice_no=receipt_no,
+                    note=f"捐赠 {receipt_no}",
+                    ref_type="donation",
+                    ref_id=donation.id,
+                )
+            db.session.flush()
+            audit.record(
+                "donation.record",
+                donation,
+                actor=actor,
+                receipt_no=receipt_no,
+                donor_id=donor.id,
+                form=DONATION_GOODS,
+                amount_fen=total,
+                lines=[[ln.product_id, ln.quantity, ln.unit_value_fen] for ln in lines],
+            )
+    except IntegrityError:
+        # A twin with the same key committed between our look-up and our insert.
+        twin = _retry_of(idempotency_key, same)
+        if twin is None:
+            raise
+        return twin
     logger.info("donation %s recorded (goods)", receipt_no)
     return donation
 

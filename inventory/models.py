@@ -395,6 +395,8 @@ class Donation(Model):
     reversed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reversed_at: Mapped[datetime | None]
     reverse_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    # A client's key, namespaced by its user ("api:<user id>:<key>"): a retry finds this row.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
 
     donor: Mapped[Donor] = relationship()
 

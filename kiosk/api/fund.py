@@ -5,6 +5,10 @@ What a county platform reads of a village, and what it may write as the roles al
 the same services as the office's pages (kiosk/web/fund.py) and with the same roles
 (:mod:`kiosk.permissions`): keepers, admins and supervisors read; keepers and admins record
 donations; admins reverse them. Money is in fen, times are local ISO 8601.
+
+Recording a donation is safe to retry: the client's key (the ``Idempotency-Key`` header or the
+``idempotency_key`` field) is stored namespaced by the caller, as a proposal's is, and a retry
+answers with the donation the first copy recorded (no second receipt number).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from inventory.models import (
     Donation,
 )
 from inventory.stock import MAX_QUANTITY
-from kiosk.api import access, contract, listing, outputs
+from kiosk.api import access, contract, listing, outputs, proposals
 from kiosk.authn import current_supermarket
 from kiosk.reports import fund as fund_reports
 
@@ -353,6 +357,23 @@ class DonationRequest(contract.Body):
         default=None, description="捐赠的物品，物品捐赠必填"
     )
     note: contract.Text(200, required=False, multiline=True) = ""
+    idempotency_key: contract.IdempotencyKey | None = Field(
+        default=None, description="请求编号（或用请求头 Idempotency-Key）；重试时原样再发"
+    )
+
+
+RETRY = (
+    "幂等：请求头 `Idempotency-Key` 或字段 `idempotency_key`（两者都给时必须相同）。"
+    "同一用户用同一编号重试同一笔捐赠，返回 201 和第一次登记的那笔捐赠（同一收据号，"
+    "不再进基金池或入库；此后撤销了就是已撤销的状态）；不填捐赠日期的重试沿用第一次的日期。"
+    "同一编号用于不同的捐赠返回 409 `idempotency_conflict`。不同用户的编号互不影响。"
+)
+
+
+def _default_day(key: str | None) -> date:
+    """Today, for a donation that names no day; a retry keeps the day its first copy got."""
+    existing = donations.find_by_key(key) if key is not None else None
+    return existing.donated_on if existing is not None else listing.today()
 
 
 @contract.route(
@@ -362,15 +383,18 @@ class DonationRequest(contract.Body):
     tag="books",
     action="donation.record",
     body=DonationRequest,
-    ok=(201, DonationResult, "新登记的捐赠及其收据号"),
-    errors=("not_found", "month_closed"),
+    ok=(201, DonationResult, "新登记的捐赠及其收据号（重试时是第一次登记的那笔）"),
+    errors=("not_found", "month_closed", "idempotency_conflict"),
+    params=(proposals.KEY_HEADER_PARAM,),
     description="与办公室的捐赠登记表相同：现金填 amount_fen，物品填 lines；"
-    "每笔取下一个收据号（JZ000001，不跳号）。不打印收据。",
+    "每笔取下一个收据号（JZ000001，不跳号）。不打印收据。\n\n" + RETRY,
 )
 def record_donation(body: DonationRequest):
     """Record a donation as the office's form does: cash into the fund pool, or goods into
-    stock at their assessed unit value; each takes the next receipt number."""
-    donated_on = body.donated_on or listing.today()
+    stock at their assessed unit value; each takes the next receipt number. A retry with the
+    same key answers with the first copy's donation."""
+    key = proposals.stored_key(proposals.request_key(body.idempotency_key))
+    donated_on = body.donated_on or _default_day(key)
     sm = current_supermarket()
     if body.form == DONATION_CASH:
         if body.lines is not None:
@@ -384,6 +408,7 @@ def record_donation(body: DonationRequest):
             donated_on=donated_on,
             note=body.note,
             actor=access.me(),
+            idempotency_key=key,
         )
     else:
         if body.amount_fen is not None:
@@ -397,6 +422,7 @@ def record_donation(body: DonationRequest):
             donated_on=donated_on,
             note=body.note,
             actor=access.me(),
+            idempotency_key=key,
         )
     return {"donation": _donations([row])[0]}
 
