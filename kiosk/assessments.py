@@ -107,7 +107,8 @@ def _policy_of(supermarket_id: int) -> Policy:
     return policy_for(supermarket)
 
 
-def _check_row(row: AssessmentInput, household: Household | None, policy: Policy) -> None:
+def _check_row(row: AssessmentInput, household: Household | None, policy: Policy) -> Household:
+    """Refuse a row the policy does not allow; the household, known to exist, when it passes."""
     _validate_score(row.score)
     if household is None:
         raise NotFound(_("没有找到该户"))
@@ -124,6 +125,7 @@ def _check_row(row: AssessmentInput, household: Household | None, policy: Policy
         member = db.session.get(Member, row.member_id)
         if member is None or member.household_id != household.id:
             raise ValidationFailed(_("该成员不属于户号 %(number)s", number=household.number))
+    return household
 
 
 def record_assessment(
@@ -171,10 +173,10 @@ def record_assessments(
         written: list[Assessment] = []
         homes: dict[int, Household] = {}
         for row in rows:
-            household = db.session.get(Household, row.household_id)
-            if household is not None and household.supermarket_id != supermarket_id:
-                household = None
-            _check_row(row, household, policy)
+            found = db.session.get(Household, row.household_id)
+            if found is not None and found.supermarket_id != supermarket_id:
+                found = None
+            household = _check_row(row, found, policy)
             homes[household.id] = household
             assessment = Assessment(
                 household_id=household.id,

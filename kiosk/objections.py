@@ -72,7 +72,7 @@ def record_objection(
         notice = db.session.get(Notice, notice_id)
         if notice is None:
             raise NotFound(_("没有找到该公示"))
-        if notice.status != NOTICE_PUBLISHED:
+        if notice.status != NOTICE_PUBLISHED or notice.published_at is None:
             raise ValidationFailed(_("只能对正在公示的版本提出异议（草稿或已被取代的版本不行）"))
         if not any(r["household_id"] == household_id for r in notice.content["rows"]):
             raise ValidationFailed(_("该户不在这份公示中"))
@@ -228,7 +228,7 @@ def counts(supermarket_id: int, period: str | None = None) -> dict[str, int]:
     if period:
         stmt = stmt.where(Objection.period == period)
     found = dict(db.session.execute(stmt.group_by(Objection.status)).all())
-    out = {s: int(found.get(s, 0)) for s in STATUSES}
+    out: dict[str, int] = {s: int(found.get(s, 0)) for s in STATUSES}
     out["total"] = sum(out.values())
     return out
 
