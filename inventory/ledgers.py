@@ -29,7 +29,7 @@ from kiosk.clock import day_start_utc, local_now, utc_to_local
 from kiosk.errors import ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
-from kiosk.messages import _
+from kiosk.messages import N_, _
 from kiosk.models import REDEMPTION_VOIDED, Household, Redemption, RedemptionLine, Supermarket, User
 
 MAX_RANGE_DAYS = 366 * 2
@@ -115,10 +115,19 @@ class StockInRow:
     kind: str
 
 
+# The ledger's own words for who paid (the fund pool, not stated, a donation in kind); pages show
+# them in the reader's language, the spreadsheets in Chinese. A named source is shown as written.
+PAID_FROM_FUND_LABEL = N_("基金池")
+PAID_FROM_NOT_STATED = N_("未注明")
+PAID_FROM_DONATION = N_("捐赠")
+PAID_FROM_WORDS = frozenset({PAID_FROM_FUND_LABEL, PAID_FROM_NOT_STATED, PAID_FROM_DONATION})
+
+
 def paid_from_label(paid_from: str) -> str:
+    """Who paid for a stock-in, in Chinese: 基金池, the named source, or 未注明."""
     if paid_from == PAID_FROM_FUND:
-        return "基金池"
-    return paid_from or "未注明"
+        return PAID_FROM_FUND_LABEL
+    return paid_from or PAID_FROM_NOT_STATED
 
 
 def stock_in_rows(supermarket_id: int, filters: Filters) -> list[StockInRow]:
@@ -166,7 +175,7 @@ def stock_in_rows(supermarket_id: int, filters: Filters) -> list[StockInRow]:
                 amount_fen=movement.quantity * movement.unit_cost_fen,
                 source=f"捐赠：{donors.get(movement.ref_id, '')}" if donated else movement.supplier,
                 invoice_no="" if donated else movement.invoice_no,
-                paid_from="捐赠"
+                paid_from=PAID_FROM_DONATION
                 if donated
                 else paid_from_label(document.paid_from if document else ""),
                 keeper=user.display_name if user is not None else "",

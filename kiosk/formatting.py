@@ -1,4 +1,5 @@
-"""Display helpers shared by pages, receipts and notices (masking, money, local time)."""
+"""Display helpers shared by pages, receipts and notices (masking, money, local time, and the
+rule sets' shipped words and assessment periods in the page's language)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,27 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return to_local(moment, current_app.config["JIFEN_TIMEZONE"]).strftime(fmt)
 
 
+def rule_term(term: str) -> str:
+    """A rule set's name, tier or restricted item as shown: one jifen ships (默认规则, the seed
+    presets' names, tiers and items) in the page's language, a village's own as it wrote it."""
+    from kiosk.rules.presets import SHIPPED_TERMS
+
+    return flask_babel.gettext(term) if term in SHIPPED_TERMS else term
+
+
+def period_name(key: str) -> str:
+    """An assessment period by its key ("2025Q1", "2025-03") in the page's language: "2025年第一季度"
+    / "Q1 2025". What a notice stores (its ``period_label``) stays Chinese."""
+    from kiosk.rules.reasons import Period
+
+    return Period(key).render()
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["mask"] = mask_name
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["rule_term"] = rule_term
+    app.jinja_env.filters["period_name"] = period_name
     # The page's language (zh or en, chosen by ?lang= and kept in the session) for <html lang>.
     app.jinja_env.globals["get_locale"] = flask_babel.get_locale

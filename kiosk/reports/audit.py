@@ -10,6 +10,7 @@ from flask_babel import gettext, lazy_gettext
 
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.formatting import local_time, yuan
+from kiosk.messages import LIST_SEPARATOR, WORD_SEPARATOR
 from kiosk.models import AuditEvent, Supermarket
 from kiosk.timeutil import utcnow
 
@@ -224,10 +225,16 @@ def show_value(value: Any, key: str = "") -> str:
     if key.endswith("_fen") and isinstance(value, int):
         return gettext("%(yuan)s元", yuan=yuan(value))
     if isinstance(value, list):
-        return "、".join(show_value(v) for v in value) or "—"
+        return str(WORD_SEPARATOR).join(show_value(v) for v in value) or "—"
     if isinstance(value, dict):
-        return "，".join(f"{_field(k)}：{show_value(v, k)}" for k, v in value.items()) or "—"
+        facts = (_fact(_field(k), show_value(v, k)) for k, v in value.items())
+        return gettext("，").join(facts) or "—"
     return str(value)
+
+
+def _fact(field: str, value: str) -> str:
+    """ "数量：2" / "Qty: 2"."""
+    return gettext("%(field)s：%(value)s", field=field, value=value)
 
 
 def data_rows(data: dict | None) -> list[dict[str, str]]:
@@ -276,10 +283,11 @@ def data_text(data: dict | None) -> str:
     parts = []
     for row in data_rows(data):
         if "value" in row:
-            parts.append(f"{row['field']}：{row['value']}")
+            parts.append(_fact(row["field"], row["value"]))
         else:
-            parts.append(f"{row['field']}：{row['before'] or '—'} → {row['after'] or '—'}")
-    return "；".join(parts)
+            change = f"{row['before'] or '—'} → {row['after'] or '—'}"
+            parts.append(_fact(row["field"], change))
+    return str(LIST_SEPARATOR).join(parts)
 
 
 def log_xlsx(

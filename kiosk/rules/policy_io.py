@@ -503,8 +503,10 @@ def _without_none(value: Any) -> Any:
 
 
 def policy_to_toml(p: Policy) -> str:
-    """A policy as a TOML document that :func:`policy_from_toml` reads back to the same policy."""
-    return "# 积分兑换规则（jifen policy）\n" + tomli_w.dumps(_without_none(policy_to_dict(p)))
+    """A policy as a TOML document that :func:`policy_from_toml` reads back to the same policy
+    (its title comment in the reader's language; the values as they are)."""
+    title = _("积分兑换规则（jifen policy）")
+    return f"# {title}\n" + tomli_w.dumps(_without_none(policy_to_dict(p)))
 
 
 def policy_from_toml(text: str) -> Policy:

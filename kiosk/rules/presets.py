@@ -8,7 +8,7 @@ file read by :mod:`kiosk.rules.policy_io`).
 from __future__ import annotations
 
 from kiosk.errors import NotFound
-from kiosk.messages import WORD_SEPARATOR, Joined, _
+from kiosk.messages import N_, WORD_SEPARATOR, Joined, _
 from kiosk.rules.policy import (
     CYCLE_ROLLING,
     CYCLE_YEAR,
@@ -38,7 +38,7 @@ from kiosk.rules.policy import (
 DATONG_MARKET_DAYS = (3, 8, 13, 18, 23, 28)
 
 DATONG = Policy(
-    name="大同镇文明积分制",
+    name=N_("大同镇文明积分制"),
     preset="datong",
     holder=HOLDER_HOUSEHOLD,
     points_per_yuan=1,
@@ -52,7 +52,7 @@ DATONG = Policy(
 )
 
 GAOYANG = Policy(
-    name="高阳镇乡风文明积分制",
+    name=N_("高阳镇乡风文明积分制"),
     preset="gaoyang",
     holder=HOLDER_HOUSEHOLD,
     points_per_yuan=1,
@@ -65,7 +65,7 @@ GAOYANG = Policy(
 )
 
 ZHAILI = Policy(
-    name="寨里镇美德信用积分",
+    name=N_("寨里镇美德信用积分"),
     preset="zhaili",
     holder=HOLDER_INDIVIDUAL,
     points_per_yuan=1,
@@ -74,16 +74,16 @@ ZHAILI = Policy(
     period=PERIOD_QUARTER,
     tier_basis=TIER_BY_SCORE,
     tiers=(
-        Tier("三星级", 70, 80, 50),
-        Tier("四星级", 81, 90, 100),
-        Tier("五星级", 91, 100, 150),
+        Tier(N_("三星级"), 70, 80, 50),
+        Tier(N_("四星级"), 81, 90, 100),
+        Tier(N_("五星级"), 91, 100, 150),
     ),
     window=Window(kind=WINDOW_ALWAYS),
     veto=VETO_ZERO_SCORE_PERIOD,
     restrictions=(
         Restriction(
             key="elder_canteen",
-            label="长者食堂免费就餐",
+            label=N_("长者食堂免费就餐"),
             min_age=60,
             max_age=70,
             min_score=80,
@@ -95,7 +95,7 @@ ZHAILI = Policy(
 # 羊亭 (004) shows household credit points "以金字塔形式直觀展現" but gives no levels: these three
 # display levels (no quotas) are ours, by points earned; a village sets its own.
 YANGTING = Policy(
-    name="羊亭镇信用积分",
+    name=N_("羊亭镇信用积分"),
     preset="yangting",
     holder=HOLDER_HOUSEHOLD,
     points_per_yuan=1,
@@ -104,9 +104,9 @@ YANGTING = Policy(
     period=PERIOD_QUARTER,
     tier_basis=TIER_BY_POINTS,
     tiers=(
-        Tier("塔基", 0, 99),
-        Tier("塔身", 100, 299),
-        Tier("塔尖", 300, 999_999),
+        Tier(N_("塔基"), 0, 99),
+        Tier(N_("塔身"), 100, 299),
+        Tier(N_("塔尖"), 300, 999_999),
     ),
     window=Window(kind=WINDOW_ALWAYS),
 )
@@ -117,6 +117,19 @@ PRESETS: dict[str, Policy] = {
     "zhaili": ZHAILI,
     "yangting": YANGTING,
 }
+
+
+# The words jifen ships in its rule sets: Policy's default name, the presets' names, their tiers
+# and restricted items. Pages show them in the reader's language (kiosk.formatting.rule_term);
+# a name a village gives its own rules, tiers or items is shown as written.
+SHIPPED_TERMS = frozenset(
+    {
+        N_("默认规则"),
+        *(p.name for p in PRESETS.values()),
+        *(t.name for p in PRESETS.values() for t in p.tiers),
+        *(r.label for p in PRESETS.values() for r in p.restrictions),
+    }
+)
 
 
 def preset(key: str) -> Policy:

@@ -35,6 +35,8 @@ from kiosk import (
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
+from kiosk.formatting import rule_term
+from kiosk.messages import LIST_SEPARATOR, WORD_SEPARATOR
 from kiosk.models import Household
 from kiosk.rules import Policy, policies, policy_io, presets
 
@@ -90,10 +92,13 @@ def describe(policy: Policy) -> list[str]:
         ratio = Fraction(policy.conversion.numerator, policy.conversion.denominator)
         s.append(gettext("评分平均值每1分折换成积分%(x)s分，计入积分账户。", x=_number(ratio)))
     if policy.tiers:
-        unit = gettext("分") if policy.tier_basis == rules.TIER_BY_SCORE else gettext("积分")
         parts = []
         for tier in policy.tiers:
-            part = f"{tier.name} {tier.min_value}–{tier.max_value}{unit}"
+            span = {"tier": rule_term(tier.name), "lo": tier.min_value, "hi": tier.max_value}
+            if policy.tier_basis == rules.TIER_BY_SCORE:
+                part = gettext("%(tier)s %(lo)s–%(hi)s分", **span)
+            else:
+                part = gettext("%(tier)s %(lo)s–%(hi)s积分", **span)
             if tier.quota_yuan is not None:
                 part += gettext("，每期可兑换%(n)s元", n=tier.quota_yuan)
             parts.append(part)
@@ -102,13 +107,15 @@ def describe(policy: Policy) -> list[str]:
             if policy.tier_basis == rules.TIER_BY_SCORE
             else gettext("按积分分级")
         )
-        s.append(basis + "：" + "；".join(parts) + "。")
+        s.append(
+            gettext("%(basis)s：%(tiers)s。", basis=basis, tiers=str(LIST_SEPARATOR).join(parts))
+        )
     window = policy.window
     if window.kind == rules.WINDOW_MONTHS:
-        months = "、".join(str(m) for m in window.months)
+        months = str(WORD_SEPARATOR).join(str(m) for m in window.months)
         s.append(gettext("每年%(months)s月可以兑换，其他月份不能兑换。", months=months))
     elif window.kind == rules.WINDOW_LAST_MARKET_DAY:
-        days = "、".join(str(d) for d in window.market_days)
+        days = str(WORD_SEPARATOR).join(str(d) for d in window.market_days)
         if window.every_months > 1:
             s.append(
                 gettext(
@@ -135,12 +142,16 @@ def describe(policy: Policy) -> list[str]:
             limits.append(gettext("评分%(n)s分以上", n=r.min_score))
         if r.min_tier:
             limits.append(gettext("%(tier)s及以上", tier=r.min_tier))
-        text = r.label + ("：" + "、".join(limits) if limits else "")
+        text = rule_term(r.label)
+        if limits:
+            text = gettext(
+                "%(item)s：%(limits)s", item=text, limits=str(WORD_SEPARATOR).join(limits)
+            )
         if r.free:
             text += gettext("，免费")
         if r.per_period_limit:
             text += gettext("，每期每人限%(n)s次", n=r.per_period_limit)
-        s.append(text + "。")
+        s.append(gettext("%(sentence)s。", sentence=text))
     return s
 
 

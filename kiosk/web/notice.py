@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from kiosk import auth, clock, households, intake, notice, objections, parsing, rules
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, ValidationFailed
+from kiosk.formatting import period_name
 from kiosk.models import (
     NOTICE_DRAFT,
     NOTICE_PUBLISHED,
@@ -180,8 +181,8 @@ def index_page():
         "notice/index.html",
         **_context(
             notices=notices,
-            quarters=[(q, rules.period_label(q)) for q in notice.quarter_choices(today)],
-            months=[(m, rules.period_label(m)) for m in notice.month_choices(today)],
+            quarters=[(q, period_name(q)) for q in notice.quarter_choices(today)],
+            months=[(m, period_name(m)) for m in notice.month_choices(today)],
             counts=objections.counts_by_period(sm.id),
             open_count=objections.counts(sm.id)["open"],
             users=_users({x.published_by_id for x in notices} | {x.created_by_id for x in notices}),
@@ -241,7 +242,7 @@ def publish(notice_id: int):
     flash(
         gettext(
             "已发布%(period)s公示（第%(rev)s版）",
-            period=rules.period_label(n.period),
+            period=period_name(n.period),
             rev=n.revision,
         ),
         "info",

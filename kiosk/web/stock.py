@@ -22,6 +22,7 @@ from kiosk import auth, parsing
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.errors import DomainError, FundInsufficient, ValidationFailed
 from kiosk.formatting import yuan
+from kiosk.messages import N_
 from kiosk.models import User
 from kiosk.web.downloads import send_xlsx
 
@@ -31,7 +32,7 @@ bp = Blueprint("stock", __name__, url_prefix="/stock")
 
 PAGE_SIZE = 50
 # Sources other than the fund pool offered before any has been used (村集体收益, 镇奖励, 帮扶单位).
-DEFAULT_SOURCES = ("村集体", "镇奖励", "帮扶单位")
+DEFAULT_SOURCES = (N_("村集体"), N_("镇奖励"), N_("帮扶单位"))
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -92,7 +93,9 @@ def _stock_in_page(
 ):
     supermarket = current_supermarket()
     used = stock_service.paid_from_sources(supermarket.id)
-    sources = used + [s for s in DEFAULT_SOURCES if s not in used]
+    # The suggestions are a typing aid in the page's language; what is typed is kept as typed.
+    suggested = [gettext(s) for s in DEFAULT_SOURCES]
+    sources = used + [s for s in suggested if s not in used]
     documents = stock_service.recent_stock_ins(supermarket.id, limit=15)
     creators = _users({d.created_by_id for d in documents})
     return render_template(
@@ -111,9 +114,16 @@ def _stock_in_page(
             draft=draft,
             product_error=product_error,
             product_form=product_form or {},
-            paid_from_label=ledgers.paid_from_label,
+            paid_from_label=lambda paid_from: paid_from_shown(ledgers.paid_from_label(paid_from)),
         ),
     ), status
+
+
+@bp.app_template_filter("paid_from_shown")
+def paid_from_shown(label: str) -> str:
+    """A ledger's payment source as shown: its own words (基金池, 未注明, 捐赠) in the page's
+    language, a source someone named (村集体, a supplier) as written."""
+    return gettext(label) if label in ledgers.PAID_FROM_WORDS else label
 
 
 def _default_form(supermarket: Any) -> dict[str, Any]:
@@ -261,7 +271,7 @@ def stock_in_document(stock_in_id: int):
             creator=creator,
             prints=prints,
             fund_entry=entry,
-            paid_from=ledgers.paid_from_label(document.paid_from),
+            paid_from=paid_from_shown(ledgers.paid_from_label(document.paid_from)),
             just_created=request.args.get("new") == "1",
         ),
     )

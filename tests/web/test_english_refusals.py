@@ -267,6 +267,12 @@ def _visible(html: str) -> str:
     html = re.sub(r"<(style)[^>]*>.*?</\1>", "", html, flags=re.S)
     # The language switch names the other language in its own words.
     html = html.replace(">中文</a>", "></a>")
+    # The rule set as data (the name line of the rules page's TOML text, the form's values): its
+    # name is kept as stored, so saving in English does not rename the village's rules.
+    html = re.sub(r"^name = &#34;[^\n]*&#34;$", "", html, flags=re.M)
+    html = re.sub(
+        r'<script type="application/json" id="policy-data">.*?</script>', "", html, flags=re.S
+    )
     return html
 
 
@@ -368,18 +374,20 @@ def test_a_percent_sign_in_a_parameter_is_kept(app):
         assert str(message) == "The username 100% already exists"
 
 
-# The office's pages that show no Chinese in English mode with this village. (Still showing
-# some, and so not listed yet: /admin, /admin/policy, /admin/preview, /admin/products and
-# /admin/vetoes name the rule sets (默认规则, the seed presets), /audit writes full-width
-# punctuation, /notice/ the periods as 2025年第一季度, /stock/in and /stock/ledgers 未注明 and
-# the payment sources.)
+# The office's pages that show no Chinese in English mode with this village.
 ENGLISH_PAGES = [
     "/home",
     "/counter",
     "/households",
     "/households/new",
+    "/admin",
+    "/admin/policy",
+    "/admin/preview",
+    "/admin/products",
+    "/admin/vetoes",
     "/admin/assessments",
     "/admin/printer",
+    "/audit",
     "/fund",
     "/fund/donations",
     "/fund/donations/new",
@@ -390,7 +398,10 @@ ENGLISH_PAGES = [
     "/intake/import",
     "/intake/standards",
     "/month-end/",
+    "/notice/",
     "/notice/objections",
+    "/stock/in",
+    "/stock/ledgers",
     "/stock/adjustments",
     "/stocktake",
     "/stocktake/new",
@@ -428,3 +439,103 @@ def test_a_duplicate_donor_is_refused_in_english(client, village):
     assert refused.value.message == "已经有名为“Wang Fu”的企业"
     with reading_in(client.application, "en"):
         assert refused.value.message == 'There is already a donor named "Wang Fu" (Enterprise)'
+
+
+# What the office's pages show of the rules, periods, ledgers and the log -------------------
+
+
+def _page(client, url: str, lang: str) -> str:
+    response = client.get(f"{url}?lang={lang}")
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def test_a_seed_rule_set_is_named_and_described_in_both_languages(client, village):
+    """寨里's preset: its name, tiers and restricted item are said in English; Chinese as before."""
+    factories.policy(village["sm"], "zhaili")
+    _login(client, "admin1")
+    zh = _page(client, "/admin/policy", "zh")
+    assert '<span id="policy-name">寨里镇美德信用积分</span>' in zh
+    assert (
+        "按评分分级：三星级 70–80分，每期可兑换50元；四星级 81–90分，每期可兑换100元；"
+        "五星级 91–100分，每期可兑换150元。"
+    ) in zh
+    assert "长者食堂免费就餐：60–70岁、评分80分以上，免费。" in zh
+    assert "<li>每年1、4、7、10月可以兑换，其他月份不能兑换。</li>" in zh
+    assert "# 积分兑换规则（jifen policy）" in zh
+
+    en = _page(client, "/admin/policy", "en")
+    assert '<span id="policy-name">Zhaili town virtue and credit points</span>' in en
+    assert (
+        "Tiers by score: Three-star 70–80 pts, 50 yuan per period; Four-star 81–90 pts, "
+        "100 yuan per period; Five-star 91–100 pts, 150 yuan per period."
+    ) in en
+    assert "Free meals at the elders&#39; canteen: " in en
+    assert "Tiers by points: Pyramid base 0–99 points; " in en  # 羊亭's preset, described too
+    assert "# Points redemption rules (jifen policy)" in en
+    # The rules as data keep their stored words: saving in English renames nothing.
+    assert "name = &#34;寨里镇美德信用积分&#34;" in en
+    for url in ("/admin", "/admin/products", "/admin/preview"):
+        assert "Zhaili town virtue and credit points" in _page(client, url, "en"), url
+        assert "寨里镇美德信用积分" in _page(client, url, "zh"), url
+
+
+def test_a_villages_own_rule_names_are_shown_as_written(app):
+    from kiosk.formatting import rule_term
+
+    with reading_in(app, "en"):
+        assert rule_term("默认规则") == "Default rules"
+        assert rule_term("三星级") == "Three-star"
+        assert rule_term("东村积分规则") == "东村积分规则"
+        assert rule_term("Gold") == "Gold"
+    with reading_in(app, "zh"):
+        assert rule_term("默认规则") == "默认规则"
+
+
+def test_notice_periods_in_both_languages(client, village, monkeypatch):
+    """The notice list names its periods per language; what a notice stores stays Chinese."""
+    from kiosk import notice
+
+    factories.pin_clock(monkeypatch, datetime(2026, 6, 15, 10, 0))
+    _login(client, "admin1")
+    draft = notice.draft_notice(village["sm"].id, "2025Q1", actor=None)
+    assert draft.content["period_label"] == "2025年第一季度"
+    zh = _page(client, "/notice/", "zh")
+    assert "<td>2025年第一季度</td>" in zh
+    assert re.search(r'<option value="2026-03">2026年3月</option>', zh)
+    en = _page(client, "/notice/", "en")
+    assert "<td>Q1 2025</td>" in en
+    assert re.search(r'<option value="2026-03">March 2026</option>', en)
+
+
+def test_stock_payment_sources_in_both_languages(client, village):
+    """未注明 and the suggested sources follow the page; a source someone named is as written."""
+    stock.receive_stock(
+        village["sm"].id,
+        [stock.StockInLine(village["rice"].id, 1, 1000)],
+        actor=None,
+        supplier="Co-op",
+        paid_from="Hilltown fund",
+    )
+    _login(client, "admin1")
+    zh = _page(client, "/stock/ledgers", "zh")
+    assert "<td>未注明</td>" in zh and "<td>Hilltown fund</td>" in zh
+    en = _page(client, "/stock/ledgers", "en")
+    assert "<td>Not stated</td>" in en and "<td>Hilltown fund</td>" in en
+    zh = _page(client, "/stock/in", "zh")
+    assert '<option value="村集体"><option value="镇奖励"><option value="帮扶单位">' in zh
+    assert "<td>未注明</td>" in zh
+    en = _page(client, "/stock/in", "en")
+    assert '<option value="Village collective"><option value="Town reward">' in en
+    assert '<option value="Hilltown fund">' in en
+
+
+def test_the_log_in_both_languages(client, village):
+    """The log's people and facts: full-width punctuation in Chinese, none in English."""
+    _login(client, "admin1")
+    zh = _page(client, "/audit", "zh")
+    assert re.search(r">Li（[^）<]+）</option>", zh)
+    assert re.search(r"：1，[^：<]+：2，", zh)
+    en = _page(client, "/audit", "en")
+    assert re.search(r">Li \(Village admin\)</option>", en)
+    assert re.search(r": 1, [^:<]+: 2, ", en)
