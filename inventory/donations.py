@@ -82,7 +82,7 @@ DONOR_KIND_LABELS = {
     "town_reward": "镇奖励",
     "individual": "个人",
 }
-FORM_LABELS = {DONATION_CASH: "现金", DONATION_GOODS: "物品"}
+FORM_LABELS: dict[str, str] = {DONATION_CASH: "现金", DONATION_GOODS: "物品"}
 STATUS_LABELS = {DONATION_RECORDED: "有效", DONATION_REVERSED: "已撤销"}
 
 _YUAN_RE = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
@@ -622,7 +622,7 @@ def reverse_donation(donation_id: int, *, actor: User | None, reason: str) -> Do
                 note=f"撤销 {donation.receipt_no}：{reason}"[:200],
             )
         else:
-            policy = policy_for(db.session.get(Supermarket, donation.supermarket_id))
+            policy = policy_for(db.session.get_one(Supermarket, donation.supermarket_id))
             needed: dict[int, int] = {}
             for m in movements:
                 needed[m.product_id] = needed.get(m.product_id, 0) + m.quantity

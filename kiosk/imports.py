@@ -59,6 +59,7 @@ from kiosk.models import (
     Assessment,
     Household,
     ImportBatch,
+    ImportKind,
     Member,
     Supermarket,
     User,
@@ -118,7 +119,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
-KIND_LABELS = {
+KIND_LABELS: dict[str, str] = {
     IMPORT_HOUSEHOLDS: "户与成员",
     IMPORT_POINTS: "加减分",
     IMPORT_SCORES: "季度评分",
@@ -430,7 +431,7 @@ def check_rows(
         IMPORT_HOUSEHOLDS: _check_households,
         IMPORT_POINTS: _check_points,
         IMPORT_SCORES: _check_scores,
-    }[kind]
+    }[ImportKind(kind)]
     checker(supermarket_id, table, checked, today, progress or (lambda n: None))
     return checked
 
@@ -610,7 +611,9 @@ def _check_points(
                 reason=reason,
                 evidence=evidence,
             )
-            signed = amount if amount is not None else item.points
+            # No amount: the standard item's points (it is found and active, else an error above).
+            standard = item.points if item is not None else 0
+            signed = amount if amount is not None else standard
             if signed > 0:
                 awards += signed
             else:
@@ -628,7 +631,7 @@ def _check_scores(
 ) -> None:
     from kiosk.rules.policies import policy_for
 
-    policy = policy_for(db.session.get(Supermarket, supermarket_id))
+    policy = policy_for(db.session.get_one(Supermarket, supermarket_id))
     by_member = policy.holder == HOLDER_INDIVIDUAL
     homes = _households_by_number(supermarket_id)
     members = _members_by_household({h.id for h in homes.values()})
@@ -868,7 +871,7 @@ def commit_import(
             IMPORT_HOUSEHOLDS: _write_households,
             IMPORT_POINTS: _write_points,
             IMPORT_SCORES: _write_scores,
-        }[batch.kind]
+        }[ImportKind(batch.kind)]
         written = writer(batch, checked, actor, tick)
         batch.status = IMPORT_COMMITTED
         batch.committed_at = utcnow()
@@ -953,11 +956,11 @@ def _write_scores(
 ) -> dict[str, int]:
     from kiosk.rules.policies import policy_for
 
-    policy = policy_for(db.session.get(Supermarket, batch.supermarket_id))
+    policy = policy_for(db.session.get_one(Supermarket, batch.supermarket_id))
     homes: dict[int, Household] = {}
     for row in checked.rows:
         period, data = row.payload
-        household = db.session.get(Household, data.household_id)
+        household = db.session.get_one(Household, data.household_id)
         assessment = Assessment(
             household_id=household.id,
             member_id=data.member_id,
