@@ -9,7 +9,7 @@ import pytest
 
 from inventory import donations
 from inventory.donations import GoodsLine
-from kiosk.standing import local_now
+from kiosk.clock import local_now
 from tests import factories
 from tests.browser_support import (
     VIEWPORTS,
