@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -95,8 +96,8 @@ _STAR_NAME = re.compile(r"([一二两三四五六七]|[1-7])\s*星")
 def redact(text: str | None) -> str:
     """Star out ID-card and phone-like digit runs: 13812345678 → 138****5678."""
 
-    def _star(m: re.Match) -> str:
-        s = m.group(0)
+    def _star(m: re.Match[str]) -> str:
+        s: str = m.group(0)
         return s[:3] + "*" * (len(s) - 7) + s[-4:]
 
     return _SENSITIVE.sub(_star, text or "")
@@ -315,18 +316,20 @@ def _scores(
     return any_score
 
 
-def _rank(rows: list[_Row], key) -> list[tuple[int | None, _Row]]:
+def _rank(
+    rows: list[_Row], key: Callable[[_Row], Fraction | int | None]
+) -> list[tuple[int | None, _Row]]:
     """Competition ranking (1, 1, 3): ties share a rank; rows without a value are unranked."""
-    ranked = [r for r in rows if key(r) is not None]
+    ranked = [(value, r) for r in rows if (value := key(r)) is not None]
     unranked = [r for r in rows if key(r) is None]
-    ranked.sort(key=lambda r: (-key(r), r.number, r.household_id))
+    ranked.sort(key=lambda vr: (-vr[0], vr[1].number, vr[1].household_id))
     unranked.sort(key=lambda r: (r.number, r.household_id))
     out: list[tuple[int | None, _Row]] = []
     previous = None
     rank = 0
-    for i, r in enumerate(ranked, start=1):
-        if key(r) != previous:
-            rank, previous = i, key(r)
+    for i, (value, r) in enumerate(ranked, start=1):
+        if value != previous:
+            rank, previous = i, value
         out.append((rank, r))
     out.extend((None, r) for r in unranked)
     return out
@@ -335,7 +338,7 @@ def _rank(rows: list[_Row], key) -> list[tuple[int | None, _Row]]:
 def _nice_step(raw: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50, ... not below ``raw``."""
     raw = max(1, raw)
-    power = 10 ** (len(str(raw)) - 1)
+    power: int = 10 ** (len(str(raw)) - 1)
     for m in (1, 2, 5, 10):
         if m * power >= raw:
             return m * power
@@ -435,7 +438,7 @@ def compute(supermarket: Supermarket, period: str, as_of: datetime) -> dict[str,
                 found = rules.tier_for(r.total_points, policy.tiers)
                 r.tier = found.name if found else None
         ranked = _rank(list(rows.values()), lambda r: r.total_points)
-    out_rows = []
+    out_rows: list[dict[str, Any]] = []
     for rank, r in ranked:
         qualifies = r.tier is not None if basis == BASIS_SCORE else r.total_points > 0
         out_rows.append(
@@ -549,7 +552,7 @@ def publish_notice(notice_id: int, *, actor: User | None, note: str = "") -> Not
         if notice is None:
             raise NotFound(_("没有找到该公示"))
         _supermarket_locked(notice.supermarket_id)
-        notice = db.session.scalar(lock(sa.select(Notice).where(Notice.id == notice_id)))
+        notice = db.session.scalars(lock(sa.select(Notice).where(Notice.id == notice_id))).one()
         if notice.status != NOTICE_DRAFT:
             raise ValidationFailed(_("只有草稿可以发布，请重新生成草稿"))
         if content_hash(notice.content) != notice.content_hash:
@@ -631,7 +634,7 @@ def published(supermarket_id: int, period: str) -> Notice | None:
     )
 
 
-def _newest_first(notice: Notice) -> tuple:
+def _newest_first(notice: Notice) -> tuple[date, datetime, int]:
     end = rules.period_bounds(notice.period)[1]
     return (end, notice.published_at or notice.created_at, notice.id)
 
@@ -664,7 +667,7 @@ def list_notices(supermarket_id: int) -> list[Notice]:
 def is_stale(notice: Notice) -> bool:
     """True if the ledgers now give a draft different rows than it froze (points or scores
     recorded since): the preview says so and offers to draft again."""
-    sm = db.session.get(Supermarket, notice.supermarket_id)
+    sm = db.session.get_one(Supermarket, notice.supermarket_id)
     fresh = compute(sm, notice.period, utcnow())
     frozen = dict(notice.content)
     # Only what the ledgers decide: "through" moves with the clock alone.
