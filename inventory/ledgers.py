@@ -113,6 +113,7 @@ class StockInRow:
     paid_from: str
     keeper: str
     kind: str
+    donor: str | None = None  # the donor of goods donated in kind (as printed), else None
 
 
 # The ledger's own words for who paid (the fund pool, not stated, a donation in kind); pages show
@@ -160,6 +161,7 @@ def stock_in_rows(supermarket_id: int, filters: Filters) -> list[StockInRow]:
     rows = []
     for movement, product, document, user in results:
         donated = movement.kind == MOVE_DONATION_IN
+        donor = donors.get(movement.ref_id, "") if donated else None
         rows.append(
             StockInRow(
                 when=utc_to_local(movement.created_at),
@@ -173,13 +175,14 @@ def stock_in_rows(supermarket_id: int, filters: Filters) -> list[StockInRow]:
                 quantity=movement.quantity,
                 unit_cost_fen=movement.unit_cost_fen,
                 amount_fen=movement.quantity * movement.unit_cost_fen,
-                source=f"捐赠：{donors.get(movement.ref_id, '')}" if donated else movement.supplier,
+                source=f"捐赠：{donor}" if donated else movement.supplier,
                 invoice_no="" if donated else movement.invoice_no,
                 paid_from=PAID_FROM_DONATION
                 if donated
                 else paid_from_label(document.paid_from if document else ""),
                 keeper=user.display_name if user is not None else "",
                 kind=movement.kind,
+                donor=donor,
             )
         )
     return rows

@@ -506,6 +506,12 @@ def test_notice_periods_in_both_languages(client, village, monkeypatch):
     en = _page(client, "/notice/", "en")
     assert "<td>Q1 2025</td>" in en
     assert re.search(r'<option value="2026-03">March 2026</option>', en)
+    # The notice itself: its title and rule set in the page's language, as stored in Chinese.
+    zh = _page(client, f"/notice/{draft.id}", "zh")
+    assert "East Village2025年第一季度积分公示" in zh and "默认规则 · " in zh
+    en = _page(client, f"/notice/{draft.id}", "en")
+    assert "Q1 2025" in en and "Default rules · " in en
+    assert "2025年第一季度" not in en and "默认规则" not in en
 
 
 def test_stock_payment_sources_in_both_languages(client, village):
@@ -517,11 +523,25 @@ def test_stock_payment_sources_in_both_languages(client, village):
         supplier="Co-op",
         paid_from="Hilltown fund",
     )
+    from inventory import donations
+    from kiosk.clock import local_now
+
+    donor = donations.create_donor(village["sm"].id, name="Wang Fu", kind="enterprise", actor=None)
+    donations.record_goods_donation(
+        village["sm"].id,
+        donor_id=donor.id,
+        lines=[donations.GoodsLine(village["rice"].id, 1, 500)],
+        donated_on=local_now().date(),
+        actor=None,
+    )
     _login(client, "admin1")
     zh = _page(client, "/stock/ledgers", "zh")
     assert "<td>未注明</td>" in zh and "<td>Hilltown fund</td>" in zh
+    assert "<td>捐赠：Wang Fu</td>" in zh and "<td>捐赠</td>" in zh
     en = _page(client, "/stock/ledgers", "en")
     assert "<td>Not stated</td>" in en and "<td>Hilltown fund</td>" in en
+    assert "<td>Donated by Wang Fu</td>" in en and "<td>Donated</td>" in en
+    assert not chinese_in(_visible(en)), chinese_in(_visible(en))
     zh = _page(client, "/stock/in", "zh")
     assert '<option value="村集体"><option value="镇奖励"><option value="帮扶单位">' in zh
     assert "<td>未注明</td>" in zh
