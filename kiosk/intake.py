@@ -27,7 +27,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +61,7 @@ from kiosk.models import (
     PointEntry,
     PointProposal,
     StandardItem,
+    Supermarket,
     User,
 )
 from kiosk.points import MAX_ADJUSTMENT, locked_account, post_entry
@@ -118,16 +119,20 @@ def client_key(user_id: int, key: str, *, channel: str = "api") -> str:
     return f"{channel}:{user_id}:{key}"
 
 
-def _require_admin(actor: User | None, what: Message) -> None:
-    # A CLI import has no user (actor None); signing off always needs a person.
-    if not permissions.allows(actor, "proposal.decide"):
+def _require_admin(actor: User | None, what: Message) -> User:
+    """The actor, when they may sign off. A CLI import has no user (actor None); signing off
+    always needs a person."""
+    if actor is None or not permissions.allows(actor, "proposal.decide"):
         raise PermissionDenied(_("只有管理员才能%(what)s", what=what))
+    return actor
 
 
-def _require_proposer(actor: User | None) -> None:
-    # The assessment group's recorders (评议员) propose too; only admins sign off.
-    if not permissions.allows(actor, "proposal.create"):
+def _require_proposer(actor: User | None) -> User:
+    """The actor, when they may propose: the assessment group's recorders (评议员) propose
+    too; only admins sign off."""
+    if actor is None or not permissions.allows(actor, "proposal.create"):
         raise PermissionDenied(_("只有管理员或评议员才能录入加减分"))
+    return actor
 
 
 def check_proposal(
@@ -248,7 +253,7 @@ def propose(
     return submit_proposal(supermarket_id, data, actor=actor, idempotency_key=idempotency_key)[0]
 
 
-def _store_photos(photos: list) -> None:
+def _store_photos(photos: Sequence[Photo]) -> None:
     """Write a proposal's photos to their files (at most four) before its transaction."""
     from kiosk import evidence
 
@@ -344,7 +349,7 @@ def _locked(proposal_id: int, supermarket_id: int | None) -> PointProposal:
     return proposal
 
 
-_STATUS_TEXT = {
+_STATUS_TEXT: dict[str, Message] = {
     PROPOSAL_APPROVED: _("已确认"),
     PROPOSAL_REJECTED: _("已退回"),
     PROPOSAL_WITHDRAWN: _("已撤回"),
@@ -458,7 +463,7 @@ def approve(
     proposal_id: int, *, actor: User | None, note: str = "", supermarket_id: int | None = None
 ) -> PointProposal:
     """Sign off a proposal entered by someone else: it counts from now (one ledger entry)."""
-    _require_admin(actor, _("确认加减分"))
+    actor = _require_admin(actor, _("确认加减分"))
     note = _note(note)
     with write_transaction():
         proposal = _locked(proposal_id, supermarket_id)
@@ -471,7 +476,7 @@ def reject(
     proposal_id: int, *, actor: User | None, note: str = "", supermarket_id: int | None = None
 ) -> PointProposal:
     """Turn down a proposal entered by someone else (nothing is posted)."""
-    _require_admin(actor, _("退回加减分"))
+    actor = _require_admin(actor, _("退回加减分"))
     note = _note(note)
     if not note:
         raise ValidationFailed(_("请填写退回原因"))
@@ -494,7 +499,7 @@ def withdraw(
     proposal_id: int, *, actor: User | None, supermarket_id: int | None = None
 ) -> PointProposal:
     """The admin or recorder who entered a pending proposal takes it back."""
-    _require_proposer(actor)
+    actor = _require_proposer(actor)
     with write_transaction():
         proposal = _locked(proposal_id, supermarket_id)
         _must_be_pending(proposal)
@@ -558,13 +563,13 @@ def self_report(
                 existing = find_by_key(key)
                 if existing is not None:
                     return existing, False
-            waiting = db.session.scalar(
+            waiting = db.session.execute(
                 sa.select(sa.func.count(PointProposal.id)).where(
                     PointProposal.household_id == household.id,
                     PointProposal.self_reported.is_(True),
                     PointProposal.status == PROPOSAL_PENDING,
                 )
-            )
+            ).scalar_one()
             if waiting >= MAX_SELF_PENDING:
                 raise ValidationFailed(
                     _("您已有%(waiting)s条申报等待审核，请等审核后再申报", waiting=waiting)
@@ -631,7 +636,7 @@ def approve_many(
 ) -> int:
     """Sign off the chosen proposals at once (one transaction, all or none): the approval
     screen's checkboxes. The approver's own are refused, as one by one."""
-    _require_admin(actor, _("确认加减分"))
+    actor = _require_admin(actor, _("确认加减分"))
     note = _note(note)
     with write_transaction():
         rows = _selection(ids, supermarket_id, actor)
@@ -645,7 +650,7 @@ def reject_many(
     ids: Sequence[int], *, actor: User | None, note: str, supermarket_id: int | None = None
 ) -> int:
     """Turn down the chosen proposals at once with one note (nothing is posted)."""
-    _require_admin(actor, _("退回加减分"))
+    actor = _require_admin(actor, _("退回加减分"))
     note = _note(note)
     if not note:
         raise ValidationFailed(_("请填写退回原因"))
@@ -669,7 +674,7 @@ def reject_many(
 def approve_batch(batch_id: int, *, actor: User | None, supermarket_id: int | None = None) -> int:
     """Sign off every pending proposal of an imported batch at once (one transaction); the
     admin who imported it may not. Returns how many were approved."""
-    _require_admin(actor, _("确认加减分"))
+    actor = _require_admin(actor, _("确认加减分"))
     with write_transaction():
         batch = db.session.scalar(lock(sa.select(ImportBatch).where(ImportBatch.id == batch_id)))
         if batch is None or (supermarket_id is not None and batch.supermarket_id != supermarket_id):
@@ -709,7 +714,7 @@ def approve_batch(batch_id: int, *, actor: User | None, supermarket_id: int | No
             for entry in db.session.scalars(
                 sa.select(PointEntry).where(PointEntry.idempotency_key.in_(keys[i : i + 500]))
             ):
-                posted[entry.idempotency_key] = entry
+                posted[cast(str, entry.idempotency_key)] = entry  # found by its key
         member_ids = {p.member_id for p in pending if p.member_id is not None}
         if member_ids:
             list(db.session.scalars(sa.select(Member).where(Member.id.in_(member_ids))))
@@ -807,10 +812,10 @@ def pending_batches(supermarket_id: int) -> list[tuple[ImportBatch, int, int]]:
         .group_by(PointProposal.batch_id)
         .order_by(PointProposal.batch_id)
     ).all()
-    return [(db.session.get(ImportBatch, b), int(n), int(s or 0)) for b, n, s in rows]
+    return [(db.session.get_one(ImportBatch, b), int(n), int(s or 0)) for b, n, s in rows]
 
 
-def check_proposals() -> list:
+def check_proposals() -> list[Problem]:
     """``jifen check``: every approved proposal posted exactly one entry of its amount, and no
     other proposal posted any."""
 
@@ -847,7 +852,7 @@ DEMO_SECOND_ADMIN = ("pingyi", "pingyi123", "周委员")
 _DEMO_FREE = (("乱堆柴草占道，经劝导已清理", -2), ("帮助邻居抢收小麦", 3))
 
 
-def seed_demo_intake(supermarket, users: dict[str, User], rng) -> dict[str, int]:
+def seed_demo_intake(supermarket: Supermarket, users: dict[str, User], rng: Any) -> dict[str, int]:
     """Demo data for the intake pages: 寨里's 25 standards, a second admin of the assessment
     group (``pingyi`` / ``pingyi123``, 周委员) so entries can be signed off, and a dozen
     proposals — most approved (posted to the ledger), one rejected, a few pending each way."""
@@ -881,7 +886,7 @@ def seed_demo_intake(supermarket, users: dict[str, User], rng) -> dict[str, int]
     today = clock.local_now().date()
     counts = {"approved": 0, "rejected": 0, "pending": 0}
     for n, home_id in enumerate(rng.sample(homes, min(12, len(homes)))):
-        home = db.session.get(Household, home_id)
+        home = db.session.get_one(Household, home_id)
         member = rng.choice(home.members) if home.members and rng.random() < 0.6 else None
         when = today - timedelta(days=rng.randint(1, 40))
         if n % 5 == 4:
