@@ -480,6 +480,32 @@ def test_a_seed_rule_set_is_named_and_described_in_both_languages(client, villag
         assert "寨里镇美德信用积分" in _page(client, url, "zh"), url
 
 
+def test_a_restricted_item_in_both_languages(client, village):
+    """寨里's elders' canteen on the products pages: its words per language, its key as is."""
+    factories.policy(village["sm"], "zhaili")
+    meal = products.create_product(
+        village["sm"].id,
+        sku="MEAL1",
+        name="Canteen meal",
+        unit="meal",
+        category="Service",
+        barcode=None,
+        kind="service",
+        unit_cost_fen=0,
+        restriction_key="elder_canteen",
+        actor=None,
+    )
+    _login(client, "admin1")
+    zh = _page(client, "/admin/products", "zh")
+    assert "现行规则的限定物品：长者食堂免费就餐（elder_canteen）</p>" in zh
+    assert '<td class="restriction">长者食堂免费就餐</td>' in zh
+    en = _page(client, "/admin/products", "en")
+    assert "Free meals at the elders&#39; canteen (elder_canteen)</p>" in en
+    assert '<td class="restriction">Free meals at the elders&#39; canteen</td>' in en
+    for url in ("/admin/products", f"/admin/products/{meal.id}", "/admin/preview"):
+        assert not chinese_in(_visible(_page(client, url, "en"))), url
+
+
 def test_a_villages_own_rule_names_are_shown_as_written(app):
     from kiosk.formatting import rule_term
 
