@@ -385,7 +385,7 @@ def _pg_tool(name: str, url: sa.URL) -> str:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            server = int(conn.exec_driver_sql("SHOW server_version_num").scalar()) // 10000
+            server = int(conn.exec_driver_sql("SHOW server_version_num").scalar_one()) // 10000
     except sa.exc.SQLAlchemyError as exc:
         raise BackupFailed(f"连不上 PostgreSQL 数据库：{exc.__class__.__name__}") from None
     finally:
@@ -501,7 +501,8 @@ def _normal_time(value: Any) -> str | None:
         value = datetime.fromisoformat(value)
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ", timespec="microseconds")
+    text: str = value.isoformat(sep=" ", timespec="microseconds")
+    return text
 
 
 def database_facts() -> tuple[str | None, dict[str, int], dict[str, str | None]]:
@@ -613,7 +614,9 @@ def instance_parts(app: Flask) -> dict[str, str]:
     return parts
 
 
-def _write_archive(target: str, parts: dict[str, str], manifest: dict, passphrase: str | None):
+def _write_archive(
+    target: str, parts: dict[str, str], manifest: dict[str, Any], passphrase: str | None
+) -> None:
     """Write manifest and parts as a tar.gz (encrypted when a passphrase is given)."""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the secrets
     with os.fdopen(fd, "wb") as raw:
@@ -637,7 +640,7 @@ def _write_archive(target: str, parts: dict[str, str], manifest: dict, passphras
         os.fsync(raw.fileno())
 
 
-def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict:
+def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict[str, Any]:
     """Unpack a backup into ``target_dir`` and check every part's sha256; the manifest.
 
     Raises BackupFailed with a Chinese message on a corrupt or tampered file, a missing or
@@ -654,7 +657,7 @@ def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict:
             raise BackupFailed(
                 "这个备份是加密的：请设置做备份时的口令（环境变量 JIFEN_BACKUP_PASSPHRASE）"
             )
-        source: Any = DecryptingReader(raw, passphrase) if encrypted else raw
+        source: Any = DecryptingReader(raw, passphrase) if encrypted and passphrase else raw
         manifest = None
         hashes: dict[str, str] = {}
         try:
@@ -690,8 +693,8 @@ def open_archive(path: str, target_dir: str, passphrase: str | None) -> dict:
         missing = sorted(set(expected) - set(hashes))
         extra = sorted(set(hashes) - set(expected))
         raise BackupFailed(f"备份文件已损坏或不完整：缺少 {missing}，多出 {extra}")
-    for name, digest in hashes.items():
-        if expected[name] != digest:
+    for name, hexdigest in hashes.items():
+        if expected[name] != hexdigest:
             raise BackupFailed(f"备份文件已损坏：{name} 的校验值（sha256）与清单不符")
     return manifest
 
@@ -705,7 +708,7 @@ class BackupResult:
 
     path: str
     ok: bool
-    manifest: dict
+    manifest: dict[str, Any]
     copies: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     error: str | None = None
@@ -820,7 +823,7 @@ def run_backup(
 
 def _snapshot(
     app: Flask, url: sa.URL, kind: str, work: str, moment: datetime, reason: str
-) -> tuple[dict, dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The database snapshot and the instance files in ``work``; the manifest and parts."""
     started = time.perf_counter()
     if kind == "sqlite":
@@ -884,7 +887,8 @@ def _head(app: Flask) -> str | None:
 def _revision_of_sqlite(path: str) -> str | None:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        revision: str | None = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        return revision
     except (sqlite3.Error, TypeError):
         return None
     finally:
@@ -919,7 +923,11 @@ def _inspect_pg_dump(app: Flask, url: sa.URL, dump: str) -> Inspection:
 
 
 def verify_backup(
-    path: str, passphrase: str | None, *, base: Flask | None = None, written: dict | None = None
+    path: str,
+    passphrase: str | None,
+    *,
+    base: Flask | None = None,
+    written: dict[str, Any] | None = None,
 ) -> str | None:
     """Read a backup back from its file and check it; None when good, else the reason.
 
@@ -969,7 +977,7 @@ def verify_backup(
     return None
 
 
-def _recorded(manifest: dict) -> Inspection:
+def _recorded(manifest: dict[str, Any]) -> Inspection:
     """The inspection a manifest records (of the snapshot it was written with)."""
     checks = manifest.get("checks") or {}
     return Inspection(
@@ -1068,7 +1076,7 @@ def rotate(directory: str, keep_daily: int, keep_weekly: int, keep_monthly: int)
 class RestoreResult:
     """What ``jifen restore`` put back and where the replaced data went."""
 
-    manifest: dict
+    manifest: dict[str, Any]
     counts: dict[str, int]
     replaced_dir: str
     replaced_database: str | None
@@ -1078,9 +1086,11 @@ class RestoreResult:
     problems: list[str] = field(default_factory=list)
 
 
-def newer_data(current: dict[str, str | None], current_counts: dict[str, int], manifest: dict):
+def newer_data(
+    current: dict[str, str | None], current_counts: dict[str, int], manifest: dict[str, Any]
+) -> list[str]:
     """Why the database now in use holds data the backup lacks (empty when it does not)."""
-    reasons = []
+    reasons: list[str] = []
     backup_latest = manifest.get("latest") or {}
     backup_counts = manifest.get("counts") or {}
     for table in RECENCY_TABLES:
@@ -1201,9 +1211,11 @@ def run_restore(path: str, *, force: bool = False, passphrase: str | None = None
             _pg_drop(url, pg_new)
 
 
-def _sqlite_replace(restored: str, live: str) -> None:
+def _sqlite_replace(restored: str, live: str | None) -> None:
     """Copy the restored database into the live file with the backup API (a WAL file of the
     old database can never be replayed onto the new one, as it could after a file move)."""
+    if not live:
+        raise BackupFailed("数据库设置里没有 SQLite 文件的路径：不能恢复")
     src = sqlite3.connect(restored)
     try:
         dst = sqlite3.connect(live, timeout=30)
@@ -1306,7 +1318,9 @@ def _counts_line(counts: dict[str, int]) -> str:
 @click.option("--keep-weekly", default=5, show_default=True, type=click.IntRange(0, 10000))
 @click.option("--keep-monthly", default=12, show_default=True, type=click.IntRange(0, 10000))
 @with_appcontext
-def backup_command(directory: str | None, keep_daily: int, keep_weekly: int, keep_monthly: int):
+def backup_command(
+    directory: str | None, keep_daily: int, keep_weekly: int, keep_monthly: int
+) -> None:
     """Back up the database and the instance's secrets and settings into one verified file."""
     try:
         result = run_backup(
