@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -188,9 +189,10 @@ def stock_in_rows(supermarket_id: int, filters: Filters) -> list[StockInRow]:
     return rows
 
 
-def _donor_names(donation_ids: set[int | None]) -> dict[int, str]:
+def _donor_names(donation_ids: set[int | None]) -> dict[int | None, str]:
     """Donors of goods donated in kind as printed on paper: people masked unless they agreed
-    (inventory.donations.public_name), organisations in full."""
+    (inventory.donations.public_name), organisations in full; looked up by a movement's
+    ``ref_id``, which may be None."""
     donation_ids = {i for i in donation_ids if i is not None}
     if not donation_ids:
         return {}
@@ -220,9 +222,11 @@ STOCK_IN_HEADERS = (
 )
 
 
-def stock_in_sheet(supermarket: Supermarket, filters: Filters, rows: list[StockInRow]):
+def stock_in_sheet(
+    supermarket: Supermarket, filters: Filters, rows: list[StockInRow]
+) -> export.Sheet:
     """The stock-in ledger as a printable sheet (with a 合计 row)."""
-    body: list[list] = [
+    body: list[list[Any]] = [
         [
             r.when.strftime("%Y-%m-%d"),
             r.document_no,
@@ -336,13 +340,14 @@ def redemption_rows(supermarket_id: int, filters: Filters) -> list[RedemptionRow
             )
         )
     for line, redemption, household, _kp, vd in db.session.execute(voided):
+        voided_at = cast(datetime, redemption.voided_at)  # the select takes voids in the span
         rows.append(
             (
-                redemption.voided_at,
+                voided_at,
                 1,
                 line.id,
                 RedemptionRow(
-                    when=utc_to_local(redemption.voided_at),
+                    when=utc_to_local(voided_at),
                     receipt_no=redemption.receipt_no,
                     redemption_id=redemption.id,
                     household_no=household.number,
@@ -382,9 +387,11 @@ def _remark(row: RedemptionRow) -> str:
     return f"{row.status}：{row.void_reason}" if row.void_reason else row.status
 
 
-def redemption_sheet(supermarket: Supermarket, filters: Filters, rows: list[RedemptionRow]):
+def redemption_sheet(
+    supermarket: Supermarket, filters: Filters, rows: list[RedemptionRow]
+) -> export.Sheet:
     """The redemption / pickup ledger as a printable sheet (with a 合计 row, net of voids)."""
-    body: list[list] = [
+    body: list[list[Any]] = [
         [
             r.when.strftime("%Y-%m-%d"),
             r.receipt_no,
