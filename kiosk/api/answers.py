@@ -122,7 +122,10 @@ class Decision(contract.Answer):
     may_redeem: bool
     spendable: int
     quota_left: int | None
-    tier: str | None
+    tier: str | None = Field(description="等级，规则里写的原样（如 三星级）")
+    tier_label: str | None = Field(
+        description="等级按请求的语言显示：jifen 自带规则的等级译出，村里自己起的名字照写"
+    )
     next_open: OptionalDay = Field(description="兑换窗口关闭时，下一个可兑换日")
     reasons: list[Reason]
 

@@ -50,6 +50,7 @@ from kiosk.rules.reasons import (
     Phrase,
     Reason,
     Span,
+    Term,
 )
 from kiosk.rules.scores import (
     HolderScore,
@@ -355,13 +356,18 @@ def check_points_tier(r: Ruling) -> None:
     else:
         r.tier_name = tier.name
         if tier.quota_yuan is None:
-            r.add("tier", N_("累计获得积分%(earned)s分，%(tier)s"), earned=earned, tier=tier.name)
+            r.add(
+                "tier",
+                N_("累计获得积分%(earned)s分，%(tier)s"),
+                earned=earned,
+                tier=Term(tier.name),
+            )
         else:
             msgid = r.per_period(
                 N_("累计获得积分%(earned)s分，%(tier)s，每季度可兑换%(quota)s元"),
                 N_("累计获得积分%(earned)s分，%(tier)s，每月可兑换%(quota)s元"),
             )
-            r.add("tier", msgid, earned=earned, tier=tier.name, quota=tier.quota_yuan)
+            r.add("tier", msgid, earned=earned, tier=Term(tier.name), quota=tier.quota_yuan)
     if r.has_quota:
         r.quota_points = (tier.quota_yuan or 0) * r.points_per_yuan if tier else 0
 
@@ -426,7 +432,7 @@ def _tier_phrase(r: Ruling, s: HolderScore) -> Phrase:
     params: dict[str, Param] = {
         "period": Period(s.period),
         "score": s.score or 0,
-        "tier": s.tier.name,
+        "tier": Term(s.tier.name),
     }
     if s.tier.quota_yuan is None:
         return Phrase(N_("%(period)s评分%(score)s分，%(tier)s"), params)
@@ -446,14 +452,14 @@ def _tier_reason(r: Ruling, with_tier: list[HolderScore]) -> Reason:
         return Reason(
             "tier",
             N_("家庭成员%(scores)s；家庭星级%(tier)s"),
-            {"scores": scores, "tier": r.tier_name},
+            {"scores": scores, "tier": Term(r.tier_name)},
         )
     return Reason("tier", N_("家庭成员%(scores)s"), {"scores": scores})
 
 
 def _no_tier_reason(r: Ruling, scored: list[HolderScore]) -> Reason:
     lowest = min(r.policy.tiers, key=lambda t: t.min_value)
-    params: dict[str, Param] = {"min_score": lowest.min_value, "tier": lowest.name}
+    params: dict[str, Param] = {"min_score": lowest.min_value, "tier": Term(lowest.name)}
     quota = r.has_quota  # with quotas, no tier means nothing to spend
     if not scored:
         msgid = N_("尚无评分记录，不能兑换") if quota else N_("尚无评分记录")
@@ -541,7 +547,7 @@ def check_restrictions(r: Ruling) -> None:
             r.add(
                 "restricted_eligible",
                 N_("%(label)s：本户有%(count)s人符合条件"),
-                label=rule.label,
+                label=Term(rule.label),
                 count=count,
             )
 
@@ -608,7 +614,7 @@ def _check_restricted_item(r: Ruling, item: CartItem, rule: Restriction, asked: 
             Reason(
                 "restricted_item",
                 N_("%(item)s：%(label)s仅限%(conditions)s，本户没有符合条件的成员"),
-                {"item": item.name, "label": rule.label, "conditions": conditions(rule)},
+                {"item": item.name, "label": Term(rule.label), "conditions": conditions(rule)},
                 True,
             )
         )
@@ -631,7 +637,7 @@ def _check_restricted_item(r: Ruling, item: CartItem, rule: Restriction, asked: 
                 ),
                 {
                     "item": item.name,
-                    "label": rule.label,
+                    "label": Term(rule.label),
                     "allowed": allowed,
                     "used": already,
                     "left": max(0, allowed - already),
@@ -657,7 +663,7 @@ def conditions(rule: Restriction) -> Phrase | Listing:
     if rule.min_score is not None:
         parts.append(Phrase(N_("评分%(min_score)s分以上"), {"min_score": rule.min_score}))
     if rule.min_tier is not None:
-        parts.append(Phrase(N_("%(tier)s及以上"), {"tier": rule.min_tier}))
+        parts.append(Phrase(N_("%(tier)s及以上"), {"tier": Term(rule.min_tier)}))
     if not parts:
         return Phrase(N_("符合条件"))
     return Listing(tuple(parts), ENUMERATION)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from kiosk.rules.checks import CHECKS, Ruling
 from kiosk.rules.periods import period_key
 from kiosk.rules.policy import CYCLE_YEAR, Policy
-from kiosk.rules.reasons import Reason
+from kiosk.rules.reasons import Reason, Term
 from kiosk.rules.state import AccountState, CartItem
 
 
@@ -43,6 +43,7 @@ class Decision:
             "spendable": self.spendable,
             "quota_left": self.quota_left,
             "tier": self.tier,
+            "tier_label": Term(self.tier).render() if self.tier is not None else None,
             "next_open": self.next_open.isoformat() if self.next_open else None,
             "reasons": [r.to_dict() for r in self.reasons],
         }

@@ -8,7 +8,8 @@ as the seeds word it.
 
 Parameters are plain numbers and names (names are data: never translated) or one of the small
 types below, each rendered per language: a :class:`Day` as "2024年3月28日" or "28 March 2024",
-a :class:`Period` as "2024年第一季度" or "Q1 2024", and so on. :meth:`Reason.to_dict` also gives
+a :class:`Period` as "2024年第一季度" or "Q1 2024", a rule set's own word as a :class:`Term`
+("三星级" / "3 stars" when jifen ships it, a village's own as written), and so on. :meth:`Reason.to_dict` also gives
 them as JSON (dates in ISO form, periods as their keys) for the API's ``params``.
 """
 
@@ -159,6 +160,24 @@ class Phrase:
         return params_json(self.params)
 
 
+@dataclass(frozen=True)
+class Term:
+    """A rule set's own word, a tier or a restricted item: in the request's language when jifen
+    ships it (the presets' words, ``SHIPPED_TERMS``), as the village wrote it otherwise. In
+    JSON it is the word as stored."""
+
+    text: str
+
+    def render(self) -> str:
+        # Imported when used: the package's __init__ loads this module before the presets.
+        from kiosk.rules.presets import SHIPPED_TERMS
+
+        return translate(self.text) if self.text in SHIPPED_TERMS else self.text
+
+    def to_json(self) -> JSONValue:
+        return self.text
+
+
 # Separators between the items of a listing, by language.
 COMMA, SEMICOLON, ENUMERATION = "，", "；", "、"
 _ENGLISH_SEPARATORS = {COMMA: ", ", SEMICOLON: "; ", ENUMERATION: ", "}
@@ -180,7 +199,9 @@ class Listing:
 
 
 # What a reason's parameter may be: a number or a name as it is, or one of the types above.
-Param: TypeAlias = "int | str | Day | MonthDay | Period | Months | Count | Span | Phrase | Listing"
+Param: TypeAlias = (
+    "int | str | Day | MonthDay | Period | Months | Count | Span | Term | Phrase | Listing"
+)
 
 
 def _render_param(value: Param) -> str:

@@ -173,7 +173,9 @@
   /* The decision's facts as short chips: tier, quota left this period, next opening day. */
   Kiosk.decisionFacts = function (box, decision, T) {
     box.textContent = "";
-    if (decision.tier) { box.appendChild(Kiosk.el("span", "fact fact-tier", Kiosk.format(T.tier, { tier: decision.tier }))); }
+    // tier_label is the tier in the page's language (tier is the rule set's word as stored).
+    var tier = decision.tier_label || decision.tier;
+    if (tier) { box.appendChild(Kiosk.el("span", "fact fact-tier", Kiosk.format(T.tier, { tier: tier }))); }
     if (decision.quota_left !== null && decision.quota_left !== undefined) {
       box.appendChild(Kiosk.el("span", "fact fact-quota", Kiosk.format(T.quota_left, { n: decision.quota_left })));
     }

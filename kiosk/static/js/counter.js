@@ -288,14 +288,15 @@
   };
 
   // Restricted items (寨里's 长者食堂) this household has someone eligible for: the rules name
-  // each in a "restricted_eligible" reason that begins with the restriction's label.
+  // each in a "restricted_eligible" reason whose params carry the restriction's label as stored
+  // (the message shows it in the page's language).
   function eligibleFor(key) {
     var rule = null;
     restrictions.forEach(function (r) { if (r.key === key) { rule = r; } });
     if (!rule) { return true; }  // a key the policy does not restrict
     var reasons = (state.scan && state.scan.decision.reasons) || [];
     return reasons.some(function (r) {
-      return r.code === "restricted_eligible" && r.message.indexOf(rule.label + "：") === 0;
+      return r.code === "restricted_eligible" && r.params && r.params.label === rule.label;
     });
   }
 

@@ -1,0 +1,201 @@
+"""The counter and the self-service screen in English (issue 20): a 寨里 household (a star tier,
+the elders' canteen meal) and a 大同 household scanned with the page in English show no Chinese
+but the names, and the same scan in Chinese reads as it always did.
+
+Every name here (supermarkets, villages, people, goods, categories, units) is in Latin letters,
+so any Chinese character on the English page is a word the page failed to put in English."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from kiosk import assessments, auth, cards, households, points, rules
+from kiosk.clock import local_now
+from kiosk.database import write_transaction
+from kiosk.extensions import db
+from kiosk.models import Supermarket
+from kiosk.rules import policies, presets
+from tests import factories
+from tests.browser_support import (
+    VIEWPORTS,
+    LiveServer,
+    assert_fits,
+    browser,  # noqa: F401  (fixture)
+    browser_app,
+    new_page,
+    nothing_focused,
+    seeded,
+    shoot,
+    wedge_scan,
+)
+
+pytestmark = pytest.mark.browser
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def chinese_in(text: str) -> list[str]:
+    """Each Chinese character in ``text`` with a little of what surrounds it."""
+    return [text[max(0, m.start() - 20) : m.end() + 20] for m in CJK.finditer(text)]
+
+
+def _family(sm: Supermarket, number: str, people: list[tuple[str, date | None]]):
+    return households.create_household(
+        sm.id,
+        number=number,
+        head_name=people[0][0],
+        village="East Village",
+        members=[households.MemberInput(name, "", born) for name, born in people],
+        actor=None,
+    )
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """A shop on 寨里's rules: a 65-year-old scored 85 this quarter (四星级, the canteen meal is
+    hers) and her son 75 (三星级); and a household of 120 points the test scans under 大同's."""
+    app = browser_app(tmp_path)
+    with seeded(app):
+        with write_transaction():
+            sm = Supermarket(code="ZL01", name="East Shop", town="Hilltown", village="East Village")
+            db.session.add(sm)
+        auth.create_user(
+            "mary", display_name="Mary", role="keeper", password="secret123", pin="1234",
+            supermarket_id=sm.id,
+        )  # fmt: skip
+        admin = auth.create_user(
+            "admin1", display_name="Ann", role="admin", password="secret123", supermarket_id=sm.id
+        )
+        policies.set_policy(sm.id, presets.ZHAILI, actor=None)
+        today = local_now().date()
+        elders = _family(
+            sm,
+            "Z-01",
+            [("Liu Ying", date(today.year - 65, 1, 1)), ("Liu Bo", date(today.year - 40, 1, 1))],
+        )
+        period = rules.period_key(today, rules.PERIOD_QUARTER)
+        for member, score in zip(elders.members, (85, 75), strict=True):
+            assessments.record_assessment(
+                elders.id, period, score, member_id=member.id, actor=admin
+            )
+        factories.product(
+            sm, name="Peanut oil 5L", cost_fen=5000, stock_qty=5, category="Grain", unit="can"
+        )
+        factories.product(
+            sm,
+            name="Canteen lunch",
+            kind="service",
+            cost_fen=800,
+            stock_qty=0,
+            category="Services",
+            unit="meal",
+            restriction_key="elder_canteen",
+        )
+        town = _family(sm, "D-01", [("Zhang San", None)])
+        points.award_points(town.id, 120, reason="volunteering", actor=None)
+        zhaili_card = cards.payload_for(cards.issue_card(elders.id, actor=None))
+        datong_card = cards.payload_for(cards.issue_card(town.id, actor=None))
+        ids = {"sm": sm.id}
+    with LiveServer(app) as server:
+        yield {
+            "app": app,
+            "url": server.url,
+            "ids": ids,
+            "zhaili": zhaili_card,
+            "datong": datong_card,
+        }
+
+
+def _counter(browser, url: str, keeper: str, lang: str, size=(1024, 600)):  # noqa: F811
+    """The counter page in ``lang``, the keeper logged in by PIN."""
+    page = new_page(browser, size)
+    page.goto(f"{url}/login?lang={lang}")
+    page.get_by_role("link", name=keeper).click()
+    for digit in "1234":
+        page.locator(f"#pin-keypad .key[data-key='{digit}']").click()
+    page.locator("#pin-submit").click()
+    page.wait_for_url(url + "/counter")
+    page.wait_for_selector("#screen-waiting:visible")
+    return page
+
+
+def _scan(page, card: str) -> None:
+    nothing_focused(page)
+    wedge_scan(page, card)
+    page.wait_for_selector("#screen-shop:visible")
+    page.wait_for_selector("#decision-reasons li")
+
+
+def _shown(page) -> str:
+    """What a person reads on the page: its title and visible text, without the language
+    switch (it names the other language in its own words, 中文)."""
+    switch = page.locator("a[lang='zh-CN']")
+    assert switch.inner_text() == "中文"
+    return page.title() + "\n" + page.inner_text("body").replace("中文", "", 1)
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
+    page = _counter(browser, shop["url"], "Mary", "en", size)
+    assert chinese_in(_shown(page)) == []
+    _scan(page, shop["zhaili"])
+    decision = page.inner_text("#decision")
+    assert "Tier: Three-star" in decision  # the family's tier (tier_label)
+    assert "Four-star" in decision  # a member's, in a reason
+    assert "Free meals at the elders' canteen: 1 eligible" in decision
+    page.get_by_role("tab", name="Services").click()
+    meal = page.locator(".tile", has_text="Canteen lunch")
+    assert meal.locator(".tile-price").inner_text() == "Free"  # her eligibility, read in English
+    meal.click()
+    page.wait_for_selector(".cart-line:has-text('Canteen lunch')")
+    assert chinese_in(_shown(page)) == []
+    shoot(page, "counter-english-zhaili")
+    assert_fits(page)
+    assert page.js_errors == []
+    page.context.close()
+
+    with seeded(shop["app"]):
+        policies.set_policy(shop["ids"]["sm"], presets.DATONG, actor=None)
+    page = _counter(browser, shop["url"], "Mary", "en", size)
+    _scan(page, shop["datong"])
+    assert page.inner_text("#hh-balance") == "120"
+    assert chinese_in(_shown(page)) == []
+    shoot(page, "counter-english-datong")
+    assert_fits(page)
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_counter_in_chinese_reads_as_before(browser, shop):  # noqa: F811
+    page = _counter(browser, shop["url"], "Mary", "zh")
+    _scan(page, shop["zhaili"])
+    reasons = page.inner_text("#decision-reasons")
+    assert "长者食堂免费就餐：本户有1人符合条件" in reasons
+    assert "评分85分，四星级（每季度100元）" in reasons
+    assert "评分75分，三星级（每季度50元）" in reasons
+    assert reasons.endswith(
+        "；家庭星级三星级\n本季度可兑换额度150元，已用0元，剩余150元\n长者食堂免费就餐：本户有1人符合条件"
+    )
+    assert page.inner_text("#decision .fact-tier") == "等级：三星级"
+    page.get_by_role("tab", name="Services").click()
+    meal = page.locator(".tile", has_text="Canteen lunch")
+    assert meal.locator(".tile-price").inner_text() == "免费"
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_self_service_in_english_shows_no_chinese(browser, shop):  # noqa: F811
+    page = new_page(browser, (1024, 600))
+    page.goto(shop["url"] + "/self?lang=en")
+    page.wait_for_selector("#self-waiting:visible")
+    nothing_focused(page)
+    wedge_scan(page, shop["zhaili"])
+    page.wait_for_selector("#self-result:visible")
+    page.wait_for_selector("#self-reasons li")
+    assert "Four-star" in page.inner_text("#self-reasons")
+    assert chinese_in(_shown(page)) == []
+    assert page.js_errors == []
+    page.context.close()
