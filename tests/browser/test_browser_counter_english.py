@@ -137,7 +137,7 @@ def _shown(page) -> str:
     return page.title() + "\n" + page.inner_text("body").replace("中文", "", 1)
 
 
-@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     page = _counter(browser, shop["url"], "Mary", "en", size)
     assert chinese_in(_shown(page)) == []
@@ -154,6 +154,14 @@ def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     assert chinese_in(_shown(page)) == []
     shoot(page, "counter-english-zhaili")
     assert_fits(page)
+    page.locator("#btn-confirm").click()
+    page.wait_for_selector("#screen-receipt:visible")
+    paper = page.inner_text("#receipt-text")
+    assert "Canteen lunch" in paper
+    # The screen around the receipt is English; the receipt itself is the printed paper's text,
+    # laid out in Chinese whatever the page's language.
+    assert chinese_in(_shown(page).replace(paper, "")) == []
+    shoot(page, "counter-english-receipt")
     assert page.js_errors == []
     page.context.close()
 
