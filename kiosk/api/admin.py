@@ -4,6 +4,7 @@ and API tokens."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Annotated, Any
 
 from flask_babel import gettext
@@ -37,19 +38,28 @@ RESTRICTION_KEY = {
 
 
 class HouseholdQuery(contract.Query):
-    q: contract.Search(50) = Field(
+    q: Annotated[str, contract.Search(50)] = Field(
         "", description="户号、成员姓名、拼音或首字母、卡号（只看前50个字）"
     )
-    page: contract.QueryWhole(1, 100_000) = Field(1, description="页码")
-    per_page: contract.QueryWhole(1, MAX_PER_PAGE) = Field(20, description="每页条数")
+    page: Annotated[int, contract.QueryWhole(1, 100_000)] = Field(1, description="页码")
+    per_page: Annotated[int, contract.QueryWhole(1, MAX_PER_PAGE)] = Field(
+        20, description="每页条数"
+    )
 
 
 class MemberInput(contract.Body):
-    name: contract.Text(50)
-    relation: contract.Text(20, required=False, examples=["户主", "配偶", "子女"]) = ""
-    birth_date: contract.Day(
-        earliest=1880, required=False, description="1880年以后，不能晚于今天（超市所在地的日期）"
-    ) = None
+    name: Annotated[str, contract.Text(50)]
+    relation: Annotated[
+        str, contract.Text(20, required=False, examples=["户主", "配偶", "子女"])
+    ] = ""
+    birth_date: Annotated[
+        date | None,
+        contract.Day(
+            earliest=1880,
+            required=False,
+            description="1880年以后，不能晚于今天（超市所在地的日期）",
+        ),
+    ] = None
 
     def to_service(self) -> households.MemberInput:
         return households.MemberInput(
@@ -58,10 +68,10 @@ class MemberInput(contract.Body):
 
 
 class HouseholdInput(contract.Body):
-    number: contract.Text(32, description="户号")
-    head_name: contract.Text(50)
-    village: contract.Text(50, required=False) = ""
-    group_name: contract.Text(50, required=False) = ""
+    number: Annotated[str, contract.Text(32, description="户号")]
+    head_name: Annotated[str, contract.Text(50)]
+    village: Annotated[str, contract.Text(50, required=False)] = ""
+    group_name: Annotated[str, contract.Text(50, required=False)] = ""
     members: Annotated[list[MemberInput], Field(max_length=MAX_MEMBERS)] | None = Field(
         None, description="省略时以户主为唯一成员"
     )
@@ -72,37 +82,41 @@ class StatusInput(contract.Body):
 
 
 class CardIssueInput(contract.Body):
-    reason: contract.Text(200, required=False, multiline=True) = ""
+    reason: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
 
 
 class RevokeInput(contract.Body):
-    reason: contract.Text(200, multiline=True)
+    reason: Annotated[str, contract.Text(200, multiline=True)]
 
 
 class PointsProposalInput(contract.Body):
     """加分（award）或扣分（deduct）的分值写正数；提交为待确认的申请"""
 
-    kind: contract.Choice("award", "deduct")
-    amount: contract.Whole(1, points.MAX_ADJUSTMENT)
-    reason: contract.Text(intake.MAX_REASON, multiline=True)
+    kind: Annotated[str, contract.Choice("award", "deduct")]
+    amount: Annotated[int, contract.Whole(1, points.MAX_ADJUSTMENT)]
+    reason: Annotated[str, contract.Text(intake.MAX_REASON, multiline=True)]
     idempotency_key: contract.IdempotencyKey | None = None
 
 
 class PointsQuery(contract.Query):
-    limit: contract.QueryWhole(1, MAX_HISTORY) = Field(50, description="条数")
+    limit: Annotated[int, contract.QueryWhole(1, MAX_HISTORY)] = Field(50, description="条数")
 
 
 class ProductInput(contract.Body):
-    sku: contract.Text(32)
-    name: contract.Text(100)
-    unit: contract.Text(16, required=False, blank="件") = "件"
-    category: contract.Text(50, required=False, blank=None) = None
-    barcode: contract.Text(32, required=False, blank=None, pattern="^[0-9]*$") = None
-    kind: contract.Choice(KIND_GOODS, KIND_SERVICE, default=KIND_GOODS) = KIND_GOODS
-    unit_cost_fen: contract.Whole(0, MAX_UNIT_COST_FEN) = Field(
+    sku: Annotated[str, contract.Text(32)]
+    name: Annotated[str, contract.Text(100)]
+    unit: Annotated[str, contract.Text(16, required=False, blank="件")] = "件"
+    category: Annotated[str | None, contract.Text(50, required=False, blank=None)] = None
+    barcode: Annotated[
+        str | None, contract.Text(32, required=False, blank=None, pattern="^[0-9]*$")
+    ] = None
+    kind: Annotated[str, contract.Choice(KIND_GOODS, KIND_SERVICE, default=KIND_GOODS)] = KIND_GOODS
+    unit_cost_fen: Annotated[int, contract.Whole(0, MAX_UNIT_COST_FEN)] = Field(
         0, description="服务项目的成本价（分）；实物的成本由入库决定"
     )
-    restriction_key: contract.Text(32, required=False, blank=None, **RESTRICTION_KEY) = None
+    restriction_key: Annotated[
+        str | None, contract.Text(32, required=False, blank=None, **RESTRICTION_KEY)
+    ] = None
 
     @field_validator("barcode")
     @classmethod
@@ -115,32 +129,38 @@ class ProductInput(contract.Body):
 class ProductChange(contract.Body):
     """只修改给出的字段"""
 
-    name: contract.Text(100) = None
-    unit: contract.Text(16) = None
-    kind: contract.Choice(KIND_GOODS, KIND_SERVICE) = None
-    unit_cost_fen: contract.Whole(0, MAX_SERVICE_COST_FEN) = Field(
-        None, description="服务项目的价格（分）；实物的成本由入库决定，不能在此修改"
+    name: Annotated[str | None, contract.Text(100)] = None
+    unit: Annotated[str | None, contract.Text(16)] = None
+    kind: Annotated[str | None, contract.Choice(KIND_GOODS, KIND_SERVICE)] = None
+    # (None when left out; a null sent is refused, so neither the type nor the document says
+    # null: the two defaults below are the only None these fields hold)
+    unit_cost_fen: Annotated[int, contract.Whole(0, MAX_SERVICE_COST_FEN)] = Field(
+        None,  # type: ignore[assignment]
+        description="服务项目的价格（分）；实物的成本由入库决定，不能在此修改",
     )
-    restriction_key: contract.Text(
-        32,
-        required=False,
-        blank=None,
-        pattern=RESTRICTION_KEY["pattern"],
-        description="现行规则 restrictions 里的键（如 elder_canteen）；null 或空为普通物品",
-    ) = None
-    active: contract.Flag = Field(None, description="是否上架")
+    restriction_key: Annotated[
+        str | None,
+        contract.Text(
+            32,
+            required=False,
+            blank=None,
+            pattern=RESTRICTION_KEY["pattern"],
+            description="现行规则 restrictions 里的键（如 elder_canteen）；null 或空为普通物品",
+        ),
+    ] = None
+    active: contract.Flag = Field(None, description="是否上架")  # type: ignore[assignment]
 
 
 class StockInLine(contract.Body):
     product_id: contract.ID
     quantity: contract.Count
-    unit_cost_fen: contract.Whole(0, MAX_UNIT_COST_FEN)
+    unit_cost_fen: Annotated[int, contract.Whole(0, MAX_UNIT_COST_FEN)]
 
 
 class StockInInput(contract.Body):
-    supplier: contract.Text(100, required=False) = ""
-    invoice_no: contract.Text(50, required=False) = ""
-    note: contract.Text(200, required=False, multiline=True) = ""
+    supplier: Annotated[str, contract.Text(100, required=False)] = ""
+    invoice_no: Annotated[str, contract.Text(50, required=False)] = ""
+    note: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
     print_slip: contract.Flag = Field(
         False, description="入库后打印物品入库单（打印失败不影响入库）"
     )
@@ -148,7 +168,7 @@ class StockInInput(contract.Body):
 
 
 class TokenInput(contract.Body):
-    label: contract.Text(100, required=False) = ""
+    label: Annotated[str, contract.Text(100, required=False)] = ""
 
 
 # Households and members ---------------------------------------------------------------------
@@ -474,6 +494,7 @@ def new_token(user_id: int, body: TokenInput):
     access.user(user_id)
     secret = auth.issue_token(user_id, label=body.label, actor=access.me())
     row = auth.token_record(secret)
+    assert row is not None  # stored by issue_token just now
     return {"token": secret, "record": outputs.token(row)}
 
 
@@ -493,4 +514,4 @@ def revoke_token(token_id: int):
         raise NotFound(gettext("没有找到该令牌"))
     access.user(row.user_id)
     auth.revoke_token(token_id, actor=access.me())
-    return {"record": outputs.token(auth.find_token(token_id))}
+    return {"record": outputs.token(row)}  # (the same record, read again after the commit)

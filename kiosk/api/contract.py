@@ -5,7 +5,7 @@ A limit is written once, on the model; the handler's check and the document's sc
 come from it. How to write an endpoint::
 
     class VoidRequest(contract.Body):
-        reason: contract.Text(200, multiline=True)
+        reason: Annotated[str, contract.Text(200, multiline=True)]
 
 
     @contract.route(
@@ -32,33 +32,36 @@ what the route takes.
 
 Field types: :func:`Text` (stripped, no control characters, a length limit), :func:`Whole`
 (a JSON whole number within bounds, never beyond the database's integer column),
-:func:`Choice`, :data:`Flag`, :func:`Day`, :data:`Period`, :data:`IdempotencyKey`, and
-:func:`QueryWhole` for the query string. Models ignore fields they do not name (older clients
+:func:`Choice`, :func:`Day`, and :func:`Search` and :func:`QueryWhole` for the query string
+are a :class:`FieldType`, written in an ``Annotated`` after the Python type the view gets
+(``Annotated[str | None, contract.Text(80, required=False, blank=None)]``), so a type checker
+sees the field's type and pydantic the limit; :data:`ID`, :data:`Count`, :data:`Flag`,
+:data:`Period` and :data:`IdempotencyKey` are whole types. Models ignore fields they do not name (older clients
 send more) while the document says ``additionalProperties: false``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 from typing import Annotated, Any, ClassVar
 
+from annotated_types import Ge, GroupedMetadata, Le
 from flask import jsonify, request
 from flask_babel import gettext, lazy_gettext
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     PlainValidator,
     Strict,
     ValidationError,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from kiosk import parsing, permissions
 from kiosk.authn import require
@@ -134,6 +137,18 @@ def invalid(path: str, message: str) -> ValidationFailed:
 # Field types ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FieldType(GroupedMetadata):
+    """A field type's validators and JSON schema, the metadata of an ``Annotated`` whose first
+    argument is the Python type the view gets: pydantic unpacks it (annotated_types'
+    GroupedMetadata), a type checker reads only the Python type."""
+
+    parts: tuple[Any, ...]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.parts)
+
+
 def refusal(message: str) -> PydanticCustomError:
     """A refusal whose message (already rendered) is shown after the field's name: raise it
     from a model's own validator (``@field_validator``)."""
@@ -196,13 +211,13 @@ def Text(  # noqa: N802 - a type, used as one
     multiline: bool = False,
     blank: str | None = "",
     **schema: Any,
-) -> Any:
+) -> FieldType:
     """A text field, stripped; a required one may not be blank; an optional one that is left
     out, null or blank becomes ``blank`` (give the same value as the field's default).
     ``schema`` adds to the document's schema (a description, examples)."""
     check = _text_check(max_len, required=required, multiline=multiline, blank=blank)
     full = {**text_schema(max_len, required=required, multiline=multiline), **schema}
-    return Annotated[str, PlainValidator(check), WithJsonSchema(full)]
+    return FieldType((PlainValidator(check), WithJsonSchema(full)))
 
 
 def _whole_number(value: Any) -> Any:
@@ -217,20 +232,22 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
-def Whole(minimum: int | None = None, maximum: int | None = None) -> Any:  # noqa: N802
+def Whole(minimum: int | None = None, maximum: int | None = None) -> FieldType:  # noqa: N802
     """A whole number within bounds, and always within the database's integer column (±2³¹):
     a larger id is refused here, not by PostgreSQL."""
     low = parsing.DB_INT_MIN if minimum is None else max(minimum, parsing.DB_INT_MIN)
     high = parsing.DB_INT_MAX if maximum is None else min(maximum, parsing.DB_INT_MAX)
-    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_whole_number)]
+    return FieldType((Ge(low), Le(high), BeforeValidator(_whole_number)))
 
 
-ID = Whole(1)
-Count = Whole(1)
+ID = Annotated[int, Whole(1)]
+Count = Annotated[int, Whole(1)]
 Flag = Annotated[bool, Strict()]
 
 
-def Choice(*values: str, default: str | None = None, blank: bool = False) -> Any:  # noqa: N802
+def Choice(  # noqa: N802
+    *values: str, default: str | None = None, blank: bool = False
+) -> FieldType:
     """One of a fixed set of words (null is ``default`` when there is one; give the field the
     same default); ``blank``: an empty word too, meaning None (a query's "any")."""
 
@@ -244,7 +261,7 @@ def Choice(*values: str, default: str | None = None, blank: bool = False) -> Any
         return value
 
     enum = [*values, ""] if blank else list(values)
-    return Annotated[str, PlainValidator(check), WithJsonSchema({"type": "string", "enum": enum})]
+    return FieldType((PlainValidator(check), WithJsonSchema({"type": "string", "enum": enum})))
 
 
 def _today() -> date:
@@ -262,7 +279,7 @@ def Day(  # noqa: N802
     future: bool = False,
     required: bool = True,
     description: str = "",
-) -> Any:
+) -> FieldType:
     """An ISO date (YYYY-MM-DD) from the year ``earliest`` on (to the year ``latest``), not
     after today unless ``future``; an optional one that is left out, null or blank is None."""
 
@@ -286,7 +303,7 @@ def Day(  # noqa: N802
     schema["format"] = "date"
     if description:
         schema["description"] = description
-    return Annotated[date, PlainValidator(check), WithJsonSchema(schema)]
+    return FieldType((PlainValidator(check), WithJsonSchema(schema)))
 
 
 # An assessment period: a quarter ("2024Q1") or a month ("2024-03"), years 2000–2100.
@@ -345,7 +362,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def Search(max_len: int) -> Any:  # noqa: N802
+def Search(max_len: int) -> FieldType:  # noqa: N802
     """Searched text from the query string: stripped; only its first max_len characters count
     (the guards have already refused control characters in a query string)."""
 
@@ -353,10 +370,10 @@ def Search(max_len: int) -> Any:  # noqa: N802
         return str(value).strip()[:max_len]
 
     schema = {"type": "string", "pattern": f"^[^{_CONTROLS}]*$"}
-    return Annotated[str, PlainValidator(check), WithJsonSchema(schema)]
+    return FieldType((PlainValidator(check), WithJsonSchema(schema)))
 
 
-def QueryWhole(minimum: int, maximum: int) -> Any:  # noqa: N802
+def QueryWhole(minimum: int, maximum: int) -> FieldType:  # noqa: N802
     """A whole number in the query string (ASCII digits), within bounds."""
 
     def check(value: Any) -> int:
@@ -368,7 +385,7 @@ def QueryWhole(minimum: int, maximum: int) -> Any:  # noqa: N802
             ) from None
 
     schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
-    return Annotated[int, PlainValidator(check), WithJsonSchema(schema)]
+    return FieldType((PlainValidator(check), WithJsonSchema(schema)))
 
 
 # Models -------------------------------------------------------------------------------------
@@ -416,7 +433,7 @@ def _path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     return out
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     """The Chinese sentence for one pydantic error (after the field's name)."""
     kind = error["type"]
     ctx = error.get("ctx") or {}

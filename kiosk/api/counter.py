@@ -26,9 +26,12 @@ CARD_CODES = ("card_invalid", "card_unknown", "card_revoked", "too_many_attempts
 
 
 class ScanRequest(contract.Body):
-    payload: contract.Text(
-        MAX_PAYLOAD_LENGTH, description="卡片二维码内容（JF+20位数字，或只输20位数字）"
-    )
+    payload: Annotated[
+        str,
+        contract.Text(
+            MAX_PAYLOAD_LENGTH, description="卡片二维码内容（JF+20位数字，或只输20位数字）"
+        ),
+    ]
 
 
 class CartLine(contract.Body):
@@ -37,7 +40,7 @@ class CartLine(contract.Body):
 
 
 class RedemptionRequest(contract.Body):
-    card: contract.Text(MAX_PAYLOAD_LENGTH, description="卡片二维码内容")
+    card: Annotated[str, contract.Text(MAX_PAYLOAD_LENGTH, description="卡片二维码内容")]
     lines: Annotated[list[CartLine], Field(max_length=MAX_CART_LINES)]
     idempotency_key: contract.IdempotencyKey = Field(
         description="每个购物车一个；重试时原样再发，返回同一张兑换单"
@@ -45,7 +48,7 @@ class RedemptionRequest(contract.Body):
 
 
 class VoidRequest(contract.Body):
-    reason: contract.Text(200, multiline=True)
+    reason: Annotated[str, contract.Text(200, multiline=True)]
 
 
 @contract.route(

@@ -340,23 +340,27 @@ def get_donation(donation_id: int):
 
 class GoodsLineIn(contract.Body):
     product_id: contract.ID
-    quantity: contract.Whole(1, MAX_QUANTITY)
-    unit_value_fen: contract.Whole(1, donations.MAX_AMOUNT_FEN) = Field(
+    quantity: Annotated[int, contract.Whole(1, MAX_QUANTITY)]
+    unit_value_fen: Annotated[int, contract.Whole(1, donations.MAX_AMOUNT_FEN)] = Field(
         description="评估单价（分）"
     )
 
 
 class DonationRequest(contract.Body):
-    form: contract.Choice(*DONATION_FORMS) = Field(description="cash 现金，goods 物品")
+    form: Annotated[str, contract.Choice(*DONATION_FORMS)] = Field(
+        description="cash 现金，goods 物品"
+    )
     donor_id: contract.ID
-    donated_on: contract.Day(required=False, description="捐赠日期，默认今天") = None
-    amount_fen: contract.Whole(1, donations.MAX_AMOUNT_FEN) | None = Field(
+    donated_on: Annotated[
+        date | None, contract.Day(required=False, description="捐赠日期，默认今天")
+    ] = None
+    amount_fen: Annotated[int, contract.Whole(1, donations.MAX_AMOUNT_FEN)] | None = Field(
         default=None, description="现金金额（分），现金捐赠必填"
     )
     lines: Annotated[list[GoodsLineIn], Field(max_length=MAX_GOODS_LINES)] | None = Field(
         default=None, description="捐赠的物品，物品捐赠必填"
     )
-    note: contract.Text(200, required=False, multiline=True) = ""
+    note: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
     idempotency_key: contract.IdempotencyKey | None = Field(
         default=None, description="请求编号（或用请求头 Idempotency-Key）；重试时原样再发"
     )
@@ -428,7 +432,7 @@ def record_donation(body: DonationRequest):
 
 
 class ReverseRequest(contract.Body):
-    reason: contract.Text(200, multiline=True)
+    reason: Annotated[str, contract.Text(200, multiline=True)]
 
 
 @contract.route(

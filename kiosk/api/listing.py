@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, send_file
@@ -23,13 +24,17 @@ RANGE_TEXT = "，`start`/`end` 为本地日期（含两端，最多两年）"
 
 
 class PageQuery(contract.Query):
-    page: contract.QueryWhole(1, MAX_PAGE) = 1
-    per_page: contract.QueryWhole(1, MAX_PER_PAGE) = DEFAULT_PER_PAGE
+    page: Annotated[int, contract.QueryWhole(1, MAX_PAGE)] = 1
+    per_page: Annotated[int, contract.QueryWhole(1, MAX_PER_PAGE)] = DEFAULT_PER_PAGE
 
 
 class DateQuery(contract.Query):
-    start: contract.Day(required=False, future=True, description="开始日期（含）") = None
-    end: contract.Day(required=False, future=True, description="结束日期（含）") = None
+    start: Annotated[
+        date | None, contract.Day(required=False, future=True, description="开始日期（含）")
+    ] = None
+    end: Annotated[
+        date | None, contract.Day(required=False, future=True, description="结束日期（含）")
+    ] = None
 
 
 class RangeQuery(DateQuery, PageQuery):

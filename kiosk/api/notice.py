@@ -9,10 +9,11 @@ a notice, without storing anything. Keepers, admins and supervisors read; nobody
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask_babel import gettext
 from pydantic import Field
+from pydantic.json_schema import JsonDict
 
 from kiosk import clock, notice, rules
 from kiosk.api import contract, outputs
@@ -27,7 +28,7 @@ MASKED = (
     "姓名和户号按公示张贴的样子遮挡（如“张*明”），与公示页面相同；不含联系方式。"
     "草稿和放弃的草稿不在这里（404 `not_found`）。"
 )
-DAY = {"json_schema_extra": {"format": "date"}}
+DAY: JsonDict = {"format": "date"}  # a day in an answer, as the document says it
 
 # The answers --------------------------------------------------------------------------------
 
@@ -37,7 +38,7 @@ class NoticeSummary(contract.Answer):
     period: str = Field(description="季度如 2026Q4，或月份如 2026-11")
     period_label: str
     revision: int | None
-    status: contract.Choice(*SHOWN)
+    status: Annotated[str, contract.Choice(*SHOWN)]
     published_at: contract.LocalTime
 
 
@@ -72,19 +73,21 @@ class ChartBar(contract.Answer):
 
 
 class Chart(contract.Answer):
-    kind: contract.Choice(notice.CHART_STARS, notice.CHART_PYRAMID, notice.CHART_BANDS)
+    kind: Annotated[
+        str, contract.Choice(notice.CHART_STARS, notice.CHART_PYRAMID, notice.CHART_BANDS)
+    ]
     bars: list[ChartBar]
 
 
 class Ranking(contract.Answer):
     period: str
     period_label: str
-    kind: contract.Choice("quarter", "month")
-    from_: str = Field(alias="from", **DAY)
-    through: str = Field(**DAY)
+    kind: Annotated[str, contract.Choice("quarter", "month")]
+    from_: str = Field(alias="from", json_schema_extra=DAY)
+    through: str = Field(json_schema_extra=DAY)
     complete: bool
     policy_name: str
-    basis: contract.Choice(notice.BASIS_POINTS, notice.BASIS_SCORE)
+    basis: Annotated[str, contract.Choice(notice.BASIS_POINTS, notice.BASIS_SCORE)]
     red_ranks: int
     rows: list[RankingRow]
     red_list: list[RankingRow]
@@ -106,8 +109,10 @@ class RankingNow(contract.Answer):
 
 class RankingQuery(contract.Query):
     blank_is_absent = False  # an empty period is a wrong one (400), not the current one
+    # (None when left out: a query string holds no null, and the document says a string)
     period: str = Field(
-        None, description="季度如 2026Q4，或月份如 2026-11；不给时为本超市规则当前的期间"
+        None,  # type: ignore[assignment]
+        description="季度如 2026Q4，或月份如 2026-11；不给时为本超市规则当前的期间",
     )
 
 

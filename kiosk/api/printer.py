@@ -32,7 +32,7 @@ class PrinterSettingsInput(contract.Body):
 
 
 class JobQuery(contract.Query):
-    status: contract.Choice(*JOB_STATUSES, blank=True) = Field(
+    status: Annotated[str | None, contract.Choice(*JOB_STATUSES, blank=True)] = Field(
         None, description="只列出这一状态的任务，省略或为空时列出全部未打印的"
     )
 
@@ -45,7 +45,12 @@ def receipt_numbers(jobs: list[PrintJob]) -> dict[int, str]:
 def render_jobs(jobs: list[PrintJob]) -> list[dict]:
     """The jobs as JSON, each with its receipt number when it is a receipt."""
     numbers = receipt_numbers(jobs)
-    return [outputs.print_job(job, numbers.get(job.redemption_id)) for job in jobs]
+    return [
+        outputs.print_job(
+            job, None if job.redemption_id is None else numbers.get(job.redemption_id)
+        )
+        for job in jobs
+    ]
 
 
 @contract.route(

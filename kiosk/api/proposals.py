@@ -17,7 +17,7 @@ supervisors only (``GET /proposals/<id>/photos/<n>``).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from flask import Response, request
@@ -174,8 +174,7 @@ def _moment(raw: Any) -> datetime | None:
         raise _not_a_moment() from None
     if parsed.tzinfo is None:
         return clock.local_to_utc(parsed).replace(microsecond=0)
-    offset = parsed.utcoffset()
-    return (parsed.replace(tzinfo=None) - offset).replace(microsecond=0)
+    return parsed.astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
 
 Moment = Annotated[
@@ -198,27 +197,27 @@ class ProposalInput(contract.Body):
     household_id: contract.ID
     member_id: contract.ID | None = None
     standard_item_id: contract.ID | None = None
-    amount: contract.Whole(-MAX_ADJUSTMENT, MAX_ADJUSTMENT) | None = Field(
+    amount: Annotated[int, contract.Whole(-MAX_ADJUSTMENT, MAX_ADJUSTMENT)] | None = Field(
         None,
         description="带符号：加分为正，扣分为负；不填时取积分标准的分值",
         json_schema_extra={"not": {"const": 0}},
     )
-    reason: contract.Text(intake.MAX_REASON, required=False, multiline=True) = Field(
-        "", description="事由；不填时为“标准N：<标准内容>”"
+    reason: Annotated[str, contract.Text(intake.MAX_REASON, required=False, multiline=True)] = (
+        Field("", description="事由；不填时为“标准N：<标准内容>”")
     )
-    evidence: contract.Text(intake.MAX_EVIDENCE, required=False) = Field(
+    evidence: Annotated[str, contract.Text(intake.MAX_EVIDENCE, required=False)] = Field(
         "", description="证明材料说明"
     )
     occurred_at: Moment = None
-    place: contract.Text(intake.MAX_PLACE, required=False) = Field(
+    place: Annotated[str, contract.Text(intake.MAX_PLACE, required=False)] = Field(
         "", description="地点（村民小组、巷道）"
     )
-    location: contract.Text(intake.MAX_LOCATION, required=False) = Field(
+    location: Annotated[str, contract.Text(intake.MAX_LOCATION, required=False)] = Field(
         "", description="手机定位“纬度,经度”（仅在评议员允许时）"
     )
-    occurred_on: contract.Day(required=False, description="发生日期（不晚于今天），不填为今天") = (
-        None
-    )
+    occurred_on: Annotated[
+        date | None, contract.Day(required=False, description="发生日期（不晚于今天），不填为今天")
+    ] = None
 
     @field_validator("amount")
     @classmethod
@@ -229,18 +228,24 @@ class ProposalInput(contract.Body):
 
 
 class ProposalQuery(contract.Query):
-    status: contract.Choice(*STATUSES) = Field(None, description="只列该状态")
-    household_id: contract.QueryWhole(1, MAX_ID) = Field(None, description="只列该户")
-    page: contract.QueryWhole(1, 100_000) = Field(1, description="页码")
-    per_page: contract.QueryWhole(1, MAX_PER_PAGE) = Field(20, description="每页条数")
+    status: Annotated[str | None, contract.Choice(*STATUSES)] = Field(
+        None, description="只列该状态"
+    )
+    household_id: Annotated[int | None, contract.QueryWhole(1, MAX_ID)] = Field(
+        None, description="只列该户"
+    )
+    page: Annotated[int, contract.QueryWhole(1, 100_000)] = Field(1, description="页码")
+    per_page: Annotated[int, contract.QueryWhole(1, MAX_PER_PAGE)] = Field(
+        20, description="每页条数"
+    )
 
 
 class ApproveInput(contract.Body):
-    note: contract.Text(intake.MAX_NOTE, required=False, multiline=True) = ""
+    note: Annotated[str, contract.Text(intake.MAX_NOTE, required=False, multiline=True)] = ""
 
 
 class RejectInput(contract.Body):
-    note: contract.Text(intake.MAX_NOTE, multiline=True)
+    note: Annotated[str, contract.Text(intake.MAX_NOTE, multiline=True)]
 
 
 def request_key(field: str | None) -> str | None:

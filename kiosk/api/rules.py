@@ -8,6 +8,7 @@ say). Each handler parses its input, calls one service and renders JSON.
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any
 
 from flask_babel import gettext
@@ -52,29 +53,32 @@ class PolicyInput(contract.Body):
 
     model_config = ConfigDict(extra="ignore", json_schema_extra=_one_of_three)
 
-    preset: contract.Choice(*PRESET_KEYS) | None = None
+    preset: Annotated[str, contract.Choice(*PRESET_KEYS)] | None = None
     policy: dict[str, Any] | None = None
-    toml: contract.Text(MAX_TOML_LENGTH, required=False, multiline=True, blank=None) = None
+    toml: Annotated[
+        str | None, contract.Text(MAX_TOML_LENGTH, required=False, multiline=True, blank=None)
+    ] = None
 
 
 class PreviewQuery(contract.Query):
-    date: contract.Day(required=False, future=True, latest=2100) = Field(
-        None, description="日期（2000–2100年），默认今天"
-    )
-    preset: contract.Choice(*PRESET_KEYS) = Field(
+    date: Annotated[
+        datetime.date | None, contract.Day(required=False, future=True, latest=2100)
+    ] = Field(None, description="日期（2000–2100年），默认今天")
+    preset: Annotated[str | None, contract.Choice(*PRESET_KEYS)] = Field(
         None, description="按此模板预览（不改变当前规则）"
     )
 
 
 class PeriodQuery(contract.Query):
-    period: contract.Period = Field(None, description="考评期，省略时为本期")
+    # (None when left out; a null sent is refused, so the type and the document say no null)
+    period: contract.Period = Field(None, description="考评期，省略时为本期")  # type: ignore[assignment]
 
 
 class ScoreLine(contract.Body):
     household_id: contract.ID
     member_id: contract.ID | None = None
-    score: contract.Whole(0, 100)
-    note: contract.Text(200, required=False, multiline=True) = ""
+    score: Annotated[int, contract.Whole(0, 100)]
+    note: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
 
 
 class AssessmentInput(ScoreLine):
@@ -87,18 +91,20 @@ class AssessmentBatchInput(contract.Body):
 
 
 class YearQuery(contract.Query):
-    year: contract.QueryWhole(2000, 2100) = Field(None, description="年份，省略时列出全部")
+    year: Annotated[int | None, contract.QueryWhole(2000, 2100)] = Field(
+        None, description="年份，省略时列出全部"
+    )
 
 
 class VetoInput(contract.Body):
     household_id: contract.ID
     member_id: contract.ID | None = None
-    on: contract.Day(description="2000年以后，不能晚于今天")
-    reason: contract.Text(MAX_REASON, multiline=True)
+    on: Annotated[datetime.date, contract.Day(description="2000年以后，不能晚于今天")]
+    reason: Annotated[str, contract.Text(MAX_REASON, multiline=True)]
 
 
 class CycleInput(contract.Body):
-    year: contract.Whole(2000) = Field(description="不能晚于今年")
+    year: Annotated[int, contract.Whole(2000)] = Field(description="不能晚于今年")
 
     @field_validator("year")
     @classmethod
@@ -140,6 +146,7 @@ def _policy_from_body(body: PolicyInput):
         return presets.preset(body.preset)
     if body.policy is not None:
         return policy_io.policy_from_dict(body.policy)
+    assert body.toml is not None  # the one given (counted above)
     return policy_io.policy_from_toml(body.toml)
 
 

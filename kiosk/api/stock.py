@@ -7,7 +7,7 @@ keepers and admins ask for write-offs; admins decide them (never their own reque
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Response
 from pydantic import Field
@@ -23,7 +23,7 @@ from kiosk.authn import current_supermarket
 
 
 class LedgerDateQuery(listing.DateQuery):
-    product_id: contract.QueryWhole(1, parsing.DB_INT_MAX) | None = None
+    product_id: Annotated[int, contract.QueryWhole(1, parsing.DB_INT_MAX)] | None = None
 
 
 class LedgerQuery(LedgerDateQuery, listing.PageQuery):
@@ -255,7 +255,7 @@ def _write_offs(rows: list[StockAdjustment]) -> list[dict[str, Any]]:
 
 
 class WriteOffQuery(listing.PageQuery):
-    status: contract.Choice(*ADJ_STATES) | None = None
+    status: Annotated[str, contract.Choice(*ADJ_STATES)] | None = None
 
 
 @contract.route(
@@ -281,11 +281,11 @@ def list_write_offs(query: WriteOffQuery):
 
 class WriteOffRequest(contract.Body):
     product_id: contract.ID
-    quantity: contract.Whole(1, MAX_QUANTITY)
-    reason: contract.Choice(*ADJUST_REASONS) = Field(
+    quantity: Annotated[int, contract.Whole(1, MAX_QUANTITY)]
+    reason: Annotated[str, contract.Choice(*ADJUST_REASONS)] = Field(
         description="damage 损坏，expiry 过期，loss 丢失"
     )
-    note: contract.Text(200, multiline=True) = Field(description="报损说明")
+    note: Annotated[str, contract.Text(200, multiline=True)] = Field(description="报损说明")
 
 
 @contract.route(
@@ -312,7 +312,7 @@ def request_write_off(body: WriteOffRequest):
 
 
 class DecisionRequest(contract.Body):
-    note: contract.Text(200, required=False, multiline=True) = ""
+    note: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
 
 
 @contract.route(

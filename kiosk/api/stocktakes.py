@@ -14,7 +14,7 @@ quantities, variances or values (``null``), exactly as on the office's report pa
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask_babel import gettext
 from pydantic import Field
@@ -157,7 +157,7 @@ def _report(stocktake_id: int) -> dict[str, Any]:
 
 
 class StocktakeQuery(PageQuery):
-    status: contract.Choice(*COUNT_STATES) | None = None
+    status: Annotated[str, contract.Choice(*COUNT_STATES)] | None = None
 
 
 @contract.route(
@@ -220,7 +220,7 @@ class StartRequest(contract.Body):
     product_ids: list[contract.ID] | None = Field(
         default=None, max_length=MAX_SCOPE_IDS, description="只盘这些商品"
     )
-    note: contract.Text(200, required=False, multiline=True) = ""
+    note: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
 
 
 @contract.route(
@@ -249,13 +249,13 @@ def start_stocktake(body: StartRequest):
 
 class CountRequest(contract.Body):
     line_id: contract.ID | None = Field(default=None, description="盘点行（与 barcode 二选一）")
-    barcode: contract.Text(32, required=False, blank=None) = Field(
+    barcode: Annotated[str | None, contract.Text(32, required=False, blank=None)] = Field(
         default=None, description="商品条码或编号（与 line_id 二选一）"
     )
-    kind: contract.Choice(*COUNT_EVENT_KINDS) = Field(
+    kind: Annotated[str, contract.Choice(*COUNT_EVENT_KINDS)] = Field(
         default=COUNT_EVENT_ADD, description="add 增减，set 设为总数，clear 改回未清点"
     )
-    quantity: contract.Whole(-MAX_QUANTITY, MAX_QUANTITY) = Field(
+    quantity: Annotated[int, contract.Whole(-MAX_QUANTITY, MAX_QUANTITY)] = Field(
         default=1, description="add 时为增减数（扫一次为1），set 时为总数"
     )
     idempotency_key: contract.IdempotencyKey | None = Field(
@@ -313,7 +313,7 @@ def count_line(stocktake_id: int, body: CountRequest):
 
 
 class StepReason(contract.Body):
-    reason: contract.Text(200, required=False, multiline=True) = ""
+    reason: Annotated[str, contract.Text(200, required=False, multiline=True)] = ""
 
 
 def _step(stocktake_id: int, fn: Any, **kwargs: Any) -> dict[str, Any]:
