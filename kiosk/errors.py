@@ -6,7 +6,8 @@ Codes are part of the API contract: never rename one.
 A message is a msgid with parameters (:mod:`kiosk.messages`), rendered when it is read: in the
 request's language on a page or in the API's answer, in Chinese on the CLI and in logs. Raise
 ``NotFound(_("没有找到编号为%(id)s的商品", id=product_id))``, not an f-string, so the sentence
-can be translated. A subclass may still set ``message = _("...")`` as its default.
+can be translated. A subclass sets its default as ``default_message = _("...")``; a plain
+``message = "..."`` is taken as its default too.
 """
 
 from __future__ import annotations
@@ -76,163 +77,163 @@ def _render_plain(text: str) -> str:
 class ValidationFailed(DomainError):
     code = "invalid_request"
     status = 400
-    message = _("请求内容不正确")
+    default_message = _("请求内容不正确")
 
 
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    message = _("没有找到")
+    default_message = _("没有找到")
 
 
 class PermissionDenied(DomainError):
     code = "forbidden"
     status = 403
-    message = _("没有权限进行此操作")
+    default_message = _("没有权限进行此操作")
 
 
 class AuthenticationRequired(DomainError):
     code = "unauthorized"
     status = 401
-    message = _("请先登录")
+    default_message = _("请先登录")
 
 
 class LoginFailed(DomainError):
     code = "login_failed"
     status = 401
-    message = _("用户名或密码不正确")
+    default_message = _("用户名或密码不正确")
 
 
 class AccountLocked(DomainError):
     code = "account_locked"
     status = 423
-    message = _("尝试次数过多，账号已暂时锁定")
+    default_message = _("尝试次数过多，账号已暂时锁定")
 
 
 class CardInvalid(DomainError):
     code = "card_invalid"
     status = 422
-    message = _("卡片无效：二维码无法识别或已被篡改")
+    default_message = _("卡片无效：二维码无法识别或已被篡改")
 
 
 class CardUnknown(DomainError):
     code = "card_unknown"
     status = 404
-    message = _("卡片未登记：本系统中没有这张卡")
+    default_message = _("卡片未登记：本系统中没有这张卡")
 
 
 class CardRevoked(DomainError):
     code = "card_revoked"
     status = 422
-    message = _("卡片已作废，请使用补办后的新卡")
+    default_message = _("卡片已作废，请使用补办后的新卡")
 
 
 class HouseholdInactive(DomainError):
     code = "household_inactive"
     status = 422
-    message = _("该户已停用，不能兑换")
+    default_message = _("该户已停用，不能兑换")
 
 
 class InsufficientPoints(DomainError):
     code = "insufficient_points"
     status = 422
-    message = _("积分不足")
+    default_message = _("积分不足")
 
 
 class OutOfStock(DomainError):
     code = "out_of_stock"
     status = 422
-    message = _("库存不足")
+    default_message = _("库存不足")
 
 
 class ProductUnavailable(DomainError):
     code = "product_unavailable"
     status = 422
-    message = _("该商品已下架或不存在")
+    default_message = _("该商品已下架或不存在")
 
 
 class NotEligible(DomainError):
     code = "not_eligible"
     status = 422
-    message = _("当前不符合兑换条件")
+    default_message = _("当前不符合兑换条件")
 
 
 class EmptyCart(DomainError):
     code = "empty_cart"
     status = 422
-    message = _("购物车是空的，请先选择商品")
+    default_message = _("购物车是空的，请先选择商品")
 
 
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
     status = 409
-    message = _("同一个请求编号已用于另一笔不同的兑换")
+    default_message = _("同一个请求编号已用于另一笔不同的兑换")
 
 
 class AlreadyVoided(DomainError):
     code = "already_voided"
     status = 409
-    message = _("该兑换单已作废")
+    default_message = _("该兑换单已作废")
 
 
 class VoidNotAllowed(DomainError):
     code = "void_not_allowed"
     status = 403
-    message = _("管理员才能作废非当日的兑换单")
+    default_message = _("管理员才能作废非当日的兑换单")
 
 
 class DuplicateValue(DomainError):
     code = "duplicate"
     status = 409
-    message = _("该编号已存在")
+    default_message = _("该编号已存在")
 
 
 class MonthClosed(DomainError):
     code = "month_closed"
     status = 409
-    message = _("该月已结账，不能再记入；更正请记入下一个未结账的月份")
+    default_message = _("该月已结账，不能再记入；更正请记入下一个未结账的月份")
 
 
 class FundInsufficient(DomainError):
     code = "fund_insufficient"
     status = 409
-    message = _("基金池余额不足")
+    default_message = _("基金池余额不足")
 
 
 class AdjustmentAlreadyDecided(DomainError):
     code = "adjustment_decided"
     status = 409
-    message = _("该报损申请已经处理过了")
+    default_message = _("该报损申请已经处理过了")
 
 
 class DonationAlreadyReversed(DomainError):
     code = "donation_reversed"
     status = 409
-    message = _("该捐赠已撤销")
+    default_message = _("该捐赠已撤销")
 
 
 class SelfApprovalRefused(DomainError):
     code = "self_approval"
     status = 403
-    message = _("不能确认自己录入的加减分：请由评议小组的另一位管理员签字确认")
+    default_message = _("不能确认自己录入的加减分：请由评议小组的另一位管理员签字确认")
 
 
 class AlreadyDecided(DomainError):
     code = "already_decided"
     status = 409
-    message = _("该加减分申请已经处理过了")
+    default_message = _("该加减分申请已经处理过了")
 
 
 class ImportInvalid(DomainError):
     code = "import_invalid"
     status = 422
-    message = _("导入文件有错误，没有写入任何数据")
+    default_message = _("导入文件有错误，没有写入任何数据")
 
 
 class ImportAlreadyCommitted(DomainError):
     code = "import_committed"
     status = 409
-    message = _("该批次已经导入过了，不能重复导入")
+    default_message = _("该批次已经导入过了，不能重复导入")
 
 
 class MonthCloseRefused(DomainError):
@@ -240,7 +241,7 @@ class MonthCloseRefused(DomainError):
 
     code = "month_close_refused"
     status = 409
-    message = _("该月暂时不能结账")
+    default_message = _("该月暂时不能结账")
 
     def __init__(self, reasons: Sequence[str | Message]) -> None:
         super().__init__(_("不能结账：%(reasons)s", reasons=Joined(reasons)), reasons=list(reasons))
@@ -250,7 +251,7 @@ class MonthCloseRefused(DomainError):
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     status = 429
-    message = _("失败次数过多，请稍后再试")
+    default_message = _("失败次数过多，请稍后再试")
 
 
 class TooLarge(DomainError):
@@ -258,4 +259,4 @@ class TooLarge(DomainError):
 
     code = "too_large"
     status = 413
-    message = _("文件或请求内容太大")
+    default_message = _("文件或请求内容太大")
