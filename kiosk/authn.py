@@ -54,6 +54,15 @@ def current_user() -> User | None:
     return user
 
 
+def signed_in_user() -> User:
+    """The user of a request that :func:`require` has let in (a view behind it never sees
+    None)."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("no signed-in user: the view is not behind require()")
+    return user
+
+
 def _now() -> int:
     return int(time.time())
 

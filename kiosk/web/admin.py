@@ -37,7 +37,7 @@ from kiosk.clock import local_now
 from kiosk.errors import DomainError, NotFound, ValidationFailed
 from kiosk.formatting import rule_term
 from kiosk.messages import LIST_SEPARATOR, WORD_SEPARATOR
-from kiosk.models import Household
+from kiosk.models import Household, Member
 from kiosk.rules import Policy, policies, policy_io, presets
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -241,7 +241,7 @@ def assessments_page() -> str:
     for _ in range(5):
         periods.append(rules.previous_period(periods[-1]))
     by_member = policy.holder == rules.HOLDER_INDIVIDUAL
-    grid = []
+    grid: list[tuple[Household, Member | None, Any]] = []
     for household in _households():
         if by_member:
             for member in household.members:

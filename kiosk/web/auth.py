@@ -39,8 +39,11 @@ def _landing(user: User, target: str | None = None) -> str:
     target = _safe_next(target)
     if user.role == ROLE_RECORDER:  # 评议员: the phone page is all they use
         return target if target and target.startswith("/m/") else url_for("phone.page")
-    allowed = target is not None and not target.startswith(("/login", "/logout"))
-    if allowed and (not target.startswith("/counter") or permissions.allows(user, "counter.serve")):
+    if (
+        target is not None
+        and not target.startswith(("/login", "/logout"))
+        and (not target.startswith("/counter") or permissions.allows(user, "counter.serve"))
+    ):
         return target
     if user.role == ROLE_KEEPER:  # the keeper's home is the counter; others land on 首页
         return url_for("counter.page")

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from kiosk import health
 from kiosk import home as office_home
-from kiosk.authn import current_supermarket, current_user, require
+from kiosk.authn import current_supermarket, current_user, require, signed_in_user
 from kiosk.models import ROLE_KEEPER, ROLE_SUPERVISOR
 
 bp = Blueprint("counter", __name__)
@@ -34,7 +34,7 @@ def index() -> Response:
 @require(page=True)
 def home() -> str:
     """The office home (首页): this role's to-do counts and one tap to each job (kiosk.home)."""
-    user = current_user()
+    user = signed_in_user()
     supermarket = current_supermarket()
     return render_template(
         "home.html",

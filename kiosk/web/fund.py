@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
+from werkzeug.wrappers import Response
 
 from inventory import donations, fund, printouts
 from inventory.donations import GoodsLine

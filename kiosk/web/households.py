@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
@@ -24,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext, lazy_gettext
+from werkzeug.wrappers import Response
 
 from hardware.cards import group_digits
 from inventory.products import policy_for

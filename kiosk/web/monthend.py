@@ -16,7 +16,7 @@ from flask_babel import gettext
 
 from inventory import monthend, periods, printouts
 from kiosk import auth
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.errors import DomainError
 from kiosk.models import PRINT_PRINTED
 from kiosk.reports.monthend import month_report_xlsx, tieout_rows
@@ -101,7 +101,7 @@ def close_action(month: str):
     month = _month(month)
     supermarket = current_supermarket()
     try:
-        monthend.close_month(supermarket.id, month, actor=current_user())
+        monthend.close_month(supermarket.id, month, actor=signed_in_user())
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("monthend.report_page", month=month))

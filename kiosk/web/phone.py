@@ -45,7 +45,7 @@ from werkzeug.wrappers import Response
 
 from hardware import decoders
 from kiosk import evidence, parsing, standards, visits
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.clock import local_now
 from kiosk.households import household_for_card_text, list_households
 from kiosk.models import ACTIVE, Household
@@ -131,7 +131,7 @@ def scan() -> Any:
 @require("proposal.create")
 def token() -> Response:
     """A fresh CSRF token (a page reopened from the phone's cache may carry an old one)."""
-    response = jsonify({"csrf": generate_csrf(), "user_id": current_user().id})
+    response = jsonify({"csrf": generate_csrf(), "user_id": signed_in_user().id})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -189,12 +189,11 @@ def visits_page() -> tuple[str, int] | str:
     from kiosk.errors import DomainError
 
     today = local_now().date()
+    error: str | None = None
     try:
         first = visits.parse_month(request.args.get("month"), today)
     except DomainError as exc:
         first, error = today.replace(day=1), exc.message
-    else:
-        error = None
     groups = visits.month_visits(current_supermarket().id, first)
     return render_template(
         "phone/visits.html",

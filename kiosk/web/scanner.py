@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
+from flask.sansio.app import App
 from werkzeug.wrappers import Response
 
 from hardware import decoders
@@ -132,7 +133,7 @@ def _in_reloader_parent(app: Flask) -> bool:
     )
 
 
-def camera_size(app: Flask) -> tuple[int, int]:
+def camera_size(app: App) -> tuple[int, int]:
     """The capture size asked of the camera: ``JIFEN_CAMERA["size"]``, else
     ``JIFEN_CAMERA_SIZE``, else 1280×720; ValueError on a malformed value."""
     config = app.config.get("JIFEN_CAMERA") or {}

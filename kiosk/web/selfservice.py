@@ -47,7 +47,7 @@ HISTORY_LIMIT = 10
 REDEMPTIONS_LIMIT = 5
 MAX_PAYLOAD_LENGTH = 64
 
-ENTRY_LABELS = {
+ENTRY_LABELS: dict[str, Any] = {
     ENTRY_AWARD: lazy_gettext("加分"),
     ENTRY_DEDUCTION: lazy_gettext("扣分"),
     ENTRY_REDEMPTION: lazy_gettext("兑换"),

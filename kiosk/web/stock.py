@@ -19,7 +19,7 @@ from inventory import stock as stock_service
 from inventory.models import ADJ_PENDING, ADJUST_REASONS, PAID_FROM_FUND
 from inventory.products import catalogue, categories, policy_for
 from kiosk import auth, parsing
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.errors import DomainError, FundInsufficient, ValidationFailed
 from kiosk.formatting import yuan
 from kiosk.messages import N_
@@ -386,7 +386,7 @@ def adjustment_decide(adjustment_id: int, decision: str):
         service(
             current_supermarket().id,
             adjustment_id,
-            actor=current_user(),
+            actor=signed_in_user(),
             note=request.form.get("note", ""),
         )
     except DomainError as exc:

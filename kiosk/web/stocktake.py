@@ -11,11 +11,10 @@ decoders as the counter's tablet page but never published to the counter's scan 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     jsonify,
     redirect,
@@ -24,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from werkzeug.wrappers import Response
 
 from hardware import decoders
 from inventory import products as product_service
@@ -35,7 +35,7 @@ from inventory.models import (
     COUNT_SUBMITTED,
 )
 from kiosk import auth, parsing
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
 from kiosk.formatting import local_time
 from kiosk.reports.stocktake import state_label, variance_xlsx
@@ -116,7 +116,7 @@ def start() -> Any:
     try:
         st = service.start_count(
             supermarket.id,
-            actor=current_user(),
+            actor=signed_in_user(),
             category_ids=chosen if scope == "categories" else None,
             note=note,
         )
@@ -168,6 +168,12 @@ def lines_json(stocktake_id: int) -> Response:
     )
 
 
+@overload
+def _int(value: Any) -> int | None: ...
+@overload
+def _int(value: Any, default: int) -> int: ...
+
+
 def _int(value: Any, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default
@@ -197,7 +203,7 @@ def scan(stocktake_id: int) -> Any:
             raise ValidationFailed(gettext("请扫描或输入商品条码"))
         result = service.record_count(
             stocktake_id,
-            actor=current_user(),
+            actor=signed_in_user(),
             kind=kind,
             quantity=_int(data.get("quantity"), 1),
             line_id=line_id,
@@ -219,7 +225,7 @@ def scan(stocktake_id: int) -> Any:
                 "name": result.name,
                 "counted_qty": result.counted_qty,
                 "duplicate": result.duplicate,
-                "last_by": current_user().display_name,
+                "last_by": signed_in_user().display_name,
                 "last_local": local_time(utcnow(), "%H:%M"),
             }
         )
@@ -254,7 +260,7 @@ def frame(stocktake_id: int) -> Any:
 
 def _action(stocktake_id: int, fn, done: str, **kwargs: Any) -> Response:
     try:
-        fn(stocktake_id, actor=current_user(), supermarket_id=current_supermarket().id, **kwargs)
+        fn(stocktake_id, actor=signed_in_user(), supermarket_id=current_supermarket().id, **kwargs)
     except DomainError as exc:
         flash(exc.message, "error")
     else:

@@ -16,7 +16,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from kiosk import auth
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.errors import DomainError
 from kiosk.models import ROLE_KEEPER, ROLES, User
 from kiosk.web.audit import ROLE_LABELS
@@ -85,7 +85,7 @@ def create() -> Response:
             password=form.get("password") or None,
             pin=pin if role == ROLE_KEEPER else None,
             supermarket_id=current_supermarket().id,
-            actor=current_user(),
+            actor=signed_in_user(),
         )
     except DomainError as exc:
         return _refused(exc)
@@ -114,7 +114,7 @@ def reset_password(user_id: int) -> Response:
     password = request.form.get("password", "")
     return _with_target(
         user_id,
-        lambda u: auth.reset_password(u.id, password, actor=current_user()),
+        lambda u: auth.reset_password(u.id, password, actor=signed_in_user()),
         gettext("已为%(name)s重设密码"),
     )
 
@@ -126,7 +126,7 @@ def reset_pin(user_id: int) -> Response:
     pin = request.form.get("pin", "")
     return _with_target(
         user_id,
-        lambda u: auth.reset_pin(u.id, pin, actor=current_user()),
+        lambda u: auth.reset_pin(u.id, pin, actor=signed_in_user()),
         gettext("已为%(name)s重设PIN") if pin.strip() else gettext("已去掉%(name)s的PIN"),
     )
 
@@ -138,7 +138,7 @@ def set_active(user_id: int) -> Response:
     active = request.form.get("active") == "1"
     return _with_target(
         user_id,
-        lambda u: auth.set_active(u.id, active, actor=current_user()),
+        lambda u: auth.set_active(u.id, active, actor=signed_in_user()),
         gettext("已启用%(name)s") if active else gettext("已停用%(name)s"),
     )
 
@@ -150,7 +150,7 @@ def set_role(user_id: int) -> Response:
     role = request.form.get("role", "")
     return _with_target(
         user_id,
-        lambda u: auth.set_role(u.id, role, actor=current_user()),
+        lambda u: auth.set_role(u.id, role, actor=signed_in_user()),
         gettext("已修改%(name)s的角色"),
     )
 
@@ -160,7 +160,7 @@ def set_role(user_id: int) -> Response:
 def unlock(user_id: int) -> Response:
     """Lift a lock from failed logins."""
     return _with_target(
-        user_id, lambda u: auth.unlock(u.id, actor=current_user()), gettext("已解锁%(name)s")
+        user_id, lambda u: auth.unlock(u.id, actor=signed_in_user()), gettext("已解锁%(name)s")
     )
 
 
@@ -175,7 +175,7 @@ def issue_token(user_id: int) -> Response:
         return _refused(gettext("该用户已停用，不能发放令牌"))
     label = request.form.get("label", "").strip()[:100]
     try:
-        token = auth.issue_token(target.id, label=label, actor=current_user())
+        token = auth.issue_token(target.id, label=label, actor=signed_in_user())
     except DomainError as exc:
         return _refused(exc)
     response = make_response(
@@ -193,7 +193,7 @@ def revoke_token(token_id: int) -> Response:
     if not any(t.id == token_id for t in auth.list_tokens(sorted(visible))):
         return _refused(gettext("没有找到该令牌"))
     try:
-        auth.revoke_token(token_id, actor=current_user())
+        auth.revoke_token(token_id, actor=signed_in_user())
     except DomainError as exc:
         return _refused(exc)
     return _done(gettext("令牌已吊销"))
