@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
+from werkzeug.wrappers import Response
 
 from kiosk import households, imports, intake, parsing, standards
 from kiosk.authn import current_supermarket, current_user, may, require
@@ -319,9 +320,9 @@ def update_standard(item_id: int):
             raise ValidationFailed(form.first_error())
         item = standards.update_item(
             item_id,
-            title=form.title.data,
+            title=form.title.data or "",
             points=form.points.data,
-            category=form.category.data,
+            category=form.category.data or "",
             active=form.active.data == "1",
             sort_order=form.order(),
             actor=current_user(),
@@ -412,8 +413,7 @@ def batch_page(batch_id: int):
     only_errors = request.args.get("errors") == "1"
     shown = [r for r in rows if r["errors"]] if only_errors else rows
     pages = max(1, (len(shown) + PREVIEW_PAGE_ROWS - 1) // PREVIEW_PAGE_ROWS)
-    page = request.args.get("page", "1")
-    page = min(parsing.optional_int(page, minimum=1) or 1, pages)
+    page = min(parsing.optional_int(request.args.get("page", "1"), minimum=1) or 1, pages)
     start = (page - 1) * PREVIEW_PAGE_ROWS
     error_rows = sum(1 for r in rows if r["errors"])
     problems = preview.get("problems", [])
