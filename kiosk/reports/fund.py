@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext, lazy_gettext
 
@@ -30,8 +31,11 @@ KIND_LABELS = {
     "town_reward": lazy_gettext("镇奖励"),
     "individual": lazy_gettext("个人"),
 }
-FORM_LABELS = {DONATION_CASH: lazy_gettext("现金"), DONATION_GOODS: lazy_gettext("物品")}
-ENTRY_LABELS = {
+FORM_LABELS: dict[str, Any] = {
+    DONATION_CASH: lazy_gettext("现金"),
+    DONATION_GOODS: lazy_gettext("物品"),
+}
+ENTRY_LABELS: dict[str, Any] = {
     FUND_DONATION: lazy_gettext("捐赠收入"),
     FUND_PURCHASE: lazy_gettext("采购支出"),
     FUND_REVERSAL: lazy_gettext("冲销"),

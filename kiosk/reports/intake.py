@@ -3,6 +3,8 @@ point standards (积分标准) and an import's rows with their errors (导入检
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext, lazy_gettext
 
 from kiosk import intake, standards
@@ -18,7 +20,7 @@ from kiosk.models import (
 )
 from kiosk.timeutil import utcnow
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, Any] = {
     PROPOSAL_PENDING: lazy_gettext("待确认"),
     PROPOSAL_APPROVED: lazy_gettext("已确认"),
     PROPOSAL_REJECTED: lazy_gettext("已退回"),
