@@ -8,7 +8,7 @@ supermarket's rows a caller sees is its one rule, applied here through
 from __future__ import annotations
 
 from kiosk.auth import find_user
-from kiosk.authn import current_user, visible
+from kiosk.authn import signed_in_user, visible
 from kiosk.cards import find_card
 from kiosk.errors import NotFound
 from kiosk.households import find_household, find_member
@@ -18,9 +18,7 @@ from kiosk.redemption import find_redemption
 
 def me() -> User:
     """The authenticated caller (the view is already behind ``require``)."""
-    user = current_user()
-    assert user is not None
-    return user
+    return signed_in_user()
 
 
 def household(household_id: int) -> Household:
