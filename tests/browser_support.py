@@ -210,6 +210,20 @@ def wedge_scan(page: Any, text: str, delay: float = 5) -> None:
 _KEY_NAMES = {"\r": ("Enter", "Enter", 13), " ": (" ", "Space", 32)}
 
 
+def key_pin(page: Any, pin: str) -> None:
+    """Key ``pin`` on the PIN page's keypad and log in.
+
+    The keypad is wired by login.js, which runs after the keys are on screen: wait for it to say
+    it is ready (a click before then goes nowhere, and the login fails with a short PIN)."""
+    page.wait_for_selector("#pin-keypad[data-ready]")
+    for digit in pin:
+        page.locator(f"#pin-keypad .key[data-key='{digit}']").click()
+    page.wait_for_function(
+        "n => document.querySelector('#pin-input').value.length === n", arg=len(pin)
+    )
+    page.locator("#pin-submit").click()
+
+
 def _char_key(char: str) -> tuple[str, str, int]:
     """A character's key name, physical key and Windows key code, as a US keyboard sends it."""
     if char.isdigit():

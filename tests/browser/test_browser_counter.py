@@ -18,6 +18,7 @@ from tests.browser_support import (
     assert_fits,
     browser,  # noqa: F401  (fixture)
     browser_app,
+    key_pin,
     new_page,
     nothing_focused,
     seeded,
@@ -78,9 +79,7 @@ def login_by_pin(page, url: str) -> None:
     shoot(page, "login-pin")
     assert_fits(page)
     page.get_by_role("link", name="王店长").click()
-    for digit in "1234":
-        page.locator(f"#pin-keypad .key[data-key='{digit}']").click()
-    page.locator("#pin-submit").click()
+    key_pin(page, "1234")
     page.wait_for_url(url + "/counter")
 
 

@@ -25,6 +25,7 @@ from tests.browser_support import (
     assert_fits,
     browser,  # noqa: F401  (fixture)
     browser_app,
+    key_pin,
     new_page,
     nothing_focused,
     seeded,
@@ -114,13 +115,7 @@ def _counter(browser, url: str, keeper: str, lang: str, size=(1024, 600)):  # no
     page = new_page(browser, size)
     page.goto(f"{url}/login?lang={lang}")
     page.get_by_role("link", name=keeper).click()
-    # The keeper's tile opens the PIN page: its keypad works once that page's script has run.
-    page.wait_for_selector("#pin-form")
-    page.wait_for_load_state("load")
-    for digit in "1234":
-        page.locator(f"#pin-keypad .key[data-key='{digit}']").click()
-    page.wait_for_function("() => document.querySelector('#pin-input').value.length === 4")
-    page.locator("#pin-submit").click()
+    key_pin(page, "1234")
     page.wait_for_url(url + "/counter")
     page.wait_for_selector("#screen-waiting:visible")
     return page

@@ -20,4 +20,6 @@
     sent = true;
     document.getElementById("pin-submit").disabled = true;
   });
+  // The keypad answers from here on (a test, or a keeper's quick fingers, can wait for this).
+  pad.setAttribute("data-ready", "");
 })();
