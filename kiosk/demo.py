@@ -471,20 +471,19 @@ def load_demo(
     movement_dates: list[dict] = []
     stock_in_dates: dict[int, datetime] = {}
     redemptions: list[tuple[int, datetime]] = []
-    payloads = {
-        hid: cards.payload_for(cards.active_card(db.session.get(Household, hid))) for hid in homes
-    }
+    payloads = {hid: _card_payload(hid) for hid in homes}
     for event in events:
         if event.kind == "stock_in":
-            moves = stock_service.receive_stock(
+            document = stock_service.create_stock_in(
                 supermarket.id,
                 event.data["lines"],
                 actor=keeper,
                 supplier=event.data["supplier"],
                 invoice_no=f"RK{event.moment:%Y%m%d}",
             )
+            moves = stock_service.stock_in_movements(document.id)
             movement_dates += [{"id": m.id, "created_at": event.moment} for m in moves]
-            stock_in_dates[moves[0].ref_id] = event.moment
+            stock_in_dates[document.id] = event.moment
         elif event.kind in ("award", "deduct"):
             service = points.award_points if event.kind == "award" else points.deduct_points
             entry = service(
@@ -526,14 +525,14 @@ def load_demo(
         preset, supermarket, users, homes, inspection_scores, random.Random(seed + 1), now
     )
 
-    summary.households = db.session.scalar(
+    summary.households = db.session.execute(
         sa.select(sa.func.count(Household.id)).where(Household.supermarket_id == supermarket.id)
-    )
-    summary.cards = db.session.scalar(
+    ).scalar_one()
+    summary.cards = db.session.execute(
         sa.select(sa.func.count(Card.id))
         .join(Household, Household.id == Card.household_id)
         .where(Household.supermarket_id == supermarket.id, Card.status == CARD_ACTIVE)
-    )
+    ).scalar_one()
     summary.products = len(goods)
     summary.redemptions = len(redemptions)
     summary.point_entries = db.session.scalar(sa.select(sa.func.count(PointEntry.id))) or 0
@@ -545,6 +544,14 @@ def load_demo(
     return summary
 
 
+def _card_payload(household_id: int) -> str:
+    """What a demo household's active card carries (the demo issues every household one)."""
+    card = db.session.execute(
+        sa.select(Card).where(Card.household_id == household_id, Card.status == CARD_ACTIVE)
+    ).scalar_one()
+    return cards.payload_for(card)
+
+
 def _demo_redemption(
     rng: random.Random,
     supermarket_id: int,
@@ -554,9 +561,9 @@ def _demo_redemption(
     keeper: User,
 ) -> Redemption | None:
     """Redeem a cart the household can afford from what is on the shelf, or None."""
-    budget = db.session.scalar(
+    budget = db.session.execute(
         sa.select(PointAccount.balance).where(PointAccount.household_id == event.data["home"])
-    )
+    ).scalar_one()
     shelf = db.session.execute(
         sa.select(Product.id, Product.kind, Product.points_price, Product.stock_qty)
         .where(Product.id.in_(goods_ids))
@@ -709,9 +716,9 @@ def _apply_preset(
         ):
             if hid is None:
                 continue
-            earned = db.session.scalar(
+            earned = db.session.execute(
                 sa.select(PointAccount.earned_total).where(PointAccount.household_id == hid)
-            )
+            ).scalar_one()
             points.award_points(hid, max(20, level - earned), reason=reason, actor=admin)
     logger.info("demo village runs %s", policy.name)
 
@@ -738,9 +745,9 @@ def _datong(
             continue
         scores[hid] = [rng.randint(80, 98), last, this][-len(periods) :]
     forced = {eligible: [88, 90, 93], gate_fail: [91, 90, 80], vetoed: [90, 87, 89]}
-    for hid, values in forced.items():
-        if hid is not None:
-            scores[hid] = values[-len(periods) :]
+    for home, values in forced.items():
+        if home is not None:
+            scores[home] = values[-len(periods) :]
     for i, period in enumerate(periods):
         rows = [assessments.AssessmentInput(hid, s[i]) for hid, s in sorted(scores.items())]
         if rows:
@@ -800,7 +807,7 @@ def _free_number(supermarket_id: int, homes: list[int]) -> str:
             sa.select(Household.number).where(Household.supermarket_id == supermarket_id)
         )
     )
-    number = int(last) + 1
+    number = int(last or "0") + 1  # no demo household yet: the first number
     while f"{number:05d}" in taken:
         number += 1
     return f"{number:05d}"
@@ -864,8 +871,7 @@ def _zhaili(
         )
     if quota_used is not None:
         # The household's three-star quotas (50 yuan a member) taken at the counter today.
-        home = db.session.get(Household, quota_used)
-        payload = cards.payload_for(cards.active_card(home))
+        payload = _card_payload(quota_used)
         left = scan(supermarket.id, payload).decision.quota_left or 0
         if left > 0:
             redeem(
