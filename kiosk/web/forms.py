@@ -8,8 +8,11 @@ view runs, so these forms do not check it a second time. Whole numbers go throug
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Callable
 from datetime import date
+from itertools import zip_longest
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
@@ -17,7 +20,9 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.widgets import TextInput
 
+from inventory import donations
 from kiosk import imports, parsing
+from kiosk.errors import ValidationFailed
 
 
 def _strip(value: Any) -> Any:
@@ -182,3 +187,139 @@ class DateRangeForm(OfficeForm):
 
     start = DayField()
     end = DayField()
+
+
+# ---------------------------------------------------------------- donations (捐赠登记)
+
+MAX_GOODS_ROWS = 50  # goods rows one donation may hold (as the API's lines)
+_FORM_KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_form_key() -> str:
+    """The key a form carries from the moment it is rendered (22 URL-safe characters): a
+    second submit of the same rendered form is known by it and records nothing new."""
+    return secrets.token_urlsafe(16)
+
+
+class RequiredDayField(DayField):
+    """A day as YYYY-MM-DD that must be given; blank or malformed, refused with ``message``."""
+
+    def __init__(
+        self, label: str | None = None, validators: Any = None, *, message: str, **kw: Any
+    ):
+        super().__init__(label, validators, **kw)
+        self.message = message
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(self.message)) from None
+        if self.data is None:
+            raise ValueError(str(self.message))
+
+
+class YuanField(Field):
+    """An amount of money as the office types it ("500", "1,234.50", "１２元"), read into fen by
+    :func:`inventory.donations.fen_from_yuan`; its refusal names ``what`` was wrong."""
+
+    widget = TextInput()
+
+    def __init__(self, label: str | None = None, validators: Any = None, *, what: str, **kw: Any):
+        super().__init__(label, validators, **kw)
+        self.what = what
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        raw = valuelist[0] if valuelist else ""
+        try:
+            self.data = donations.fen_from_yuan(raw if isinstance(raw, str) else "", self.what)
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
+class ColumnField(Field):
+    """Every value posted under one name, in order, stripped: one column of a table whose rows
+    the page's script may add to (``product_id``, ``quantity``, ...)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = [value.strip() if isinstance(value, str) else "" for value in valuelist]
+
+    def _value(self) -> str:
+        return ""
+
+
+class DonationForm(OfficeForm):
+    """What the cash and goods donation forms share (登记捐赠): the donor, the day, a note,
+    whether to print the receipt, and the key the form was rendered with."""
+
+    form = Text()
+    donated_on = RequiredDayField(message=lazy_gettext("请填写捐赠日期（YYYY-MM-DD）"))
+    donor_id = WholeNumberField(message=lazy_gettext("请选择捐赠方"), parse=parsing.db_id)
+    note = Text()
+    print = Text()  # "1": print the receipt once it is saved
+    idempotency_key = Text()
+
+    def form_key(self) -> str | None:
+        """The key the form was rendered with; None when it carries none (a client that is not
+        our page); a malformed one is refused."""
+        key = self.idempotency_key.data
+        if not key:
+            return None
+        if not _FORM_KEY_RE.fullmatch(key):
+            raise ValidationFailed(gettext("这张登记表已失效，请重新打开登记表"))
+        return key
+
+    def checked(self) -> None:
+        """Every field understood, or the first refusal as the page shows it."""
+        if not self.validate():
+            raise ValidationFailed(self.first_error())
+
+
+class CashDonationForm(DonationForm):
+    """A cash donation (现金捐赠): the amount in yuan."""
+
+    amount = YuanField(what=lazy_gettext("捐赠金额"))
+
+
+class GoodsDonationForm(DonationForm):
+    """A donation in kind (物品捐赠): rows of goods, quantity and assessed unit value (元)."""
+
+    product_id = ColumnField()
+    quantity = ColumnField()
+    unit_value = ColumnField()
+
+    def rows(self) -> list[dict[str, str]]:
+        """The goods rows as typed, to show again after a refusal; a column sent longer than
+        the others makes rows of its own (seen, then refused as half filled)."""
+        columns = (self.product_id.data or [], self.quantity.data or [], self.unit_value.data or [])
+        return [
+            {"product_id": pid, "quantity": qty, "unit_value": value}
+            for pid, qty, value in zip_longest(*columns, fillvalue="")
+        ]
+
+    def lines(self) -> list[donations.GoodsLine]:
+        """The rows typed: blank rows skipped, a half-filled or wrong row refused with its
+        number, more rows than a donation holds refused."""
+        parsed: list[donations.GoodsLine] = []
+        for i, row in enumerate(self.rows(), 1):
+            pid, qty, value = row["product_id"], row["quantity"], row["unit_value"]
+            if not (pid or qty or value):
+                continue
+            if len(parsed) == MAX_GOODS_ROWS:
+                raise ValidationFailed(gettext("一次最多登记%(n)s种捐赠物品", n=MAX_GOODS_ROWS))
+            product_id = parsing.optional_int(pid, minimum=1, signed=False)
+            quantity = parsing.optional_int(qty, minimum=1, signed=False)
+            if product_id is None:
+                raise ValidationFailed(gettext("第%(n)s行：请选择物品", n=i))
+            if quantity is None:
+                raise ValidationFailed(gettext("第%(n)s行：数量应为正整数", n=i))
+            try:
+                fen = donations.fen_from_yuan(value, gettext("评估单价"))
+            except ValidationFailed as exc:
+                raise ValidationFailed(gettext("第%(n)s行：", n=i) + exc.message) from exc
+            parsed.append(donations.GoodsLine(product_id, quantity, fen))
+        return parsed

@@ -18,7 +18,6 @@ from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
 from inventory import donations, fund, printouts
-from inventory.donations import GoodsLine
 from inventory.models import (
     DONATION_CASH,
     DONATION_GOODS,
@@ -28,16 +27,22 @@ from inventory.models import (
     Product,
 )
 from inventory.products import donatable_goods
-from kiosk import auth, parsing, printing
-from kiosk.authn import current_supermarket, current_user, may, require
+from kiosk import auth, intake, printing
+from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.clock import local_now
-from kiosk.errors import DomainError, ValidationFailed
+from kiosk.errors import DomainError, IdempotencyConflict, ValidationFailed
 from kiosk.formatting import yuan
 from kiosk.models import PRINT_PRINTED
 from kiosk.reports import fund as fund_reports
 from kiosk.reports.fund import ENTRY_LABELS, FORM_LABELS, KIND_LABELS
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.forms import DateRangeForm, DonorForm
+from kiosk.web.forms import (
+    CashDonationForm,
+    DateRangeForm,
+    DonorForm,
+    GoodsDonationForm,
+    new_form_key,
+)
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")
 
@@ -277,7 +282,11 @@ def _goods_products() -> list[Product]:
     return donatable_goods(current_supermarket().id)
 
 
-def _donation_form(form: dict[str, Any], lines: list[dict[str, str]], error: str | None):
+def _donation_form(
+    form: dict[str, Any], lines: list[dict[str, str]], error: str | None, key: str
+) -> str:
+    """The donation form, carrying ``key``: a new one for each form the office opens, the
+    same one when a refused form comes back to be corrected."""
     kind = (
         form.get("form") if form.get("form") in (DONATION_CASH, DONATION_GOODS) else DONATION_CASH
     )
@@ -290,6 +299,7 @@ def _donation_form(form: dict[str, Any], lines: list[dict[str, str]], error: str
             form=form,
             kind=kind,
             lines=lines,
+            form_key=key,
             donors=_donors(active_only=True),
             products=products,
             product_data={
@@ -311,83 +321,60 @@ def new_donation_page() -> str:
         "donated_on": local_now().date().isoformat(),
         "print": "1",
     }
-    return _donation_form(form, [], None)
+    return _donation_form(form, [], None, new_form_key())
 
 
-def _typed_rows(form) -> list[dict[str, str]]:
-    """The goods rows as typed, to show again after a refusal."""
-    return [
-        {"product_id": pid.strip(), "quantity": qty.strip(), "unit_value": value.strip()}
-        for pid, qty, value in zip(
-            form.getlist("product_id"),
-            form.getlist("quantity"),
-            form.getlist("unit_value"),
-            strict=False,
-        )
-    ]
-
-
-def _parse_lines(typed: list[dict[str, str]]) -> list[GoodsLine]:
-    """The goods rows typed: blank rows skipped, a half-filled row refused with its number."""
-    parsed = []
-    for i, row in enumerate(typed, 1):
-        pid, qty, value = row["product_id"], row["quantity"], row["unit_value"]
-        if not (pid or qty or value):
-            continue
-        product_id = parsing.optional_int(pid, minimum=1, signed=False)
-        quantity = parsing.optional_int(qty, minimum=1, signed=False)
-        if product_id is None:
-            raise ValidationFailed(gettext("第%(n)s行：请选择物品", n=i))
-        if quantity is None:
-            raise ValidationFailed(gettext("第%(n)s行：数量应为正整数", n=i))
-        try:
-            fen = donations.fen_from_yuan(value, gettext("评估单价"))
-        except ValidationFailed as exc:
-            raise ValidationFailed(gettext("第%(n)s行：", n=i) + exc.message) from exc
-        parsed.append(GoodsLine(product_id, quantity, fen))
-    return parsed
-
-
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError as exc:
-        raise ValidationFailed(gettext("请填写捐赠日期（YYYY-MM-DD）")) from exc
+def _record(form: CashDonationForm | GoodsDonationForm, key: str | None) -> Donation:
+    """The donation the form describes, recorded once for its key (a second submit of the same
+    rendered form answers with the first one's donation)."""
+    sm = current_supermarket()
+    form.checked()
+    assert form.donor_id.data is not None and form.donated_on.data is not None  # checked above
+    common: dict[str, Any] = {
+        "donor_id": form.donor_id.data,
+        "donated_on": form.donated_on.data,
+        "note": form.note.data,
+        "actor": current_user(),
+        "idempotency_key": key,
+    }
+    if isinstance(form, CashDonationForm):
+        assert form.amount.data is not None  # checked above
+        return donations.record_cash_donation(sm.id, amount_fen=form.amount.data, **common)
+    return donations.record_goods_donation(sm.id, lines=form.lines(), **common)
 
 
 @bp.post("/donations/new")
 @require("donation.record", page=True)
 def create_donation() -> Response | tuple[str, int]:
-    sm = current_supermarket()
-    form = request.form.to_dict()
-    kind = form.get("form")
-    typed = _typed_rows(request.form) if kind == DONATION_GOODS else []
+    kind = request.form.get("form")
+    form: CashDonationForm | GoodsDonationForm = (
+        GoodsDonationForm() if kind == DONATION_GOODS else CashDonationForm()
+    )
+    typed = form.typed()
+    rows = form.rows() if isinstance(form, GoodsDonationForm) else []
+    shown_key = form.idempotency_key.data or new_form_key()
     try:
-        on = _parse_day(form.get("donated_on", ""))
-        donor_id = parsing.optional_int(form.get("donor_id"), minimum=1, signed=False) or 0
-        if kind == DONATION_CASH:
-            donation = donations.record_cash_donation(
-                sm.id,
-                donor_id=donor_id,
-                amount_fen=donations.fen_from_yuan(form.get("amount", ""), gettext("捐赠金额")),
-                donated_on=on,
-                note=form.get("note", ""),
-                actor=current_user(),
-            )
-        elif kind == DONATION_GOODS:
-            lines = _parse_lines(typed)
-            donation = donations.record_goods_donation(
-                sm.id,
-                donor_id=donor_id,
-                lines=lines,
-                donated_on=on,
-                note=form.get("note", ""),
-                actor=current_user(),
-            )
-        else:
+        if kind not in (DONATION_CASH, DONATION_GOODS):
             raise ValidationFailed(gettext("请选择捐赠方式"))
+        key = form.form_key()
+        stored = intake.client_key(signed_in_user().id, key, channel="web") if key else None
+        earlier = donations.find_by_key(stored) if stored else None
+        donation = _record(form, stored)
+    except IdempotencyConflict as exc:
+        # The same rendered form sent again with other values (back, changed, saved): the first
+        # is recorded; saving once more is another donation, so the form comes back with a new key.
+        done = donations.get_donation(current_supermarket().id, exc.details["donation_id"])
+        message = gettext(
+            "这张登记表已保存为捐赠 %(no)s。如果这是另一笔捐赠，请再点一次保存",
+            no=done.receipt_no,
+        )
+        return _donation_form(typed, rows, message, new_form_key()), exc.status
     except DomainError as exc:
-        return _donation_form(form, typed, exc.message), exc.status
+        return _donation_form(typed, rows, exc.message, shown_key), exc.status
+    if earlier is not None or donation.last_print_job_id is not None:
+        # A second submit of a form already saved: nothing new recorded, nothing printed.
+        flash(gettext("这笔捐赠已经登记过（%(no)s），没有重复登记", no=donation.receipt_no), "ok")
+        return redirect(url_for("fund.donation_page", donation_id=donation.id))
     flash(
         gettext(
             "已登记捐赠 %(no)s，金额 %(amount)s 元",
@@ -396,7 +383,7 @@ def create_donation() -> Response | tuple[str, int]:
         ),
         "ok",
     )
-    if form.get("print") == "1":
+    if form.print.data == "1":
         _print(donation.id, reprint=False)
     return redirect(url_for("fund.donation_page", donation_id=donation.id))
 
