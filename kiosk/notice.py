@@ -45,7 +45,7 @@ from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, ValidationFailed
 from kiosk.extensions import db
 from kiosk.formatting import mask_name
-from kiosk.messages import _
+from kiosk.messages import Message, _, chinese
 from kiosk.models import (
     ACTIVE,
     EARNED_KINDS,
@@ -345,63 +345,126 @@ def _nice_step(raw: int) -> int:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+# What each bar of the chart stands for, stored beside its Chinese words (the distribution's
+# "terms", one per bar), so that a page can say it in its reader's language while the stored
+# words — hashed, and what objections refer to — stay as published. A notice stored before the
+# terms were kept has none and shows its stored words.
+BAND_BELOW = "below"  # {"band": "below", "value": 70}: 70分以下
+BAND_RANGE = "range"  # {"band": "range", "low": 20, "high": 39}: 20–39分 (low == high: 5分)
+BAND_TIER = "tier"  # {"band": "tier", "name": "三星级", "low": 70, "high": 80}: 70–80分,
+#                      "high": None for an open top (塔尖 300分以上)
+BAND_UNSCORED = "unscored"  # 未评分
+BANDS = (BAND_BELOW, BAND_RANGE, BAND_TIER, BAND_UNSCORED)
+
+
+def band_words(term: dict[str, Any]) -> tuple[Message | str, Message | str]:
+    """A bar's label and range from what it stands for, as sentences rendered where they are
+    read; a tier's label is its own name as the rule set writes it (shown through ``rule_term``)."""
+    band = term["band"]
+    if band == BAND_BELOW:
+        return _("%(value)s分以下", value=term["value"]), ""
+    if band == BAND_RANGE:
+        low, high = term["low"], term["high"]
+        if low == high:
+            return _("%(value)s分", value=low), ""
+        return _("%(low)s–%(high)s分", low=low, high=high), ""
+    if band == BAND_TIER:
+        low, high = term["low"], term.get("high")
+        if high is None:
+            return term["name"], _("%(value)s分以上", value=low)
+        return term["name"], _("%(low)s–%(high)s分", low=low, high=high)
+    if band == BAND_UNSCORED:
+        return _("未评分"), ""
+    raise ValueError(f"unknown band {band!r}")
+
+
+def bar_terms(distribution: dict[str, Any]) -> list[dict[str, Any] | None]:
+    """What each bar of a stored chart stands for, None where the notice does not say (stored
+    before the terms were kept): such a bar is shown with its stored words."""
+    bars = distribution.get("bars") or []
+    terms = distribution.get("terms")
+    if not isinstance(terms, list) or len(terms) != len(bars):
+        return [None] * len(bars)
+    return [t if isinstance(t, dict) and t.get("band") in BANDS else None for t in terms]
+
+
+def _bar(
+    terms: list[dict[str, Any]], term: dict[str, Any], *, with_range: bool = False, **fields: Any
+) -> dict[str, Any]:
+    """A bar as stored: its Chinese label (and its range, ``with_range``) written from what it
+    stands for, which goes to ``terms`` in the same place."""
+    terms.append(term)
+    label, span = band_words(term)
+    bar: dict[str, Any] = {"label": chinese(label)}
+    if with_range:
+        bar["range"] = chinese(span)
+    return bar | fields
+
+
 def _distribution(
     basis: str, policy: Policy, rows: list[dict[str, Any]], tiers_by_row: list[str | None]
 ) -> dict[str, Any]:
-    """The chart's data: stars (寨里), the pyramid (羊亭) or points bands (大同, 高阳)."""
+    """The chart's data: stars (寨里), the pyramid (羊亭) or points bands (大同, 高阳); each bar's
+    words in Chinese, and in ``terms`` what it stands for (see :func:`band_words`)."""
+    terms: list[dict[str, Any]] = []
     if basis == BASIS_SCORE:
         bars = []
         lowest = min(t.min_value for t in policy.tiers)
         below = sum(1 for r in rows if r["score"] is not None and r["tier"] is None)
         unscored = sum(1 for r in rows if r["score"] is None)
-        bars.append({"label": f"{lowest}分以下", "count": below, "stars": 0})
+        bars.append(_bar(terms, {"band": BAND_BELOW, "value": lowest}, count=below, stars=0))
         for t in sorted(policy.tiers, key=lambda t: t.min_value):
             bars.append(
-                {
-                    "label": t.name,
-                    "range": f"{t.min_value}–{t.max_value}分",
-                    "count": sum(1 for name in tiers_by_row if name == t.name),
-                    "stars": stars_of(t.name),
-                }
+                _bar(
+                    terms,
+                    {"band": BAND_TIER, "name": t.name, "low": t.min_value, "high": t.max_value},
+                    with_range=True,
+                    count=sum(1 for name in tiers_by_row if name == t.name),
+                    stars=stars_of(t.name),
+                )
             )
         if unscored:
-            bars.append({"label": "未评分", "count": unscored, "stars": 0})
-        return {"kind": CHART_STARS, "bars": bars}
+            bars.append(_bar(terms, {"band": BAND_UNSCORED}, count=unscored, stars=0))
+        return {"kind": CHART_STARS, "bars": bars, "terms": terms}
     totals = [r["total_points"] for r in rows]
     if policy.tiers:
         levels = []
         lowest = min(t.min_value for t in policy.tiers)
         below = sum(1 for r in rows if r["tier"] is None)
+        if below:  # the base of the pyramid, under its lowest band
+            below_term = {"band": BAND_BELOW, "value": lowest}
+            levels.append(_bar(terms, below_term, with_range=True, count=below))
         for t in sorted(policy.tiers, key=lambda t: t.min_value):
             open_ended = t.max_value >= 999_999
             levels.append(
-                {
-                    "label": t.name,
-                    "range": f"{t.min_value}分以上"
-                    if open_ended
-                    else f"{t.min_value}–{t.max_value}分",
-                    "count": sum(1 for name in tiers_by_row if name == t.name),
-                }
+                _bar(
+                    terms,
+                    {
+                        "band": BAND_TIER,
+                        "name": t.name,
+                        "low": t.min_value,
+                        "high": None if open_ended else t.max_value,
+                    },
+                    with_range=True,
+                    count=sum(1 for name in tiers_by_row if name == t.name),
+                )
             )
-        if below:
-            levels.insert(0, {"label": f"{lowest}分以下", "range": "", "count": below})
-        return {"kind": CHART_PYRAMID, "bars": levels}
+        return {"kind": CHART_PYRAMID, "bars": levels, "terms": terms}
     highest = max(totals, default=0)
     step = _nice_step(math.ceil((highest + 1) / 5)) if highest > 0 else 1
     bars = []
     negative = sum(1 for v in totals if v < 0)
     if negative:
-        bars.append({"label": "0分以下", "count": negative})
+        bars.append(_bar(terms, {"band": BAND_BELOW, "value": 0}, count=negative))
     low = 0
     while True:
         high = low + step - 1
         count = sum(1 for v in totals if low <= v <= high)
-        label = f"{low}–{high}分" if step > 1 else f"{low}分"
-        bars.append({"label": label, "count": count})
+        bars.append(_bar(terms, {"band": BAND_RANGE, "low": low, "high": high}, count=count))
         if high >= highest:
             break
         low += step
-    return {"kind": CHART_BANDS, "bars": bars}
+    return {"kind": CHART_BANDS, "bars": bars, "terms": terms}
 
 
 def compute(supermarket: Supermarket, period: str, as_of: datetime) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The quarterly notice (积分公示) on paper: its table, red list and chart's counts as a
 workbook, and the words the notice's pages share with it (the hash in groups, the chart's
-title and bar labels)."""
+title, its bars' words in the page's language)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_babel import gettext
 
 from kiosk import notice, rules
 from kiosk.export import Sheet, workbook_bytes
+from kiosk.formatting import rule_term
 from kiosk.models import NOTICE_SUPERSEDED, Notice
 
 
@@ -18,6 +19,26 @@ def hash_groups(value: str, length: int = 16) -> str:
     and never a long run of digits."""
     head = (value or "")[:length]
     return " ".join(head[i : i + 4] for i in range(0, len(head), 4))
+
+
+def shown_bars(distribution: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chart's bars with their label and range in the page's language, said from what each
+    bar stands for (a tier's name through ``rule_term``: a village's own as written); a bar of
+    a notice stored before that was kept shows its stored words. The workbook keeps the stored
+    words (a spreadsheet's data stays as published)."""
+    shown = []
+    for bar, term in zip(
+        distribution.get("bars") or [], notice.bar_terms(distribution), strict=True
+    ):
+        if term is None:
+            shown.append(bar)
+            continue
+        label, span = notice.band_words(term)
+        words = {"label": rule_term(label) if isinstance(label, str) else str(label)}
+        if "range" in bar:
+            words["range"] = str(span)
+        shown.append(bar | words)
+    return shown
 
 
 def bar_label(bar: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from kiosk.models import (
     Objection,
     User,
 )
-from kiosk.reports.notice import bar_label, chart_title, hash_groups, notice_xlsx
+from kiosk.reports.notice import bar_label, chart_title, hash_groups, notice_xlsx, shown_bars
 from kiosk.web.downloads import send_xlsx
 
 bp = Blueprint("notice", __name__, url_prefix="/notice")
@@ -72,8 +72,9 @@ _BAR_COLOURS = ("#9aa5b1", "#e8a33d", "#d9642b", "#c0392b", "#8e1b12")
 
 
 def chart_svg(distribution: dict[str, Any], *, title: str = "") -> Markup:
-    """The notice's chart: a pyramid (羊亭) or horizontal bars (寨里 stars, points bands)."""
-    bars = distribution.get("bars") or []
+    """The notice's chart: a pyramid (羊亭) or horizontal bars (寨里 stars, points bands), its
+    words in the page's language."""
+    bars = shown_bars(distribution)
 
     def unit(n: int) -> str:
         return gettext("%(n)s户", n=n)

@@ -14,6 +14,7 @@ from kiosk import assessments, clock, intake, notice, objections, points, rules,
 from kiosk.database import write_transaction
 from kiosk.errors import SelfApprovalRefused, ValidationFailed
 from kiosk.extensions import db
+from kiosk.messages import chinese
 from kiosk.models import (
     NOTICE_DISCARDED,
     NOTICE_PUBLISHED,
@@ -237,6 +238,37 @@ def test_yangting_pyramid_bands_by_points_earned(supermarket, admin):
         ("塔身", 2),
         ("塔尖", 1),
     ]
+
+
+@pytest.mark.parametrize("rule_set", ["datong", "zhaili", "yangting"])
+def test_each_bar_keeps_what_it_stands_for(supermarket, admin, rule_set):
+    """Beside its Chinese words each bar stores its meaning (``terms``, one per bar), from which
+    a page says it in its own language; said in Chinese it is the stored words, byte for byte."""
+    factories.policy(supermarket, rule_set)
+    for number, p in (("B1", 120), ("B2", 0), ("B3", 350)):
+        factories.household(supermarket, number=number, points=p)
+    points.deduct_points(
+        factories.household(supermarket, number="B4").id, 3, reason="x", actor=None
+    )
+    dist = notice.draft_notice(supermarket.id, this_quarter(), actor=admin).content["distribution"]
+    terms = notice.bar_terms(dist)
+    assert len(terms) == len(dist["bars"]) and None not in terms
+    assert {t["band"] for t in terms} == {
+        "datong": {notice.BAND_BELOW, notice.BAND_RANGE},
+        "zhaili": {notice.BAND_BELOW, notice.BAND_TIER, notice.BAND_UNSCORED},
+        "yangting": {notice.BAND_BELOW, notice.BAND_TIER},
+    }[rule_set]
+    for bar, term in zip(dist["bars"], terms, strict=True):
+        label, span = notice.band_words(term)
+        assert chinese(label) == bar["label"]
+        assert chinese(span) == bar.get("range", "")
+    if rule_set == "yangting":
+        assert terms[0] == {"band": notice.BAND_BELOW, "value": 0}
+        assert terms[-1] == {"band": notice.BAND_TIER, "name": "塔尖", "low": 300, "high": None}
+    # A notice stored before the terms were kept says nothing of its bars: its words are shown.
+    old = {"kind": dist["kind"], "bars": dist["bars"]}
+    assert notice.bar_terms(old) == [None] * len(dist["bars"])
+    assert notice.bar_terms({**old, "terms": terms[1:]}) == [None] * len(dist["bars"])
 
 
 # ---------------------------------------------------------------------------
