@@ -5,7 +5,9 @@ it) goes through two steps:
 
 1. :func:`preview_import` reads every row, checks it against the database and stores the
    batch (:class:`~kiosk.models.ImportBatch`): the file's bytes and every row with its errors
-   in Chinese ("第12行：户号 A-07 不存在"). Nothing else is written.
+   ("第12行：户号 A-07 不存在"), each kept as its msgid and parameters
+   (:func:`kiosk.messages.to_json`) so that the preview is shown in its reader's language.
+   Nothing else is written.
 2. :func:`commit_import` re-reads the stored bytes (never what a browser sends back), checks
    every row again inside one write transaction and writes all of them or none: one
    ``import.commit`` audit event plus the per-row events the services write. A batch commits
@@ -48,7 +50,7 @@ from kiosk.errors import (
 )
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.extensions import db
-from kiosk.messages import _
+from kiosk.messages import N_, WORD_SEPARATOR, Joined, Message, _, to_json
 from kiosk.models import (
     IMPORT_COMMITTED,
     IMPORT_HOUSEHOLDS,
@@ -80,7 +82,7 @@ Progress = Callable[[int], None]
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str  # the template's header, also the name in error messages
+    label: str  # the template's header (N_: shown translated in the preview's header row)
     required: bool = False
     aliases: tuple[str, ...] = ()
     hint: str = ""  # the template's note under the header
@@ -89,33 +91,39 @@ class Column:
 COLUMNS: dict[str, tuple[Column, ...]] = {
     IMPORT_HOUSEHOLDS: (
         Column(
-            "number", "户号", True, ("户编号", "户籍编号"), "同一户的每位成员各占一行，户号相同"
+            "number", N_("户号"), True, ("户编号", "户籍编号"), "同一户的每位成员各占一行，户号相同"
         ),
-        Column("head", "户主", True, ("户主姓名",), "同一户只需在第一行填写"),
-        Column("village", "村", False, ("村居", "村名", "所属村", "村庄"), ""),
-        Column("group", "组", False, ("村民小组", "小组", "组别", "所属组"), ""),
+        Column("head", N_("户主"), True, ("户主姓名",), "同一户只需在第一行填写"),
+        Column("village", N_("村"), False, ("村居", "村名", "所属村", "村庄"), ""),
+        Column("group", N_("组"), False, ("村民小组", "小组", "组别", "所属组"), ""),
         Column(
-            "member", "成员", True, ("成员姓名", "姓名", "家庭成员"), "每行一位成员（含户主本人）"
+            "member",
+            N_("成员"),
+            True,
+            ("成员姓名", "姓名", "家庭成员"),
+            "每行一位成员（含户主本人）",
         ),
-        Column("relation", "关系", False, ("与户主关系", "家庭关系"), "户主、配偶、子女……"),
-        Column("birth", "出生日期", False, ("出生年月", "生日", "出生年月日"), "例如 1958-03-21"),
+        Column("relation", N_("关系"), False, ("与户主关系", "家庭关系"), "户主、配偶、子女……"),
+        Column(
+            "birth", N_("出生日期"), False, ("出生年月", "生日", "出生年月日"), "例如 1958-03-21"
+        ),
     ),
     IMPORT_POINTS: (
-        Column("number", "户号", True, ("户编号",), ""),
-        Column("member", "成员", False, ("成员姓名", "姓名"), "可不填"),
-        Column("date", "日期", True, ("发生日期", "时间", "加减分日期"), "例如 2024-03-05"),
-        Column("code", "标准编号", False, ("标准", "标准序号", "积分标准"), "与事由至少填一项"),
-        Column("reason", "事由", False, ("原因", "加减分原因", "理由", "事项"), ""),
-        Column("amount", "分值", False, ("积分", "加减分", "分数"), "扣分写负数；按标准可不填"),
-        Column("evidence", "证明材料", False, ("证明", "佐证材料", "证据", "材料"), ""),
+        Column("number", N_("户号"), True, ("户编号",), ""),
+        Column("member", N_("成员"), False, ("成员姓名", "姓名"), "可不填"),
+        Column("date", N_("日期"), True, ("发生日期", "时间", "加减分日期"), "例如 2024-03-05"),
+        Column("code", N_("标准编号"), False, ("标准", "标准序号", "积分标准"), "与事由至少填一项"),
+        Column("reason", N_("事由"), False, ("原因", "加减分原因", "理由", "事项"), ""),
+        Column("amount", N_("分值"), False, ("积分", "加减分", "分数"), "扣分写负数；按标准可不填"),
+        Column("evidence", N_("证明材料"), False, ("证明", "佐证材料", "证据", "材料"), ""),
     ),
     IMPORT_SCORES: (
-        Column("number", "户号", True, ("户编号",), ""),
-        Column("member", "成员", False, ("成员姓名", "姓名"), "按个人评分时必填"),
-        Column("period", "期间", True, ("考评期", "评分期间", "季度", "月份"), "例如 2024Q1"),
-        Column("score", "分数", False, ("评分", "得分", "分值"), "0到100的整数"),
-        Column("codes", "标准编号", False, ("标准", "达标项目"), "可代替分数：如 1、3、22"),
-        Column("note", "备注", False, ("说明",), ""),
+        Column("number", N_("户号"), True, ("户编号",), ""),
+        Column("member", N_("成员"), False, ("成员姓名", "姓名"), "按个人评分时必填"),
+        Column("period", N_("期间"), True, ("考评期", "评分期间", "季度", "月份"), "例如 2024Q1"),
+        Column("score", N_("分数"), False, ("评分", "得分", "分值"), "0到100的整数"),
+        Column("codes", N_("标准编号"), False, ("标准", "达标项目"), "可代替分数：如 1、3、22"),
+        Column("note", N_("备注"), False, ("说明",), ""),
     ),
 }
 
@@ -134,8 +142,8 @@ class Table:
     """The rows of a file under its header: (sheet row number, {column key: raw value})."""
 
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # the file's own header cells, as written
 
 
 def normalize_header(text: object) -> str:
@@ -148,11 +156,14 @@ def normalize_header(text: object) -> str:
 
 # Files people pick by mistake (a photo of the paper list, a PDF): named, not "not a table".
 _NOT_TABLES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG 图片"),
-    (b"\xff\xd8\xff", "JPG 图片"),
-    (b"GIF8", "GIF 图片"),
-    (b"%PDF", "PDF 文件"),
+    (b"\x89PNG\r\n\x1a\n", N_("PNG 图片")),
+    (b"\xff\xd8\xff", N_("JPG 图片")),
+    (b"GIF8", N_("GIF 图片")),
+    (b"%PDF", N_("PDF 文件")),
 )
+
+
+_TOO_MANY_ROWS = _("文件行数太多：一次最多导入%(n)s行，请分成几个文件", n=MAX_ROWS)
 
 
 def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
@@ -161,16 +172,19 @@ def _raw_rows(data: bytes, filename: str) -> list[list[Any]]:
     for magic, what in _NOT_TABLES:
         if head.startswith(magic):
             raise ValidationFailed(
-                f"这是一个{what}，不是表格：请导入 Excel（.xlsx）或 CSV 文件（可以先下载导入模板）"
+                _(
+                    "这是一个%(what)s，不是表格：请导入 Excel（.xlsx）或 CSV 文件（可以先下载导入模板）",
+                    what=Message(what),
+                )
             )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationFailed(
-            "不支持旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 或 CSV 后再导入"
+            _("不支持旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 或 CSV 后再导入")
         )
     if head.startswith(b"PK\x03\x04"):
         return _xlsx_rows(data)
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，可能已损坏")
+        raise ValidationFailed(_("文件不是有效的 Excel（.xlsx）文件，可能已损坏"))
     return _csv_rows(data)
 
 
@@ -180,15 +194,15 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，可能已损坏") from None
+        raise ValidationFailed(_("文件不是有效的 Excel（.xlsx）文件，可能已损坏")) from None
     try:
         if not wb.worksheets:
-            raise ValidationFailed("Excel 文件中没有工作表")
+            raise ValidationFailed(_("Excel 文件中没有工作表"))
         rows = []
         for row in wb.worksheets[0].iter_rows(values_only=True):
             rows.append(list(row))
             if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
-                raise ValidationFailed(f"文件行数太多：一次最多导入{MAX_ROWS}行，请分成几个文件")
+                raise ValidationFailed(_TOO_MANY_ROWS)
         return rows
     finally:
         wb.close()
@@ -207,20 +221,22 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise ValidationFailed("无法识别文件的文字编码：请保存为 UTF-8 或 GBK 编码的 CSV") from None
+        raise ValidationFailed(
+            _("无法识别文件的文字编码：请保存为 UTF-8 或 GBK 编码的 CSV")
+        ) from None
 
 
 def _csv_rows(data: bytes) -> list[list[Any]]:
     text = decode_text(data)
     if not text.strip(" \t\r\n,;\ufeff"):
-        raise ValidationFailed("文件是空的：里面没有任何内容。请在导入模板里填好后再导入")
+        raise ValidationFailed(_("文件是空的：里面没有任何内容。请在导入模板里填好后再导入"))
     if "\x00" in text:
-        raise ValidationFailed("文件不是 CSV 或 Excel（.xlsx）表格")
+        raise ValidationFailed(_("文件不是 CSV 或 Excel（.xlsx）表格"))
     first = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first.count)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
-        raise ValidationFailed(f"文件行数太多：一次最多导入{MAX_ROWS}行，请分成几个文件")
+        raise ValidationFailed(_TOO_MANY_ROWS)
     return rows
 
 
@@ -239,7 +255,7 @@ def read_table(kind: str, data: bytes, filename: str = "") -> Table:
     try:
         raw = _raw_rows(data, filename)
     except ValidationFailed as exc:
-        table.problems.append(exc.source_text)  # kept in the stored preview: Chinese
+        table.problems.append(_said(exc))
         return table
     required = {c.key for c in columns if c.required}
     header_at, mapping = None, {}
@@ -253,9 +269,13 @@ def read_table(kind: str, data: bytes, filename: str = "") -> Table:
             header_at, mapping = i, found
             break
     if header_at is None:
-        labels = "、".join(c.label for c in columns if c.required)
+        # The headers as the file must write them (files are Chinese), in any language.
+        labels = Joined([c.label for c in columns if c.required], WORD_SEPARATOR)
         table.problems.append(
-            f"没有找到表头：表格的第一行（或标题下一行）应包含这些列：{labels}。请使用导入模板"
+            _(
+                "没有找到表头：表格的第一行（或标题下一行）应包含这些列：%(labels)s。请使用导入模板",
+                labels=labels,
+            )
         )
         return table
     header = raw[header_at]
@@ -275,10 +295,16 @@ def read_table(kind: str, data: bytes, filename: str = "") -> Table:
                 break
         if bad is not None and len(table.problems) < 10:
             where = parsing.describe_character(bad)
-            table.problems.append(f"第{i + 1}行含有不允许的控制字符（{where}），请删去后重新导入")
+            table.problems.append(
+                _(
+                    "第%(n)s行含有不允许的控制字符（%(where)s），请删去后重新导入",
+                    n=i + 1,
+                    where=where,
+                )
+            )
         table.rows.append((i + 1, values))
     if not table.rows:
-        table.problems.append("表格里没有数据行")
+        table.problems.append(_("表格里没有数据行"))
     return table
 
 
@@ -351,7 +377,7 @@ def parse_int(value: Any) -> int:
 class RowResult:
     number: int  # the sheet's row number, as Excel shows it
     values: list[str]
-    errors: list[str] = field(default_factory=list)
+    errors: list[Message] = field(default_factory=list)
     payload: Any = None
 
 
@@ -361,7 +387,7 @@ class Checked:
 
     kind: str
     rows: list[RowResult] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # file-level errors
+    problems: list[Message] = field(default_factory=list)  # file-level errors
     ignored: list[str] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
     # Rows the check loaded (households, members, items), held so that the commit's writes in
@@ -376,12 +402,17 @@ class Checked:
     def ok(self) -> bool:
         return not self.problems and self.error_rows == 0 and bool(self.rows)
 
-    def messages(self) -> list[str]:
+    def messages(self) -> list[Message]:
         """Every error as one line: file-level ones, then "第12行：户号 A-07 不存在"."""
         out = list(self.problems)
         for row in self.rows:
-            out.extend(f"第{row.number}行：{e}" for e in row.errors)
+            out.extend(_("第%(n)s行：%(e)s", n=row.number, e=e) for e in row.errors)
         return out
+
+
+def _said(exc: DomainError) -> Message:
+    """A refusal's sentence as a message (a plain one is its own msgid)."""
+    return exc.text if isinstance(exc.text, Message) else Message(exc.text)
 
 
 def _households_by_number(supermarket_id: int) -> dict[str, Household]:
@@ -424,7 +455,7 @@ def check_rows(
 ) -> Checked:
     """Check every row against the database (reads only)."""
     if kind not in IMPORT_KINDS:
-        raise ValidationFailed("不支持的导入类型")
+        raise ValidationFailed(_("不支持的导入类型"))
     checked = Checked(kind, problems=list(table.problems), ignored=list(table.ignored))
     today = today or clock.local_now().date()
     checker = {
@@ -462,32 +493,34 @@ def _check_households(
         relation = text(values.get("relation"))
         birth = None
         if not number:
-            errors.append("户号不能为空")
+            errors.append(_("户号不能为空"))
         elif len(number) > 32:
-            errors.append("户号不能超过32个字符")
+            errors.append(_("户号不能超过32个字符"))
         elif number in existing:
-            errors.append(f"户号 {number} 已存在（导入只能新增户）")
+            errors.append(_("户号 %(number)s 已存在（导入只能新增户）", number=number))
         if not member:
-            errors.append("成员姓名不能为空")
+            errors.append(_("成员姓名不能为空"))
         elif len(member) > 50:
-            errors.append("成员姓名不能超过50个字")
+            errors.append(_("成员姓名不能超过50个字"))
         if len(head) > 50:
-            errors.append("户主姓名不能超过50个字")
+            errors.append(_("户主姓名不能超过50个字"))
         if len(village) > 50 or len(group_name) > 50:
-            errors.append("村、组名称不能超过50个字")
+            errors.append(_("村、组名称不能超过50个字"))
         if len(relation) > 20:
-            errors.append("关系不能超过20个字")
+            errors.append(_("关系不能超过20个字"))
         raw_birth = values.get("birth")
         if not _blank(raw_birth):
             try:
                 birth = parse_date(raw_birth)
             except ValueError:
-                errors.append(f"出生日期“{text(raw_birth)}”无法识别，应写成 1958-03-21")
+                errors.append(
+                    _("出生日期“%(value)s”无法识别，应写成 1958-03-21", value=text(raw_birth))
+                )
             else:
                 if birth > today:
-                    errors.append("出生日期不能晚于今天")
+                    errors.append(_("出生日期不能晚于今天"))
                 elif birth.year < 1900:
-                    errors.append("出生日期不正确")
+                    errors.append(_("出生日期不正确"))
         if number:
             group = groups.get(number)
             if group is None:
@@ -500,12 +533,12 @@ def _check_households(
                     "rows": [],
                 }
                 if not head:
-                    errors.append(f"户号 {number} 的第一行必须填写户主")
+                    errors.append(_("户号 %(number)s 的第一行必须填写户主", number=number))
             else:
                 for key, label, value in (
-                    ("head", "户主", head),
-                    ("village", "村", village),
-                    ("group", "组", group_name),
+                    ("head", N_("户主"), head),
+                    ("village", N_("村"), village),
+                    ("group", N_("组"), group_name),
                 ):
                     if not value:
                         continue
@@ -513,12 +546,23 @@ def _check_households(
                         group[key] = value
                     elif group[key] != value:
                         errors.append(
-                            f"{label}“{value}”与第{group['first']}行（同一户号 {number}）不一致"
+                            _(
+                                "%(label)s“%(value)s”与第%(first)s行（同一户号 %(number)s）不一致",
+                                label=Message(label),
+                                value=value,
+                                first=group["first"],
+                                number=number,
+                            )
                         )
             if member:
                 if member in group["members"]:
                     errors.append(
-                        f"成员 {member} 在户号 {number} 中重复（第{group['members'][member]}行）"
+                        _(
+                            "成员 %(member)s 在户号 %(number)s 中重复（第%(row)s行）",
+                            member=member,
+                            number=number,
+                            row=group["members"][member],
+                        )
                     )
                 else:
                     group["members"][member] = number_at
@@ -548,59 +592,61 @@ def _check_points(
         household = homes.get(number)
         member = None
         if not number:
-            errors.append("户号不能为空")
+            errors.append(_("户号不能为空"))
         elif household is None:
-            errors.append(f"户号 {number} 不存在")
+            errors.append(_("户号 %(number)s 不存在", number=number))
         name = _name(values.get("member"))
         if name and household is not None:
             member = members.get(household.id, {}).get(name)
             if member is None:
-                errors.append(f"户号 {number} 没有名为 {name} 的成员")
+                errors.append(
+                    _("户号 %(number)s 没有名为 %(name)s 的成员", number=number, name=name)
+                )
         occurred = None
         raw_date = values.get("date")
         if _blank(raw_date):
-            errors.append("日期不能为空")
+            errors.append(_("日期不能为空"))
         else:
             try:
                 occurred = parse_date(raw_date)
             except ValueError:
-                errors.append(f"日期“{text(raw_date)}”无法识别，应写成 2024-03-05")
+                errors.append(_("日期“%(value)s”无法识别，应写成 2024-03-05", value=text(raw_date)))
             else:
                 if occurred > today:
-                    errors.append("日期不能晚于今天")
+                    errors.append(_("日期不能晚于今天"))
                 elif occurred.year < 2000:
-                    errors.append("日期不正确")
+                    errors.append(_("日期不正确"))
         item = None
         code = standards.normalize_code(values.get("code"))
         if code:
             item = items.get(code)
             if item is None:
-                errors.append(f"标准编号 {code} 不存在")
+                errors.append(_("标准编号 %(code)s 不存在", code=code))
             elif not item.active:
-                errors.append(f"标准编号 {code} 已停用")
+                errors.append(_("标准编号 %(code)s 已停用", code=code))
                 item = None
         reason = text(values.get("reason"))
         if not code and not reason:
-            errors.append("标准编号和事由至少填写一项")
+            errors.append(_("标准编号和事由至少填写一项"))
         elif len(reason) > intake.MAX_REASON:
-            errors.append(f"事由不能超过{intake.MAX_REASON}个字")
+            errors.append(_("事由不能超过%(n)s个字", n=intake.MAX_REASON))
         amount = None
         raw_amount = values.get("amount")
         if not _blank(raw_amount):
             try:
                 amount = parse_int(raw_amount)
             except ValueError:
-                errors.append(f"分值“{text(raw_amount)}”不是整数")
+                errors.append(_("分值“%(value)s”不是整数", value=text(raw_amount)))
             else:
                 if amount == 0:
-                    errors.append("分值不能为0")
+                    errors.append(_("分值不能为0"))
                 elif abs(amount) > MAX_ADJUSTMENT:
-                    errors.append("分值过大")
+                    errors.append(_("分值过大"))
         elif not code:
-            errors.append("没有标准编号时必须填写分值")
+            errors.append(_("没有标准编号时必须填写分值"))
         evidence = text(values.get("evidence"))
         if len(evidence) > intake.MAX_EVIDENCE:
-            errors.append(f"证明材料说明不能超过{intake.MAX_EVIDENCE}个字")
+            errors.append(_("证明材料说明不能超过%(n)s个字", n=intake.MAX_EVIDENCE))
         if not errors and household is not None and occurred is not None:
             row.payload = intake.ProposalInput(
                 household_id=household.id,
@@ -645,41 +691,45 @@ def _check_scores(
         number = _number(values.get("number"))
         household = homes.get(number)
         if not number:
-            errors.append("户号不能为空")
+            errors.append(_("户号不能为空"))
         elif household is None:
-            errors.append(f"户号 {number} 不存在")
+            errors.append(_("户号 %(number)s 不存在", number=number))
         name = _name(values.get("member"))
         member = None
         if household is not None:
             if name:
                 if not by_member:
-                    errors.append("本超市按户评分，成员一栏请留空")
+                    errors.append(_("本超市按户评分，成员一栏请留空"))
                 else:
                     member = members.get(household.id, {}).get(name)
                     if member is None:
-                        errors.append(f"户号 {number} 没有名为 {name} 的成员")
+                        errors.append(
+                            _("户号 %(number)s 没有名为 %(name)s 的成员", number=number, name=name)
+                        )
             elif by_member:
-                errors.append(f"本超市按个人评分：请填写户号 {number} 的成员姓名")
+                errors.append(
+                    _("本超市按个人评分：请填写户号 %(number)s 的成员姓名", number=number)
+                )
         period = text(values.get("period")).upper().replace(" ", "")
         period = unicodedata.normalize("NFKC", period)
         if not period:
-            errors.append("期间不能为空")
+            errors.append(_("期间不能为空"))
         else:
             try:
                 period = assessments.validate_period(period, policy)
             except ValidationFailed as exc:
-                errors.append(exc.source_text)
+                errors.append(_said(exc))
                 period = ""
         cited = []
         codes = standards.split_codes(values.get("codes"))
         for code in codes:
             item = items.get(code)
             if item is None:
-                errors.append(f"标准编号 {code} 不存在")
+                errors.append(_("标准编号 %(code)s 不存在", code=code))
             elif not item.active:
-                errors.append(f"标准编号 {code} 已停用")
+                errors.append(_("标准编号 %(code)s 已停用", code=code))
             elif item in cited:
-                errors.append(f"标准编号 {code} 重复")
+                errors.append(_("标准编号 %(code)s 重复", code=code))
             else:
                 cited.append(item)
         score = None
@@ -688,25 +738,32 @@ def _check_scores(
             try:
                 score = parse_int(raw_score)
             except ValueError:
-                errors.append(f"分数“{text(raw_score)}”不是整数")
+                errors.append(_("分数“%(value)s”不是整数", value=text(raw_score)))
             else:
                 if not 0 <= score <= 100:
-                    errors.append("分数必须在0到100之间")
+                    errors.append(_("分数必须在0到100之间"))
         elif cited:
             score = standards.score_from_codes(cited)
         elif not codes:
-            errors.append("请填写分数（或达标的标准编号）")
+            errors.append(_("请填写分数（或达标的标准编号）"))
         note = text(values.get("note"))
         if cited:
             basis = "依据标准：" + "、".join(i.code for i in cited)
             note = f"{note}；{basis}" if note else basis
         if len(note) > assessments.MAX_NOTE:
-            errors.append(f"备注不能超过{assessments.MAX_NOTE}个字")
+            errors.append(_("备注不能超过%(n)s个字", n=assessments.MAX_NOTE))
         if household is not None and period:
             key = (household.id, member.id if member else None, period)
             if key in seen:
                 who = name or number
-                errors.append(f"{who} 的 {period} 评分与第{seen[key]}行重复")
+                errors.append(
+                    _(
+                        "%(who)s 的 %(period)s 评分与第%(row)s行重复",
+                        who=who,
+                        period=period,
+                        row=seen[key],
+                    )
+                )
             else:
                 seen[key] = number_at
         if not errors and household is not None and score is not None:
@@ -753,29 +810,38 @@ def check_file(
     """Read and check a file without writing anything."""
     if kind not in IMPORT_KINDS:
         raise ValidationFailed(
-            "不支持的导入类型：可选 households（户与成员）、points（加减分）、scores（季度评分）"
+            _("不支持的导入类型：可选 households（户与成员）、points（加减分）、scores（季度评分）")
         )
     if len(data) > MAX_FILE_BYTES:
         checked = Checked(kind)
-        checked.problems.append(f"文件太大：最大 {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        checked.problems.append(_("文件太大：最大 %(n)s MB", n=MAX_FILE_BYTES // (1024 * 1024)))
         return checked
     table = read_table(kind, data, filename)
     checked = check_rows(kind, supermarket_id, table, progress=progress)
     twin = _committed_twin(supermarket_id, kind, sha256(data))
     if twin is not None:
         checked.problems.append(
-            f"同一个文件已于 {twin.committed_at:%Y-%m-%d} 导入过（批次 #{twin.id}），不能重复导入"
+            _(
+                "同一个文件已于 %(date)s 导入过（批次 #%(id)s），不能重复导入",
+                date=format(twin.committed_at, "%Y-%m-%d"),
+                id=twin.id,
+            )
         )
     return checked
 
 
 def _preview_json(checked: Checked) -> dict[str, Any]:
+    """What the preview page shows, stored with the batch: the problems and errors as their
+    msgids and parameters (``kiosk.messages.from_json`` reads them back to render in the
+    reader's language; a batch stored before holds them as Chinese text)."""
     return {
         "headers": [c.label for c in COLUMNS[checked.kind]],
-        "problems": checked.problems,
+        "problems": to_json(checked.problems),
         "ignored": checked.ignored,
         "totals": {k: v for k, v in checked.totals.items() if not k.startswith("_")},
-        "rows": [{"n": r.number, "values": r.values, "errors": r.errors} for r in checked.rows],
+        "rows": [
+            {"n": r.number, "values": r.values, "errors": to_json(r.errors)} for r in checked.rows
+        ],
     }
 
 
@@ -794,12 +860,12 @@ def preview_import(
     filename = named[:200] or "import"
     if not data:
         if named:
-            raise ValidationFailed(f"文件“{filename}”是空的：里面没有任何内容")
-        raise ValidationFailed("请选择要导入的文件")
+            raise ValidationFailed(_("文件“%(name)s”是空的：里面没有任何内容", name=filename))
+        raise ValidationFailed(_("请选择要导入的文件"))
     checked = check_file(supermarket_id, kind, data, filename, progress=progress)
     with write_transaction():
         if db.session.get(Supermarket, supermarket_id) is None:
-            raise NotFound("没有找到该超市")
+            raise NotFound(_("没有找到该超市"))
         batch = ImportBatch(
             supermarket_id=supermarket_id,
             kind=kind,
@@ -853,20 +919,33 @@ def commit_import(
     with write_transaction():
         batch = db.session.scalar(lock(sa.select(ImportBatch).where(ImportBatch.id == batch_id)))
         if batch is None or (supermarket_id is not None and batch.supermarket_id != supermarket_id):
-            raise NotFound("没有找到该导入批次")
+            raise NotFound(_("没有找到该导入批次"))
         if batch.status == IMPORT_COMMITTED:
             raise ImportAlreadyCommitted(
-                f"批次 #{batch.id} 已于 {batch.committed_at:%Y-%m-%d %H:%M}（UTC）导入，不能重复导入"
+                _(
+                    "批次 #%(id)s 已于 %(time)s（UTC）导入，不能重复导入",
+                    id=batch.id,
+                    time=format(batch.committed_at, "%Y-%m-%d %H:%M"),
+                )
             )
         checked = check_file(
             batch.supermarket_id, batch.kind, batch.content, batch.filename, progress=tick
         )
         if not checked.ok:
-            messages = checked.messages() or ["表格里没有数据行"]
-            shown = "；".join(messages[:5]) + ("……" if len(messages) > 5 else "")
-            raise ImportInvalid(
-                f"导入文件有{len(messages)}处错误，没有写入任何数据：{shown}", errors=messages[:200]
-            )
+            messages = checked.messages() or [_("表格里没有数据行")]
+            if len(messages) > 5:
+                said = _(
+                    "导入文件有%(n)s处错误，没有写入任何数据：%(shown)s……",
+                    n=len(messages),
+                    shown=Joined(messages[:5]),
+                )
+            else:
+                said = _(
+                    "导入文件有%(n)s处错误，没有写入任何数据：%(shown)s",
+                    n=len(messages),
+                    shown=Joined(messages),
+                )
+            raise ImportInvalid(said, errors=messages[:200])
         writer = {
             IMPORT_HOUSEHOLDS: _write_households,
             IMPORT_POINTS: _write_points,
@@ -998,7 +1077,7 @@ def _write_scores(
 def get_batch(batch_id: int, supermarket_id: int | None = None) -> ImportBatch:
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None or (supermarket_id is not None and batch.supermarket_id != supermarket_id):
-        raise NotFound("没有找到该导入批次")
+        raise NotFound(_("没有找到该导入批次"))
     return batch
 
 
@@ -1033,7 +1112,7 @@ _EXAMPLES: dict[str, list[list[Any]]] = {
 def template_bytes(kind: str) -> bytes:
     """The import template of a kind: the header row to fill in, and a sheet of examples."""
     if kind not in IMPORT_KINDS:
-        raise NotFound("没有这种导入模板")
+        raise NotFound(_("没有这种导入模板"))
     columns = COLUMNS[kind]
     label = KIND_LABELS[kind]
     notes = [

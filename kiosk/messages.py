@@ -74,6 +74,13 @@ class Message:
     def __contains__(self, text: str) -> bool:
         return text in str(self)
 
+    def startswith(self, prefix: str) -> bool:
+        return str(self).startswith(prefix)
+
+    def to_json(self) -> dict[str, Any]:
+        """The msgid and its parameters as JSON (what is stored); :func:`from_json` reads it."""
+        return {"msgid": self.msgid, "params": {k: to_json(v) for k, v in self.params.items()}}
+
 
 def _(msgid: str, **params: Any) -> Message:
     """Mark ``msgid`` for the catalogue and keep it, with ``params``, until it is shown."""
@@ -110,6 +117,9 @@ class Joined(Message):
     def chinese(self) -> str:
         return self.msgid.join(chinese(p) for p in self.parts)
 
+    def to_json(self) -> dict[str, Any]:
+        return {"msgid": self.msgid, "parts": [to_json(p) for p in self.parts]}
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Joined):
             return self.msgid == other.msgid and self.parts == other.parts
@@ -141,6 +151,39 @@ def _walk(value: Any, each: Any) -> Any:
     if type(value) is tuple:
         return tuple(each(v) for v in value)
     return value
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as JSON to store, every :class:`Message` in it as ``{"msgid", "params"}``
+    (a :class:`Joined` as ``{"msgid", "parts"}``), so that it can be shown later in whichever
+    language the reader has. Text, numbers and None are kept; anything else is kept as its
+    ``to_json()`` if it has one, else as its text."""
+    if isinstance(value, Message):
+        return value.to_json()
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if callable(getattr(value, "to_json", None)):
+        return to_json(value.to_json())
+    return str(value)
+
+
+def from_json(value: Any) -> Any:
+    """What :func:`to_json` stored, with its messages back as :class:`Message` (rendered when
+    shown). Plain text (what was stored before messages were) is kept as it is."""
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    msgid = value.get("msgid")
+    if isinstance(msgid, str) and isinstance(value.get("parts"), list):
+        return Joined([from_json(p) for p in value["parts"]], Message(msgid))
+    if isinstance(msgid, str) and isinstance(value.get("params", {}), dict):
+        return Message(msgid, **{str(k): from_json(v) for k, v in value.get("params", {}).items()})
+    return {k: from_json(v) for k, v in value.items()}
 
 
 class MessageJSONProvider(DefaultJSONProvider):

@@ -3,6 +3,7 @@ point standards (积分标准) and an import's rows with their errors (导入检
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
@@ -10,6 +11,7 @@ from flask_babel import gettext, lazy_gettext
 from kiosk import intake, standards
 from kiosk.export import Sheet, workbook_bytes
 from kiosk.formatting import local_time
+from kiosk.messages import Joined, from_json
 from kiosk.models import (
     PROPOSAL_APPROVED,
     PROPOSAL_PENDING,
@@ -18,6 +20,7 @@ from kiosk.models import (
     ImportBatch,
     Supermarket,
 )
+from kiosk.parsing import describe_character
 from kiosk.timeutil import utcnow
 
 STATUS_LABELS: dict[str, Any] = {
@@ -104,13 +107,29 @@ def standards_xlsx(supermarket: Supermarket) -> tuple[bytes, str]:
     return workbook_bytes([sheet]), gettext("积分标准.xlsx")
 
 
+# What a worksheet cannot hold (openpyxl refuses it): a control character the check refused.
+_NOT_IN_A_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _cell(value: Any) -> Any:
+    """A row's value as the file had it, a control character shown by its code point."""
+    if isinstance(value, str):
+        return _NOT_IN_A_CELL.sub(lambda m: f"[{describe_character(m.group())}]", value)
+    return value
+
+
 def batch_errors_xlsx(batch: ImportBatch) -> tuple[bytes, str]:
     """An import batch's rows with their errors, to correct in Excel and import again."""
     preview = batch.preview or {}
+    # Problems and errors stored as msgids and parameters (plain text in an older batch), in
+    # the reader's language like the page; the column headers as the file writes them.
     sheet = Sheet(
         title=gettext("导入检查结果：%(name)s", name=batch.filename),
-        subtitle=preview.get("problems", []),
+        subtitle=[str(p) for p in from_json(preview.get("problems", []))],
         headers=[gettext("行号"), *preview.get("headers", []), gettext("错误")],
-        rows=[[r["n"], *r["values"], "；".join(r["errors"])] for r in preview.get("rows", [])],
+        rows=[
+            [r["n"], *map(_cell, r["values"]), str(Joined(from_json(r["errors"])))]
+            for r in preview.get("rows", [])
+        ],
     )
     return workbook_bytes([sheet]), gettext("导入检查结果.xlsx")

@@ -20,6 +20,7 @@ from kiosk import households, imports, intake, parsing, standards
 from kiosk.authn import current_supermarket, current_user, may, require
 from kiosk.clock import local_now
 from kiosk.errors import DomainError, ImportInvalid, ValidationFailed
+from kiosk.messages import from_json
 from kiosk.models import (
     IMPORT_COMMITTED,
     IMPORT_KINDS,
@@ -409,14 +410,16 @@ def batch_page(batch_id: int):
     """Every row of an uploaded file with its status and errors; commit when all are valid."""
     batch = imports.get_batch(batch_id, current_supermarket().id)
     preview = batch.preview or {}
-    rows = preview.get("rows", [])
+    # The problems and errors as stored (msgids and parameters; plain Chinese text in a batch
+    # previewed before), rendered in the page's language.
+    rows = [{**r, "errors": from_json(r["errors"])} for r in preview.get("rows", [])]
     only_errors = request.args.get("errors") == "1"
     shown = [r for r in rows if r["errors"]] if only_errors else rows
     pages = max(1, (len(shown) + PREVIEW_PAGE_ROWS - 1) // PREVIEW_PAGE_ROWS)
     page = min(parsing.optional_int(request.args.get("page", "1"), minimum=1) or 1, pages)
     start = (page - 1) * PREVIEW_PAGE_ROWS
     error_rows = sum(1 for r in rows if r["errors"])
-    problems = preview.get("problems", [])
+    problems = from_json(preview.get("problems", []))
     committable = (
         batch.status != IMPORT_COMMITTED and not problems and error_rows == 0 and bool(rows)
     )
