@@ -86,6 +86,17 @@ def register_request_guards(app: Flask) -> None:
     """Bounded ids, body sizes, JSON depth and no control characters, before any view runs."""
     from kiosk.web.guards import install
 
+    @app.before_request
+    def _forget_previous_user() -> None:
+        # current_user() caches on g; a test client may reuse one app context for many requests.
+        # First of the hooks: a guard's refusal is rendered in this request's language too.
+        from flask import g
+
+        g.pop("jifen_user", None)
+        g.pop("jifen_auth", None)
+        g.pop("jifen_supermarket", None)
+        g.pop("_flask_babel", None)  # Flask-Babel's per-context locale cache
+
     install(app)
 
 
@@ -129,16 +140,6 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     register_web(app)
-
-    @app.before_request
-    def _forget_previous_user() -> None:
-        # current_user() caches on g; a test client may reuse one app context for many requests.
-        from flask import g
-
-        g.pop("jifen_user", None)
-        g.pop("jifen_auth", None)
-        g.pop("jifen_supermarket", None)
-        g.pop("_flask_babel", None)  # Flask-Babel's per-context locale cache
 
 
 def register_errorhandlers(app: Flask) -> None:

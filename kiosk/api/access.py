@@ -12,6 +12,7 @@ from kiosk.authn import signed_in_user, visible
 from kiosk.cards import find_card
 from kiosk.errors import NotFound
 from kiosk.households import find_household, find_member
+from kiosk.messages import _
 from kiosk.models import Card, Household, Member, Redemption, User
 from kiosk.redemption import find_redemption
 
@@ -25,7 +26,7 @@ def household(household_id: int) -> Household:
     """A household the caller may see, or 404."""
     row = find_household(household_id)
     if row is None or not visible(row.supermarket_id):
-        raise NotFound("没有找到该户")
+        raise NotFound(_("没有找到该户"))
     return row
 
 
@@ -33,7 +34,7 @@ def member(member_id: int) -> Member:
     """A household member the caller may see, or 404."""
     row = find_member(member_id)
     if row is None or not visible(row.household.supermarket_id):
-        raise NotFound("没有找到该家庭成员")
+        raise NotFound(_("没有找到该家庭成员"))
     return row
 
 
@@ -41,7 +42,7 @@ def card(card_id: int) -> Card:
     """A card the caller may see, or 404."""
     row = find_card(card_id)
     if row is None or not visible(row.household.supermarket_id):
-        raise NotFound("没有找到该卡")
+        raise NotFound(_("没有找到该卡"))
     return row
 
 
@@ -49,7 +50,7 @@ def redemption(redemption_id: int) -> Redemption:
     """A redemption the caller may see, or 404."""
     row = find_redemption(redemption_id)
     if row is None or not visible(row.supermarket_id):
-        raise NotFound("没有找到该兑换单")
+        raise NotFound(_("没有找到该兑换单"))
     return row
 
 
@@ -57,5 +58,5 @@ def user(user_id: int) -> User:
     """A user account the caller may manage, or 404."""
     row = find_user(user_id)
     if row is None or not visible(row.supermarket_id):
-        raise NotFound("没有找到该用户")
+        raise NotFound(_("没有找到该用户"))
     return row

@@ -26,6 +26,7 @@ from werkzeug.routing import IntegerConverter
 
 from kiosk import parsing
 from kiosk.errors import ValidationFailed
+from kiosk.messages import N_, Message, _
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,12 +80,18 @@ def _body_limit_for_request() -> int | None:
 
 
 def _refuse_text(where: str, name: str, ch: str) -> ValidationFailed:
+    """``where`` is an ``N_`` msgid naming what held the character (查询参数, 输入项, ...)."""
     from kiosk.api.contract import label_of  # the fields' Chinese names, shared with the API
 
     label = label_of(name)
-    shown = f"{label}（{name}）" if label else name
+    shown = _("%(item)s（%(key)s）", item=label, key=name) if label else name
     return ValidationFailed(
-        f"{where}「{shown}」含有不允许的控制字符（{parsing.describe_character(ch)}），请删去后重试",
+        _(
+            "%(where)s「%(field)s」含有不允许的控制字符（%(char)s），请删去后重试",
+            where=Message(where),
+            field=shown,
+            char=parsing.describe_character(ch),
+        ),
         field=name,
     )
 
@@ -97,7 +104,7 @@ def check_request() -> None:
     for name, value in request.args.items(multi=True):
         ch = parsing.bad_character(name) or parsing.bad_character(value)
         if ch is not None:
-            raise _refuse_text("查询参数", name, ch)
+            raise _refuse_text(N_("查询参数"), name, ch)
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
@@ -109,7 +116,7 @@ def check_request() -> None:
                 value or "", multiline=True
             )
             if ch is not None:
-                raise _refuse_text("输入项", name, ch)
+                raise _refuse_text(N_("输入项"), name, ch)
 
 
 def _check_json_strings(value: Any, path: str) -> None:
@@ -117,12 +124,12 @@ def _check_json_strings(value: Any, path: str) -> None:
     if isinstance(value, str):
         ch = parsing.bad_character(value, multiline=True)
         if ch is not None:
-            raise _refuse_text("字段", path or "(body)", ch)
+            raise _refuse_text(N_("字段"), path or "(body)", ch)
     elif isinstance(value, dict):
         for key, item in value.items():
             ch = parsing.bad_character(key)
             if ch is not None:
-                raise _refuse_text("字段名", path or "(body)", ch)
+                raise _refuse_text(N_("字段名"), path or "(body)", ch)
             _check_json_strings(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -138,7 +145,7 @@ class GuardedRequest(Request):
             return super().get_json(force=force, silent=silent, cache=cache)
         limit = current_app.config.get("JIFEN_MAX_JSON_DEPTH", 32)
         if parsing.json_depth(self.get_data(cache=True)) > limit:
-            raise ValidationFailed(f"JSON嵌套太深：最多{limit}层")
+            raise ValidationFailed(_("JSON嵌套太深：最多%(n)s层", n=limit))
         body = super().get_json(force=force, silent=silent, cache=cache)
         _check_json_strings(body, "")
         return body

@@ -52,6 +52,7 @@ from hardware.camera import (
 from kiosk import parsing
 from kiosk.authn import current_supermarket, current_user, require
 from kiosk.errors import NotFound, TooLarge
+from kiosk.messages import _
 from kiosk.web.guards import body_limit
 
 if TYPE_CHECKING:
@@ -245,14 +246,14 @@ def read_frame() -> np.ndarray | None:
     upload = request.files.get("frame")
     data = upload.read(MAX_FRAME_BYTES + 1) if upload else request.get_data(cache=False)
     if len(data) > MAX_FRAME_BYTES:
-        raise TooLarge(f"图片太大：最大 {MAX_FRAME_BYTES // (1024 * 1024)} MB")
+        raise TooLarge(_("图片太大：最大 %(mb)s MB", mb=MAX_FRAME_BYTES // (1024 * 1024)))
     if not data:
         return None
     pixels = parsing.image_pixels(data)
     if pixels is None:
         return None
     if pixels > MAX_FRAME_PIXELS:
-        raise TooLarge("图片太大：最多 4096×4096 像素")
+        raise TooLarge(_("图片太大：最多 4096×4096 像素"))
     import cv2
     import numpy as np
 
@@ -355,7 +356,7 @@ def preview() -> Response:
     """The camera's latest frame as MJPEG (multipart/x-mixed-replace), a few times a second."""
     camera = hub().camera
     if camera is None:
-        raise NotFound("没有配置摄像头")
+        raise NotFound(_("没有配置摄像头"))
     max_seconds = float(current_app.config.get("JIFEN_PREVIEW_MAX_SECONDS", 300))
     fps = float(current_app.config.get("JIFEN_PREVIEW_FPS", 5))
 

@@ -118,6 +118,14 @@ def _cart(village, card_key: str, quantity: int, key: str) -> dict:
     }
 
 
+def _nested(depth: int) -> list:
+    """A list inside a list, ``depth`` deep."""
+    value: list = []
+    for _level in range(depth - 1):
+        value = [value]
+    return value
+
+
 # Each case: what is asked, the stable code and status, and today's Chinese sentence.
 CASES = {
     "bad card": (
@@ -175,6 +183,60 @@ CASES = {
         "没有找到该兑换单",
     ),
     "no such page": ("GET", "/api/v1/no-such-thing", "keeper", None, "not_found", 404, "没有找到"),
+    "no such household": (
+        "GET",
+        "/api/v1/households/999999",
+        "keeper",
+        None,
+        "not_found",
+        404,
+        "没有找到该户",
+    ),
+    "no such card": (
+        "POST",
+        "/api/v1/cards/999999/revoke",
+        "admin",
+        lambda v: {"reason": "lost"},
+        "not_found",
+        404,
+        "没有找到该卡",
+    ),
+    "no such user": (
+        "GET",
+        "/api/v1/users/999999/tokens",
+        "admin",
+        None,
+        "not_found",
+        404,
+        "没有找到该用户",
+    ),
+    "a control character in a query": (
+        "GET",
+        "/api/v1/households?q=%00",
+        "keeper",
+        None,
+        "invalid_request",
+        400,
+        "查询参数「q」含有不允许的控制字符（U+0000），请删去后重试",
+    ),
+    "JSON nested too deeply": (
+        "POST",
+        "/api/v1/redemptions",
+        "keeper",
+        lambda v: {**_cart(v, "card", 1, "english-deep-1"), "note": _nested(40)},
+        "invalid_request",
+        400,
+        "JSON嵌套太深：最多32层",
+    ),
+    "a control character in a named field": (
+        "POST",
+        "/api/v1/redemptions",
+        "keeper",
+        lambda v: {**_cart(v, "card", 1, "english-nul-1"), "card": "JF\u0000"},
+        "invalid_request",
+        400,
+        "字段「卡片内容（card）」含有不允许的控制字符（U+0000），请删去后重试",
+    ),
     "not logged in": (
         "POST",
         "/api/v1/scan",
@@ -585,3 +647,78 @@ def test_the_log_in_both_languages(client, village):
     en = _page(client, "/audit", "en")
     assert re.search(r">Li \(Village admin\)</option>", en)
     assert re.search(r": 1, [^:<]+: 2, ", en)
+
+
+def test_api_lookups_refuse_in_the_readers_language(app):
+    """The API's "not found" for each kind of row it looks up (kiosk.api.access)."""
+    from kiosk.api import access
+
+    lookups = {
+        access.household: ("没有找到该户", "Household not found"),
+        access.member: ("没有找到该家庭成员", "Household member not found"),
+        access.card: ("没有找到该卡", "Card not found"),
+        access.redemption: ("没有找到该兑换单", "Redemption not found"),
+        access.user: ("没有找到该用户", "User not found"),
+    }
+    for lookup, (chinese_text, english) in lookups.items():
+        for lang, expected in (("zh", chinese_text), ("en", english)):
+            with reading_in(app, lang), pytest.raises(NotFound) as refused:
+                lookup(999_999)
+            with reading_in(app, lang):
+                assert refused.value.message == expected
+
+
+def test_the_scanner_refuses_in_english(client, village):
+    from tests.api.test_security_input import _png
+
+    _login(client, "keeper1")
+    json = {"Accept": "application/json"}
+    frames = {
+        "preview": ("GET", "/scanner/preview.mjpg", None, "image/jpeg"),
+        "bytes": ("POST", "/scanner/frame", b"\xff\xd8" + b"0" * (4 * 1024 * 1024), "image/jpeg"),
+        "pixels": ("POST", "/scanner/frame", _png(16000, 16000), "image/png"),
+    }
+    expected = {
+        "preview": ("没有配置摄像头", "No camera is configured"),
+        "bytes": ("图片太大：最大 4 MB", "The picture is too large: at most 4 MB"),
+        "pixels": (
+            "图片太大：最多 4096×4096 像素",
+            "The picture is too large: at most 4096×4096 pixels",
+        ),
+    }
+    for name, (method, url, data, mimetype) in frames.items():
+        for lang, text in zip(("zh", "en"), expected[name], strict=True):
+            r = client.open(
+                f"{url}?lang={lang}",
+                method=method,
+                data=data,
+                headers={**json, "Content-Type": mimetype},
+            )
+            assert r.get_json()["error"]["message"] == text, name
+
+
+def test_a_control_character_in_a_form_field_is_refused_in_english(client, village):
+    _login(client, "admin1")
+    form = {"number": "H0009", "head_name": "Zhao\x00"}
+    html = client.post("/households/new?lang=en", data=form).get_data(as_text=True)
+    assert "Form field “Head of household (head_name)” holds a control character" in html
+    assert not chinese_in(_visible(html)), chinese_in(_visible(html))
+    html = client.post("/households/new?lang=zh", data=form).get_data(as_text=True)
+    assert "输入项「户主姓名（head_name）」含有不允许的控制字符（U+0000），请删去后重试" in html
+
+
+def test_no_refusal_in_the_api_or_the_pages_is_a_plain_chinese_literal():
+    """A refusal's sentence goes through kiosk.messages._ (extracted, rendered per reader)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "kiosk"
+    plain = []
+    for path in sorted([*(root / "api").glob("*.py"), *(root / "web").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            for arg in node.exc.args[:1]:
+                if isinstance(arg, (ast.Constant, ast.JoinedStr)) and CJK.search(ast.unparse(arg)):
+                    plain.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    assert not plain
