@@ -1156,6 +1156,21 @@ __all__ = [
     "template_bytes",
 ]
 
+# What a commit wrote, as the office's page says it in the reader's language ("1 户，2 位成员";
+# the CLI prints WRITTEN_LABELS, in Chinese).
+WRITTEN_SAID = {
+    "households": N_("%(n)s 户"),
+    "members": N_("%(n)s 位成员"),
+    "proposals": N_("%(n)s 条加减分（待另一位管理员确认）"),
+    "scores": N_("%(n)s 条评分"),
+}
+
+
+def written_message(written: dict[str, int]) -> Joined:
+    """A commit's counts in one line: "1 户，2 位成员"."""
+    return Joined([Message(WRITTEN_SAID[k], n=v) for k, v in written.items()], _("，"))
+
+
 WRITTEN_LABELS = {
     "households": "户",
     "members": "位成员",

@@ -459,9 +459,7 @@ def commit(batch_id: int):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        parts = "，".join(
-            f"{v} {imports.WRITTEN_LABELS.get(k, k)}" for k, v in result.written.items()
-        )
+        parts = imports.written_message(result.written)
         flash(gettext("已导入：%(parts)s", parts=parts), "ok")
     return redirect(url_for("intake.batch_page", batch_id=batch_id))
 

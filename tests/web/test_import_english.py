@@ -271,6 +271,24 @@ def test_the_check_download_and_the_refused_commit_follow_the_language(client, v
     assert unescape(expected + "……") in unescape(html)
 
 
+def test_a_clean_file_commits_and_says_what_it_wrote_in_english(client, village):
+    login(client)
+    rows = [
+        HOUSEHOLDS[0][:7],
+        ["H0020", "Qian", "", "", "Qian", "", ""],
+        ["H0020", "", "", "", "Sun", "", ""],
+    ]
+    batch_id = upload(client, "households", csv_bytes(rows), "good.csv")
+    url = f"/intake/import/{batch_id}"
+    html = client.post(f"{url}/commit?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert "Imported: 1 household(s), 2 member(s)" in html
+    assert not chinese_in(visible(html)), chinese_in(visible(html))
+    # Committed again: refused in the reader's words (the batch's own date and number).
+    html = client.post(f"{url}/commit?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert f"Batch #{batch_id} was imported at " in html and "cannot be imported again" in html
+    assert not chinese_in(visible(html)), chinese_in(visible(html))
+
+
 def test_a_batch_stored_before_shows_its_chinese_as_it_is(client, village):
     """A preview stored while the import kept sentences (plain Chinese) still opens, in both
     languages, and its check downloads."""
