@@ -271,6 +271,71 @@ def test_the_check_download_and_the_refused_commit_follow_the_language(client, v
     assert unescape(expected + "……") in unescape(html)
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "english", "chinese"),
+    [
+        (
+            "list.png",
+            PNG,
+            "This is a PNG picture, not a table: please import an Excel (.xlsx) or CSV file",
+            "这是一个PNG 图片，不是表格：请导入 Excel（.xlsx）或 CSV 文件（可以先下载导入模板）",
+        ),
+        (
+            "old.xls",
+            b"\xd0\xcf\x11\xe0" + bytes(100),
+            "Old Excel files (.xls) are not supported",
+            "不支持旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 或 CSV 后再导入",
+        ),
+        (
+            "blank.csv",
+            b"   \n",
+            "The file is empty: there is nothing in it.",
+            "文件是空的：里面没有任何内容。请在导入模板里填好后再导入",
+        ),
+        (
+            "names.csv",
+            b"Name,Phone\r\nZhao,1\r\n",
+            # The headers the file must have are named as the file writes them.
+            "must have these columns, named as in the template: 户号, 户主, 成员. Please use",
+            "没有找到表头：表格的第一行（或标题下一行）应包含这些列：户号、户主、成员。请使用导入模板",
+        ),
+    ],
+)
+def test_a_file_that_is_not_the_template_is_named_in_english(
+    client, village, name, data, english, chinese
+):
+    login(client)
+    url = f"/intake/import/{upload(client, 'households', data, name)}"
+    page = client.get(f"{url}?lang=en").get_data(as_text=True)
+    (problem,) = said(page)
+    assert english in problem
+    # No Chinese but the headers the file must have.
+    assert not CJK.search(re.sub("户号|户主|成员", "", problem)), problem
+    assert said(client.get(f"{url}?lang=zh").get_data(as_text=True)) == [chinese]
+
+
+def test_an_empty_upload_is_refused_in_english(client, village):
+    login(client)
+    resp = client.post(
+        "/intake/import?lang=en",
+        data={"kind": "households", "file": (io.BytesIO(b""), "empty.csv")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 422
+    assert 'The file "empty.csv" is empty: there is nothing in it' in unescape(
+        resp.get_data(as_text=True)
+    )
+    resp = client.post(
+        "/intake/import?lang=zh",
+        data={"kind": "households", "file": (io.BytesIO(b""), "empty.csv")},
+        content_type="multipart/form-data",
+    )
+    assert "文件“empty.csv”是空的：里面没有任何内容" in resp.get_data(as_text=True)
+
+
 def test_a_clean_file_commits_and_says_what_it_wrote_in_english(client, village):
     login(client)
     rows = [
