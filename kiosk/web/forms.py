@@ -17,6 +17,7 @@ from typing import Any
 
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Field, StringField
 from wtforms.widgets import TextInput
 
@@ -243,7 +244,11 @@ class YuanField(Field):
 
 class ColumnField(Field):
     """Every value posted under one name, in order, stripped: one column of a table whose rows
-    the page's script may add to (``product_id``, ``quantity``, ...)."""
+    the page's script may add to (``product_id``, ``quantity``, ...); none sent, no values."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("default", list)
+        super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = [value.strip() if isinstance(value, str) else "" for value in valuelist]
@@ -323,3 +328,67 @@ class GoodsDonationForm(DonationForm):
                 raise ValidationFailed(gettext("第%(n)s行：", n=i) + exc.message) from exc
             parsed.append(donations.GoodsLine(product_id, quantity, fen))
         return parsed
+
+
+# ---------------------------------------------------------------- stocktake (盘点)
+
+
+def json_formdata(data: Any) -> MultiDict[str, Any]:
+    """A JSON body as a form's data: an object's members, one value each (a list stays one
+    value, which no field takes for a number); anything but an object is an empty form."""
+    return MultiDict(list(data.items())) if isinstance(data, dict) else MultiDict()
+
+
+class OptionalWholeNumberField(WholeNumberField):
+    """A whole number that may be left out (missing, blank or JSON null: ``default``); one
+    given must be what ``parse`` accepts. A JSON number is taken as sent, never a true/false."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = valuelist[0] if valuelist else None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            self.data = self.default
+            return
+        super().process_formdata(valuelist)
+
+
+class StocktakeStartForm(OfficeForm):
+    """Starting a count (开始盘点): everything, or the categories ticked, and a note."""
+
+    scope = Text(default="all")
+    category = ColumnField()
+    note = Text()
+
+    def category_ids(self) -> list[int]:
+        """The categories ticked; a box that sends no category number chooses none."""
+        found = (parsing.optional_int(raw, minimum=1, signed=False) for raw in self.category.data)
+        return [category_id for category_id in found if category_id is not None]
+
+
+class CountScanForm(OfficeForm):
+    """One count on a line (清点): by barcode or the line's number; add (a scan is +1), set a
+    total or clear; which device; the phone's key for a scan it may send twice."""
+
+    kind = Text(default="add")
+    line_id = OptionalWholeNumberField(
+        message=lazy_gettext("清点行编号不正确，请刷新页面"), parse=parsing.db_id
+    )
+    barcode = Text()
+    quantity = OptionalWholeNumberField(message=lazy_gettext("数量必须是整数"), default=1)
+    device = Text()
+    key = Text()
+
+    @staticmethod
+    def _text(value: Any) -> str:
+        return value.strip() if isinstance(value, str) else "" if value is None else str(value)
+
+    def barcode_text(self) -> str | None:
+        return self._text(self.barcode.data) or None
+
+    def device_text(self) -> str:
+        return self._text(self.device.data) or ("typed" if self.barcode_text() else "button")
+
+    def kind_text(self) -> str:
+        return self._text(self.kind.data) or "add"
+
+    def client_key(self) -> str | None:
+        return self._text(self.key.data) or None

@@ -348,7 +348,9 @@ def _record(form: CashDonationForm | GoodsDonationForm, key: str | None) -> Dona
 def create_donation() -> Response | tuple[str, int]:
     kind = request.form.get("form")
     form: CashDonationForm | GoodsDonationForm = (
-        GoodsDonationForm() if kind == DONATION_GOODS else CashDonationForm()
+        GoodsDonationForm(formdata=request.form)
+        if kind == DONATION_GOODS
+        else CashDonationForm(formdata=request.form)
     )
     typed = form.typed()
     rows = form.rows() if isinstance(form, GoodsDonationForm) else []

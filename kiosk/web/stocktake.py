@@ -11,7 +11,7 @@ decoders as the counter's tablet page but never published to the counter's scan 
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -34,13 +34,14 @@ from inventory.models import (
     COUNT_EVENT_KINDS,
     COUNT_SUBMITTED,
 )
-from kiosk import auth, parsing
+from kiosk import auth
 from kiosk.authn import current_supermarket, current_user, may, require, signed_in_user
 from kiosk.errors import DomainError, PermissionDenied, ValidationFailed
 from kiosk.formatting import local_time
 from kiosk.reports.stocktake import state_label, variance_xlsx
 from kiosk.timeutil import utcnow
 from kiosk.web.downloads import send_xlsx
+from kiosk.web.forms import CountScanForm, StocktakeStartForm, json_formdata
 from kiosk.web.guards import body_limit
 from kiosk.web.scanner import MAX_FRAME_REQUEST_BYTES, hub, read_frame
 
@@ -104,13 +105,9 @@ def _start_form(error: str | None = None, chosen: list[int] | None = None, note:
 @require("stocktake.count", page=True)
 def start() -> Any:
     supermarket = current_supermarket()
-    scope = request.form.get("scope", "all")
-    note = request.form.get("note", "")
-    chosen: list[int] = []
-    for raw in request.form.getlist("category"):
-        category_id = parsing.optional_int(raw, minimum=1, signed=False)
-        if category_id is not None:
-            chosen.append(category_id)
+    form = StocktakeStartForm(formdata=request.form)
+    form.validate()
+    scope, note, chosen = form.scope.data, form.note.data or "", form.category_ids()
     if scope == "categories" and not chosen:
         return _start_form(gettext("请至少选择一个分类，或选择盘点全部商品"), chosen, note)
     try:
@@ -168,48 +165,34 @@ def lines_json(stocktake_id: int) -> Response:
     )
 
 
-@overload
-def _int(value: Any) -> int | None: ...
-@overload
-def _int(value: Any, default: int) -> int: ...
-
-
-def _int(value: Any, default: int | None = None) -> int | None:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise ValidationFailed(gettext("数量必须是整数"))
-    try:
-        return parsing.parse_int(value if isinstance(value, int) else str(value))
-    except ValueError:
-        raise ValidationFailed(gettext("数量必须是整数")) from None
-
-
 @bp.post("/<int:stocktake_id>/scan")
 @require("stocktake.count")  # a lapsed session answers 401 JSON: the page goes to the login
 def scan(stocktake_id: int) -> Any:
     """Count one line: JSON {barcode | line_id, kind, quantity, device, key} or a plain form."""
     supermarket = current_supermarket()
-    data = request.get_json(silent=True) if request.is_json else request.form
-    data = data or {}
+    if request.is_json:
+        form = CountScanForm(formdata=json_formdata(request.get_json(silent=True)))
+    else:
+        form = CountScanForm(formdata=request.form)
     as_json = _wants_json()
     try:
-        kind = str(data.get("kind") or "add")
+        kind = form.kind_text()
         if kind not in COUNT_EVENT_KINDS:
             raise ValidationFailed(gettext("清点方式不正确"))
-        line_id = _int(data.get("line_id"))
-        barcode = str(data.get("barcode") or "").strip() or None
+        if not form.validate():
+            raise ValidationFailed(form.first_error())
+        line_id, barcode = form.line_id.data, form.barcode_text()
         if line_id is None and barcode is None:
             raise ValidationFailed(gettext("请扫描或输入商品条码"))
         result = service.record_count(
             stocktake_id,
             actor=signed_in_user(),
             kind=kind,
-            quantity=_int(data.get("quantity"), 1),
+            quantity=form.quantity.data,
             line_id=line_id,
             barcode=barcode,
-            device=str(data.get("device") or ("typed" if barcode else "button")),
-            client_key=str(data["key"]) if data.get("key") else None,
+            device=form.device_text(),
+            client_key=form.client_key(),
             supermarket_id=supermarket.id,
         )
     except DomainError as exc:

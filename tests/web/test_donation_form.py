@@ -222,3 +222,12 @@ def test_more_goods_rows_than_a_donation_holds_are_refused(office, supermarket, 
     assert r.status_code == 400
     assert f"一次最多登记{MAX_GOODS_ROWS}种捐赠物品" in r.get_data(as_text=True)
     assert _count(Donation) == 0
+
+
+def test_a_json_body_is_no_form(office, donor, today):
+    r = office.post(
+        "/fund/donations/new",
+        json={"form": "cash", "donor_id": donor.id, "amount": "8", "donated_on": today},
+    )
+    assert r.status_code == 400 and "请选择捐赠方式" in r.get_data(as_text=True)
+    assert _count(Donation) == 0
