@@ -2,6 +2,10 @@
 the elders' canteen meal) and a 大同 household scanned with the page in English show no Chinese
 but the names, and the same scan in Chinese reads as it always did.
 
+English words are longer than Chinese ones: at every size, down to the 800×480 panel, the shop's
+name and every button of the top bar are shown whole, no tile's text runs out of its tile, and
+no word is broken inside (a word wraps onto the next line whole, as "Canteen / lunch").
+
 Every name here (supermarkets, villages, people, goods, categories, units) is in Latin letters,
 so any Chinese character on the English page is a word the page failed to put in English."""
 
@@ -38,6 +42,53 @@ pytestmark = pytest.mark.browser
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
+# Each word the browser broke across two lines ("Cantee / n lunch"): its letters' boxes sit at
+# more than one height. Hyphens count as a word's end ("Stock-in" may wrap after "Stock-"). The
+# receipt's paper (a <pre>) is left out: it is printed text, laid out by the printer's width.
+_BROKEN_WORDS = r"""() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('pre, script')) continue;
+    for (const m of n.data.matchAll(/[^\s\-\u2010-\u2014]+/g)) {
+      const r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      const tops = new Set();
+      for (const q of r.getClientRects()) if (q.width > 0) tops.add(Math.round(q.top));
+      if (tops.size > 1) out.push(`"${m[0]}" in ${n.parentElement.id || n.parentElement.className}`);
+    }
+  }
+  return out;
+}"""
+
+# The boxes (not inline text) inside ``selector`` whose content is wider than the box: text cut
+# off, or run out over the next box. A box clipped in height (overflow hidden) counts too.
+_OVERFLOWING = """selector => {
+  const out = [];
+  for (const box of document.querySelectorAll(selector)) {
+    for (const e of [box, ...box.querySelectorAll('*')]) {
+      const s = getComputedStyle(e);
+      if (s.display === 'inline' || !e.getClientRects().length) continue;
+      const clipsHeight = s.overflowY === 'hidden' || s.overflowY === 'clip';
+      if (e.scrollWidth > e.clientWidth + 1 || (clipsHeight && e.scrollHeight > e.clientHeight + 1)) {
+        out.push(`${e.id || e.className || e.tagName} "${e.textContent.trim().slice(0, 30)}" ` +
+          `${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`);
+      }
+    }
+  }
+  return out;
+}"""
+
+
+def assert_english_fits(page) -> None:
+    """The page fits its window (``assert_fits``), the top bar and the tiles show their text
+    whole, and no word on the page is broken inside."""
+    assert_fits(page)
+    assert page.evaluate(_OVERFLOWING, ".topbar, .tile") == []
+    assert page.evaluate(_BROKEN_WORDS) == []
+
+
 def chinese_in(text: str) -> list[str]:
     """Each Chinese character in ``text`` with a little of what surrounds it."""
     return [text[max(0, m.start() - 20) : m.end() + 20] for m in CJK.finditer(text)]
@@ -61,7 +112,12 @@ def shop(tmp_path):
     app = browser_app(tmp_path)
     with seeded(app):
         with write_transaction():
-            sm = Supermarket(code="ZL01", name="East Shop", town="Hilltown", village="East Village")
+            sm = Supermarket(
+                code="ZL01",
+                name="East Village Points Shop",
+                town="Hilltown",
+                village="East Village",
+            )
             db.session.add(sm)
         auth.create_user(
             "mary", display_name="Mary", role="keeper", password="secret123", pin="1234",
@@ -84,6 +140,14 @@ def shop(tmp_path):
             )
         factories.product(
             sm, name="Peanut oil 5L", cost_fen=5000, stock_qty=5, category="Grain", unit="can"
+        )
+        factories.product(
+            sm,
+            name="Long-grain jasmine rice 10kg",
+            cost_fen=6000,
+            stock_qty=3,
+            category="Grain",
+            unit="bag",
         )
         factories.product(
             sm,
@@ -140,6 +204,8 @@ def _shown(page) -> str:
 def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     page = _counter(browser, shop["url"], "Mary", "en", size)
     assert chinese_in(_shown(page)) == []
+    shoot(page, "counter-english-waiting")
+    assert_english_fits(page)
     _scan(page, shop["zhaili"])
     decision = page.inner_text("#decision")
     assert "Tier: Three-star" in decision  # the family's tier (tier_label)
@@ -152,7 +218,7 @@ def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     page.wait_for_selector(".cart-line:has-text('Canteen lunch')")
     assert chinese_in(_shown(page)) == []
     shoot(page, "counter-english-zhaili")
-    assert_fits(page)
+    assert_english_fits(page)
     page.locator("#btn-confirm").click()
     page.wait_for_selector("#screen-receipt:visible")
     paper = page.inner_text("#receipt-text")
@@ -161,6 +227,13 @@ def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     # laid out in Chinese whatever the page's language.
     assert chinese_in(_shown(page).replace(paper, "")) == []
     shoot(page, "counter-english-receipt")
+    assert_english_fits(page)
+    page.locator("#btn-void").click()
+    page.wait_for_selector("#void-modal:visible")
+    shoot(page, "counter-english-void")
+    assert_english_fits(page)
+    page.locator("#void-cancel").click()
+    page.wait_for_selector("#void-modal", state="hidden")
     assert page.js_errors == []
     page.context.close()
 
@@ -171,7 +244,7 @@ def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     assert page.inner_text("#hh-balance") == "120"
     assert chinese_in(_shown(page)) == []
     shoot(page, "counter-english-datong")
-    assert_fits(page)
+    assert_english_fits(page)
     assert page.js_errors == []
     page.context.close()
 
@@ -194,15 +267,20 @@ def test_counter_in_chinese_reads_as_before(browser, shop):  # noqa: F811
     page.context.close()
 
 
-def test_self_service_in_english_shows_no_chinese(browser, shop):  # noqa: F811
-    page = new_page(browser, (1024, 600))
+@pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
+    page = new_page(browser, size)
     page.goto(shop["url"] + "/self?lang=en")
     page.wait_for_selector("#self-waiting:visible")
+    shoot(page, "self-english-waiting")
+    assert_english_fits(page)
     nothing_focused(page)
     wedge_scan(page, shop["zhaili"])
     page.wait_for_selector("#self-result:visible")
     page.wait_for_selector("#self-reasons li")
     assert "Four-star" in page.inner_text("#self-reasons")
     assert chinese_in(_shown(page)) == []
+    shoot(page, "self-english")
+    assert_english_fits(page)
     assert page.js_errors == []
     page.context.close()
