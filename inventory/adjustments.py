@@ -35,7 +35,7 @@ from kiosk.errors import (
     ValidationFailed,
 )
 from kiosk.extensions import db
-from kiosk.messages import N_, Message, _
+from kiosk.messages import N_, Message, _, pgettext
 from kiosk.models import User
 from kiosk.timeutil import utcnow
 
@@ -48,6 +48,11 @@ STATUS_LABELS: dict[str, str] = {
     ADJ_PENDING: N_("待审批"),
     ADJ_APPROVED: N_("已批准"),
     ADJ_REJECTED: N_("已驳回"),
+}
+# A decided request's status inside a sentence ("该报损申请已经已批准": "... already approved").
+_DECIDED_IN_SENTENCE: dict[str, Message] = {
+    ADJ_APPROVED: pgettext("status, in a sentence", "已批准"),
+    ADJ_REJECTED: pgettext("status, in a sentence", "已驳回"),
 }
 
 
@@ -132,7 +137,7 @@ def _locked_pending(supermarket_id: int, adjustment_id: int) -> StockAdjustment:
         raise AdjustmentAlreadyDecided(
             _(
                 "该报损申请已经%(status)s",
-                status=Message(STATUS_LABELS.get(adjustment.status, adjustment.status)),
+                status=_DECIDED_IN_SENTENCE.get(adjustment.status, adjustment.status),
             )
         )
     return adjustment

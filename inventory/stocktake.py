@@ -54,7 +54,7 @@ from kiosk import audit, permissions
 from kiosk.database import lock, write_transaction
 from kiosk.errors import NotFound, PermissionDenied, ValidationFailed
 from kiosk.extensions import db
-from kiosk.messages import Joined, Message, _
+from kiosk.messages import Joined, Message, _, pgettext
 from kiosk.models import Supermarket, User
 from kiosk.problems import Problem
 from kiosk.timeutil import utcnow
@@ -72,6 +72,15 @@ STATE_LABELS: dict[str, Message] = {
     COUNT_APPROVED: _("已审批"),
     COUNT_POSTED: _("已签字入账"),
     COUNT_CANCELLED: _("已取消"),
+}
+# The same words inside a sentence ("这次盘点已取消": "This stocktake is cancelled"), apart from
+# the labels above, which English capitalises where they stand alone.
+_STATE_IN_SENTENCE: dict[str, Message] = {
+    COUNT_COUNTING: pgettext("status, in a sentence", "清点中"),
+    COUNT_SUBMITTED: pgettext("status, in a sentence", "已提交"),
+    COUNT_APPROVED: pgettext("status, in a sentence", "已审批"),
+    COUNT_POSTED: pgettext("status, in a sentence", "已签字入账"),
+    COUNT_CANCELLED: pgettext("status, in a sentence", "已取消"),
 }
 
 
@@ -369,11 +378,12 @@ def _locked_stocktake(stocktake_id: int, supermarket_id: int | None) -> Stocktak
 
 
 def _require_state(st: Stocktake, *states: str, action: Message) -> None:
+    """``action`` is said as in "cannot be …" (``pgettext("cannot be …", "提交")``)."""
     if st.status not in states:
         raise CountStateError(
             _(
                 "这次盘点%(status)s，不能%(action)s",
-                status=STATE_LABELS.get(st.status, st.status),
+                status=_STATE_IN_SENTENCE.get(st.status, st.status),
                 action=action,
             ),
             status=st.status,
@@ -574,7 +584,7 @@ def record_count(
                 return CountResult(
                     line.id, line.product_id, line.product.name, line.counted_qty, True
                 )
-        _require_state(st, COUNT_COUNTING, action=_("再清点"))
+        _require_state(st, COUNT_COUNTING, action=pgettext("cannot be …", "再清点"))
         line = _line_for(st, line_id, barcode)
         product = locked_products(st.supermarket_id, [line.product_id])[line.product_id]
         db.session.refresh(line, with_for_update=True)
@@ -629,7 +639,7 @@ def submit(stocktake_id: int, *, actor: User, supermarket_id: int | None = None)
     _require(actor, "stocktake.count", _("只有超市管理员或村管理员可以提交盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_COUNTING, action=_("提交"))
+        _require_state(st, COUNT_COUNTING, action=pgettext("cannot be …", "提交"))
         counted = db.session.scalar(
             sa.select(sa.func.count(StocktakeLine.id)).where(
                 StocktakeLine.stocktake_id == st.id, StocktakeLine.counted_qty.is_not(None)
@@ -651,7 +661,7 @@ def send_back(
     _require(actor, "stocktake.decide", _("只有村管理员可以退回盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_SUBMITTED, action=_("退回"))
+        _require_state(st, COUNT_SUBMITTED, action=pgettext("cannot be …", "退回"))
         st.status = COUNT_COUNTING
         st.submitted_by_id = None
         st.submitted_at = None
@@ -666,7 +676,7 @@ def cancel(
     _require(actor, "stocktake.decide", _("只有村管理员可以取消盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_COUNTING, action=_("取消"))
+        _require_state(st, COUNT_COUNTING, action=pgettext("cannot be …", "取消"))
         st.status = COUNT_CANCELLED
         st.cancelled_by_id = actor.id
         st.cancelled_at = utcnow()
@@ -680,7 +690,7 @@ def approve(stocktake_id: int, *, actor: User, supermarket_id: int | None = None
     _require(actor, "stocktake.decide", _("只有村管理员可以审批盘点"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_SUBMITTED, action=_("审批"))
+        _require_state(st, COUNT_SUBMITTED, action=pgettext("cannot be …", "审批"))
         periods.ensure_open(st.supermarket_id)
         lines = [(ln, ln.counted_qty) for ln in st.lines if ln.counted_qty is not None]
         products = locked_products(st.supermarket_id, sorted({ln.product_id for ln, _n in lines}))
@@ -751,7 +761,7 @@ def sign_off(stocktake_id: int, *, actor: User, supermarket_id: int | None = Non
     _require(actor, "stocktake.sign_off", _("只有监督小组成员可以签字确认"))
     with write_transaction():
         st = _locked_stocktake(stocktake_id, supermarket_id)
-        _require_state(st, COUNT_APPROVED, action=_("签字确认"))
+        _require_state(st, COUNT_APPROVED, action=pgettext("cannot be …", "签字确认"))
         st.status = COUNT_POSTED
         st.posted_by_id = actor.id
         st.posted_at = utcnow()

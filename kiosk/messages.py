@@ -20,13 +20,16 @@ from typing import Any
 from flask.json.provider import DefaultJSONProvider
 
 
-def render(msgid: str, params: dict[str, Any] | None = None) -> str:
-    """``msgid`` with ``params`` in the request's language, or in Chinese outside a request."""
+def render(msgid: str, params: dict[str, Any] | None = None, context: str | None = None) -> str:
+    """``msgid`` with ``params`` in the request's language, or in Chinese outside a request;
+    with a ``context``, the translation given for that context (gettext's msgctxt)."""
     from flask import has_request_context
 
     if has_request_context():
-        from flask_babel import gettext
+        from flask_babel import gettext, pgettext
 
+        if context is not None:
+            return pgettext(context, msgid, **(params or {}))
         return gettext(msgid, **(params or {}))
     return msgid % params if params else msgid
 
@@ -85,6 +88,42 @@ class Message:
 def _(msgid: str, **params: Any) -> Message:
     """Mark ``msgid`` for the catalogue and keep it, with ``params``, until it is shown."""
     return Message(msgid, **params)
+
+
+class InContext(Message):
+    """A msgid said in one context (gettext's msgctxt): the same Chinese word translated apart
+    where English needs another form, 提交 on a button ("Submit") and in "cannot be submitted"."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: str, msgid: str, **params: Any) -> None:
+        super().__init__(msgid, **params)
+        self.context = context
+
+    def __str__(self) -> str:
+        return render(self.msgid, self.params, self.context)
+
+    def __repr__(self) -> str:
+        return f"InContext({self.context!r}, {self.msgid!r}, **{self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message) and not isinstance(other, InContext):
+            return False
+        if isinstance(other, InContext) and other.context != self.context:
+            return False
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self.context, self.msgid))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"context": self.context, **super().to_json()}
+
+
+def pgettext(context: str, msgid: str, **params: Any) -> Message:
+    """Like :func:`_`, in ``context``: ``pgettext("cannot be …", "提交")``. ``pybabel extract``
+    knows the name (msgctxt ``context``); the catalogue gives English per context."""
+    return InContext(context, msgid, **params)
 
 
 def N_(msgid: str) -> str:  # noqa: N802  (the gettext convention: mark now, translate later)
@@ -182,7 +221,10 @@ def from_json(value: Any) -> Any:
     if isinstance(msgid, str) and isinstance(value.get("parts"), list):
         return Joined([from_json(p) for p in value["parts"]], Message(msgid))
     if isinstance(msgid, str) and isinstance(value.get("params", {}), dict):
-        return Message(msgid, **{str(k): from_json(v) for k, v in value.get("params", {}).items()})
+        params = {str(k): from_json(v) for k, v in value.get("params", {}).items()}
+        if isinstance(value.get("context"), str):
+            return InContext(value["context"], msgid, **params)
+        return Message(msgid, **params)
     return {k: from_json(v) for k, v in value.items()}
 
 

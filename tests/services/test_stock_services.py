@@ -624,3 +624,26 @@ def test_32_stock_ins_at_once_are_numbered_without_gaps_and_the_fund_holds(
     assert fund.balance_fen(supermarket.id) == 0
     assert db.session.get(Product, rice.id).stock_qty == 20
     assert run_checks() == []
+
+
+def test_a_decided_write_off_says_its_status_in_english(app, supermarket, keeper, admin, stocked):
+    """Inside the sentence the status is English's word for that place ("already approved"),
+    not the status column's "Approved". Chinese reads as before."""
+    from flask import g
+
+    refusals = []
+    for decide in (adjustments.approve_adjustment, adjustments.reject_adjustment):
+        req = adjustments.request_adjustment(
+            supermarket.id, stocked.id, 1, "damage", note="包装破损", actor=keeper
+        )
+        decide(supermarket.id, req.id, actor=admin)
+        with pytest.raises(AdjustmentAlreadyDecided) as caught:
+            adjustments.approve_adjustment(supermarket.id, req.id, actor=admin)
+        refusals.append(caught.value)
+    assert [r.message for r in refusals] == ["该报损申请已经已批准", "该报损申请已经已驳回"]
+    with app.test_request_context("/?lang=en"):
+        g.pop("_flask_babel", None)
+        assert [r.message for r in refusals] == [
+            "This write-off request is already approved",
+            "This write-off request is already rejected",
+        ]

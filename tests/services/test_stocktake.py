@@ -538,3 +538,60 @@ def test_scans_and_redemptions_race_without_deadlock(app, supermarket, keeper, g
     assert 0 <= before <= 8 and row.expected_qty == 20 - before
     stocktake.submit(st_id, actor=keeper)
     assert run_checks() == []
+
+
+def test_state_machine_refusals_in_english(app, supermarket, keeper, admin, supervisor, goods):
+    """The state and the refused action inside the sentence are English's words for that place:
+    "cannot be submitted" (the action's "cannot be …" form, not a button's "Submit"), "is
+    cancelled" (not the status column's "Cancelled"). Chinese reads as before."""
+    from flask import g
+
+    st = stocktake.start_count(supermarket.id, actor=keeper)
+    refusals = []
+
+    def refused(call, **kwargs) -> None:
+        with pytest.raises(ValidationFailed) as caught:
+            call(st.id, **kwargs)
+        refusals.append(caught.value)
+
+    refused(stocktake.approve, actor=admin)
+    refused(stocktake.send_back, actor=admin)
+    refused(stocktake.sign_off, actor=supervisor)
+    stocktake.record_count(st.id, actor=keeper, barcode="6970000000011")
+    stocktake.submit(st.id, actor=keeper)
+    refused(stocktake.record_count, actor=keeper, barcode="6970000000011")
+    refused(stocktake.submit, actor=keeper)
+    refused(stocktake.cancel, actor=admin)
+    stocktake.approve(st.id, actor=admin)
+    refused(stocktake.approve, actor=admin)
+    stocktake.sign_off(st.id, actor=supervisor)
+    refused(stocktake.sign_off, actor=supervisor)
+    other = stocktake.start_count(supermarket.id, actor=keeper)
+    stocktake.cancel(other.id, actor=admin)
+    st = other
+    refused(stocktake.submit, actor=keeper)
+
+    assert [r.message for r in refusals] == [
+        "这次盘点清点中，不能审批",
+        "这次盘点清点中，不能退回",
+        "这次盘点清点中，不能签字确认",
+        "这次盘点已提交，不能再清点",
+        "这次盘点已提交，不能提交",
+        "这次盘点已提交，不能取消",
+        "这次盘点已审批，不能审批",
+        "这次盘点已签字入账，不能签字确认",
+        "这次盘点已取消，不能提交",
+    ]
+    with app.test_request_context("/?lang=en"):
+        g.pop("_flask_babel", None)
+        assert [r.message for r in refusals] == [
+            "This stocktake is being counted and cannot be approved",
+            "This stocktake is being counted and cannot be sent back",
+            "This stocktake is being counted and cannot be signed off",
+            "This stocktake is submitted and cannot be counted again",
+            "This stocktake is submitted and cannot be submitted",
+            "This stocktake is submitted and cannot be cancelled",
+            "This stocktake is approved and cannot be approved",
+            "This stocktake is signed off and posted and cannot be signed off",
+            "This stocktake is cancelled and cannot be submitted",
+        ]

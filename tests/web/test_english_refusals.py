@@ -22,7 +22,7 @@ from kiosk.cards import make_payload
 from kiosk.database import write_transaction
 from kiosk.errors import CardRevoked, DuplicateValue, NotFound, ValidationFailed
 from kiosk.extensions import db
-from kiosk.messages import Joined, Message, _, chinese, rendered
+from kiosk.messages import Joined, Message, _, chinese, from_json, pgettext, rendered, to_json
 from kiosk.models import Supermarket
 from tests import factories
 
@@ -427,6 +427,23 @@ def test_nested_messages_and_lists_render_in_one_language(app):
         }
         # What is stored or printed stays Chinese whatever the screen's language.
         assert outer.chinese() == "Rice 库存不足：只剩3bag"
+
+
+def test_a_word_in_a_context_has_its_own_english(app):
+    """pgettext: one Chinese word, English per place (a button's "Cancel", "cannot be
+    cancelled"); Chinese is the word itself, and the context survives being stored."""
+    button, done = _("取消"), pgettext("cannot be …", "取消")
+    sentence = _("这次盘点%(status)s，不能%(action)s", status="x", action=done)
+    assert str(done) == done.chinese() == "取消" and str(sentence) == "这次盘点x，不能取消"
+    assert done != button and button != done and done == pgettext("cannot be …", "取消")
+    with reading_in(app, "en"):
+        assert (str(button), str(done)) == ("Cancel", "cancelled")
+        assert str(sentence) == "This stocktake is x and cannot be cancelled"
+    stored = to_json(sentence)
+    assert stored["params"]["action"] == {"context": "cannot be …", "msgid": "取消", "params": {}}
+    assert from_json(stored) == sentence
+    with reading_in(app, "en"):
+        assert str(from_json(stored)) == "This stocktake is x and cannot be cancelled"
 
 
 def test_a_percent_sign_in_a_parameter_is_kept(app):

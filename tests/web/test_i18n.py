@@ -22,8 +22,16 @@ from tests import factories
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "kiosk" / "translations"
 EN_PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
-# N_ marks a msgid rendered later (the rules' reasons); pybabel extract knows it by default.
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None}
+# N_ marks a msgid rendered later (the rules' reasons); pybabel extract knows it by default, and
+# pgettext (a msgid in a context, kiosk.messages.pgettext) too.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "lazy_gettext": None,
+    "N_": None,
+    "pgettext": ((1, "c"), 2),
+}
 # %(name)s / %s (Python) and {name} (page JS, K.format) placeholders.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w+\}")
 
@@ -39,15 +47,21 @@ def _english() -> Catalog:
         return read_po(f, locale="en")
 
 
+def _key(msgid: str, context: str | None) -> str:
+    """A msgid as the catalogue keys it: in a context, ``context`` EOT ``msgid`` (as in a .mo)."""
+    return f"{context}\x04{msgid}" if context else msgid
+
+
 def _fresh_msgids() -> set[str]:
-    """Every msgid in the sources today, extracted with the project's babel.cfg."""
+    """Every msgid in the sources today (with its context, :func:`_key`), extracted with the
+    project's babel.cfg."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
     found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS
     ):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add(_key(message if isinstance(message, str) else message[0], context))
     return found
 
 
@@ -60,11 +74,13 @@ def test_extraction_finds_the_pages_strings():
         "本次需要{need}分，可用积分只有{spendable}分，还差{short}分",
     } <= msgids
     assert {"请输入用户名和密码", "加分"} <= msgids
+    # A word in a context (kiosk.messages.pgettext) is its own entry beside the bare word.
+    assert {"提交", _key("提交", "cannot be …")} <= msgids
 
 
 def test_every_source_string_has_an_english_translation():
     catalog = _english()
-    missing = sorted(_fresh_msgids() - {m.id for m in catalog if m.id})
+    missing = sorted(_fresh_msgids() - {_key(m.id, m.context) for m in catalog if m.id})
     assert not missing, f"add these to {EN_PO.relative_to(ROOT)}: {missing}"
     untranslated = [m.id for m in catalog if m.id and not m.string]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
