@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Field, StringField
 from wtforms.widgets import TextInput
 
-from inventory import donations
+from inventory import donations, stock
 from kiosk import imports, parsing
 from kiosk.errors import ValidationFailed
 
@@ -392,3 +392,110 @@ class CountScanForm(OfficeForm):
 
     def client_key(self) -> str | None:
         return self._text(self.key.data) or None
+
+
+# ---------------------------------------------------------------- stock (入库, 报损)
+
+
+class StockInForm(OfficeForm):
+    """A stock-in (入库单): supplier, invoice, who paid (the fund pool or a source named), a
+    note, whether to print the slip, and the lines (goods, quantity, unit cost in yuan)."""
+
+    supplier = Text()
+    invoice_no = Text()
+    paid_from = Text()
+    paid_from_other = Text()
+    note = Text()
+    print_slip = Text()
+    product_id = ColumnField()
+    quantity = ColumnField()
+    unit_cost = ColumnField()
+
+    def shown(self) -> dict[str, Any]:
+        """The header as typed, to show again beside a refusal."""
+        return {
+            "supplier": self.supplier.data or "",
+            "invoice_no": self.invoice_no.data or "",
+            "paid_from": self.paid_from.data or "",
+            "paid_from_other": self.paid_from_other.data or "",
+            "note": self.note.data or "",
+            "print_slip": self.print_slip.data == "1",
+        }
+
+    def rows(self) -> list[dict[str, str]]:
+        """The lines as typed (as many as every column has), for the page to show again."""
+        return [
+            {"product_id": pid, "quantity": qty, "unit_cost": cost}
+            for pid, qty, cost in zip(
+                self.product_id.data, self.quantity.data, self.unit_cost.data, strict=False
+            )
+        ]
+
+    def lines(self) -> list[stock.StockInLine]:
+        """The lines parsed, or the first refusal with its line number."""
+        columns = (self.product_id.data, self.quantity.data, self.unit_cost.data)
+        if len({len(column) for column in columns}) != 1:
+            raise ValidationFailed(gettext("入库单的内容不完整，请重新填写"))
+        if len(columns[0]) > stock.MAX_LINES:
+            raise ValidationFailed(gettext("一张入库单最多%(n)s行", n=stock.MAX_LINES))
+        lines = []
+        for n, row in enumerate(self.rows(), start=1):
+            pid = parsing.optional_int(row["product_id"], minimum=1, signed=False)
+            qty = parsing.optional_int(
+                row["quantity"], minimum=1, maximum=stock.MAX_QUANTITY, signed=False
+            )
+            if pid is None:
+                raise ValidationFailed(gettext("第%(n)s行：没有选择商品", n=n))
+            if qty is None:
+                typed = row["quantity"]
+                if typed.isascii() and typed.isdigit() and int(typed) > stock.MAX_QUANTITY:
+                    raise ValidationFailed(
+                        gettext(
+                            "第%(n)s行：数量太大，一次最多入库%(max)s", n=n, max=stock.MAX_QUANTITY
+                        )
+                    )
+                raise ValidationFailed(gettext("第%(n)s行：数量必须是正整数", n=n))
+            try:
+                cost = stock.parse_yuan(row["unit_cost"])
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    gettext("第%(n)s行：%(message)s", n=n, message=exc.message)
+                ) from None
+            lines.append(stock.StockInLine(pid, qty, cost))
+        return lines
+
+
+class NewProductForm(OfficeForm):
+    """Goods met for the first time at stock-in: name, unit, category, barcode."""
+
+    name = Text()
+    unit = Text()
+    category = Text()
+    barcode = Text()
+
+
+class WriteOffForm(OfficeForm):
+    """A write-off asked for (报损申请): the goods, how many, why, and a note."""
+
+    product_id = Text()
+    quantity = Text()
+    reason = Text()
+    note = Text()
+
+    def product(self) -> int:
+        found = parsing.optional_int(self.product_id.data, minimum=1, signed=False)
+        if found is None:
+            raise ValidationFailed(gettext("请选择要报损的商品"))
+        return found
+
+    def count(self) -> int:
+        found = parsing.optional_int(self.quantity.data, minimum=0, signed=False)
+        if found is None:
+            raise ValidationFailed(gettext("报损数量必须是正整数"))
+        return found
+
+
+class NoteForm(OfficeForm):
+    """A decision's note (审批意见), nothing else."""
+
+    note = Text()

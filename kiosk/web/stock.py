@@ -25,6 +25,7 @@ from kiosk.formatting import yuan
 from kiosk.messages import N_
 from kiosk.models import User
 from kiosk.web.downloads import send_xlsx
+from kiosk.web.forms import NewProductForm, NoteForm, StockInForm, WriteOffForm
 
 logger = logging.getLogger(__name__)
 
@@ -143,77 +144,25 @@ def stock_in_page():
     return _stock_in_page()
 
 
-def _parse_lines(
-    form: Any,
-) -> tuple[list[stock_service.StockInLine], list[dict[str, str]], str | None]:
-    """The lines typed on the form: (parsed lines, the raw lines to re-show, the first error)."""
-    ids = form.getlist("product_id")
-    quantities = form.getlist("quantity")
-    costs = form.getlist("unit_cost")
-    raw = [
-        {"product_id": i, "quantity": q, "unit_cost": c}
-        for i, q, c in zip(ids, quantities, costs, strict=False)
-    ]
-    if not (len(ids) == len(quantities) == len(costs)):
-        return [], raw, gettext("入库单的内容不完整，请重新填写")
-    lines = []
-    for n, row in enumerate(raw, start=1):
-        pid = parsing.optional_int(row["product_id"], minimum=1, signed=False)
-        qty = parsing.optional_int(
-            row["quantity"], minimum=1, maximum=stock_service.MAX_QUANTITY, signed=False
-        )
-        if pid is None:
-            return [], raw, gettext("第%(n)s行：没有选择商品", n=n)
-        if qty is None:
-            typed = (row["quantity"] or "").strip()
-            if typed.isascii() and typed.isdigit() and int(typed) > stock_service.MAX_QUANTITY:
-                return (
-                    [],
-                    raw,
-                    gettext(
-                        "第%(n)s行：数量太大，一次最多入库%(max)s",
-                        n=n,
-                        max=stock_service.MAX_QUANTITY,
-                    ),
-                )
-            return [], raw, gettext("第%(n)s行：数量必须是正整数", n=n)
-        try:
-            cost = stock_service.parse_yuan(row["unit_cost"])
-        except ValidationFailed as exc:
-            return [], raw, gettext("第%(n)s行：%(message)s", n=n, message=exc.message)
-        lines.append(stock_service.StockInLine(pid, qty, cost))
-    return lines, raw, None
-
-
 @bp.post("/in")
 @require("stock.receive", page=True)
 def stock_in_submit():
     """Receive one purchase; on success show its document (and print its slip if asked)."""
     supermarket = current_supermarket()
-    form = {
-        "supplier": request.form.get("supplier", "").strip(),
-        "invoice_no": request.form.get("invoice_no", "").strip(),
-        "paid_from": request.form.get("paid_from", ""),
-        "paid_from_other": request.form.get("paid_from_other", "").strip(),
-        "note": request.form.get("note", "").strip(),
-        "print_slip": request.form.get("print_slip") == "1",
-    }
-    lines, raw, error = _parse_lines(request.form)
-    if form["paid_from"] == PAID_FROM_FUND:
-        paid_from = PAID_FROM_FUND
-    elif form["paid_from"] == "other":
-        paid_from = form["paid_from_other"]
-        if not paid_from and error is None:
-            error = gettext("请写明付款来源（例如：村集体、镇奖励）")
-    else:
-        paid_from = ""
-        if error is None:
-            error = gettext("请选择付款来源：基金池或其他来源")
-    if error is None and not lines:
-        error = gettext("入库单没有商品，请扫码或从左边选择商品")
-    if error is not None:
-        return _stock_in_page(status=422, error=error, form=form, draft=raw)
+    entry = StockInForm(formdata=request.form)
+    form, raw = entry.shown(), entry.rows()
     try:
+        lines = entry.lines()
+        if form["paid_from"] == PAID_FROM_FUND:
+            paid_from = PAID_FROM_FUND
+        elif form["paid_from"] == "other":
+            paid_from = form["paid_from_other"]
+            if not paid_from:
+                raise ValidationFailed(gettext("请写明付款来源（例如：村集体、镇奖励）"))
+        else:
+            raise ValidationFailed(gettext("请选择付款来源：基金池或其他来源"))
+        if not lines:
+            raise ValidationFailed(gettext("入库单没有商品，请扫码或从左边选择商品"))
         document = stock_service.create_stock_in(
             supermarket.id,
             lines,
@@ -291,12 +240,7 @@ def stock_in_print(stock_in_id: int):
 def new_product():
     """Add goods met for the first time at stock-in, then go back to the stock-in form, where
     the new goods join the lines being typed (kept in the browser meanwhile)."""
-    product_form = {
-        "name": request.form.get("name", "").strip(),
-        "unit": request.form.get("unit", "").strip(),
-        "category": request.form.get("category", "").strip(),
-        "barcode": request.form.get("barcode", "").strip(),
-    }
+    product_form = NewProductForm(formdata=request.form).typed()
     try:
         product = stock_service.new_product_for_stock_in(
             current_supermarket().id,
@@ -349,23 +293,13 @@ def adjustments_page():
 @bp.post("/adjustments")
 @require("writeoff.request", page=True)
 def adjustment_request():
-    form = {
-        "product_id": request.form.get("product_id", ""),
-        "quantity": request.form.get("quantity", "").strip(),
-        "reason": request.form.get("reason", ""),
-        "note": request.form.get("note", "").strip(),
-    }
-    product_id = parsing.optional_int(form["product_id"], minimum=1, signed=False)
-    quantity = parsing.optional_int(form["quantity"], minimum=0, signed=False)
-    if product_id is None:
-        return _adjustments_page(status=422, error=gettext("请选择要报损的商品"), form=form)
-    if quantity is None:
-        return _adjustments_page(status=422, error=gettext("报损数量必须是正整数"), form=form)
+    entry = WriteOffForm(formdata=request.form)
+    form = entry.typed()
     try:
         adjustments.request_adjustment(
             current_supermarket().id,
-            product_id,
-            quantity,
+            entry.product(),
+            entry.count(),
             form["reason"],
             note=form["note"],
             actor=current_user(),
@@ -387,7 +321,7 @@ def adjustment_decide(adjustment_id: int, decision: str):
             current_supermarket().id,
             adjustment_id,
             actor=signed_in_user(),
-            note=request.form.get("note", ""),
+            note=NoteForm(formdata=request.form).note.data or "",
         )
     except DomainError as exc:
         return _adjustments_page(status=422, error=_message(exc))
