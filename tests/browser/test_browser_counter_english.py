@@ -16,11 +16,11 @@ from datetime import date
 
 import pytest
 
-from kiosk import assessments, auth, cards, households, points, rules
+from kiosk import assessments, auth, cards, households, points, redemption, rules
 from kiosk.clock import local_now
 from kiosk.database import write_transaction
 from kiosk.extensions import db
-from kiosk.models import Supermarket
+from kiosk.models import Supermarket, User
 from kiosk.rules import policies, presets
 from tests import factories
 from tests.browser_support import (
@@ -108,7 +108,8 @@ def _family(sm: Supermarket, number: str, people: list[tuple[str, date | None]])
 @pytest.fixture
 def shop(tmp_path):
     """A shop on 寨里's rules: a 65-year-old scored 85 this quarter (四星级, the canteen meal is
-    hers) and her son 75 (三星级); and a household of 120 points the test scans under 大同's."""
+    hers) and her son 75 (三星级); a 40-year-old scored 85 (四星级, too young for the canteen);
+    and a household of 120 points the test scans under 大同's."""
     app = browser_app(tmp_path)
     with seeded(app):
         with write_transaction():
@@ -119,7 +120,7 @@ def shop(tmp_path):
                 village="East Village",
             )
             db.session.add(sm)
-        auth.create_user(
+        mary = auth.create_user(
             "mary", display_name="Mary", role="keeper", password="secret123", pin="1234",
             supermarket_id=sm.id,
         )  # fmt: skip
@@ -138,7 +139,11 @@ def shop(tmp_path):
             assessments.record_assessment(
                 elders.id, period, score, member_id=member.id, actor=admin
             )
-        factories.product(
+        younger = _family(sm, "Z-02", [("Wang Wu", date(today.year - 40, 1, 1))])
+        assessments.record_assessment(
+            younger.id, period, 85, member_id=younger.members[0].id, actor=admin
+        )
+        oil = factories.product(
             sm, name="Peanut oil 5L", cost_fen=5000, stock_qty=5, category="Grain", unit="can"
         )
         factories.product(
@@ -149,7 +154,7 @@ def shop(tmp_path):
             category="Grain",
             unit="bag",
         )
-        factories.product(
+        meal = factories.product(
             sm,
             name="Canteen lunch",
             kind="service",
@@ -163,7 +168,8 @@ def shop(tmp_path):
         points.award_points(town.id, 120, reason="volunteering", actor=None)
         zhaili_card = cards.payload_for(cards.issue_card(elders.id, actor=None))
         datong_card = cards.payload_for(cards.issue_card(town.id, actor=None))
-        ids = {"sm": sm.id}
+        younger_card = cards.payload_for(cards.issue_card(younger.id, actor=None))
+        ids = {"sm": sm.id, "mary": mary.id, "elders": elders.id, "oil": oil.id, "meal": meal.id}
     with LiveServer(app) as server:
         yield {
             "app": app,
@@ -171,6 +177,7 @@ def shop(tmp_path):
             "ids": ids,
             "zhaili": zhaili_card,
             "datong": datong_card,
+            "younger": younger_card,
         }
 
 
@@ -249,6 +256,41 @@ def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     page.context.close()
 
 
+def _refused_meal(browser, shop, lang: str):  # noqa: F811
+    """The counter in ``lang`` with the 40-year-old's household scanned and the canteen meal,
+    which is not hers, tapped: the message below the tiles says why and what she can take."""
+    page = _counter(browser, shop["url"], "Mary", lang)
+    _scan(page, shop["younger"])
+    stock = page.locator(".tile", has_text="Peanut oil 5L").locator(".tile-stock").inner_text()
+    page.get_by_role("tab", name="Services").click()
+    page.locator(".tile", has_text="Canteen lunch").click()
+    page.wait_for_selector("#shop-message .banner:visible")
+    return page, stock, page.inner_text("#shop-message #banner-text")
+
+
+def test_counter_messages_in_english_punctuation(browser, shop):  # noqa: F811
+    """A tile's stock, a refused tap and the list of what the points still buy are written with
+    English spaces and punctuation (no Chinese colon, full stop or list comma)."""
+    page, stock, message = _refused_meal(browser, shop, "en")
+    assert stock == "Stock 5 can"
+    assert message == (
+        "Canteen lunch: Not eligible. "
+        "Still affordable: Peanut oil 5L 50 pts, Long-grain jasmine rice 10kg 60 pts"
+    )
+    assert chinese_in(_shown(page)) == []
+    assert_english_fits(page)
+    assert page.js_errors == []
+    page.context.close()
+
+    page, stock, message = _refused_meal(browser, shop, "zh")
+    assert stock == "库存 5can"
+    assert message == (
+        "Canteen lunch：不在兑换范围。还够兑换：Peanut oil 5L 50分、Long-grain jasmine rice 10kg 60分"
+    )
+    assert page.js_errors == []
+    page.context.close()
+
+
 def test_counter_in_chinese_reads_as_before(browser, shop):  # noqa: F811
     page = _counter(browser, shop["url"], "Mary", "zh")
     _scan(page, shop["zhaili"])
@@ -267,8 +309,28 @@ def test_counter_in_chinese_reads_as_before(browser, shop):  # noqa: F811
     page.context.close()
 
 
+def _deed_and_voided_redemption(shop) -> None:
+    """Points for the elders' household's good deed, and a redemption of two goods, voided."""
+    ids = shop["ids"]
+    with seeded(shop["app"]):
+        points.award_points(ids["elders"], 10, reason="sweeping the square", actor=None)
+        mary = db.session.get_one(User, ids["mary"])
+        done = redemption.redeem(
+            ids["sm"],
+            card_payload=shop["zhaili"],
+            lines=[redemption.CartLine(ids["meal"], 1), redemption.CartLine(ids["oil"], 1)],
+            keeper=mary,
+            idempotency_key="self-service",
+            print_receipt=False,
+        )
+        redemption.void_redemption(done.id, actor=mary, reason="Wrong item")
+
+
 @pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
+    """The elders' household with points for a good deed and a voided redemption of two goods:
+    the history's reason, the goods and the voided mark read in English."""
+    _deed_and_voided_redemption(shop)
     page = new_page(browser, size)
     page.goto(shop["url"] + "/self?lang=en")
     page.wait_for_selector("#self-waiting:visible")
@@ -279,8 +341,26 @@ def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa:
     page.wait_for_selector("#self-result:visible")
     page.wait_for_selector("#self-reasons li")
     assert "Four-star" in page.inner_text("#self-reasons")
+    assert ": sweeping the square" in page.inner_text("#self-history")
+    voided = page.inner_text("#self-redemptions .redemption-item.voided")
+    assert voided.endswith(" 50 pts (voided)\nPeanut oil 5L×1, Canteen lunch×1"), voided
     assert chinese_in(_shown(page)) == []
     shoot(page, "self-english")
     assert_english_fits(page)
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_self_service_in_chinese_reads_as_before(browser, shop):  # noqa: F811
+    _deed_and_voided_redemption(shop)
+    page = new_page(browser, (1024, 600))
+    page.goto(shop["url"] + "/self")
+    page.wait_for_selector("#self-waiting:visible")
+    nothing_focused(page)
+    wedge_scan(page, shop["zhaili"])
+    page.wait_for_selector("#self-result:visible")
+    assert "：sweeping the square\t+10" in page.inner_text("#self-history")
+    voided = page.inner_text("#self-redemptions .redemption-item.voided")
+    assert voided.endswith(" 50分（已作废）\nPeanut oil 5L×1、Canteen lunch×1"), voided
     assert page.js_errors == []
     page.context.close()

@@ -330,7 +330,7 @@
     }).sort(function (a, b) { return priceOf(a) - priceOf(b); }).slice(0, 4).map(function (p) {
       return p.name + " " + (priceOf(p) === 0 ? T.free : priceOf(p) + T.points);
     });
-    return names.length ? K.format(T.can_buy, { items: names.join("、") }) : T.can_buy_none;
+    return names.length ? K.format(T.can_buy, { items: names.join(T.list_sep) }) : T.can_buy_none;
   }
 
   function renderTiles() {
@@ -351,7 +351,7 @@
       b.appendChild(K.el("span", "tile-name", p.name));
       b.appendChild(K.el("span", "tile-price", priceOf(p) === 0 ? T.free : p.points_price + T.points));
       var stock = out ? T.out_of_stock
-        : tracksStock(p) ? T.stock + " " + p.stock_qty + (p.unit || "") : T.service;
+        : tracksStock(p) ? K.format(T.stock, { n: p.stock_qty, unit: p.unit || "" }) : T.service;
       b.appendChild(K.el("span", refusal ? "tile-stock tile-reason" : "tile-stock", refusal || stock));
       if (line) { b.appendChild(K.el("span", "tile-badge", "×" + line.quantity)); }
       b.addEventListener("click", function () { addToCart(p); });
@@ -405,15 +405,17 @@
       }
     }
     if (p.restriction_key && !eligibleFor(p.restriction_key)) {
-      error(p.name + "：" + T.no_scope + "。" + stillBuys());
+      error(K.format(T.two_sentences, {
+        first: K.format(T.name_reason, { name: p.name, reason: T.no_scope }), second: stillBuys() }));
       return false;
     }
     // Refuse at the tap, not at confirm: the keeper sees at once that the points run out.
     var spendable = state.scan ? state.scan.decision.spendable : 0;
     var need = total() + priceOf(p);
     if (need > spendable) {
-      error(K.format(T.over_balance, { need: need, spendable: spendable, short: need - spendable }) +
-        "。" + stillBuys());
+      error(K.format(T.two_sentences, {
+        first: K.format(T.over_balance, { need: need, spendable: spendable, short: need - spendable }),
+        second: stillBuys() }));
       return false;
     }
     if (line) { line.quantity += 1; } else { state.cart.push({ product: p, quantity: 1 }); }

@@ -108,7 +108,8 @@
     d.history.forEach(function (h) {
       var tr = K.el("tr");
       tr.appendChild(K.el("td", "", h.when));
-      tr.appendChild(K.el("td", "", h.label + (h.reason ? "：" + h.reason : "") + (h.place ? " · " + h.place : "")));
+      var what = h.reason ? K.format(T.name_reason, { name: h.label, reason: h.reason }) : h.label;
+      tr.appendChild(K.el("td", "", what + (h.place ? " · " + h.place : "")));
       tr.appendChild(K.el("td", "num " + (h.amount < 0 ? "minus" : "plus"), (h.amount > 0 ? "+" : "") + h.amount));
       tr.appendChild(K.el("td", "num", String(h.balance_after)));
       $("self-history").appendChild(tr);
@@ -116,9 +117,9 @@
 
     if (!d.redemptions.length) { $("self-redemptions").appendChild(K.el("li", "muted", T.none_redemptions)); }
     d.redemptions.forEach(function (r) {
-      var items = r.items.map(function (i) { return i.name + "×" + i.quantity; }).join("、");
+      var items = r.items.map(function (i) { return i.name + "×" + i.quantity; }).join(T.list_sep);
       var li = K.el("li", "redemption-item" + (r.voided ? " voided" : ""));
-      li.appendChild(K.el("div", "", r.when + "  " + r.total_points + T.points + (r.voided ? "（" + T.voided + "）" : "")));
+      li.appendChild(K.el("div", "", r.when + "  " + r.total_points + T.points + (r.voided ? T.voided : "")));
       li.appendChild(K.el("div", "muted", items));
       $("self-redemptions").appendChild(li);
     });
