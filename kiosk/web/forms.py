@@ -499,3 +499,62 @@ class NoteForm(OfficeForm):
     """A decision's note (审批意见), nothing else."""
 
     note = Text()
+
+
+# ---------------------------------------------------------------- users (用户)
+
+
+def Secret() -> StringField:  # noqa: N802 - a field factory, read like a class
+    """A password as typed: never stripped (a space may be part of it); left out, blank."""
+    return StringField(default="")
+
+
+def _keypad_pin(pin: str | None) -> str:
+    """A PIN as the counter's keypad types it: ASCII digits (``"١٢٣٤".isdigit()`` is true, yet
+    no keypad sends it); blank is no PIN. The length is the service's to check."""
+    pin = pin or ""
+    if pin and not (pin.isascii() and pin.isdigit()):
+        raise ValidationFailed(gettext("PIN应为4到8位数字"))
+    return pin
+
+
+class NewUserForm(OfficeForm):
+    """A new user: login name, the name shown, role, password, and a keeper's PIN."""
+
+    username = Text()
+    display_name = Text()
+    role = Text()
+    password = Secret()
+    pin = Text()
+
+    def keypad_pin(self) -> str:
+        return _keypad_pin(self.pin.data)
+
+
+class PasswordForm(OfficeForm):
+    password = Secret()
+
+
+class PinForm(OfficeForm):
+    """A keeper's new PIN; blank removes it."""
+
+    pin = Text()
+
+    def keypad_pin(self) -> str:
+        return _keypad_pin(self.pin.data)
+
+
+class ActiveForm(OfficeForm):
+    """Reactivate ("1") or deactivate (anything else)."""
+
+    active = Text()
+
+
+class RoleForm(OfficeForm):
+    role = Text()
+
+
+class TokenForm(OfficeForm):
+    """An API token's label (what it is for), at most 100 characters kept."""
+
+    label = Text()

@@ -20,6 +20,14 @@ from kiosk.authn import current_supermarket, current_user, may, require, signed_
 from kiosk.errors import DomainError
 from kiosk.models import ROLE_KEEPER, ROLES, User
 from kiosk.web.audit import ROLE_LABELS
+from kiosk.web.forms import (
+    ActiveForm,
+    NewUserForm,
+    PasswordForm,
+    PinForm,
+    RoleForm,
+    TokenForm,
+)
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -74,15 +82,15 @@ def _refused(exc: DomainError | str) -> Response:
 @require("user.manage", page=True)
 def create() -> Response:
     """Add a user."""
-    form = request.form
-    role = form.get("role", "")
-    pin = form.get("pin", "").strip() or None
+    form = NewUserForm(formdata=request.form)
+    role = form.role.data or ""
     try:
+        pin = (form.keypad_pin() if role == ROLE_KEEPER else form.pin.data) or None
         created = auth.create_user(
-            form.get("username", ""),
-            display_name=form.get("display_name", "").strip(),
+            form.username.data or "",
+            display_name=form.display_name.data or "",
             role=role,
-            password=form.get("password") or None,
+            password=form.password.data or None,
             pin=pin if role == ROLE_KEEPER else None,
             supermarket_id=current_supermarket().id,
             actor=signed_in_user(),
@@ -111,7 +119,7 @@ def _with_target(user_id: int, change: Callable[[User], None], message: str) -> 
 @require("user.manage", page=True)
 def reset_password(user_id: int) -> Response:
     """Set a new password."""
-    password = request.form.get("password", "")
+    password = PasswordForm(formdata=request.form).password.data or ""
     return _with_target(
         user_id,
         lambda u: auth.reset_password(u.id, password, actor=signed_in_user()),
@@ -123,11 +131,14 @@ def reset_password(user_id: int) -> Response:
 @require("user.manage", page=True)
 def reset_pin(user_id: int) -> Response:
     """Set (or remove, when empty) a keeper's PIN."""
-    pin = request.form.get("pin", "")
+    try:
+        pin = PinForm(formdata=request.form).keypad_pin()
+    except DomainError as exc:
+        return _refused(exc)
     return _with_target(
         user_id,
         lambda u: auth.reset_pin(u.id, pin, actor=signed_in_user()),
-        gettext("已为%(name)s重设PIN") if pin.strip() else gettext("已去掉%(name)s的PIN"),
+        gettext("已为%(name)s重设PIN") if pin else gettext("已去掉%(name)s的PIN"),
     )
 
 
@@ -135,7 +146,7 @@ def reset_pin(user_id: int) -> Response:
 @require("user.manage", page=True)
 def set_active(user_id: int) -> Response:
     """Deactivate (停用) or reactivate (启用)."""
-    active = request.form.get("active") == "1"
+    active = ActiveForm(formdata=request.form).active.data == "1"
     return _with_target(
         user_id,
         lambda u: auth.set_active(u.id, active, actor=signed_in_user()),
@@ -147,7 +158,7 @@ def set_active(user_id: int) -> Response:
 @require("user.manage", page=True)
 def set_role(user_id: int) -> Response:
     """Change a user's role; their open sessions end (the new role holds at once)."""
-    role = request.form.get("role", "")
+    role = RoleForm(formdata=request.form).role.data or ""
     return _with_target(
         user_id,
         lambda u: auth.set_role(u.id, role, actor=signed_in_user()),
@@ -173,7 +184,7 @@ def issue_token(user_id: int) -> Response:
         return _refused(gettext("没有找到该用户"))
     if not target.active:
         return _refused(gettext("该用户已停用，不能发放令牌"))
-    label = request.form.get("label", "").strip()[:100]
+    label = (TokenForm(formdata=request.form).label.data or "")[:100]
     try:
         token = auth.issue_token(target.id, label=label, actor=signed_in_user())
     except DomainError as exc:
