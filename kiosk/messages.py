@@ -169,8 +169,9 @@ class Joined(Message):
 
 
 def chinese(value: Any) -> Any:
-    """``value`` with every :class:`Message` in it rendered in Chinese (lists and dicts too)."""
-    if isinstance(value, Message):
+    """``value`` with every :class:`Message` in it rendered in Chinese (lists and dicts too);
+    a parameter that says itself per language (a reason's day or period) by its ``chinese()``."""
+    if isinstance(value, Message) or callable(getattr(value, "chinese", None)):
         return value.chinese()
     return _walk(value, chinese)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
+from kiosk.messages import N_
 from kiosk.rules.periods import age_on, period_key, previous_period
 from kiosk.rules.policy import (
     HOLDER_INDIVIDUAL,
@@ -38,7 +39,6 @@ from kiosk.rules.policy import (
 )
 from kiosk.rules.reasons import (
     ENUMERATION,
-    N_,
     SEMICOLON,
     Count,
     Day,

@@ -14,7 +14,7 @@ from typing import Any
 import tomli_w
 
 from kiosk.errors import ValidationFailed
-from kiosk.messages import WORD_SEPARATOR, Joined, Message, _
+from kiosk.messages import N_, WORD_SEPARATOR, Joined, Message, _, render
 from kiosk.rules.policy import (
     CYCLE_ROLLING,
     CYCLE_YEAR,
@@ -39,7 +39,6 @@ from kiosk.rules.policy import (
     Tier,
     Window,
 )
-from kiosk.rules.reasons import N_, translate
 
 # ---------------------------------------------------------------------------
 # Policy <-> dict
@@ -201,13 +200,13 @@ FIELD_LABELS: dict[str, str] = {
 
 def field_labels() -> dict[str, str]:
     """:data:`FIELD_LABELS` in the request's language (Chinese outside a request), for the form."""
-    return {key: translate(label) for key, label in FIELD_LABELS.items()}
+    return {key: render(label) for key, label in FIELD_LABELS.items()}
 
 
 def choice_words() -> dict[str, dict[str, str]]:
     """:data:`CHOICES` in the request's language (Chinese outside a request), for the form."""
     return {
-        field: {value: translate(word) for value, word in options.items()}
+        field: {value: render(word) for value, word in options.items()}
         for field, options in CHOICES.items()
     }
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 import flask_babel
 import pytest
 
+from kiosk.messages import Message, chinese
 from kiosk.rules import AccountState, Assessment, CartItem, VetoRecord, decide, policy_io
 from kiosk.rules.presets import DATONG, GAOYANG, ZHAILI
 from kiosk.rules.reasons import (
@@ -76,6 +77,19 @@ def test_an_english_request_reads_the_same_reason_in_english(app):
         )
     with request_in(app, "?lang=zh"):
         assert reason.message.startswith("每季度第一个月（1月、4月、7月、10月）兑换")
+
+
+def test_a_reason_is_a_message_and_keeps_its_chinese(app):
+    """A reason's sentence is a kiosk.messages.Message (one way to render): read in English by an
+    English request, and Chinese, dates and all, for what is stored."""
+    reason = _gaoyang_closed()
+    chinese_text = "每季度第一个月（1月、4月、7月、10月）兑换，今天不能兑换，下次从2024年4月1日开始"
+    assert isinstance(reason.text, Message) and str(reason.text) == chinese_text
+    with request_in(app, "?lang=en"):
+        assert str(reason.text) == reason.message
+        assert reason.message.endswith("open again from 1 April 2024")
+        assert chinese(reason.text) == reason.text.chinese() == chinese_text
+        assert chinese(Span(2, "quarter")) == "两个季度" and str(Span(2, "quarter")) == "2 quarters"
 
 
 def test_chinese_is_the_default_language_of_a_request(app):
