@@ -112,14 +112,15 @@ def cart_hash(card_serial: int, lines: list[CartLine]) -> str:
 
 
 def _refuse(decision: Decision, total: int) -> None:
-    """Raise the domain error matching the decision's blocking reason."""
+    """Raise the domain error matching the decision's blocking reason (its sentences kept as
+    messages, rendered in the reader's language where the refusal is shown)."""
     reason = decision.blocking_reason
-    reasons = [r.to_dict() for r in decision.reasons]
+    reasons = [r.to_dict(render=False) for r in decision.reasons]
     if reason is not None and reason.code in ("insufficient_points", "no_points"):
         raise InsufficientPoints(
-            reason.message, needed=total, spendable=decision.spendable, reasons=reasons
+            reason.text, needed=total, spendable=decision.spendable, reasons=reasons
         )
-    raise NotEligible(reason.message if reason else None, reasons=reasons)
+    raise NotEligible(reason.text if reason else None, reasons=reasons)
 
 
 @dataclass(frozen=True)

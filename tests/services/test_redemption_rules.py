@@ -267,6 +267,33 @@ def test_gaoyang_closed_in_february(gaoyang, supermarket, keeper):
     assert run_checks() == []
 
 
+def test_a_refused_redemption_is_said_in_the_readers_language(app, gaoyang, supermarket, keeper):
+    """The refusal keeps its reasons as messages: raised in a service (no request), it is read
+    in English by an English request, reasons and all, and stays Chinese for what is stored."""
+    from flask import g
+
+    hh = factories.household(supermarket, points=150)
+    _, payload = factories.card(hh)
+    soap = factories.product(supermarket, cost_fen=100, stock_qty=10)
+    with pytest.raises(NotEligible) as refused:
+        _redeem(supermarket, keeper, payload, [(soap.id, 1)], datetime(2024, 2, 1, 10, 0))
+    chinese_text = "每季度第一个月（1月、4月、7月、10月）兑换，今天不能兑换，下次从2024年4月1日开始"
+    english = (
+        "Redemption in the first month of each quarter (January, April, July, October): "
+        "closed today, open again from 1 April 2024"
+    )
+    assert refused.value.message == chinese_text
+    with app.test_request_context("/?lang=en"):
+        g.pop("_flask_babel", None)
+        error = refused.value.to_dict()["error"]
+        assert error["message"] == english
+        reasons = {r["code"]: r for r in error["details"]["reasons"]}
+        assert reasons["window_closed"]["message"] == english
+        assert "2024-04-01" in reasons["window_closed"]["params"].values()
+        assert "Total points: 250" in [r["message"] for r in reasons.values()]
+        assert refused.value.source_text == chinese_text
+
+
 # --- 大同 (001): gate of two quarters ≥ 85, the last market day, 一票否决 ---------------------
 
 
