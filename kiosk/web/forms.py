@@ -47,6 +47,11 @@ class OfficeForm(FlaskForm):
         """The first refusal, as the page shows it."""
         return next(str(error) for field in self for error in field.errors)
 
+    def checked(self) -> None:
+        """Every field understood, or the first refusal as a domain error (400)."""
+        if not self.validate():
+            raise ValidationFailed(self.first_error())
+
 
 def Text(**kwargs: Any) -> StringField:  # noqa: N802 - a field factory, read like a class
     """A text field, stripped of surrounding spaces; left out, it is blank (or its default)."""
@@ -277,11 +282,6 @@ class DonationForm(OfficeForm):
         if not _FORM_KEY_RE.fullmatch(key):
             raise ValidationFailed(gettext("这张登记表已失效，请重新打开登记表"))
         return key
-
-    def checked(self) -> None:
-        """Every field understood, or the first refusal as the page shows it."""
-        if not self.validate():
-            raise ValidationFailed(self.first_error())
 
 
 class CashDonationForm(DonationForm):
@@ -558,3 +558,18 @@ class TokenForm(OfficeForm):
     """An API token's label (what it is for), at most 100 characters kept."""
 
     label = Text()
+
+
+# ---------------------------------------------------------------- the fund pool (基金池)
+
+
+class AdvanceLimitForm(OfficeForm):
+    """The allowed advance (允许垫支额度) in yuan, as the admin types it."""
+
+    limit = YuanField(what=lazy_gettext("垫支额度"))
+
+
+class ReasonForm(OfficeForm):
+    """Why a record is reversed (撤销原因)."""
+
+    reason = Text()

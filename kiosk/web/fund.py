@@ -37,10 +37,12 @@ from kiosk.reports import fund as fund_reports
 from kiosk.reports.fund import ENTRY_LABELS, FORM_LABELS, KIND_LABELS
 from kiosk.web.downloads import send_xlsx
 from kiosk.web.forms import (
+    AdvanceLimitForm,
     CashDonationForm,
     DateRangeForm,
     DonorForm,
     GoodsDonationForm,
+    ReasonForm,
     new_form_key,
 )
 
@@ -123,9 +125,11 @@ def index_page() -> str:
 @require("fund.manage", page=True)
 def set_advance_limit() -> Response | tuple[str, int]:
     sm = current_supermarket()
-    raw = request.form.get("limit", "")
+    form = AdvanceLimitForm(formdata=request.form)
+    raw = form.typed()["limit"]
     try:
-        limit = donations.fen_from_yuan(raw, gettext("垫支额度"))
+        form.checked()
+        limit = form.limit.data
         fund.set_advance_limit(sm.id, limit, actor=current_user())
     except DomainError as exc:
         return render_template(
@@ -443,7 +447,7 @@ def print_receipt(donation_id: int) -> Response:
 def reverse(donation_id: int) -> Response | tuple[str, int]:
     sm = current_supermarket()
     donation = donations.get_donation(sm.id, donation_id)
-    reason = request.form.get("reason", "")
+    reason = ReasonForm(formdata=request.form).reason.data or ""
     try:
         donations.reverse_donation(donation.id, actor=current_user(), reason=reason)
     except DomainError as exc:

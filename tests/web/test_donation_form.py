@@ -231,3 +231,52 @@ def test_a_json_body_is_no_form(office, donor, today):
     )
     assert r.status_code == 400 and "请选择捐赠方式" in r.get_data(as_text=True)
     assert _count(Donation) == 0
+
+
+@pytest.fixture
+def admin_office(client, admin):
+    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
+    assert r.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({}, "请填写垫支额度"),
+        ({"limit": ""}, "请填写垫支额度"),
+        ({"limit": "-1"}, "垫支额度应为数字"),
+        ({"limit": str(2**63)}, "垫支额度应为数字"),
+        ({"limit": "1e3"}, "垫支额度应为数字"),
+        ({"limit": "999999999"}, "垫支额度应在0到"),
+    ],
+)
+def test_hostile_advance_limits_are_refused_in_chinese(admin_office, supermarket, data, message):
+    r = admin_office.post("/fund/advance-limit", data=data)
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert message in page
+    assert f'value="{data.get("limit", "")}"' in page  # what was typed, shown again
+    db.session.expire_all()
+    assert supermarket.fund_advance_limit_fen == 0
+
+
+@pytest.mark.parametrize(
+    "data,message", [({}, "撤销需要填写原因"), ({"reason": "因" * 201}, "原因太长")]
+)
+def test_hostile_reversals_are_refused_in_chinese(
+    admin_office, supermarket, donor, today, data, message
+):
+    from datetime import date
+
+    d = donations.record_cash_donation(
+        supermarket.id,
+        donor_id=donor.id,
+        amount_fen=100,
+        donated_on=date.fromisoformat(today),
+        actor=None,
+    )
+    r = admin_office.post(f"/fund/donations/{d.id}/reverse", data=data)
+    assert r.status_code == 400 and message in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Donation, d.id).status == "recorded"
