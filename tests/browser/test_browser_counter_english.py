@@ -256,37 +256,47 @@ def test_counter_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     page.context.close()
 
 
-def _refused_meal(browser, shop, lang: str):  # noqa: F811
+def _refused_meal(browser, shop, lang: str, size):  # noqa: F811
     """The counter in ``lang`` with the 40-year-old's household scanned and the canteen meal,
     which is not hers, tapped: the message below the tiles says why and what she can take."""
-    page = _counter(browser, shop["url"], "Mary", lang)
+    page = _counter(browser, shop["url"], "Mary", lang, size)
     _scan(page, shop["younger"])
     stock = page.locator(".tile", has_text="Peanut oil 5L").locator(".tile-stock").inner_text()
     page.get_by_role("tab", name="Services").click()
     page.locator(".tile", has_text="Canteen lunch").click()
     page.wait_for_selector("#shop-message .banner:visible")
+    # A message longer than its box scrolls from its first line: none of it is above the box.
+    above = page.evaluate(
+        """() => document.querySelector('#shop-message .banner').getBoundingClientRect().top -
+          document.querySelector('#banner-text').getBoundingClientRect().top"""
+    )
+    assert above <= 1, f"the message's first {above}px are cut off above its box"
     return page, stock, page.inner_text("#shop-message #banner-text")
 
 
-def test_counter_messages_in_english_punctuation(browser, shop):  # noqa: F811
+@pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_counter_messages_in_english_punctuation(browser, shop, size):  # noqa: F811
     """A tile's stock, a refused tap and the list of what the points still buy are written with
     English spaces and punctuation (no Chinese colon, full stop or list comma)."""
-    page, stock, message = _refused_meal(browser, shop, "en")
+    page, stock, message = _refused_meal(browser, shop, "en", size)
     assert stock == "Stock 5 can"
     assert message == (
         "Canteen lunch: Not eligible. "
         "Still affordable: Peanut oil 5L 50 pts, Long-grain jasmine rice 10kg 60 pts"
     )
     assert chinese_in(_shown(page)) == []
+    shoot(page, "counter-english-refused-tap")
     assert_english_fits(page)
     assert page.js_errors == []
     page.context.close()
 
-    page, stock, message = _refused_meal(browser, shop, "zh")
+    page, stock, message = _refused_meal(browser, shop, "zh", size)
     assert stock == "库存 5can"
     assert message == (
         "Canteen lunch：不在兑换范围。还够兑换：Peanut oil 5L 50分、Long-grain jasmine rice 10kg 60分"
     )
+    shoot(page, "counter-chinese-refused-tap")
+    assert_fits(page)
     assert page.js_errors == []
     page.context.close()
 
