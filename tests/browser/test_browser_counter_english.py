@@ -357,6 +357,11 @@ def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa:
     assert chinese_in(_shown(page)) == []
     shoot(page, "self-english")
     assert_english_fits(page)
+    page.locator("#btn-report").click()
+    page.wait_for_selector("#self-report:visible")
+    assert chinese_in(_shown(page)) == []
+    shoot(page, "self-english-report")
+    assert_english_fits(page)
     assert page.js_errors == []
     page.context.close()
 
