@@ -283,6 +283,12 @@ class DonationForm(OfficeForm):
             raise ValidationFailed(gettext("这张登记表已失效，请重新打开登记表"))
         return key
 
+    def key_to_show(self) -> str:
+        """The key the form goes back with after a refusal: its own (nothing was recorded with
+        it), or a new one when it carried none or a malformed one."""
+        key = self.idempotency_key.data
+        return key if key and _FORM_KEY_RE.fullmatch(key) else new_form_key()
+
 
 class CashDonationForm(DonationForm):
     """A cash donation (现金捐赠): the amount in yuan."""

@@ -358,7 +358,8 @@ def create_donation() -> Response | tuple[str, int]:
     )
     typed = form.typed()
     rows = form.rows() if isinstance(form, GoodsDonationForm) else []
-    shown_key = form.idempotency_key.data or new_form_key()
+    shown_key = form.key_to_show()
+    stored: str | None = None
     try:
         if kind not in (DONATION_CASH, DONATION_GOODS):
             raise ValidationFailed(gettext("请选择捐赠方式"))
@@ -369,10 +370,10 @@ def create_donation() -> Response | tuple[str, int]:
     except IdempotencyConflict as exc:
         # The same rendered form sent again with other values (back, changed, saved): the first
         # is recorded; saving once more is another donation, so the form comes back with a new key.
-        done = donations.get_donation(current_supermarket().id, exc.details["donation_id"])
+        done = donations.find_by_key(stored) if stored else None
         message = gettext(
             "这张登记表已保存为捐赠 %(no)s。如果这是另一笔捐赠，请再点一次保存",
-            no=done.receipt_no,
+            no=done.receipt_no if done is not None else "",
         )
         return _donation_form(typed, rows, message, new_form_key()), exc.status
     except DomainError as exc:

@@ -114,6 +114,15 @@ def test_a_refused_form_keeps_its_key_until_saved(office, supermarket, donor, to
     assert r.status_code == 302 and _count(Donation) == 1
 
 
+def test_a_malformed_key_comes_back_as_a_new_one(office, supermarket, donor, today):
+    form = {"form": "cash", "donor_id": str(donor.id), "donated_on": today, "amount": "9"}
+    r = office.post("/fund/donations/new", data={**form, "idempotency_key": "坏" * 20})
+    assert r.status_code == 400
+    (fresh,) = KEY.findall(r.get_data(as_text=True))
+    r = office.post("/fund/donations/new", data={**form, "idempotency_key": fresh})
+    assert r.status_code == 302 and _count(Donation) == 1
+
+
 def test_the_saved_form_changed_and_sent_again_asks_first(office, supermarket, donor, today):
     key = _rendered_key(office)
     form = {"form": "cash", "donor_id": str(donor.id), "donated_on": today, "note": "春节"}
