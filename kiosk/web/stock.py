@@ -332,6 +332,7 @@ def adjustment_decide(adjustment_id: int, decision: str):
 # The books (台账) ----------------------------------------------------------------------------
 
 BOOKS = ("stock_in", "redemption")
+LEDGER_QUERY = ("book", "from", "to", "product", "household", "keeper")
 
 
 def _filters_from_request() -> tuple[ledgers.Filters, str | None]:
@@ -405,6 +406,9 @@ def ledgers_export():
     book = request.args.get("book", "stock_in")
     filters, error = _filters_from_request()
     if error is not None or book not in BOOKS:
-        return redirect(url_for("stock.ledgers_page", **request.args))
+        # Back to the page with the filters as typed (it says what is wrong), and nothing else:
+        # url_for's own arguments (endpoint, _scheme, _external, ...) are not the query's to set.
+        kept = {k: request.args[k] for k in LEDGER_QUERY if k in request.args}
+        return redirect(url_for("stock.ledgers_page", **kept))
     data, filename = ledgers.ledger_xlsx(book, supermarket, filters)
     return send_xlsx(data, filename)

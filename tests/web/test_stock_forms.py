@@ -149,3 +149,20 @@ def test_a_write_off_with_every_field_left_out_is_refused(office, rice):
     r = office.post("/stock/adjustments", data={})
     assert r.status_code == 422 and "请选择要报损的商品" in r.get_data(as_text=True)
     assert _count(StockAdjustment) == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "book=bad&endpoint=x",
+        "from=bad&_scheme=javascript",
+        "from=bad&_external=1&_scheme=javascript",
+        "from=bad&_anchor=x&_method=POST",
+    ],
+)
+def test_a_refused_export_goes_back_to_the_ledgers_with_their_filters_only(office, query):
+    r = office.get(f"/stock/ledgers/export?{query}")
+    assert r.status_code == 302
+    location = r.headers["Location"]
+    assert location.startswith("/stock/ledgers?") and "#" not in location
+    assert "endpoint" not in location and "_scheme" not in location
