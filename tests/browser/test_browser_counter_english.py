@@ -16,7 +16,7 @@ from datetime import date
 
 import pytest
 
-from kiosk import assessments, auth, cards, households, points, redemption, rules
+from kiosk import assessments, auth, cards, households, points, redemption, rules, standards
 from kiosk.clock import local_now
 from kiosk.database import write_transaction
 from kiosk.extensions import db
@@ -143,6 +143,8 @@ def shop(tmp_path):
         assessments.record_assessment(
             younger.id, period, 85, member_id=younger.members[0].id, actor=admin
         )
+        # An award item the household may report itself on the self-service screen.
+        standards.create_item(sm.id, code="S1", title="Sweeping the square", points=5, actor=admin)
         oil = factories.product(
             sm, name="Peanut oil 5L", cost_fen=5000, stock_qty=5, category="Grain", unit="can"
         )
@@ -359,6 +361,9 @@ def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa:
     assert_english_fits(page)
     page.locator("#btn-report").click()
     page.wait_for_selector("#self-report:visible")
+    page.wait_for_function("() => document.querySelectorAll('#self-report-item option').length")
+    items = page.locator("#self-report-item option").all_inner_texts()
+    assert items == ["S1. Sweeping the square (+5)"], items
     assert chinese_in(_shown(page)) == []
     shoot(page, "self-english-report")
     assert_english_fits(page)
@@ -377,5 +382,9 @@ def test_self_service_in_chinese_reads_as_before(browser, shop):  # noqa: F811
     assert "：sweeping the square\t+10" in page.inner_text("#self-history")
     voided = page.inner_text("#self-redemptions .redemption-item.voided")
     assert voided.endswith(" 50分（已作废）\nPeanut oil 5L×1、Canteen lunch×1"), voided
+    page.locator("#btn-report").click()
+    page.wait_for_function("() => document.querySelectorAll('#self-report-item option').length")
+    items = page.locator("#self-report-item option").all_inner_texts()
+    assert items == ["S1. Sweeping the square（+5）"], items
     assert page.js_errors == []
     page.context.close()

@@ -16,6 +16,7 @@
   var payload = null;
   var key = null;
   var loaded = false;
+  var T = window.Kiosk.i18n();
 
   function newKey() {
     if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
@@ -31,7 +32,7 @@
       body.items.forEach(function (it) {
         var o = document.createElement("option");
         o.value = String(it.id);
-        o.textContent = it.code + ". " + it.title + "（+" + it.points + "）";
+        o.textContent = window.Kiosk.format(T.report_item, { code: it.code, title: it.title, points: it.points });
         select.appendChild(o);
       });
       loaded = true;
