@@ -38,9 +38,9 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def rule_term(term: str) -> str:
     """A rule set's name, tier or restricted item as shown: one jifen ships (默认规则, the seed
     presets' names, tiers and items) in the page's language, a village's own as it wrote it."""
-    from kiosk.rules.presets import SHIPPED_TERMS
+    from kiosk.rules.reasons import Term
 
-    return flask_babel.gettext(term) if term in SHIPPED_TERMS else term
+    return Term(term).render()
 
 
 def period_name(key: str) -> str:
