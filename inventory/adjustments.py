@@ -49,7 +49,7 @@ STATUS_LABELS: dict[str, str] = {
     ADJ_APPROVED: N_("已批准"),
     ADJ_REJECTED: N_("已驳回"),
 }
-# A decided request's status inside a sentence ("该报损申请已经已批准": "... already approved").
+# A decided request's status inside a sentence ("该报损申请已批准": "... is already approved").
 _DECIDED_IN_SENTENCE: dict[str, Message] = {
     ADJ_APPROVED: pgettext("status, in a sentence", "已批准"),
     ADJ_REJECTED: pgettext("status, in a sentence", "已驳回"),
@@ -136,7 +136,7 @@ def _locked_pending(supermarket_id: int, adjustment_id: int) -> StockAdjustment:
     if adjustment.status != ADJ_PENDING:
         raise AdjustmentAlreadyDecided(
             _(
-                "该报损申请已经%(status)s",
+                "该报损申请%(status)s",
                 status=_DECIDED_IN_SENTENCE.get(adjustment.status, adjustment.status),
             )
         )

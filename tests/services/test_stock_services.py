@@ -640,7 +640,7 @@ def test_a_decided_write_off_says_its_status_in_english(app, supermarket, keeper
         with pytest.raises(AdjustmentAlreadyDecided) as caught:
             adjustments.approve_adjustment(supermarket.id, req.id, actor=admin)
         refusals.append(caught.value)
-    assert [r.message for r in refusals] == ["该报损申请已经已批准", "该报损申请已经已驳回"]
+    assert [r.message for r in refusals] == ["该报损申请已批准", "该报损申请已驳回"]
     with app.test_request_context("/?lang=en"):
         g.pop("_flask_babel", None)
         assert [r.message for r in refusals] == [
