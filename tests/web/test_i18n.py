@@ -6,6 +6,7 @@ so a new ``_('...')`` without an English translation fails the suite.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -52,9 +53,10 @@ def _key(msgid: str, context: str | None) -> str:
     return f"{context}\x04{msgid}" if context else msgid
 
 
-def _fresh_msgids() -> set[str]:
+@functools.cache
+def _fresh_msgids() -> frozenset[str]:
     """Every msgid in the sources today (with its context, :func:`_key`), extracted with the
-    project's babel.cfg."""
+    project's babel.cfg (once per test process: the walk over the sources takes seconds)."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
     found = set()
@@ -62,7 +64,7 @@ def _fresh_msgids() -> set[str]:
         str(ROOT), method_map, options_map, keywords=KEYWORDS
     ):
         found.add(_key(message if isinstance(message, str) else message[0], context))
-    return found
+    return frozenset(found)
 
 
 def test_extraction_finds_the_pages_strings():
