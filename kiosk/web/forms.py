@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from itertools import zip_longest
@@ -19,10 +20,12 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, StringField
+from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
 from inventory import donations, stock
-from kiosk import imports, parsing
+from kiosk import households, imports, parsing
+from kiosk.clock import local_now
 from kiosk.errors import ValidationFailed
 
 
@@ -579,3 +582,105 @@ class ReasonForm(OfficeForm):
     """Why a record is reversed (撤销原因)."""
 
     reason = Text()
+
+
+# ---------------------------------------------------------------- households (户与积分卡)
+
+
+def _at_most(label: Any, most: int) -> Callable[[Any, Field], None]:
+    """A validator: the text at most ``most`` characters, refused as the household service
+    says it ("原因太长了，最多200个字"), before a column too short for it is reached."""
+
+    def check(form: Any, field: Field) -> None:
+        if len(field.data or "") > most:
+            raise ValidationError(
+                gettext("%(label)s太长了，最多%(n)s个字", label=str(label), n=most)
+            )
+
+    return check
+
+
+class BirthDateField(Field):
+    """A birth date as an elderly admin types it, read by
+    :func:`kiosk.households.parse_birth_date` (1950-03-07, 1950年3月7日, 19500307, full-width
+    digits); blank is unknown. Digits no keyboard here types (١٩٥٠, ¹⁹⁵⁰) are not read."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        raw = valuelist[0] if valuelist else ""
+        shown = unicodedata.normalize("NFKC", raw).strip()
+        if any(ch.isdigit() and not (ch.isascii() or "０" <= ch <= "９") for ch in raw):
+            raise ValueError(
+                gettext(
+                    "出生日期“%(raw)s”看不懂，请写成 1950-03-07 或 8 位数字 19500307", raw=shown
+                )
+            )
+        try:
+            self.data = households.parse_birth_date(raw, today=local_now().date())
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+
+
+class SwitchField(Field):
+    """A yes ("1") or no ("0") that a page's own button sends; anything else is refused with
+    ``message`` (a tampered value must not be read as "no")."""
+
+    widget = TextInput()
+
+    def __init__(
+        self, label: str | None = None, validators: Any = None, *, message: str, **kw: Any
+    ):
+        super().__init__(label, validators, **kw)
+        self.message = message
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if raw not in ("0", "1"):
+            raise ValueError(str(self.message))
+        self.data = raw == "1"
+
+
+class HouseholdForm(OfficeForm):
+    """A household, new or corrected (登记/修改户): number, head's name, village and group;
+    a new one also the head's relation and birth date (its first member)."""
+
+    number = Text()
+    head_name = Text()
+    village = Text()
+    group_name = Text()
+    relation = Text()
+    birth_date = BirthDateField()
+
+
+class MemberForm(OfficeForm):
+    """A member, new or corrected (成员): name, relation to the head, birth date."""
+
+    name = Text()
+    relation = Text()
+    birth_date = BirthDateField()
+
+
+class StatusForm(OfficeForm):
+    """Deactivate a household or member with a reason (停用), or take it back (恢复在册)."""
+
+    active = SwitchField(message=lazy_gettext("请在页面上选择停用或恢复在册"))
+    reason = Text()
+
+
+CARD_REASON_MAX = 200  # as a card's revoke_reason column
+
+
+class CardReasonForm(OfficeForm):
+    """Why a card is revoked or reissued (遗失, 损坏...)."""
+
+    reason = Text(validators=[_at_most(lazy_gettext("原因"), CARD_REASON_MAX)])
+
+
+class VillageForm(OfficeForm):
+    """The village whose cards are printed on A4 sheets."""
+
+    village = Text()
+

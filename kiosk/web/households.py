@@ -46,6 +46,7 @@ from kiosk.models import (
     Household,
     Member,
 )
+from kiosk.web.forms import CardReasonForm, HouseholdForm, MemberForm, StatusForm, VillageForm
 
 bp = Blueprint("households", __name__, url_prefix="/households")
 
@@ -196,20 +197,20 @@ def new_page() -> str:
 @bp.post("/new")
 @require("household.manage", page=True)
 def create() -> Response | tuple[str, int]:
-    form = request.form.to_dict()
+    form = HouseholdForm(formdata=request.form)
     try:
-        birth = households.parse_birth_date(form.get("birth_date"), today=local_now().date())
+        form.checked()
         household = households.create_household(
             current_supermarket().id,
-            number=form.get("number", ""),
-            head_name=form.get("head_name", ""),
-            village=form.get("village", ""),
-            group_name=form.get("group_name", ""),
+            number=form.number.data or "",
+            head_name=form.head_name.data or "",
+            village=form.village.data or "",
+            group_name=form.group_name.data or "",
             members=[
                 households.MemberInput(
-                    (form.get("head_name") or "").strip(),
-                    (form.get("relation") or "").strip() or gettext("户主"),
-                    birth,
+                    form.head_name.data or "",
+                    form.relation.data or gettext("户主"),
+                    form.birth_date.data,
                 )
             ],
             actor=current_user(),
@@ -217,7 +218,7 @@ def create() -> Response | tuple[str, int]:
     except DomainError as exc:
         return render_template(
             "households/household_form.html",
-            **_context(form=form, household=None, error=exc.message),
+            **_context(form=form.typed(), household=None, error=exc.message),
         ), exc.status
     flash(gettext("已登记 %(number)s 户", number=household.number), "ok")
     return redirect(url_for("households.detail_page", household_id=household.id))
@@ -242,20 +243,20 @@ def edit_page(household_id: int) -> str:
 @require("household.manage", page=True)
 def update(household_id: int) -> Response | tuple[str, int]:
     household = _own_household(household_id)
-    form = request.form.to_dict()
+    form = HouseholdForm(formdata=request.form)
     try:
         households.update_household(
             household.id,
-            number=form.get("number", ""),
-            head_name=form.get("head_name", ""),
-            village=form.get("village", ""),
-            group_name=form.get("group_name", ""),
+            number=form.number.data or "",
+            head_name=form.head_name.data or "",
+            village=form.village.data or "",
+            group_name=form.group_name.data or "",
             actor=current_user(),
         )
     except DomainError as exc:
         return render_template(
             "households/household_form.html",
-            **_context(form=form, household=household, error=exc.message),
+            **_context(form=form.typed(), household=household, error=exc.message),
         ), exc.status
     flash(gettext("已保存"), "ok")
     return redirect(url_for("households.detail_page", household_id=household.id))
@@ -265,10 +266,12 @@ def update(household_id: int) -> Response | tuple[str, int]:
 @require("household.manage", page=True)
 def set_status(household_id: int) -> Response:
     household = _own_household(household_id)
-    active = request.form.get("active") == "1"
+    form = StatusForm(formdata=request.form)
+    active = form.active.data
     try:
+        form.checked()
         households.set_household_status(
-            household.id, active, actor=current_user(), reason=request.form.get("reason", "")
+            household.id, bool(active), actor=current_user(), reason=form.reason.data or ""
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -297,16 +300,15 @@ def new_member_page(household_id: int) -> str:
 @require("household.manage", page=True)
 def add_member(household_id: int) -> Response | tuple[str, int]:
     household = _own_household(household_id)
-    form = request.form.to_dict()
+    form = MemberForm(formdata=request.form)
     try:
+        form.checked()
         member = households.MemberInput(
-            form.get("name", ""),
-            form.get("relation", ""),
-            households.parse_birth_date(form.get("birth_date"), today=local_now().date()),
+            form.name.data or "", form.relation.data or "", form.birth_date.data
         )
         row = households.add_member(household.id, member, actor=current_user())
     except DomainError as exc:
-        return _member_form_page(household, None, form, error=exc.message), exc.status
+        return _member_form_page(household, None, form.typed(), error=exc.message), exc.status
     flash(gettext("已添加成员 %(name)s", name=row.name), "ok")
     return redirect(url_for("households.detail_page", household_id=household.id))
 
@@ -328,16 +330,15 @@ def edit_member_page(member_id: int) -> str:
 def update_member(member_id: int) -> Response | tuple[str, int]:
     member = _own_member(member_id)
     household = member.household
-    form = request.form.to_dict()
+    form = MemberForm(formdata=request.form)
     try:
+        form.checked()
         data = households.MemberInput(
-            form.get("name", ""),
-            form.get("relation", ""),
-            households.parse_birth_date(form.get("birth_date"), today=local_now().date()),
+            form.name.data or "", form.relation.data or "", form.birth_date.data
         )
         households.update_member(member.id, data, actor=current_user())
     except DomainError as exc:
-        return _member_form_page(household, member, form, error=exc.message), exc.status
+        return _member_form_page(household, member, form.typed(), error=exc.message), exc.status
     flash(gettext("已保存"), "ok")
     return redirect(url_for("households.detail_page", household_id=household.id))
 
@@ -347,10 +348,12 @@ def update_member(member_id: int) -> Response | tuple[str, int]:
 def set_member_status(member_id: int) -> Response:
     member = _own_member(member_id)
     household_id = member.household_id
-    active = request.form.get("active") == "1"
+    form = StatusForm(formdata=request.form)
+    active = form.active.data
     try:
+        form.checked()
         row = households.set_member_status(
-            member.id, active, reason=request.form.get("reason", ""), actor=current_user()
+            member.id, bool(active), reason=form.reason.data or "", actor=current_user()
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -370,8 +373,10 @@ def set_member_status(member_id: int) -> Response:
 def issue_card(household_id: int) -> Response:
     """Issue the first card, or reissue (补办): the active card is revoked with the reason."""
     household = _own_household(household_id)
-    reason = (request.form.get("reason") or "").strip()
+    form = CardReasonForm(formdata=request.form)
+    reason = form.reason.data or ""
     try:
+        form.checked()
         if household.status != ACTIVE:
             raise ValidationFailed(gettext("该户已停用，不能发卡。请先恢复在册。"))
         if cards.active_card(household) is not None and not reason:
@@ -389,8 +394,10 @@ def issue_card(household_id: int) -> Response:
 def revoke_card(card_id: int) -> Response:
     card = _own_card(card_id)
     household_id = card.household_id
+    form = CardReasonForm(formdata=request.form)
     try:
-        cards.revoke_card(card.id, actor=current_user(), reason=request.form.get("reason") or "")
+        form.checked()
+        cards.revoke_card(card.id, actor=current_user(), reason=form.reason.data or "")
     except DomainError as exc:
         flash(exc.message, "error")
     else:
@@ -448,7 +455,7 @@ def card_pdf(household_id: int) -> Response:
 @require("household.manage", page=True)
 def village_pdf() -> Response:
     """Every active household's card of one village on A4 sheets (ten to a page)."""
-    village = (request.form.get("village") or "").strip()
+    village = VillageForm(formdata=request.form).village.data or ""
     supermarket = current_supermarket()
     try:
         sheet = card_sheets.village_sheet(supermarket.id, village, actor=current_user())
