@@ -156,6 +156,36 @@ def assert_fits(page: Any) -> None:
     assert not cut, f"out of reach in a {inner_width}px window: {cut}"
 
 
+# Each number and the unit written after it ("1分", "50 pts", "5can") that the browser set on
+# two lines inside ``selector``: its letters' boxes sit at more than one height. A price or a
+# stock read "…1" at a line's end and "分" below.
+_BROKEN_AMOUNTS = r"""selector => {
+  const out = [];
+  for (const box of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      for (const m of n.data.matchAll(/\d+(?:\.\d+)?(?:[\u4e00-\u9fff]| ?[A-Za-z]+)/g)) {
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        const tops = new Set();
+        for (const q of r.getClientRects()) if (q.width > 0) tops.add(Math.round(q.top));
+        if (tops.size > 1) out.push(`"${m[0]}" in ${n.parentElement.className}: "${n.data}"`);
+      }
+    }
+  }
+  return out;
+}"""
+
+# Where a number and its unit are shown: the tiles, the cart's lines and the self-service's goods.
+AMOUNTS = ".tile, .cart-line, .goods-item"
+
+
+def broken_amounts(page: Any, selector: str = AMOUNTS) -> list[str]:
+    """The numbers set apart from their unit on two lines (see ``_BROKEN_AMOUNTS``)."""
+    return page.evaluate(_BROKEN_AMOUNTS, selector)
+
+
 def after_repeat_window(page: Any, repeat_ms: int = 1500) -> None:
     """Wait until the page's own clock is past the scanner's repeat window (``repeatMs`` in
     kiosk/static/js/common.js), counted from now: call it once the last scan has shown on the

@@ -27,6 +27,7 @@ from tests.browser_support import (
     VIEWPORTS,
     LiveServer,
     assert_fits,
+    broken_amounts,
     browser,  # noqa: F401  (fixture)
     browser_app,
     key_pin,
@@ -87,6 +88,7 @@ def assert_english_fits(page) -> None:
     assert_fits(page)
     assert page.evaluate(_OVERFLOWING, ".topbar, .tile") == []
     assert page.evaluate(_BROKEN_WORDS) == []
+    assert broken_amounts(page) == []
 
 
 def chinese_in(text: str) -> list[str]:
@@ -273,6 +275,9 @@ def _refused_meal(browser, shop, lang: str, size):  # noqa: F811
           document.querySelector('#banner-text').getBoundingClientRect().top"""
     )
     assert above <= 1, f"the message's first {above}px are cut off above its box"
+    # 22 px, and a step smaller on the 800×480 panel, where the box is smaller.
+    font = page.evaluate("getComputedStyle(document.querySelector('#banner-text')).fontSize")
+    assert font == ("18px" if size == (800, 480) else "22px")
     return page, stock, page.inner_text("#shop-message #banner-text")
 
 
@@ -299,6 +304,12 @@ def test_counter_messages_in_english_punctuation(browser, shop, size):  # noqa: 
     )
     shoot(page, "counter-chinese-refused-tap")
     assert_fits(page)
+    # A price or a stock keeps its number and unit on one line ("50分", never "50 / 分").
+    assert broken_amounts(page) == []
+    page.get_by_role("tab", name="Grain").click()
+    page.wait_for_selector(".tile:has-text('Peanut oil 5L')")
+    shoot(page, "counter-chinese-grain")
+    assert broken_amounts(page) == []
     assert page.js_errors == []
     page.context.close()
 

@@ -18,6 +18,7 @@ from tests import factories
 from tests.browser_support import (
     LiveServer,
     assert_fits,
+    broken_amounts,
     browser,  # noqa: F401  (fixture)
     browser_app,
     new_page,
@@ -161,6 +162,7 @@ def test_every_refusal_reason_is_inside_the_window(browser, closed_policy, size)
     cut = [r["text"][:12] for r in reasons if not fully_visible(r)]
     assert not cut, f"reasons cut off at {size}: {cut}"
     shoot(page, "fit-refusal")
+    assert broken_amounts(page) == []
     assert_fits(page)
     # The goods say it too, before any tap: dimmed, with the short reason.
     tile = page.locator(".tile", has_text="金龙鱼大米5kg")
@@ -201,6 +203,10 @@ def test_five_cart_lines_and_the_total_in_sight(browser, open_policy, size):  # 
     )
     assert spill == []
     shoot(page, "fit-cart")
+    # On every tab, each price and stock keeps its number and unit on one line ("1分").
+    for tab in page.locator("#category-tabs .tab").all():
+        tab.click()
+        assert broken_amounts(page) == [], tab.inner_text()
     assert_fits(page)
     assert page.js_errors == []
 
@@ -233,6 +239,7 @@ def test_tiles_say_why_and_messages_cover_no_tile(browser, open_policy, size):  
             assert not overlap, f"the message covers {covered['text'][:10]}"
     assert fully_visible(banner)
     shoot(page, "fit-tile-refused")
+    assert broken_amounts(page) == []
     assert_fits(page)
 
 
@@ -385,6 +392,7 @@ def test_self_service_history_masked_dated_and_in_sight(browser, village, size):
     for done in boxes(page, "#btn-done"):
         assert fully_visible(done), "查询完毕 off the screen"
     shoot(page, "fit-self")
+    assert broken_amounts(page) == []
     assert_fits(page)
     assert page.js_errors == []
 

@@ -170,6 +170,24 @@
     return node;
   };
 
+  /* Like Kiosk.el, with each number and the unit written after it ("10支", "5kg", "50 pts",
+   * "5 can") in a span that keeps them on one line: a narrow tile wraps a name, a price or a
+   * stock around them, never between them ("铅笔10" above "支"). The text reads the same. */
+  var AMOUNT = /\d+(?:\.\d+)?(?:[\u4e00-\u9fff]| ?[A-Za-z]+)/g;
+  Kiosk.amountEl = function (tag, className, text) {
+    var node = Kiosk.el(tag, className);
+    var s = String(text === undefined || text === null ? "" : text);
+    var at = 0;
+    s.replace(AMOUNT, function (m, offset) {
+      if (offset > at) { node.appendChild(document.createTextNode(s.slice(at, offset))); }
+      node.appendChild(Kiosk.el("span", "amount", m));
+      at = offset + m.length;
+      return m;
+    });
+    if (at < s.length) { node.appendChild(document.createTextNode(s.slice(at))); }
+    return node;
+  };
+
   /* The decision's facts as short chips: tier, quota left this period, next opening day. */
   Kiosk.decisionFacts = function (box, decision, T) {
     box.textContent = "";

@@ -348,11 +348,11 @@
       b.setAttribute("data-product-id", p.id);
       b.disabled = out || state.uncertain || state.submitting;
       // A dimmed tile still answers a tap, with the whole reason and what the points do buy.
-      b.appendChild(K.el("span", "tile-name", p.name));
-      b.appendChild(K.el("span", "tile-price", priceOf(p) === 0 ? T.free : p.points_price + T.points));
+      b.appendChild(K.amountEl("span", "tile-name", p.name));
+      b.appendChild(K.amountEl("span", "tile-price", priceOf(p) === 0 ? T.free : p.points_price + T.points));
       var stock = out ? T.out_of_stock
         : tracksStock(p) ? K.format(T.stock, { n: p.stock_qty, unit: p.unit || "" }) : T.service;
-      b.appendChild(K.el("span", refusal ? "tile-stock tile-reason" : "tile-stock", refusal || stock));
+      b.appendChild(K.amountEl("span", refusal ? "tile-stock tile-reason" : "tile-stock", refusal || stock));
       if (line) { b.appendChild(K.el("span", "tile-badge", "×" + line.quantity)); }
       b.addEventListener("click", function () { addToCart(p); });
       box.appendChild(b);
@@ -449,7 +449,7 @@
       var li = K.el("li", "cart-line");
       li.setAttribute("data-product-id", p.id);
       var info = K.el("div", "cart-info");
-      info.appendChild(K.el("div", "cart-name", p.name));
+      info.appendChild(K.amountEl("div", "cart-name", p.name));
       info.appendChild(K.el("div", "cart-price", line.quantity > 1
         ? priceOf(p) + T.points + "×" + line.quantity + "=" + (priceOf(p) * line.quantity) + T.points
         : priceOf(p) + T.points));
