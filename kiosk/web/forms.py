@@ -684,3 +684,50 @@ class VillageForm(OfficeForm):
 
     village = Text()
 
+
+# ---------------------------------------------------------------- points intake (积分录入)
+
+
+class ProposalForm(OfficeForm):
+    """An award or deduction entered (录入加减分): the household's number and the member's
+    name, a standard item or signed points (or both), the day it happened, reason, evidence."""
+
+    number = Text()
+    member = Text()
+    item = OptionalWholeNumberField(
+        message=lazy_gettext("所选的积分标准不正确，请重新选择"), parse=parsing.db_id
+    )
+    # As the import reads a cell: "+4", full-width "４" and a trailing 分 are taken too.
+    amount = OptionalWholeNumberField(
+        message=lazy_gettext("分值必须是整数：加分写正数，扣分写负数"), parse=imports.parse_int
+    )
+    occurred_on = RequiredDayField(message=lazy_gettext("请填写日期"))
+    reason = Text()
+    evidence = Text()
+
+
+class DecideManyForm(OfficeForm):
+    """The ticked proposals (their row ids), approved or rejected together with one note."""
+
+    ids = ColumnField()
+    decision = Text()
+    note = Text()
+
+    def proposal_ids(self) -> list[int]:
+        try:
+            return [parsing.db_id(raw) for raw in self.ids.data]
+        except ValueError:
+            raise ValidationFailed(gettext("所选的加减分不正确")) from None
+
+    def rejecting(self) -> bool:
+        """True to reject, False to approve; any other decision is refused."""
+        if self.decision.data not in ("approve", "reject"):
+            raise ValidationFailed(gettext("请选择确认所选或退回所选"))
+        return self.decision.data == "reject"
+
+
+class ImportForm(OfficeForm):
+    """What a spreadsheet being imported holds (households, points or scores); the file is
+    read from ``request.files`` by the page."""
+
+    kind = Text()

@@ -9,7 +9,6 @@ refusal re-shows the form with what was typed and the Chinese reason.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -30,7 +29,13 @@ from kiosk.models import (
 from kiosk.reports import intake as intake_reports
 from kiosk.reports.intake import STATUS_LABELS
 from kiosk.web.downloads import send_xlsx
-from kiosk.web.forms import StandardItemForm
+from kiosk.web.forms import (
+    DecideManyForm,
+    ImportForm,
+    NoteForm,
+    ProposalForm,
+    StandardItemForm,
+)
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -120,38 +125,29 @@ def _household_and_member(supermarket_id: int, number: str, name: str) -> tuple[
 @bp.post("/proposals")
 @require("points.enter", page=True)
 def propose():
-    form = {k: (request.form.get(k) or "").strip() for k in request.form if k != "csrf_token"}
+    form = ProposalForm(formdata=request.form)
     supermarket = current_supermarket()
     try:
         household_id, member_id = _household_and_member(
-            supermarket.id, form.get("number", ""), form.get("member", "")
+            supermarket.id, form.number.data or "", form.member.data or ""
         )
-        item_id = parsing.optional_int(form.get("item"), minimum=1, signed=False)
-        amount = None
-        if form.get("amount"):
-            try:
-                amount = imports.parse_int(form["amount"])
-            except ValueError:
-                raise ValidationFailed(gettext("分值必须是整数：加分写正数，扣分写负数")) from None
-        try:
-            occurred = date.fromisoformat(form.get("occurred_on", ""))
-        except ValueError:
-            raise ValidationFailed(gettext("请填写日期")) from None
+        form.checked()
+        assert form.occurred_on.data is not None  # checked: a day is required
         proposal = intake.propose(
             supermarket.id,
             intake.ProposalInput(
                 household_id=household_id,
-                occurred_on=occurred,
-                standard_item_id=item_id,
-                amount=amount,
+                occurred_on=form.occurred_on.data,
+                standard_item_id=form.item.data,
+                amount=form.amount.data,
                 member_id=member_id,
-                reason=form.get("reason", ""),
-                evidence=form.get("evidence", ""),
+                reason=form.reason.data or "",
+                evidence=form.evidence.data or "",
             ),
             actor=current_user(),
         )
     except DomainError as exc:
-        return _index(form, exc.message, 422)
+        return _index(form.typed(), exc.message, 422)
     flash(
         gettext(
             "已录入：%(number)s %(amount)s分，等待另一位管理员确认",
@@ -178,7 +174,7 @@ def approve(proposal_id: int):
         p = intake.approve(
             proposal_id,
             actor=current_user(),
-            note=request.form.get("note", ""),
+            note=NoteForm(formdata=request.form).note.data or "",
             supermarket_id=current_supermarket().id,
         )
         flash(
@@ -200,7 +196,7 @@ def reject(proposal_id: int):
         p = intake.reject(
             proposal_id,
             actor=current_user(),
-            note=request.form.get("note", ""),
+            note=NoteForm(formdata=request.form).note.data or "",
             supermarket_id=current_supermarket().id,
         )
         flash(gettext("已退回 %(number)s 的加减分", number=p.household.number), "ok")
@@ -226,13 +222,12 @@ def decide_many():
     """Approve or reject the ticked proposals together (one transaction, all or none)."""
 
     def run():
-        try:
-            ids = [parsing.db_id(v) for v in request.form.getlist("ids")]
-        except ValueError:
-            raise ValidationFailed(gettext("所选的加减分不正确")) from None
-        note = request.form.get("note", "")
+        form = DecideManyForm(formdata=request.form)
+        ids = form.proposal_ids()
+        rejecting = form.rejecting()
+        note = form.note.data or ""
         supermarket_id = current_supermarket().id
-        if request.form.get("decision") == "reject":
+        if rejecting:
             n = intake.reject_many(
                 ids, actor=current_user(), note=note, supermarket_id=supermarket_id
             )
@@ -384,7 +379,7 @@ def _import_page(error: str | None = None, kind: str = "", status: int = 200):
 @bp.post("/import")
 @require("points.enter", page=True)
 def upload():
-    kind = request.form.get("kind", "")
+    kind = ImportForm(formdata=request.form).kind.data or ""
     upload = request.files.get("file")
     if kind not in IMPORT_KINDS:
         return _import_page(gettext("请选择导入的内容"), status=422)
