@@ -731,3 +731,47 @@ class ImportForm(OfficeForm):
     read from ``request.files`` by the page."""
 
     kind = Text()
+
+
+# ---------------------------------------------------------------- notices (公示)
+
+
+def _ascii_period(form: Any, field: Field) -> None:
+    if not (field.data or "").isascii():
+        raise ValidationError(gettext("公示期间格式不正确，应为季度如 2024Q1 或月份如 2024-03"))
+
+
+class PeriodForm(OfficeForm):
+    """The quarter or month to draft a notice of ("2024Q1", "2024-03"), in ASCII digits
+    (the period's pattern's ``\\d`` also matches ٢٠٢٤ and ２０２４, which no key is written in)."""
+
+    period = Text(validators=[_ascii_period])
+
+
+class ObjectionForm(OfficeForm):
+    """An objection recorded (异议): the household on the notice, the member who raised it,
+    the day and what is disputed."""
+
+    household_id = OptionalWholeNumberField(
+        message=lazy_gettext("没有找到该户"), parse=parsing.db_id
+    )
+    member_id = OptionalWholeNumberField(
+        message=lazy_gettext("请选择提出异议的家庭成员"), parse=parsing.db_id
+    )
+    raised_on = RequiredDayField(message=lazy_gettext("日期格式不正确，应为 YYYY-MM-DD"))
+    disputed = Text()
+
+
+class ResolveForm(OfficeForm):
+    """An objection resolved: upheld or rejected, the resolution, and an upheld one's
+    correction in points (signed; blank is none)."""
+
+    outcome = Text()
+    resolution = Text()
+    correction = OptionalWholeNumberField(message=lazy_gettext("更正积分必须是整数，例如 8 或 -5"))
+
+    def upheld(self) -> bool:
+        """True when upheld, False when rejected; anything else is refused."""
+        if self.outcome.data not in ("upheld", "rejected"):
+            raise ValidationFailed(gettext("请选择“属实，予以更正”或“不属实，驳回”"))
+        return self.outcome.data == "upheld"

@@ -11,7 +11,6 @@ with what was typed kept.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -33,6 +32,7 @@ from kiosk.models import (
 )
 from kiosk.reports.notice import bar_label, chart_title, hash_groups, notice_xlsx, shown_bars
 from kiosk.web.downloads import send_xlsx
+from kiosk.web.forms import NoteForm, ObjectionForm, PeriodForm, ResolveForm
 
 bp = Blueprint("notice", __name__, url_prefix="/notice")
 
@@ -199,9 +199,13 @@ def _users(ids: set[int | None]) -> dict[int, User]:
 @bp.post("/draft")
 @require("notice.publish", page=True)
 def draft():
+    form = PeriodForm(formdata=request.form)
     try:
+        form.checked()
         n = notice.draft_notice(
-            current_supermarket().id, request.form.get("period", ""), actor=current_user()
+            current_supermarket().id,
+            form.period.data or "",
+            actor=current_user(),
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -233,13 +237,12 @@ def notice_page(notice_id: int):
 @require("notice.publish", page=True)
 def publish(notice_id: int):
     n = _notice(notice_id)
+    note = NoteForm(formdata=request.form).note.data or ""
     try:
-        n = notice.publish_notice(n.id, actor=current_user(), note=request.form.get("note", ""))
+        n = notice.publish_notice(n.id, actor=current_user(), note=note)
     except DomainError as exc:
         flash(exc.message, "error")
-        return redirect(
-            url_for("notice.notice_page", notice_id=notice_id, note=request.form.get("note", ""))
-        )
+        return redirect(url_for("notice.notice_page", notice_id=notice_id, note=note))
     flash(
         gettext(
             "已发布%(period)s公示（第%(rev)s版）",
@@ -338,29 +341,28 @@ def objection_new(notice_id: int):
 @require("objection.handle", page=True)
 def objection_create(notice_id: int):
     n = _notice(notice_id)
-    household_id = request.form.get("household_id", type=parsing.db_id)
+    form = ObjectionForm(formdata=request.form)
+    form.validate()
+    household_id = form.household_id.data
     if household_id is None:
         abort(404)
-    form = request.form.to_dict()
     try:
-        member_id = request.form.get("member_id", type=parsing.db_id)
+        member_id = form.member_id.data
         member = households.find_member(member_id) if member_id is not None else None
         if member is None or member.household_id != household_id:
             raise ValidationFailed(gettext("请选择提出异议的家庭成员"))
-        try:
-            raised_on = date.fromisoformat(request.form.get("raised_on", ""))
-        except ValueError:
-            raise ValidationFailed(gettext("日期格式不正确，应为 YYYY-MM-DD")) from None
+        form.checked()
+        assert form.raised_on.data is not None  # checked: a day is required
         o = objections.record_objection(
             n.id,
             household_id,
             raised_by=member.name,
-            raised_on=raised_on,
-            disputed=request.form.get("disputed", ""),
+            raised_on=form.raised_on.data,
+            disputed=form.disputed.data or "",
             actor=current_user(),
         )
     except DomainError as exc:
-        return _objection_form(n, household_id, form, exc.message)
+        return _objection_form(n, household_id, form.typed(), exc.message)
     flash(gettext("已记录第%(id)s号异议", id=o.id), "info")
     return redirect(url_for("notice.notice_page", notice_id=n.id) + "#objections")
 
@@ -406,29 +408,24 @@ def objection_page(objection_id: int):
 @require("objection.handle", page=True)
 def objection_resolve(objection_id: int):
     o = objections.get_objection(objection_id, current_supermarket().id)
-    form = request.form.to_dict()
+    form = ResolveForm(formdata=request.form)
+    correction = None
+    upheld = False
     try:
-        outcome = request.form.get("outcome")
-        if outcome not in ("upheld", "rejected"):
-            raise ValidationFailed(gettext("请选择“属实，予以更正”或“不属实，驳回”"))
-        raw = (request.form.get("correction") or "").strip()
-        correction = None
-        if raw:
-            try:
-                correction = parsing.parse_int(raw)
-            except ValueError:
-                raise ValidationFailed(gettext("更正积分必须是整数，例如 8 或 -5")) from None
+        upheld = form.upheld()
+        form.checked()
+        correction = form.correction.data
         objections.resolve_objection(
             o.id,
-            upheld=outcome == "upheld",
-            resolution=request.form.get("resolution", ""),
+            upheld=upheld,
+            resolution=form.resolution.data or "",
             correction=correction,
             actor=current_user(),
         )
     except DomainError as exc:
         o = objections.get_objection(objection_id, current_supermarket().id)
-        return _objection_page(o, form, exc.message)
-    if correction is not None and outcome == "upheld":
+        return _objection_page(o, form.typed(), exc.message)
+    if correction is not None and upheld:
         flash(gettext("异议已处理；积分更正须由另一位管理员在“积分录入”确认后才计入"), "info")
     else:
         flash(gettext("异议已处理"), "info")
