@@ -177,8 +177,9 @@ _BROKEN_AMOUNTS = r"""selector => {
   return out;
 }"""
 
-# Where a number and its unit are shown: the tiles, the cart's lines and the self-service's goods.
-AMOUNTS = ".tile, .cart-line, .goods-item"
+# Where a number and its unit are shown: the tiles, the cart's lines, the self-service's goods
+# and the decision's facts ("Quota left this period: 150 yuan").
+AMOUNTS = ".tile, .cart-line, .goods-item, .decision-facts"
 
 
 def broken_amounts(page: Any, selector: str = AMOUNTS) -> list[str]:

@@ -188,19 +188,20 @@
     return node;
   };
 
-  /* The decision's facts as short chips: tier, quota left this period, next opening day. */
+  /* The decision's facts as short chips: tier, quota left this period, next opening day
+   * ("150 yuan" and "1 March" on one line). */
   Kiosk.decisionFacts = function (box, decision, T) {
     box.textContent = "";
     // tier_label is the tier in the page's language (tier is the rule set's word as stored).
     var tier = decision.tier_label || decision.tier;
     if (tier) { box.appendChild(Kiosk.el("span", "fact fact-tier", Kiosk.format(T.tier, { tier: tier }))); }
     if (decision.quota_left !== null && decision.quota_left !== undefined) {
-      box.appendChild(Kiosk.el("span", "fact fact-quota", Kiosk.format(T.quota_left, { n: decision.quota_left })));
+      box.appendChild(Kiosk.amountEl("span", "fact fact-quota", Kiosk.format(T.quota_left, { n: decision.quota_left })));
     }
     if (decision.next_open) {
       var parts = String(decision.next_open).split("-");
       var day = Kiosk.format(T.month_day, { m: parseInt(parts[1], 10), d: parseInt(parts[2], 10) });
-      box.appendChild(Kiosk.el("span", "fact fact-next", Kiosk.format(T.next_open, { date: day })));
+      box.appendChild(Kiosk.amountEl("span", "fact fact-next", Kiosk.format(T.next_open, { date: day })));
     }
   };
 
