@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import periods
-from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, StockMovement
+from inventory.models import MOVE_REDEMPTION, MOVE_VOID_RETURN, Product, StockMovement
+from inventory.products import catalogue
 from inventory.stock import apply_movement, locked_products
 from kiosk import assessments, audit, clock, permissions, printing
 from kiosk.cards import resolve_card
@@ -66,7 +67,7 @@ from kiosk.models import (
     User,
 )
 from kiosk.points import locked_account, post_entry
-from kiosk.rules import SPEND_BALANCE, CartItem, Decision, decide, standing
+from kiosk.rules import SPEND_BALANCE, AccountState, CartItem, Decision, Policy, decide, standing
 from kiosk.rules.policies import policy_for
 from kiosk.timeutil import local_date, utcnow
 
@@ -124,6 +125,16 @@ def _refuse(decision: Decision, total: int) -> None:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A product as the counter would ring up one unit of it for a household now."""
+
+    product: Product
+    price: int  # its points price under the policy (what a tile shows)
+    points: int  # what one unit is charged: 0 for a free restricted item (寨里's 长者食堂 meal)
+    allowed: bool  # whether the rules let the household take one now (its stock aside)
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """What the counter shows after a card scan."""
 
@@ -132,10 +143,14 @@ class ScanResult:
     decision: Decision
     card_id: int
     carried: Fraction = Fraction(0)  # 结转: a converted score's fraction not yet a whole point
+    offers: tuple[Offer, ...] = ()  # the catalogue for this household, when asked for
 
 
-def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> ScanResult:
-    """Verify a card and decide what its household may redeem now (reads only).
+def scan(
+    supermarket_id: int, payload: str, moment: datetime | None = None, *, with_offers: bool = False
+) -> ScanResult:
+    """Verify a card and decide what its household may redeem now (reads only); with
+    ``with_offers``, each product in the catalogue as the rules would charge it (``offers``).
 
     ``moment`` is naive UTC (default now); the rules see it as local time."""
     card = resolve_card(payload, with_account=True)
@@ -146,9 +161,26 @@ def scan(supermarket_id: int, payload: str, moment: datetime | None = None) -> S
     supermarket = db.session.get_one(Supermarket, supermarket_id)
     policy = policy_for(supermarket)
     local = clock.utc_to_local(moment) if moment is not None else clock.local_now()
-    decision = decide(standing.account_state(household, policy, local), policy, local)
+    state = standing.account_state(household, policy, local)
+    decision = decide(state, policy, local)
     carried = assessments.carried_fraction(household.id, policy)
-    return ScanResult(household, account, decision, card.id, carried)
+    offers = _offers(state, policy, local, catalogue(supermarket_id)) if with_offers else ()
+    return ScanResult(household, account, decision, card.id, carried, offers)
+
+
+def _offers(
+    state: AccountState, policy: Policy, local: datetime, products: Iterable[Product]
+) -> tuple[Offer, ...]:
+    """Each product as the rules decide a cart of one unit of it, as ``redeem`` would: what it
+    is charged (a free restricted item costs an eligible household 0) and whether it may be
+    taken (only by an eligible holder, within the period's limit, within what may be spent)."""
+    offers = []
+    for product in products:
+        price = policy.points_price(product.unit_cost_fen)
+        item = CartItem(product.id, product.name, 1, price, product.restriction_key)
+        one = decide(state, policy, local, cart=(item,), look_ahead=False)
+        offers.append(Offer(product, price, one.charged.get(product.id, price), one.may_redeem))
+    return tuple(offers)
 
 
 def redeem(

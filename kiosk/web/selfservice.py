@@ -14,7 +14,6 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
-from inventory.products import catalogue
 from kiosk import points, scan_guard
 from kiosk.assessments import format_points
 from kiosk.authn import current_supermarket
@@ -39,7 +38,7 @@ from kiosk.models import (
     PointEntry,
     Redemption,
 )
-from kiosk.redemption import recent_redemptions, scan
+from kiosk.redemption import Offer, recent_redemptions, scan
 
 bp = Blueprint("selfservice", __name__)
 
@@ -88,7 +87,7 @@ def scan_card() -> Response | tuple[Response, int]:
         ):
             if len(payload) > MAX_PAYLOAD_LENGTH:
                 raise CardInvalid(gettext("卡片无效：不是本系统的积分卡"))
-            result = scan(supermarket.id, payload)
+            result = scan(supermarket.id, payload, with_offers=True)
     except scan_guard.ScanThrottled as exc:
         refusal = TooManyAttempts(
             gettext("无效的卡扫描次数过多，请%(n)s分钟后再试，或请管理员帮助", n=exc.minutes),
@@ -115,7 +114,7 @@ def scan_card() -> Response | tuple[Response, int]:
             },
             "decision": decision.to_dict(),
             "carried_points": format_points(result.carried) if result.carried > 0 else None,
-            "goods": _goods(supermarket.id, decision.may_redeem, decision.spendable),
+            "goods": _goods(result.offers),
             "history": _history(household),
             "redemptions": [
                 _redemption(r) for r in recent_redemptions(household.id, REDEMPTIONS_LIMIT)
@@ -124,24 +123,27 @@ def scan_card() -> Response | tuple[Response, int]:
     )
 
 
-def _goods(supermarket_id: int, may_redeem: bool, spendable: int) -> list[dict[str, Any]]:
-    """Goods and services in the catalogue, each with whether it is within reach now."""
+def _goods(offers: tuple[Offer, ...]) -> list[dict[str, Any]]:
+    """Goods and services in the catalogue, each with what the counter would charge this
+    household for one (``points``: 0 for the elders' canteen meal to an eligible elder) and
+    whether it is within reach now, as the rules decide it at the counter."""
     rows = []
-    for product in catalogue(supermarket_id):
+    for offer in offers:
+        product = offer.product
         in_stock = not product.tracks_stock or product.stock_qty > 0
-        affordable = product.points_price <= spendable
         rows.append(
             {
                 "name": product.name,
                 "unit": product.unit,
                 "category": product.category.name if product.category else "",
-                "points_price": product.points_price,
+                "points_price": offer.price,
+                "points": offer.points,
                 "in_stock": in_stock,
-                "available": may_redeem and in_stock and affordable,
+                "available": offer.allowed and in_stock,
             }
         )
-    # What can be taken now first, then the rest by price.
-    rows.sort(key=lambda r: (not r["available"], r["points_price"]))
+    # What can be taken now first, then the rest by what it costs this household.
+    rows.sort(key=lambda r: (not r["available"], r["points"]))
     return rows
 
 

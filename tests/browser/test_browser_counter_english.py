@@ -349,6 +349,15 @@ def _deed_and_voided_redemption(shop) -> None:
         redemption.void_redemption(done.id, actor=mary, reason="Wrong item")
 
 
+def _goods(page) -> dict[str, str]:
+    """The self-service's goods list: each name with its price as shown."""
+    items = page.locator("#self-goods .goods-item")
+    return {
+        item.locator(".goods-name").inner_text(): item.locator(".goods-price").inner_text()
+        for item in items.all()
+    }
+
+
 @pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa: F811
     """The elders' household with points for a good deed and a voided redemption of two goods:
@@ -367,6 +376,12 @@ def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa:
     assert ": sweeping the square" in page.inner_text("#self-history")
     voided = page.inner_text("#self-redemptions .redemption-item.voided")
     assert voided.endswith(" 50 pts (voided)\nPeanut oil 5L×1, Canteen lunch×1"), voided
+    # What the counter would charge her: the canteen meal is free to the eligible elder.
+    assert _goods(page) == {
+        "Canteen lunch": "Free",
+        "Peanut oil 5L": "50 pts/can",
+        "Long-grain jasmine rice 10kg": "60 pts/bag",
+    }
     assert chinese_in(_shown(page)) == []
     shoot(page, "self-english")
     assert_english_fits(page)
@@ -382,9 +397,10 @@ def test_self_service_in_english_shows_no_chinese(browser, shop, size):  # noqa:
     page.context.close()
 
 
-def test_self_service_in_chinese_reads_as_before(browser, shop):  # noqa: F811
+@pytest.mark.parametrize("size", [*VIEWPORTS, (800, 480)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_self_service_in_chinese_reads_as_before(browser, shop, size):  # noqa: F811
     _deed_and_voided_redemption(shop)
-    page = new_page(browser, (1024, 600))
+    page = new_page(browser, size)
     page.goto(shop["url"] + "/self")
     page.wait_for_selector("#self-waiting:visible")
     nothing_focused(page)
@@ -393,6 +409,14 @@ def test_self_service_in_chinese_reads_as_before(browser, shop):  # noqa: F811
     assert "：sweeping the square\t+10" in page.inner_text("#self-history")
     voided = page.inner_text("#self-redemptions .redemption-item.voided")
     assert voided.endswith(" 50分（已作废）\nPeanut oil 5L×1、Canteen lunch×1"), voided
+    assert _goods(page) == {
+        "Canteen lunch": "免费",
+        "Peanut oil 5L": "50分/can",
+        "Long-grain jasmine rice 10kg": "60分/bag",
+    }
+    shoot(page, "self-chinese")
+    assert_fits(page)
+    assert broken_amounts(page) == []
     page.locator("#btn-report").click()
     page.wait_for_function("() => document.querySelectorAll('#self-report-item option').length")
     items = page.locator("#self-report-item option").all_inner_texts()

@@ -91,8 +91,10 @@
     if (!goods.length) { $("self-goods").appendChild(K.el("li", "muted", T.none_goods)); }
     goods.slice(0, GOODS_SHOWN).forEach(function (g) {
       var li = K.el("li", "goods-item");
-      li.appendChild(K.el("span", "goods-name", g.name));
-      li.appendChild(K.el("span", "goods-price", g.points_price + T.points + "/" + g.unit));
+      li.appendChild(K.amountEl("span", "goods-name", g.name));
+      // What the counter charges this household (the server's rules): the elders' canteen
+      // meal is free to an eligible elder.
+      li.appendChild(K.el("span", "goods-price", g.points === 0 ? T.free : g.points + T.points + "/" + g.unit));
       $("self-goods").appendChild(li);
     });
     if (goods.length > GOODS_SHOWN) {
