@@ -39,6 +39,7 @@ from kiosk.formatting import rule_term
 from kiosk.messages import LIST_SEPARATOR, WORD_SEPARATOR
 from kiosk.models import Household, Member
 from kiosk.rules import Policy, policies, policy_io, presets
+from kiosk.web.forms import ProductSettingsForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -381,23 +382,25 @@ def product_page(product_id: int) -> str:
 def save_product(product_id: int) -> Any:
     """Save the settings through inventory.products.update_product; a refusal keeps the form."""
     product = _product_or_404(product_id)
-    form = request.form.to_dict()
+    form = ProductSettingsForm(formdata=request.form)
     changes: dict[str, Any] = {
-        "name": form.get("name", ""),
-        "unit": form.get("unit", ""),
-        "kind": form.get("kind", ""),
-        "restriction_key": form.get("restriction_key") or None,
-        "active": form.get("active") == "1",
+        "name": form.name.data or "",
+        "unit": form.unit.data or "",
+        "kind": form.kind.data or "",
+        "restriction_key": form.restriction_key.data or None,
+        "active": form.active.data,
     }
     try:
+        form.checked()
         if changes["kind"] == KIND_SERVICE:
-            cost = fen_from_yuan(form.get("price", ""), gettext("服务价格"))
+            cost = fen_from_yuan(form.price.data or "", gettext("服务价格"))
             if cost != product.unit_cost_fen or product.kind != KIND_SERVICE:
                 changes["unit_cost_fen"] = cost
         product = products.update_product(
             product.supermarket_id, product.id, actor=current_user(), **changes
         )
     except DomainError as exc:
-        return _product_form_page(_product_or_404(product_id), form, exc.message), exc.status
+        shown = form.typed()
+        return _product_form_page(_product_or_404(product_id), shown, exc.message), exc.status
     flash(gettext("已保存：%(name)s", name=product.name), "ok")
     return redirect(url_for("admin.products_page"))

@@ -775,3 +775,18 @@ class ResolveForm(OfficeForm):
         if self.outcome.data not in ("upheld", "rejected"):
             raise ValidationFailed(gettext("请选择“属实，予以更正”或“不属实，驳回”"))
         return self.outcome.data == "upheld"
+
+
+# ---------------------------------------------------------------- rules administration (规则管理)
+
+
+class ProductSettingsForm(OfficeForm):
+    """A product's settings (商品设置): name, unit, goods or service, a service's price in yuan
+    (read by the page only for a service), the rule that restricts it, on sale or not."""
+
+    name = Text()
+    unit = Text()
+    kind = Text()
+    price = Text()
+    restriction_key = Text()
+    active = SwitchField(message=lazy_gettext("请选择上架或下架"))
