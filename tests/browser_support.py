@@ -177,9 +177,9 @@ _BROKEN_AMOUNTS = r"""selector => {
   return out;
 }"""
 
-# Where a number and its unit are shown: the tiles, the cart's lines, the self-service's goods
-# and the decision's facts ("Quota left this period: 150 yuan").
-AMOUNTS = ".tile, .cart-line, .goods-item, .decision-facts"
+# Where a number and its unit are shown: the tiles, the cart's lines, the self-service's goods,
+# the decision's facts ("Quota left this period: 150 yuan") and the message banner.
+AMOUNTS = ".tile, .cart-line, .goods-item, .decision-facts, #banner-text"
 
 
 def broken_amounts(page: Any, selector: str = AMOUNTS) -> list[str]:

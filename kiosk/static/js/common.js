@@ -140,7 +140,8 @@
     show: function (message, kind) {
       var el = document.getElementById("banner");
       kind = kind || "error";
-      document.getElementById("banner-text").textContent = message;
+      // "还差15分" never "还差15" above "分", however narrow the box.
+      fillAmounts(document.getElementById("banner-text"), message);
       el.className = "banner banner-" + kind;
       el.hidden = false;
       if (bannerTimer) { window.clearTimeout(bannerTimer); bannerTimer = null; }
@@ -174,10 +175,10 @@
    * "5 can") in a span that keeps them on one line: a narrow tile wraps a name, a price or a
    * stock around them, never between them ("铅笔10" above "支"). The text reads the same. */
   var AMOUNT = /\d+(?:\.\d+)?(?:[\u4e00-\u9fff]| ?[A-Za-z]+)/g;
-  Kiosk.amountEl = function (tag, className, text) {
-    var node = Kiosk.el(tag, className);
+  function fillAmounts(node, text) {
     var s = String(text === undefined || text === null ? "" : text);
     var at = 0;
+    node.textContent = "";
     s.replace(AMOUNT, function (m, offset) {
       if (offset > at) { node.appendChild(document.createTextNode(s.slice(at, offset))); }
       node.appendChild(Kiosk.el("span", "amount", m));
@@ -186,6 +187,9 @@
     });
     if (at < s.length) { node.appendChild(document.createTextNode(s.slice(at))); }
     return node;
+  }
+  Kiosk.amountEl = function (tag, className, text) {
+    return fillAmounts(Kiosk.el(tag, className), text);
   };
 
   /* The decision's facts as short chips: tier, quota left this period, next opening day
