@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -36,6 +37,15 @@ from kiosk.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "jf_"
+
+
+_PIN_RE = re.compile(r"[0-9]{4,8}")
+
+
+def _keypad_pin(pin: str) -> bool:
+    """4–8 ASCII digits, as a keypad types them (``"١٢٣٤".isdigit()`` and ``"¹²³⁴".isdigit()``
+    are true too, yet no keypad can type such a PIN)."""
+    return _PIN_RE.fullmatch(pin) is not None
 
 
 def create_user(
@@ -68,7 +78,7 @@ def create_user(
     if pin is not None:
         if role != ROLE_KEEPER:
             raise ValidationFailed(_("只有超市管理员（keeper）可以使用PIN登录"))
-        if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        if not _keypad_pin(pin):
             raise ValidationFailed(_("PIN应为4到8位数字"))
     with write_transaction():
         if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
@@ -363,7 +373,7 @@ def reset_password(user_id: int, password: str, *, actor: User) -> None:
 def reset_pin(user_id: int, pin: str | None, *, actor: User) -> None:
     """Set a keeper's counter PIN (4–8 digits), or remove it with an empty PIN."""
     pin = (pin or "").strip()
-    if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
+    if pin and not _keypad_pin(pin):
         raise ValidationFailed(_("PIN应为4到8位数字"))
     with write_transaction():
         user = _locked_user(user_id)
