@@ -23,6 +23,7 @@ from kiosk.authn import (
 )
 from kiosk.errors import AccountLocked, LoginFailed
 from kiosk.models import ROLE_KEEPER, ROLE_RECORDER, User
+from kiosk.web.forms import PasswordLoginForm, PinLoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -130,8 +131,9 @@ def login() -> tuple[str, int] | Response:
 @bp.post("/login/pin")
 def login_pin() -> tuple[str, int] | Response:
     """Check a keeper's PIN typed on the keypad."""
-    keeper_id = request.form.get("keeper_id", type=parsing.db_id)
-    pin = request.form.get("pin", "").strip()
+    form = PinLoginForm(formdata=request.form)
+    keeper_id = form.keeper_id.data
+    pin = form.pin.data or ""
     if keeper_id is None:
         return _render(error=gettext("请先点选您的名字"), status=400, mode="pin")
     try:
@@ -139,14 +141,15 @@ def login_pin() -> tuple[str, int] | Response:
     except (LoginFailed, AccountLocked) as exc:
         return _render(error=_failure(exc), status=exc.status, mode="pin", keeper_id=keeper_id)
     log_in(user)
-    return redirect(_landing(user, request.form.get("next")))
+    return redirect(_landing(user, form.next.data))
 
 
 @bp.post("/login/password")
 def login_password() -> tuple[str, int] | Response:
     """Check a username and password (any role)."""
-    username = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
+    form = PasswordLoginForm(formdata=request.form)
+    username = form.username.data or ""
+    password = form.password.data or ""
     if not username or not password:
         return _render(
             error=gettext("请输入用户名和密码"), status=400, mode="password", username=username
@@ -156,7 +159,7 @@ def login_password() -> tuple[str, int] | Response:
     except (LoginFailed, AccountLocked) as exc:
         return _render(error=_failure(exc), status=exc.status, mode="password", username=username)
     log_in(user)
-    return redirect(_landing(user, request.form.get("next")))
+    return redirect(_landing(user, form.next.data))
 
 
 @bp.post("/logout")

@@ -790,3 +790,25 @@ class ProductSettingsForm(OfficeForm):
     price = Text()
     restriction_key = Text()
     active = SwitchField(message=lazy_gettext("请选择上架或下架"))
+
+
+# ---------------------------------------------------------------- login (登录)
+
+
+class PinLoginForm(OfficeForm):
+    """A keeper's tile and the PIN typed on the keypad, and the page asked for (``next``, as
+    sent: :func:`kiosk.web.auth._safe_next` judges it). A tile that is no row id is no tile."""
+
+    keeper_id = OptionalWholeNumberField(
+        message=lazy_gettext("请先点选您的名字"), parse=parsing.db_id
+    )
+    pin = Text()
+    next = Secret()
+
+
+class PasswordLoginForm(OfficeForm):
+    """A username (stripped) and a password (exactly as typed), and ``next`` as sent."""
+
+    username = Text()
+    password = Secret()
+    next = Secret()
