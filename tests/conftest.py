@@ -133,11 +133,16 @@ _sqlite_dialects: dict[str, tuple[Any, Any]] = {}
 
 
 def _with_shared_dialect(engine: sa.Engine, settings: str) -> sa.Engine:
-    """A SQLite engine (each test has its own file) that compiles through the first one's
+    """A SQLite engine (each test has its own file) that compiles through an earlier one's
     dialect and cache: SQLAlchemy keys a compiled statement by its dialect object, so engines
     with dialects of their own could not share. A dialect holds no state of a database file,
-    only pysqlite's settings, the same for engines made with the same options."""
-    shared = _sqlite_dialects.setdefault(settings, (engine.dialect, engine._compiled_cache))
+    only pysqlite's settings and what it learnt on its first connection (SQLite's version),
+    the same for engines made with the same options; so the dialect shared is one that has
+    connected (until one has, each engine keeps its own)."""
+    shared = _sqlite_dialects.get(settings)
+    if shared is None or shared[0].server_version_info is None:
+        _sqlite_dialects[settings] = (engine.dialect, engine._compiled_cache)
+        return engine
     engine.dialect, engine._compiled_cache = shared
     engine.pool._dialect = shared[0]
     return engine
