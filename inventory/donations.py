@@ -85,7 +85,7 @@ DONOR_KIND_LABELS = {
 FORM_LABELS: dict[str, str] = {DONATION_CASH: "现金", DONATION_GOODS: "物品"}
 STATUS_LABELS = {DONATION_RECORDED: "有效", DONATION_REVERSED: "已撤销"}
 
-_YUAN_RE = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+_YUAN_RE = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ MAX_UNIT_COST_FEN = 10_000_000  # 100,000 yuan for one unit is surely a typo
 MAX_LINES = 200
 REF_STOCK_IN = "stock_in"
 
-_YUAN_RE = re.compile(r"^(\d{1,7})(?:\.(\d{1,2}))?$")
-_TOO_MANY_YUAN_RE = re.compile(r"^\d{8,}(?:\.\d{1,2})?$")  # a well-formed amount, only too large
+_YUAN_RE = re.compile(r"^(\d{1,7})(?:\.(\d{1,2}))?$", re.ASCII)
+# A well-formed amount, only too large.
+_TOO_MANY_YUAN_RE = re.compile(r"^\d{8,}(?:\.\d{1,2})?$", re.ASCII)
 _COST_TOO_LARGE = _("进价太大：每件最多%(n)s元，请检查是否多打了数字", n=MAX_UNIT_COST_FEN // 100)
 
 

@@ -47,8 +47,8 @@ from kiosk.rules import HOLDER_INDIVIDUAL, PERIOD_MONTH, PERIOD_QUARTER, Policy,
 logger = logging.getLogger(__name__)
 
 _PERIOD_RE = {
-    PERIOD_QUARTER: re.compile(r"^(20\d\d)Q([1-4])$"),
-    PERIOD_MONTH: re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$"),
+    PERIOD_QUARTER: re.compile(r"^(20\d\d)Q([1-4])$", re.ASCII),
+    PERIOD_MONTH: re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$", re.ASCII),
 }
 _PERIOD_EXAMPLE = {PERIOD_QUARTER: "2024Q1", PERIOD_MONTH: "2024-03"}
 MAX_NOTE = 200

@@ -54,7 +54,7 @@ class MemberInput:
     birth_date: date | None = None
 
 
-_DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_PARTS = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")
 
 
 def parse_birth_date(text: str | None, *, today: date | None = None) -> date | None:
@@ -67,7 +67,7 @@ def parse_birth_date(text: str | None, *, today: date | None = None) -> date | N
     if not raw:
         return None
     compact = re.sub(r"\s", "", raw)
-    if compact.isdigit() and len(compact) == 8:
+    if compact.isascii() and compact.isdigit() and len(compact) == 8:
         parts: tuple[str, ...] = (compact[:4], compact[4:6], compact[6:])
     else:
         match = _DATE_PARTS.match(compact)

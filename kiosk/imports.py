@@ -328,7 +328,7 @@ def text(value: Any) -> str:
     return str(value).replace("\u3000", " ").strip()
 
 
-_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$", re.ASCII)
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -345,7 +345,7 @@ def parse_date(value: Any) -> date:
     s = unicodedata.normalize("NFKC", str(value or "")).strip()
     s = re.sub(r"\s+\d{1,2}:\d{2}(:\d{2})?$", "", s)  # "2024-03-05 00:00:00"
     m = _DATE_RE.match(s)
-    if m is None and re.fullmatch(r"\d{8}", s):
+    if m is None and re.fullmatch(r"\d{8}", s, re.ASCII):
         m = re.match(r"(\d{4})(\d{2})(\d{2})", s)
     if m is None:
         raise ValueError(s)

@@ -307,7 +307,7 @@ def Day(  # noqa: N802
 
 
 # An assessment period: a quarter ("2024Q1") or a month ("2024-03"), years 2000–2100.
-PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4])|-(0[1-9]|1[0-2]))$")
+PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4])|-(0[1-9]|1[0-2]))$", re.ASCII)
 PERIOD_SCHEMA = {
     "type": "string",
     "pattern": "^(20[0-9]{2}|2100)([Qq][1-4]|-(0[1-9]|1[0-2]))$",

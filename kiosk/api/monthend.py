@@ -22,7 +22,7 @@ from kiosk.api.listing import XLSX_ANSWER, xlsx
 from kiosk.authn import current_supermarket
 from kiosk.reports import monthend as monthend_reports
 
-MONTH_RE = re.compile(r"^20\d\d-(0[1-9]|1[0-2])$")
+MONTH_RE = re.compile(r"^20\d\d-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 def _check(month: str) -> None:

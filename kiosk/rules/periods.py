@@ -11,8 +11,8 @@ from datetime import date
 
 from kiosk.rules.policy import PERIOD_MONTH, PERIOD_QUARTER
 
-_QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER_RE = re.compile(r"^([0-9]{4})Q([1-4])$")
+_MONTH_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _CN_NUMERALS = ("零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 _CN_QUARTERS = ("", "一", "二", "三", "四")
 
