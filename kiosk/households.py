@@ -341,13 +341,16 @@ def set_household_status(
     """Activate or deactivate a household (a deactivated one cannot redeem).
 
     ``reason`` is what the office wrote (迁出, 合户); the pages require one to deactivate,
-    the API may leave it out (None).
+    the API may leave it out (None). Restoring a household that is active writes nothing (a
+    retried request, a second tap); deactivating an inactive one again records its new reason.
     """
     if reason is not None:
         reason = _text(reason, _("原因"), REASON_MAX, required=not active)
     with write_transaction():
         household = get_household(household_id)
         before = household.status
+        if active and before == ACTIVE:
+            return household  # restoring one that is on the roll: nothing to write
         household.status = ACTIVE if active else INACTIVE
         household.inactive_reason = None if active else (reason or None)
         audit.record(

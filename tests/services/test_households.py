@@ -188,6 +188,9 @@ def test_deactivate_and_reactivate_with_a_reason(supermarket, admin):
         )
     ]
     assert reasons == ["迁出", ""]
+    # Restoring it again (a retry, a second tap) writes nothing more.
+    households.set_household_status(home.id, True, actor=admin, reason="")
+    assert audit_actions().count("household.status") == 2
 
 
 def test_the_api_may_still_deactivate_without_a_reason(supermarket):
