@@ -11,10 +11,11 @@ import os
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 
-from kiosk import evidence, standards
+from kiosk import auth, evidence, standards
 from kiosk.extensions import db
-from kiosk.models import PointEntry, PointProposal
+from kiosk.models import PointEntry, PointProposal, User
 from tests import factories
 from tests.browser_support import (
     LiveServer,
@@ -178,6 +179,100 @@ def test_three_records_arrive_once_through_a_lost_signal_and_a_closed_page(camer
         # Nothing counts before a second admin signs.
         assert db.session.scalar(sa.select(sa.func.count(PointEntry.id))) == 2  # opening points
     assert errors == []
+
+
+KEPT_PAGE = "async () => !!(await caches.match('/m/'))"
+OUTBOX = """() => new Promise((resolve, reject) => {
+  const req = indexedDB.open('jifen-phone', 1);
+  req.onupgradeneeded = () => req.result.createObjectStore('outbox', { keyPath: 'key' });
+  req.onerror = () => reject(req.error);
+  req.onsuccess = () => {
+    const t = req.result.transaction('outbox', 'readonly');
+    const all = t.objectStore('outbox').getAllKeys();
+    t.oncomplete = () => resolve(all.result);
+  };
+})"""
+FOREIGN_RECORD = """() => new Promise((resolve, reject) => {
+  const req = indexedDB.open('jifen-phone', 1);
+  req.onerror = () => reject(req.error);
+  req.onsuccess = () => {
+    const t = req.result.transaction('outbox', 'readwrite');
+    t.objectStore('outbox').put({key: 'kept-1', userId: -1, created: '2026-01-01T00:00:00',
+      label: '0301', points: 1, body: {amount: 1}, photos: [], error: null});
+    t.oncomplete = () => resolve(true);
+  };
+})"""
+
+
+def signed_in_offline(page, url: str) -> str:
+    """Sign in with signal, see the page kept; its CSRF token (the secret a kept page holds)."""
+    login(page, url)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function(KEPT_PAGE)
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    assert token
+    # Without signal the phone opens the recorder's page from its cache.
+    page.context.set_offline(True)
+    other = page.context.new_page()
+    other.goto(url + "/m/")
+    assert "周评议" in other.inner_text(".phone-who")
+    assert other.locator(".phone-offline").is_visible()
+    other.close()
+    page.context.set_offline(False)
+    return token
+
+
+def opened_offline(context, url: str) -> str:
+    """What /m/ shows without signal: the page's HTML, or '' for the browser's network error."""
+    context.set_offline(True)
+    page = context.new_page()
+    try:
+        page.goto(url + "/m/")
+    except PlaywrightError:
+        return ""  # the worker had no page to give: Chromium's offline error
+    finally:
+        context.set_offline(False)
+    html = page.content()
+    page.close()
+    return html
+
+
+def test_logout_drops_the_kept_page_but_not_the_assets_or_unsent_records(browser, village):  # noqa: F811
+    url = village["url"]
+    page = new_page(browser, PHONE)
+    token = signed_in_offline(page, url)
+    page.evaluate(FOREIGN_RECORD)  # another recorder's, not yet sent from this shared phone
+    page.locator("#logout").click()
+    page.wait_for_url(f"{url}/login**")
+
+    html = opened_offline(page.context, url)
+    assert "周评议" not in html and token not in html
+    # The assets stay kept, and the unsent record is still on the phone.
+    assert page.evaluate(KEPT_PAGE) is False
+    assert page.evaluate("async () => !!(await caches.match('/static/js/phone.js'))")
+    assert page.evaluate(OUTBOX) == ["kept-1"]
+    page.context.close()
+    assert page.js_errors == []
+
+
+def test_an_open_with_signal_that_finds_no_session_drops_the_kept_page(browser, village):  # noqa: F811
+    """Logged out elsewhere (every session of the user ends): the next open with signal goes
+    to the login page, and the phone no longer opens the recorder's page without signal."""
+    url = village["url"]
+    page = new_page(browser, PHONE)
+    token = signed_in_offline(page, url)
+    with seeded(village["app"]):
+        user = db.session.scalar(sa.select(User).where(User.username == "pingyi1"))
+        assert user is not None
+        auth.end_sessions(user.id)
+    page.goto(url + "/m/")
+    page.wait_for_url(f"{url}/login**")
+    page.wait_for_function("async () => !(await caches.match('/m/'))")
+
+    html = opened_offline(page.context, url)
+    assert "周评议" not in html and token not in html
+    page.context.close()
+    assert page.js_errors == []
 
 
 @pytest.mark.parametrize("size", [(360, 740), (414, 896)])

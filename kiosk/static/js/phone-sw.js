@@ -1,7 +1,10 @@
 /* The phone page's service worker (scope /m/): keeps the page and its own assets so that the
  * page opens without signal. Pages are fetched from the network first (fresh standards and
  * token) and from the cache when there is none; the assets are served from the cache and
- * refreshed behind. Records are not kept here: the page keeps them in IndexedDB. */
+ * refreshed behind. Records are not kept here: the page keeps them in IndexedDB.
+ * The kept page is a signed-in recorder's (name, token): only a page served to a session is
+ * kept, and an open with signal that finds no session (a redirect to the login page, a 4xx)
+ * drops it; the page drops it itself before its logout is posted. */
 "use strict";
 
 var CACHE = "jifen-phone-v1";
@@ -46,7 +49,17 @@ self.addEventListener("fetch", function (event) {
       fetch(request).then(function (response) {
         if (response.ok && !response.redirected) {
           var copy = response.clone();
-          caches.open(CACHE).then(function (cache) { cache.put(PAGE, copy); });
+          return caches.open(CACHE).then(function (cache) { return cache.put(PAGE, copy); })
+            .catch(function () { /* full: the page still opens */ })
+            .then(function () { return response; });
+        }
+        if (response.type === "opaqueredirect" || response.redirected ||
+            (response.status >= 400 && response.status < 500)) {
+          // No one is signed in here (logged out, on this phone or another kiosk; expired) or
+          // no longer may record: the kept page is someone's who left, never shown again.
+          return caches.open(CACHE).then(function (cache) { return cache.delete(PAGE); })
+            .catch(function () { /* nothing kept */ })
+            .then(function () { return response; });
         }
         return response;
       }).catch(function () {

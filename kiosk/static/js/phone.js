@@ -459,6 +459,30 @@
     }).then(function () { $("phone-save").disabled = false; });
   });
 
+  // ---- logout: the page the worker keeps for use without signal carries this recorder's name
+  // and token, so it is dropped (every jifen-phone cache's entry for the page; the assets stay,
+  // and so do the records in IndexedDB, which only their own recorder uploads) before the
+  // logout is posted. Done here rather than by a message to the worker: it needs no
+  // controlling worker and the post waits for it. ----
+  var logoutButton = $("logout");
+  var logoutForm = logoutButton ? logoutButton.form : null;
+  function dropKeptPage() {
+    if (!window.caches) { return Promise.resolve(); }
+    return caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (n) { return n.indexOf("jifen-phone-") === 0; })
+        .map(function (n) { return caches.open(n).then(function (c) { return c.delete(data.scope); }); }));
+    });
+  }
+  if (logoutForm) {
+    logoutForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      logoutButton.disabled = true;
+      // form.submit() fires no submit event; a failure to drop still logs out (the worker
+      // drops the page at the next open with signal, which finds no session).
+      dropKeptPage().catch(function () { /* no cache storage */ }).then(function () { logoutForm.submit(); });
+    });
+  }
+
   // ---- start ----
   window.addEventListener("online", function () { showNet(); upload(); });
   window.addEventListener("offline", showNet);
