@@ -69,6 +69,7 @@ from kiosk.models import (
 from kiosk.points import locked_account, post_entry
 from kiosk.rules import SPEND_BALANCE, AccountState, CartItem, Decision, Policy, decide, standing
 from kiosk.rules.policies import policy_for
+from kiosk.rules.reasons import Reason
 from kiosk.timeutil import local_date, utcnow
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class Offer:
     price: int  # its points price under the policy (what a tile shows)
     points: int  # what one unit is charged: 0 for a free restricted item (寨里's 长者食堂 meal)
     allowed: bool  # whether the rules let the household take one now (its stock aside)
+    refusal: Reason | None = None  # when not allowed: the rules' first blocking reason
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ def _offers(
         price = policy.points_price(product.unit_cost_fen)
         item = CartItem(product.id, product.name, 1, price, product.restriction_key)
         one = decide(state, policy, local, cart=(item,), look_ahead=False)
-        offers.append(Offer(product, price, one.charged.get(product.id, price), one.may_redeem))
+        charged = one.charged.get(product.id, price)
+        offers.append(Offer(product, price, charged, one.may_redeem, one.blocking_reason))
     return tuple(offers)
 
 

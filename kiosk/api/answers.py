@@ -130,6 +130,18 @@ class Decision(contract.Answer):
     reasons: list[Reason]
 
 
+class Offer(contract.Answer):
+    product_id: int
+    points_price: int = Field(description="标价积分（按成本价折算）")
+    points: int = Field(
+        description="本户兑换一件实际扣的积分，与兑换时一致（符合条件的长者食堂等免费物品为0）"
+    )
+    allowed: bool = Field(
+        description="按规则本户现在能否兑换一件（不看库存；如受限物品本期份数已用完则为 false）"
+    )
+    reason: Reason | None = Field(description="不能兑换时规则给出的第一条原因，能兑换时为 null")
+
+
 class ScanResult(contract.Answer):
     card_id: int
     household: HouseholdBrief
@@ -137,6 +149,9 @@ class ScanResult(contract.Answer):
     decision: Decision
     carried_points: str | None = Field(
         description="评分折算后结转的不足1分部分（如 0.55），没有时为 null"
+    )
+    offers: list[Offer] = Field(
+        description="每件上架物品按规则对本户的判断（各按兑换一件算，与兑换时的判断相同）"
     )
 
 

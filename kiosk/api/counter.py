@@ -62,17 +62,19 @@ class VoidRequest(contract.Body):
     errors=("not_found", *CARD_CODES),
 )
 def scan_card(body: ScanRequest):
-    """Verify a card and say what its household may redeem now."""
+    """Verify a card and say what its household may redeem now, and each product as the rules
+    would charge one unit of it (``offers``: the counter's tiles, from the rules' decision)."""
     payload = body.payload
     supermarket_id = current_supermarket().id
     with _guarded(payload, supermarket_id):
-        result = scan(supermarket_id, payload)
+        result = scan(supermarket_id, payload, with_offers=True)
     return {
         "card_id": result.card_id,
         "household": outputs.household_brief(result.household),
         "account": outputs.account(result.account),
         "decision": result.decision.to_dict(),
         "carried_points": outputs.carried_points(result.carried),
+        "offers": [outputs.offer(o) for o in result.offers],
     }
 
 

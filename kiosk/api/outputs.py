@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
@@ -34,6 +34,9 @@ from kiosk.rules import Policy
 from kiosk.rules.policy_io import policy_to_dict
 from kiosk.rules.presets import PRESETS
 from kiosk.timeutil import to_local
+
+if TYPE_CHECKING:
+    from kiosk.redemption import Offer
 
 
 def iso_local(moment: datetime | None) -> str | None:
@@ -70,6 +73,17 @@ def account(acc: PointAccount) -> dict[str, Any]:
         "balance": acc.balance,
         "earned_total": acc.earned_total,
         "redeemed_total": acc.redeemed_total,
+    }
+
+
+def offer(offer: Offer) -> dict[str, Any]:
+    """One product as the rules would charge this household one unit of it now."""
+    return {
+        "product_id": offer.product.id,
+        "points_price": offer.price,
+        "points": offer.points,
+        "allowed": offer.allowed,
+        "reason": offer.refusal.to_dict() if offer.refusal is not None else None,
     }
 
 

@@ -29,18 +29,13 @@
   var keypad = new K.Keypad();
   // What a redemption spends under the supermarket's policy: "balance" or the period's "quota".
   var spendMode = "balance";
-  // Restricted items the policy gives free (寨里's 长者食堂 meal): charged 0 when eligible.
-  var freeKeys = {};
-  // The policy's restricted items ({key, label}), its period and window kind, for the tiles.
-  var restrictions = [];
+  // The policy's period and window kind, for the tiles' short words.
   var policyPeriod = "quarter";
   var windowKind = "always";
   // The cart survives a reload of the page (sessionStorage, this tab only); cleared on
   // confirm, cancel, logout and another household's card.
   var SAVED = "jifen.counter.cart";
   var restoring = null;
-  // Refusals that only mean "nothing to spend" (kiosk/rules/checks.py's supply reasons).
-  var NOTHING_TO_SPEND = { no_tier: true, quota_exhausted: true, no_points: true };
   var balanceAfterLabel = $("balance-after-label").textContent;
 
   /* ---------- screens ---------- */
@@ -139,11 +134,6 @@
         spendMode = policy.spend || "balance";
         policyPeriod = policy.period || "quarter";
         windowKind = (policy.window && policy.window.kind) || "always";
-        freeKeys = {};
-        restrictions = policy.restrictions || [];
-        restrictions.forEach(function (r) {
-          if (r.free) { freeKeys[r.key] = true; }
-        });
       }
       if (!scan.ok) {
         // A saved cart whose card is refused now (revoked meanwhile) is dropped with it.
@@ -269,9 +259,37 @@
 
   function tracksStock(p) { return p.kind !== "service"; }
 
-  // What one unit costs at this counter: 0 for a free restricted item (the service still
-  // checks who may take it), else the points price.
-  function priceOf(p) { return p.restriction_key && freeKeys[p.restriction_key] ? 0 : p.points_price; }
+  // What the rules decided for one unit of this product for this household (the scan's
+  // "offers": what it is charged, whether it may be taken now and why not), or null.
+  function offerOf(p) {
+    var offers = (state.scan && state.scan.offers) || [];
+    for (var i = 0; i < offers.length; i++) {
+      if (offers[i].product_id === p.id) { return offers[i]; }
+    }
+    return null;
+  }
+
+  // What one unit costs at this counter, as the rules charge it (0 for 寨里's 长者食堂 meal).
+  function priceOf(p) {
+    var offer = offerOf(p);
+    return offer ? offer.points : p.points_price;
+  }
+
+  // The rules' refusal of one unit of this product, when they refuse it.
+  function offerRefusal(p) {
+    var offer = offerOf(p);
+    return offer && !offer.allowed ? (offer.reason || { code: "" }) : null;
+  }
+
+  // A restricted item the rules refuse this household (no one eligible, or the period's
+  // limit used up): its short words.
+  function restrictedWords(reason) {
+    if (reason.code === "restricted_item") { return T.no_scope; }
+    if (reason.code === "restricted_limit") {
+      return K.format(T.no_limit, { period: policyPeriod === "month" ? T.month : T.quarter });
+    }
+    return "";
+  }
 
   // Short words for what stops a household taking anything now, by the rules' reason code.
   var SHORT = {
@@ -287,32 +305,17 @@
     household_inactive: function () { return T.no_inactive; }
   };
 
-  // Restricted items (寨里's 长者食堂) this household has someone eligible for: the rules name
-  // each in a "restricted_eligible" reason whose params carry the restriction's label as stored
-  // (the message shows it in the page's language).
-  function eligibleFor(key) {
-    var rule = null;
-    restrictions.forEach(function (r) { if (r.key === key) { rule = r; } });
-    if (!rule) { return true; }  // a key the policy does not restrict
-    var reasons = (state.scan && state.scan.decision.reasons) || [];
-    return reasons.some(function (r) {
-      return r.code === "restricted_eligible" && r.params && r.params.label === rule.label;
-    });
-  }
-
   // Why this product cannot be added now, in a few words ("" when it can): the tile says it
-  // before it is tapped.
+  // before it is tapped. Whether it may be taken is the rules' own decision (the scan's
+  // offers); only what this cart already spends is added here.
   function tileRefusal(p) {
     if (!state.scan) { return ""; }
     var d = state.scan.decision;
-    if (p.restriction_key && !eligibleFor(p.restriction_key)) { return T.no_scope; }
-    if (!d.may_redeem) {
-      var blocking = (d.reasons || []).filter(function (r) { return r.blocking; });
-      var onlySupply = blocking.every(function (r) { return NOTHING_TO_SPEND[r.code]; });
-      if (!(priceOf(p) === 0 && onlySupply)) {
-        var first = blocking[0];
-        return first && SHORT[first.code] ? SHORT[first.code]() : T.no_other;
-      }
+    var refused = offerRefusal(p);
+    if (refused && (restrictedWords(refused) || !d.may_redeem)) {
+      if (restrictedWords(refused)) { return restrictedWords(refused); }
+      var first = (d.reasons || []).filter(function (r) { return r.blocking; })[0] || refused;
+      return SHORT[first.code] ? SHORT[first.code]() : T.no_other;
     }
     var left = d.spendable - total();
     if (priceOf(p) > left) {
@@ -393,20 +396,20 @@
         : p.name + " " + K.format(T.limit_stock, { n: p.stock_qty + (p.unit || "") }));
       return false;
     }
-    var decision = state.scan ? state.scan.decision : null;
-    if (decision && !decision.may_redeem) {
-      var blocking = (decision.reasons || []).filter(function (r) { return r.blocking; });
-      // With nothing left to spend (no tier, quota used up, no points) a free item may still
-      // be taken, as the rules allow a cart that costs nothing; anything else stays refused.
-      var onlySupply = blocking.every(function (r) { return NOTHING_TO_SPEND[r.code]; });
-      if (!(priceOf(p) === 0 && onlySupply)) {
-        error(blocking.length ? blocking[0].message : T.may_not_redeem);
-        return false;
-      }
-    }
-    if (p.restriction_key && !eligibleFor(p.restriction_key)) {
+    // The rules' decision of one unit: a restricted item this household may not take now,
+    // or nothing at all while the household may not redeem (a free item with nothing left to
+    // spend may still be taken: the rules allow a cart that costs nothing).
+    var refused = offerRefusal(p);
+    if (refused && restrictedWords(refused)) {
       error(K.format(T.two_sentences, {
-        first: K.format(T.name_reason, { name: p.name, reason: T.no_scope }), second: stillBuys() }));
+        first: K.format(T.name_reason, { name: p.name, reason: restrictedWords(refused) }),
+        second: stillBuys() }));
+      return false;
+    }
+    var decision = state.scan ? state.scan.decision : null;
+    if (refused && decision && !decision.may_redeem) {
+      var blocking = (decision.reasons || []).filter(function (r) { return r.blocking; });
+      error(blocking.length ? blocking[0].message : (refused.message || T.may_not_redeem));
       return false;
     }
     // Refuse at the tap, not at confirm: the keeper sees at once that the points run out.
