@@ -41,7 +41,9 @@ Counters live in the database, so they hold across restarts and every kiosk: the
 ``users`` (``failed_attempts``, ``locked_until`` = when the current wait ends; the users page
 shows both), the others in ``scan_throttles`` under keys ``login:dev:<addr>`` (device waits),
 ``login:name:<sha256>`` (unknown names), ``login:pin:<user id>`` and ``login:devpin:<addr>``
-(PIN budgets).
+(PIN budgets). Every counted attempt deletes, in its own transaction and at most
+``PRUNE_LIMIT`` at a time, the rows that no longer hold anything back (a wait forgotten, a PIN
+hour over), so names guessed at random do not fill the table.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ from kiosk.models import ScanThrottle, User
 from kiosk.timeutil import utcnow
 
 PREFIX = "login:"
+# Rows that hold nothing back, deleted by each counted attempt: enough to outpace the at most
+# three rows one attempt makes, few enough that a login never does much work for them.
+PRUNE_LIMIT = 50
 
 
 def device_key(device: str | None) -> str:
@@ -196,6 +201,7 @@ def reserve(user_id: int | None, *, method: str, name: str, device: str | None) 
             counted = rows[name_key(name)].failures
         for row in budgets:
             _count_pin(row, now)
+        _prune(now, exclude=keys)
         wait_if_wrong = max(
             [_remaining(user.locked_until if user else None, now)]
             + [_remaining(r.locked_until, now) for r in waits]
@@ -209,6 +215,37 @@ def reserve(user_id: int | None, *, method: str, name: str, device: str | None) 
         wait_if_wrong=max(wait_if_wrong, pin_wait),
         pin_suspended=pin_wait > wait_if_wrong,
     )
+
+
+def _prune(now: datetime, exclude: list[str]) -> None:
+    """Delete up to ``PRUNE_LIMIT`` login rows that hold nothing back any more (inside the
+    caller's transaction): a growing-wait row (device, unknown name) whose wait ended at least
+    the forget time ago, a PIN budget whose hour is over. Each is a row the next failure would
+    restart from nothing, so deleting it changes no answer; a wait still counting is kept
+    (spraying names cannot reset a device's wait). Without this, every guessed name would
+    leave a row forever."""
+    table = cast(sa.Table, ScanThrottle.__table__)
+    forgotten = now - _forget()
+    over = sa.or_(
+        sa.and_(
+            sa.or_(table.c.key.like(f"{PREFIX}dev:%"), table.c.key.like(f"{PREFIX}name:%")),
+            sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= forgotten),
+        ),
+        sa.and_(
+            sa.or_(table.c.key.like(f"{PREFIX}pin:%"), table.c.key.like(f"{PREFIX}devpin:%")),
+            sa.or_(
+                table.c.first_failure_at.is_(None),
+                table.c.first_failure_at <= now - timedelta(hours=1),
+            ),
+            sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= now),
+        ),
+    )
+    stale = sa.select(table.c.key).where(over, table.c.key.not_in(exclude)).limit(PRUNE_LIMIT)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A row another login holds is skipped, not waited for: no deadlock with the rows this
+        # one holds. A row it changed and committed is read again (the condition re-checked).
+        stale = stale.with_for_update(skip_locked=True)
+    db.session.execute(sa.delete(table).where(table.c.key.in_(stale.scalar_subquery())))
 
 
 def _refusal(wait: int, pin_wait: int) -> AccountLocked:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from kiosk import auth, create_app, login_limits
 from kiosk.errors import AccountLocked, LoginFailed, ValidationFailed
 from kiosk.extensions import db
-from kiosk.models import AuditEvent, User
+from kiosk.models import AuditEvent, ScanThrottle, User
 from kiosk.timeutil import utcnow
 from tests import factories
 
@@ -420,3 +420,133 @@ def test_role_changes_that_are_refused(app, admin, supermarket):
         auth.set_role(pin_only.id, "admin", actor=admin)
     with pytest.raises(ValidationFailed, match="角色只能是"):
         auth.set_role(pin_only.id, "root", actor=admin)
+
+
+# --- 5. rows that hold nothing back are deleted -------------------------------------------------
+
+
+def _login_rows() -> dict[str, tuple[int, object]]:
+    db.session.rollback()  # read what the services committed
+    table = ScanThrottle.__table__
+    rows = db.session.execute(
+        sa.select(table.c.key, table.c.failures, table.c.locked_until).where(
+            table.c.key.like(f"{login_limits.PREFIX}%")
+        )
+    )
+    return {key: (failures, until) for key, failures, until in rows}
+
+
+def _guess(name: str, device: str) -> None:
+    with pytest.raises((LoginFailed, AccountLocked)):
+        auth.login_password(name, "guess", device=device)
+
+
+def test_names_guessed_at_random_leave_no_rows_once_forgotten(app, clock):
+    for i in range(1000):
+        _guess(f"nobody-{i}", f"10.3.{i // 250}.{i % 250}")
+    assert len(_login_rows()) == 2000  # a name's row and a device's, all still counting
+    clock["s"] += app.config["JIFEN_LOGIN_FORGET_MINUTES"] * 60 + 1
+    # Each later attempt deletes at most PRUNE_LIMIT of them besides counting itself.
+    _guess("somebody", "10.4.0.1")
+    assert len(_login_rows()) == 2000 - login_limits.PRUNE_LIMIT + 2
+    for i in range(1, 2000 // login_limits.PRUNE_LIMIT):
+        _guess(f"somebody-{i}", f"10.4.0.{i + 1}")
+    rows = _login_rows()
+    assert len(rows) == 2 * (2000 // login_limits.PRUNE_LIMIT)
+    assert not [key for key in rows if "10.3." in key or key == login_limits.name_key("nobody-1")]
+
+
+def _spend_pin_budget(keeper_id: int, clock) -> None:
+    """Wrong PINs from the device "attacker" until its hourly budget is spent."""
+    for i in range(100):
+        try:
+            auth.login_pin(keeper_id, f"{i:04d}", device="attacker")
+        except LoginFailed as exc:
+            if exc.details["pin_suspended"]:
+                return
+            clock["s"] += exc.details["wait_seconds"]
+        except AccountLocked as exc:
+            clock["s"] += exc.details["wait_seconds"]
+    raise AssertionError("the PIN budget was never spent")
+
+
+def test_spraying_names_never_removes_a_live_wait(app, clock):
+    # A stranger's device and name run up the longest wait.
+    for _ in range(6):
+        try:
+            auth.login_password("nobody", "guess", device="attacker")
+        except LoginFailed as exc:
+            clock["s"] += exc.details["wait_seconds"]
+    before = _login_rows()
+    device, name = login_limits.device_key("attacker"), login_limits.name_key("nobody")
+    assert before[device][0] == 6 and before[name][0] == 6
+    # Sprayed names from other addresses up to a second before the device's counter is
+    # forgotten: each attempt prunes, and the stranger's rows stay as they were.
+    forget = app.config["JIFEN_LOGIN_FORGET_MINUTES"] * 60
+    clock["s"] = (before[device][1] - login_limits.utcnow()).total_seconds() + clock["s"]
+    clock["s"] += forget - 1
+    for i in range(3 * login_limits.PRUNE_LIMIT):
+        _guess(f"spray-{i}", f"10.5.0.{i}")
+    after = _login_rows()
+    for key in (device, name):
+        assert after[key] == before[key]
+    # ... so the device's next guess still waits the longest wait, not the first free ones.
+    with pytest.raises(LoginFailed) as failed:
+        auth.login_password("nobody", "guess", device="attacker")
+    assert failed.value.details["wait_seconds"] == 120
+
+
+def test_spraying_names_within_the_pin_hour_keeps_the_spent_budget(app, keeper, clock):
+    _spend_pin_budget(keeper.id, clock)
+    budget = login_limits.device_pin_key("attacker")
+    until = _login_rows()[budget][1]
+    clock["s"] += (until - login_limits.utcnow()).total_seconds() - 1  # a second left
+    for i in range(3 * login_limits.PRUNE_LIMIT):
+        _guess(f"spray-{i}", f"10.6.0.{i}")
+    assert _login_rows()[budget][0] == 10
+    with pytest.raises(AccountLocked) as refused:
+        auth.login_pin(keeper.id, "1234", device="attacker")
+    assert refused.value.details["pin_suspended"]
+    # Once its hour is over the budget holds nothing back, and the next attempt deletes it.
+    clock["s"] += 1
+    _guess("spray-last", "10.6.1.1")
+    assert budget not in _login_rows()
+
+
+def test_two_servers_pruning_at_once_count_every_guess_without_deadlock(app, second_app, clock):
+    for i in range(300):
+        _guess(f"old-{i}", f"10.7.{i // 250}.{i % 250}")
+    clock["s"] += app.config["JIFEN_LOGIN_FORGET_MINUTES"] * 60 + 1
+    db.session.rollback()
+    barrier = threading.Barrier(32, timeout=60)
+    results: list[object] = [None] * 32
+
+    def guess(i: int) -> None:
+        with (app if i % 2 else second_app).app_context():
+            try:
+                barrier.wait()
+                # Devices and names coming back after their rows were forgotten: each thread
+                # holds rows that the others' pruning would delete (a deadlock if it waited).
+                auth.login_password(f"old-{i}", "guess", device=f"10.7.0.{i}")
+            except Exception as exc:  # collected and asserted on below
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(isinstance(r, LoginFailed) for r in results), results
+    rows = _login_rows()
+    # Every guess counted afresh on its own rows (forgotten counters start again at one).
+    for i in range(32):
+        assert rows[login_limits.name_key(f"old-{i}")][0] == 1
+        assert rows[login_limits.device_key(f"10.7.0.{i}")][0] == 1
+    # What the burst left of the other old rows goes with the next few guesses.
+    for i in range(300 // login_limits.PRUNE_LIMIT):
+        _guess(f"later-{i}", f"10.9.0.{i}")
+    left = {f"10.7.0.{i}" for i in range(32)}
+    assert not [k for k in _login_rows() if "10.7." in k and k.split(":")[-1] not in left]
+    assert len([k for k in _login_rows() if "10.7." in k]) == 32
