@@ -242,8 +242,11 @@ def test_logout_drops_the_kept_page_but_not_the_assets_or_unsent_records(browser
     page = new_page(browser, PHONE)
     token = signed_in_offline(page, url)
     page.evaluate(FOREIGN_RECORD)  # another recorder's, not yet sent from this shared phone
+    page.wait_for_function("() => localStorage.getItem('jifen-phone-households') !== null")
     page.locator("#logout").click()
     page.wait_for_url(f"{url}/login**")
+    # The village's household list (numbers and head names) leaves with the recorder.
+    assert page.evaluate("() => localStorage.getItem('jifen-phone-households')") is None
 
     html = opened_offline(page.context, url)
     assert "周评议" not in html and token not in html

@@ -460,7 +460,7 @@
   });
 
   // ---- logout: the page the worker keeps for use without signal carries this recorder's name
-  // and token, so it is dropped (every jifen-phone cache's entry for the page; the assets stay,
+  // and token, so it is dropped, with the household list, (every jifen-phone cache's entry for the page; the assets stay,
   // and so do the records in IndexedDB, which only their own recorder uploads) before the
   // logout is posted. Done here rather than by a message to the worker: it needs no
   // controlling worker and the post waits for it. ----
@@ -479,6 +479,9 @@
       logoutButton.disabled = true;
       // form.submit() fires no submit event; a failure to drop still logs out (the worker
       // drops the page at the next open with signal, which finds no session).
+      // The village's household list (numbers and head names, kept for use without signal)
+      // is the signed-in recorder's too: the next person on a shared phone signs in for theirs.
+      try { localStorage.removeItem(LIST_KEY); } catch (e) { /* no storage */ }
       dropKeptPage().catch(function () { /* no cache storage */ }).then(function () { logoutForm.submit(); });
     });
   }
