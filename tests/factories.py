@@ -108,6 +108,19 @@ def product(
     return db.session.get(type(p), p.id)
 
 
+def canteen_meal(sm: Supermarket, *, cost_fen: int = 1500):
+    """寨里's elders' canteen lunch (长者食堂午餐): a service the rules keep for eligible elders."""
+    return product(
+        sm,
+        name="长者食堂午餐",
+        cost_fen=cost_fen,
+        kind="service",
+        unit="餐",
+        category="长者食堂",
+        restriction_key="elder_canteen",
+    )
+
+
 def policy(sm: Supermarket, key_or_policy):
     """Make the supermarket run a preset (by key) or a given Policy; returns the Policy."""
     from kiosk.rules import policies, presets
@@ -130,6 +143,18 @@ def family(sm: Supermarket, people: list[tuple[str, date | None]], *, points: in
     if points:
         points_award(hh, points)
     return hh
+
+
+def scored_elder(
+    sm: Supermarket, born: date, score: int = 85, period: str = "2024Q1"
+) -> tuple[Household, str]:
+    """A household of one member (赵大爷, born ``born``) scored ``score`` in ``period`` (85 is
+    寨里's 四星级, a 100-yuan quota); the household and its card's payload."""
+    from kiosk.assessments import record_assessment
+
+    hh = family(sm, [("赵大爷", born)])
+    record_assessment(hh.id, period, score, member_id=hh.members[0].id, actor=None)
+    return hh, card(hh)[1]
 
 
 def utc(local: datetime) -> datetime:

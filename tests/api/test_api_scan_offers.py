@@ -13,7 +13,6 @@ from datetime import date, datetime
 import pytest
 
 from kiosk.api import counter
-from kiosk.assessments import record_assessment
 from kiosk.rules import presets
 from tests import factories
 from tests.api.test_api_helpers import as_keeper_fixture, check_schema  # noqa: F401
@@ -35,21 +34,11 @@ def _zhaili(supermarket, monkeypatch, per_period_limit: int | None = None) -> No
 
 def _member(supermarket, born: date, score: int = 85) -> str:
     """A household of one member born ``born`` scored ``score`` this quarter; its card."""
-    hh = factories.family(supermarket, [("赵大爷", born)])
-    record_assessment(hh.id, "2024Q1", score, member_id=hh.members[0].id, actor=None)
-    return factories.card(hh)[1]
+    return factories.scored_elder(supermarket, born, score)[1]
 
 
 def _shelf(supermarket):
-    meal = factories.product(
-        supermarket,
-        name="长者食堂午餐",
-        cost_fen=1500,
-        kind="service",
-        unit="餐",
-        category="长者食堂",
-        restriction_key="elder_canteen",
-    )
+    meal = factories.canteen_meal(supermarket)
     rice = factories.product(supermarket, name="大米", cost_fen=2000, stock_qty=9, unit="袋")
     return meal, rice
 

@@ -438,24 +438,12 @@ def test_a_rate_change_mid_month_shows_as_price_changes(books, supermarket, admi
 
 def test_quota_policy_ties_quota_yuan_and_free_meals_to_cost(app, supermarket, keeper, monkeypatch):
     """寨里 (000): redemptions spend the quarter's quota, not points; free canteen meals."""
-    from kiosk.assessments import record_assessment
-
     factories.pin_clock(monkeypatch, datetime(2024, 2, 15, 10, 0))
     factories.policy(supermarket, "zhaili")
-    hh = factories.family(supermarket, [("赵大爷", datetime(1959, 1, 1).date())])
-    record_assessment(hh.id, "2024Q1", 85, member_id=hh.members[0].id, actor=None)
-    _, payload = factories.card(hh)
+    _, payload = factories.scored_elder(supermarket, datetime(1959, 1, 1).date())
     clock = Backdater()
     rice = factories.product(supermarket, name="大米", cost_fen=2550, stock_qty=4)
-    meal = factories.product(
-        supermarket,
-        name="长者食堂午餐",
-        cost_fen=1500,
-        kind="service",
-        unit="餐",
-        category="长者食堂",
-        restriction_key="elder_canteen",
-    )
+    meal = factories.canteen_meal(supermarket)
     clock.to(datetime(2024, 2, 1, 9, 0))
     _redeem(supermarket, keeper, payload, [(rice.id, 2), (meal.id, 1)], datetime(2024, 2, 15, 11))
     clock.to(datetime(2024, 2, 15, 11, 0))

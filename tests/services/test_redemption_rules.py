@@ -172,18 +172,8 @@ def test_zhaili_disqualification_cancels_the_quarters_rights(zhaili, supermarket
 @pytest.mark.parametrize(("born", "allowed"), [(date(1959, 1, 1), True), (date(1953, 1, 1), False)])
 def test_zhaili_elder_canteen_free_at_65_refused_at_71(zhaili, supermarket, keeper, born, allowed):
     # 000: "60-70岁的老人，美德信用积分在80分以上的，该季度在长者食堂免费就餐"
-    hh = factories.family(supermarket, [("赵大爷", born)])
-    record_assessment(hh.id, "2024Q1", 85, member_id=hh.members[0].id, actor=None)  # ★★★★ 100
-    _, payload = factories.card(hh)
-    meal = factories.product(
-        supermarket,
-        name="长者食堂午餐",
-        cost_fen=1500,
-        kind="service",
-        unit="餐",
-        category="长者食堂",
-        restriction_key="elder_canteen",
-    )
+    _, payload = factories.scored_elder(supermarket, born)  # ★★★★ 100
+    meal = factories.canteen_meal(supermarket)
     when = datetime(2024, 2, 15, 11, 30)
     if allowed:
         red = _redeem(supermarket, keeper, payload, [(meal.id, 1)], when)

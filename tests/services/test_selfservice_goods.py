@@ -12,7 +12,6 @@ from datetime import date, datetime
 
 import pytest
 
-from kiosk.assessments import record_assessment
 from kiosk.errors import NotEligible
 from kiosk.redemption import CartLine, redeem
 from kiosk.rules import presets
@@ -30,21 +29,11 @@ def zhaili(app, supermarket, monkeypatch):
 
 def _elder(supermarket, born=date(1959, 1, 1), score=85):
     """A household of one member born ``born`` scored ``score`` this quarter (85: ★★★★, 100元)."""
-    hh = factories.family(supermarket, [("赵大爷", born)])
-    record_assessment(hh.id, "2024Q1", score, member_id=hh.members[0].id, actor=None)
-    return factories.card(hh)[1]
+    return factories.scored_elder(supermarket, born, score)[1]
 
 
 def _shelf(supermarket):
-    meal = factories.product(
-        supermarket,
-        name="长者食堂午餐",
-        cost_fen=1500,
-        kind="service",
-        unit="餐",
-        category="长者食堂",
-        restriction_key="elder_canteen",
-    )
+    meal = factories.canteen_meal(supermarket)
     rice = factories.product(supermarket, name="大米", cost_fen=2000, stock_qty=9, unit="袋")
     return meal, rice
 
