@@ -283,6 +283,13 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def sign_in(client, username: str, password: str = "secret123"):
+    """``client`` signed in through the login form as ``username`` (the user fixtures' password)."""
+    r = client.post("/login/password", data={"username": username, "password": password})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return client
+
+
 @pytest.fixture
 def supermarket(app):
     return factories.supermarket()

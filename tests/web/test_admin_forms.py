@@ -9,6 +9,7 @@ import pytest
 from inventory.models import Product
 from kiosk.extensions import db
 from tests import factories
+from tests.conftest import sign_in
 
 HUGE = str(2**63)
 GOOD = {"name": "长者食堂午餐", "unit": "餐", "kind": "service", "price": "8.00", "active": "1"}
@@ -16,9 +17,7 @@ GOOD = {"name": "长者食堂午餐", "unit": "餐", "kind": "service", "price":
 
 @pytest.fixture
 def office(client, admin):
-    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "admin1")
 
 
 @pytest.fixture

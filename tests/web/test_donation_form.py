@@ -16,15 +16,14 @@ from kiosk.extensions import db
 from kiosk.models import PrintJob
 from kiosk.web.forms import MAX_GOODS_ROWS
 from tests import factories
+from tests.conftest import sign_in
 
 KEY = re.compile(r'name="idempotency_key" value="([A-Za-z0-9_-]+)"')
 
 
 @pytest.fixture
 def office(client, keeper):
-    r = client.post("/login/password", data={"username": "keeper1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "keeper1")
 
 
 @pytest.fixture
@@ -244,9 +243,7 @@ def test_a_json_body_is_no_form(office, donor, today):
 
 @pytest.fixture
 def admin_office(client, admin):
-    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "admin1")
 
 
 @pytest.mark.parametrize(

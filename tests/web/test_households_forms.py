@@ -12,15 +12,14 @@ from kiosk import cards
 from kiosk.extensions import db
 from kiosk.models import CARD_ACTIVE, Card, Household, Member
 from tests import factories
+from tests.conftest import sign_in
 
 HUGE = str(2**63)
 
 
 @pytest.fixture
 def office(client, admin):
-    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "admin1")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from kiosk import clock, notice, objections, rules
 from kiosk.extensions import db
 from kiosk.models import Member, Notice, Objection
 from tests import factories
+from tests.conftest import sign_in
 
 HUGE = str(2**63)
 
@@ -22,9 +23,7 @@ def _this_quarter() -> str:
 
 @pytest.fixture
 def office(client, admin):
-    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "admin1")
 
 
 @pytest.fixture

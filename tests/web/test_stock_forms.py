@@ -11,15 +11,14 @@ from inventory.models import Product, StockAdjustment, StockIn
 from inventory.stock import MAX_LINES
 from kiosk.extensions import db
 from tests import factories
+from tests.conftest import sign_in
 
 HUGE = str(2**63)
 
 
 @pytest.fixture
 def office(client, keeper):
-    r = client.post("/login/password", data={"username": "keeper1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "keeper1")
 
 
 @pytest.fixture

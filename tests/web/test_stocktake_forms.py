@@ -11,15 +11,14 @@ from inventory import stocktake
 from inventory.models import Stocktake, StocktakeCount
 from kiosk.extensions import db
 from tests import factories
+from tests.conftest import sign_in
 
 RICE = "6971111111112"
 
 
 @pytest.fixture
 def office(client, keeper):
-    r = client.post("/login/password", data={"username": "keeper1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "keeper1")
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ import sqlalchemy as sa
 
 from kiosk.extensions import db
 from kiosk.models import ApiToken, User
+from tests.conftest import sign_in
 
 HUGE = str(2**63)
 
 
 @pytest.fixture
 def office(client, admin, keeper):
-    r = client.post("/login/password", data={"username": "admin1", "password": "secret123"})
-    assert r.status_code == 302
-    return client
+    return sign_in(client, "admin1")
 
 
 def _users() -> int:
