@@ -255,6 +255,20 @@ def key_pin(page: Any, pin: str) -> None:
     page.locator("#pin-submit").click()
 
 
+def counter_by_pin(
+    browser: Any, url: str, keeper: str, *, lang: str = "zh", size=(1024, 600), pin: str = "1234"
+) -> Any:
+    """A new page on the counter in ``lang``, ``keeper`` (the name on their tile) logged in by
+    PIN, waiting for a card."""
+    page = new_page(browser, size)
+    page.goto(f"{url}/login?lang={lang}")
+    page.get_by_role("link", name=keeper).click()
+    key_pin(page, pin)
+    page.wait_for_url(url + "/counter")
+    page.wait_for_selector("#screen-waiting:visible")
+    return page
+
+
 def _char_key(char: str) -> tuple[str, str, int]:
     """A character's key name, physical key and Windows key code, as a US keyboard sends it."""
     if char.isdigit():

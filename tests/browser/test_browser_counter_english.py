@@ -30,7 +30,7 @@ from tests.browser_support import (
     broken_amounts,
     browser,  # noqa: F401  (fixture)
     browser_app,
-    key_pin,
+    counter_by_pin,
     new_page,
     nothing_focused,
     seeded,
@@ -187,13 +187,7 @@ def shop(tmp_path):
 
 def _counter(browser, url: str, keeper: str, lang: str, size=(1024, 600)):  # noqa: F811
     """The counter page in ``lang``, the keeper logged in by PIN."""
-    page = new_page(browser, size)
-    page.goto(f"{url}/login?lang={lang}")
-    page.get_by_role("link", name=keeper).click()
-    key_pin(page, "1234")
-    page.wait_for_url(url + "/counter")
-    page.wait_for_selector("#screen-waiting:visible")
-    return page
+    return counter_by_pin(browser, url, keeper, lang=lang, size=size)
 
 
 def _scan(page, card: str) -> None:

@@ -24,8 +24,7 @@ from tests.browser_support import (
     broken_amounts,
     browser,  # noqa: F401  (fixture)
     browser_app,
-    key_pin,
-    new_page,
+    counter_by_pin,
     nothing_focused,
     seeded,
     shoot,
@@ -90,12 +89,7 @@ def shop(tmp_path):
 
 
 def _counter(browser, url: str, lang: str, size):  # noqa: F811
-    page = new_page(browser, size)
-    page.goto(f"{url}/login?lang={lang}")
-    page.get_by_role("link", name="玛丽").click()
-    key_pin(page, "1234")
-    page.wait_for_url(url + "/counter")
-    page.wait_for_selector("#screen-waiting:visible")
+    page = counter_by_pin(browser, url, "玛丽", lang=lang, size=size)
     nothing_focused(page)
     return page
 
